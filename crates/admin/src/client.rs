@@ -1,0 +1,84 @@
+//! A SigV4-signing client for the admin API (the CLI uses it while a server owns the data directory).
+
+use crate::error::AdminError;
+use crate::ops::AdminRequest;
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use serde_json::Value;
+use std::time::SystemTime;
+
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl AdminClient {
+    pub async fn send(&self, req: &AdminRequest) -> Result<Value, AdminError> {
+        let mut url = url::Url::parse(&format!("{}/admin/{}", self.endpoint.trim_end_matches('/'), req.resource))
+            .map_err(|e| AdminError::BadRequest(format!("bad endpoint {}: {e}", self.endpoint)))?;
+        if !req.params.is_empty() {
+            url.query_pairs_mut().extend_pairs(req.params.iter());
+        }
+        let unreachable = |message: String| AdminError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            message,
+        };
+        let identity = Credentials::new(&self.access_key, &self.secret_key, None, None, "meridian").into();
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| unreachable(e.to_string()))?
+            .into();
+        let host = url.host_str().unwrap_or_default().to_string();
+        let host = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host,
+        };
+        let headers = [("host", host.as_str())];
+        let signable = SignableRequest::new(req.method.as_str(), url.as_str(), headers.into_iter(), SignableBody::Bytes(b""))
+            .map_err(|e| unreachable(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params).map_err(|e| unreachable(e.to_string()))?.into_parts();
+        let (signed_headers, _) = instructions.into_parts();
+        let client = reqwest::Client::new();
+        let mut builder = client.request(req.method.clone(), url.as_str());
+        for h in signed_headers {
+            builder = builder.header(h.name(), h.value());
+        }
+        let resp = builder.send().await.map_err(|e| unreachable(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| unreachable(e.to_string()))?;
+        let value: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status >= 300 {
+            let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
+            return Err(AdminError::Remote {
+                status,
+                code: field("Code").or_else(|| xml_field(&value, "Code")).unwrap_or_else(|| status.to_string()),
+                message: field("Message")
+                    .or_else(|| xml_field(&value, "Message"))
+                    .unwrap_or_else(|| value.to_string()),
+            });
+        }
+        Ok(value)
+    }
+}
+
+/// S3-layer refusals (bad signature, ...) come back as XML.
+fn xml_field(value: &Value, name: &str) -> Option<String> {
+    let text = value.as_str()?;
+    let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = text[start..].find(&format!("</{name}>"))? + start;
+    Some(text[start..end].to_string())
+}

@@ -1,0 +1,99 @@
+//! JSON shapes as radosgw-admin prints them, so operators' scripts keep working.
+
+use meridian_model::{BilogEntry, BilogOp, Bucket, BucketStats, DatalogEntry, User};
+use serde_json::{json, Value};
+
+pub fn user(u: &User) -> Value {
+    let id = u.full_id();
+    json!({
+        "user_id": id,
+        "display_name": u.display_name,
+        "email": u.email,
+        "suspended": i32::from(u.suspended),
+        "max_buckets": u.max_buckets,
+        "subusers": [],
+        "keys": u.keys.iter().map(|k| json!({
+            "user": id,
+            "access_key": k.access_key,
+            "secret_key": k.secret_key,
+        })).collect::<Vec<_>>(),
+        "swift_keys": [],
+        "caps": u.caps,
+        "op_mask": "read, write, delete",
+        "system": if u.system { "true" } else { "false" },
+        "default_placement": "",
+        "default_storage_class": "",
+        "placement_tags": [],
+        "bucket_quota": quota(),
+        "user_quota": quota(),
+        "temp_url_keys": [],
+        "type": "rgw",
+        "mfa_ids": [],
+    })
+}
+
+fn quota() -> Value {
+    json!({"enabled": false, "check_on_raw": false, "max_size": -1, "max_size_kb": 0, "max_objects": -1})
+}
+
+pub fn bucket_stats(b: &Bucket, s: &BucketStats) -> Value {
+    json!({
+        "bucket": b.name,
+        "num_shards": 1,
+        "tenant": b.tenant,
+        "zonegroup": b.zonegroup,
+        "placement_rule": b.placement_rule,
+        "id": b.bucket_id,
+        "marker": b.bucket_id,
+        "index_type": "Normal",
+        "owner": b.owner,
+        "ver": format!("0#{}", b.version),
+        "mtime": b.mtime.to_rfc3339(),
+        "creation_time": b.creation_time.to_rfc3339(),
+        "usage": {
+            "rgw.main": {
+                "size": s.size,
+                "size_actual": s.size,
+                "size_utilized": s.size,
+                "size_kb": s.size.div_ceil(1024),
+                "size_kb_actual": s.size.div_ceil(1024),
+                "size_kb_utilized": s.size.div_ceil(1024),
+                "num_objects": s.num_objects,
+            }
+        },
+        "bucket_quota": quota(),
+    })
+}
+
+pub fn bilog_entry(e: &BilogEntry) -> Value {
+    json!({
+        "op_id": e.op_id,
+        "op_tag": e.instance,
+        "op": match e.op { BilogOp::Write => "write", BilogOp::Del => "del" },
+        "object": e.object,
+        "instance": "",
+        "state": "complete",
+        "index_ver": e.op_id.parse::<u64>().unwrap_or(0),
+        "timestamp": e.timestamp.to_rfc3339(),
+        "ver": {"pool": -1, "epoch": e.op_id.parse::<u64>().unwrap_or(0)},
+        "bilog_flags": 0,
+        "versioned": false,
+        "owner": "",
+        "owner_display_name": "",
+        "zones_trace": e.zones_trace.iter().map(|z| json!({"entry": z})).collect::<Vec<_>>(),
+        "etag": e.etag,
+        "size": e.size,
+    })
+}
+
+pub fn datalog_entry(shard: u32, e: &DatalogEntry) -> Value {
+    json!({
+        "shard": shard,
+        "log_id": e.marker,
+        "log_timestamp": e.timestamp.to_rfc3339(),
+        "entry": {
+            "key": e.key,
+            "timestamp": e.timestamp.to_rfc3339(),
+        }
+    })
+}

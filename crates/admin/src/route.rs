@@ -1,0 +1,67 @@
+//! `/admin/...` on the S3 port: authenticated by the same SigV4 as S3, but only system users' keys are
+//! accepted, so ordinary users can never reach admin verbs.
+
+use crate::ops::{dispatch, AdminRequest};
+use meridian_gateway::Gateway;
+use s3s::route::S3Route;
+use s3s::{s3_error, Body, S3Request, S3Response, S3Result};
+
+pub struct AdminRoute {
+    gateway: Gateway,
+}
+
+impl AdminRoute {
+    pub fn new(gateway: Gateway) -> Self {
+        Self { gateway }
+    }
+}
+
+fn json_response(status: u16, value: &serde_json::Value) -> S3Response<Body> {
+    let body = if value.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec_pretty(value).unwrap_or_default()
+    };
+    let mut resp = S3Response::new(Body::from(body));
+    resp.status = http::StatusCode::from_u16(status).ok();
+    resp.headers
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    resp
+}
+
+#[async_trait::async_trait]
+impl S3Route for AdminRoute {
+    fn is_match(&self, _: &http::Method, uri: &http::Uri, _: &http::HeaderMap, _: &mut http::Extensions) -> bool {
+        uri.path().starts_with("/admin/")
+    }
+
+    async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
+        let creds = req
+            .credentials
+            .as_ref()
+            .ok_or_else(|| s3_error!(AccessDenied, "admin requests must be signed with a system key"))?;
+        match self.gateway.lookup_access_key(&creds.access_key).await {
+            Ok((user, _)) if user.system && !user.suspended => Ok(()),
+            _ => Err(s3_error!(AccessDenied, "admin requests need a system user's key")),
+        }
+    }
+
+    async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        let resource = req.uri.path().trim_start_matches("/admin/").to_string();
+        let params = url::form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let admin = AdminRequest {
+            method: req.method.clone(),
+            resource,
+            params,
+        };
+        Ok(match dispatch(&self.gateway, &admin).await {
+            Ok(value) => json_response(200, &value),
+            Err(e) => {
+                tracing::debug!(error = %e, "admin request failed");
+                json_response(e.status(), &serde_json::json!({"Code": e.code(), "Message": e.to_string()}))
+            }
+        })
+    }
+}

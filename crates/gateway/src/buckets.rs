@@ -1,0 +1,215 @@
+//! Buckets: create (in this zonegroup), look up, list, stats, delete (only empty) and purge.
+
+use crate::error::{GatewayError, Result};
+use crate::{gc, keys, logs, records, Gateway};
+use meridian_model::names::validate_bucket_name;
+use meridian_model::{Bucket, BucketStats, MultipartUpload, ObjectMeta, Timestamp, User, VersioningStatus};
+use meridian_store::WriteTxn;
+
+/// `tenant/name` (radosgw-admin's form) or a plain name in the default tenant.
+pub fn split_bucket_name(spec: &str) -> (String, String) {
+    match spec.split_once('/') {
+        Some((t, b)) => (t.to_string(), b.to_string()),
+        None => (String::new(), spec.to_string()),
+    }
+}
+
+/// Adds to a bucket's object count and byte total (inside the mutation's transaction).
+pub(crate) fn adjust_stats(txn: &mut dyn WriteTxn, bucket_id: &str, objects: i64, bytes: i64) -> Result<()> {
+    let key = keys::stats(bucket_id);
+    let mut stats: BucketStats = records::get(txn, &key)?.unwrap_or_default();
+    stats.num_objects = stats.num_objects.saturating_add_signed(objects);
+    stats.size = stats.size.saturating_add_signed(bytes);
+    records::put(txn, &key, &stats)
+}
+
+/// May `user` act on `bucket`? Owners may; system users (other zones) may everything.
+pub fn authorize(user: &User, bucket: &Bucket) -> Result<()> {
+    if user.system || bucket.owner == user.full_id() {
+        Ok(())
+    } else {
+        Err(GatewayError::AccessDenied)
+    }
+}
+
+impl Gateway {
+    pub async fn create_bucket(&self, owner: &User, name: &str, location: Option<&str>) -> Result<Bucket> {
+        validate_bucket_name(name)?;
+        if let Some(loc) = location.filter(|l| !l.is_empty()) {
+            // The zonegroup's api_name, optionally with a placement target (`zg:placement`).
+            let zg = loc.split(':').next().unwrap_or_default();
+            if zg != self.zone.zonegroup_api_name {
+                return Err(GatewayError::InvalidArgument(format!(
+                    "InvalidLocationConstraint: the location constraint {loc:?} is not this zonegroup ({})",
+                    self.zone.zonegroup_api_name
+                )));
+            }
+        }
+        let now = Timestamp::now();
+        let bucket = Bucket {
+            tenant: owner.tenant.clone(),
+            name: name.to_string(),
+            bucket_id: crate::new_id(),
+            owner: owner.full_id(),
+            zonegroup: self.zone.zonegroup_id.clone(),
+            placement_rule: self.zone.placement_rule.clone(),
+            creation_time: now,
+            versioning: VersioningStatus::Off,
+            version: 1,
+            mtime: now,
+        };
+        let max_buckets = owner.max_buckets;
+        self.write(move |txn| {
+            let key = keys::bucket(&bucket.tenant, &bucket.name);
+            if let Some(existing) = records::get::<Bucket>(txn, &key)? {
+                return Err(if existing.owner == bucket.owner {
+                    GatewayError::BucketAlreadyOwnedByYou
+                } else {
+                    GatewayError::BucketAlreadyExists
+                });
+            }
+            let prefix = keys::user_bucket_prefix(&bucket.owner);
+            let owned = txn.scan(&prefix, &meridian_store::meta::prefix_end(&prefix), max_buckets.max(0) as usize + 1)?;
+            if max_buckets >= 0 && owned.len() as i64 >= max_buckets {
+                return Err(GatewayError::InvalidRequest(format!(
+                    "TooManyBuckets: user may own at most {max_buckets} buckets"
+                )));
+            }
+            records::put(txn, &key, &bucket)?;
+            txn.put(&keys::user_bucket(&bucket.owner, &bucket.name), bucket.tenant.as_bytes())?;
+            records::put(txn, &keys::stats(&bucket.bucket_id), &BucketStats::default())?;
+            Ok(bucket)
+        })
+        .await
+    }
+
+    pub async fn get_bucket(&self, tenant: &str, name: &str) -> Result<Bucket> {
+        let key = keys::bucket(tenant, name);
+        self.read(move |r| records::get(r, &key)?.ok_or(GatewayError::NoSuchBucket)).await
+    }
+
+    /// Looks a bucket up by radosgw-admin's `[tenant/]name`.
+    pub async fn bucket_info(&self, spec: &str) -> Result<Bucket> {
+        let (tenant, name) = split_bucket_name(spec);
+        self.get_bucket(&tenant, &name).await
+    }
+
+    /// Buckets owned by `owner`, by name.
+    pub async fn list_buckets(&self, owner: &str) -> Result<Vec<Bucket>> {
+        let prefix = keys::user_bucket_prefix(owner);
+        self.read(move |r| {
+            let end = meridian_store::meta::prefix_end(&prefix);
+            let mut out = Vec::new();
+            for (k, tenant) in r.scan(&prefix, &end, usize::MAX)? {
+                let name = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+                let tenant = String::from_utf8_lossy(&tenant).into_owned();
+                if let Some(b) = records::get::<Bucket>(r, &keys::bucket(&tenant, &name))? {
+                    out.push(b);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Every bucket of the zone (admin listing).
+    pub async fn list_all_buckets(&self) -> Result<Vec<Bucket>> {
+        self.read(|r| Ok(records::scan_all::<Bucket>(r, keys::BUCKET.as_bytes())?.into_iter().map(|(_, b)| b).collect()))
+            .await
+    }
+
+    pub async fn bucket_stats(&self, bucket: &Bucket) -> Result<BucketStats> {
+        let key = keys::stats(&bucket.bucket_id);
+        self.read(move |r| Ok(records::get(r, &key)?.unwrap_or_default())).await
+    }
+
+    /// DeleteBucket: only an empty bucket (no objects, no multipart uploads in progress) goes.
+    pub async fn delete_bucket(&self, user: &User, tenant: &str, name: &str) -> Result<()> {
+        let bucket = self.get_bucket(tenant, name).await?;
+        authorize(user, &bucket)?;
+        self.write(move |txn| {
+            let current: Bucket =
+                records::get(txn, &keys::bucket(&bucket.tenant, &bucket.name))?.ok_or(GatewayError::NoSuchBucket)?;
+            if current.bucket_id != bucket.bucket_id {
+                return Err(GatewayError::NoSuchBucket);
+            }
+            for prefix in [keys::object_prefix(&bucket.bucket_id), keys::upload_prefix(&bucket.bucket_id)] {
+                if !txn.scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?.is_empty() {
+                    return Err(GatewayError::BucketNotEmpty);
+                }
+            }
+            drop_bucket_records(txn, &bucket)
+        })
+        .await
+    }
+
+    /// Admin removal: with `purge_objects`, deletes every object and upload first (in batches, bytes to GC).
+    pub async fn remove_bucket(&self, tenant: &str, name: &str, purge_objects: bool) -> Result<()> {
+        let bucket = self.get_bucket(tenant, name).await?;
+        if purge_objects {
+            loop {
+                let b = bucket.clone();
+                let more = self.write(move |txn| purge_batch(txn, &b, 500)).await?;
+                if !more {
+                    break;
+                }
+            }
+        }
+        let system = User {
+            system: true,
+            ..placeholder_user()
+        };
+        self.delete_bucket(&system, tenant, name).await
+    }
+}
+
+fn placeholder_user() -> User {
+    User {
+        tenant: String::new(),
+        uid: String::new(),
+        display_name: String::new(),
+        email: String::new(),
+        keys: vec![],
+        suspended: false,
+        system: false,
+        caps: vec![],
+        max_buckets: 0,
+        created: Timestamp(0),
+        version: 0,
+        mtime: Timestamp(0),
+    }
+}
+
+fn drop_bucket_records(txn: &mut dyn WriteTxn, bucket: &Bucket) -> Result<()> {
+    txn.delete(&keys::bucket(&bucket.tenant, &bucket.name))?;
+    txn.delete(&keys::user_bucket(&bucket.owner, &bucket.name))?;
+    txn.delete(&keys::stats(&bucket.bucket_id))?;
+    logs::drop_bilog(txn, &bucket.bucket_id)
+}
+
+/// Deletes up to `limit` objects and uploads of a bucket; returns whether any remain.
+fn purge_batch(txn: &mut dyn WriteTxn, bucket: &Bucket, limit: usize) -> Result<bool> {
+    let mut garbage = Vec::new();
+    let prefix = keys::object_prefix(&bucket.bucket_id);
+    let objects = txn.scan(&prefix, &meridian_store::meta::prefix_end(&prefix), limit)?;
+    let mut removed = 0usize;
+    let mut bytes = 0u64;
+    for (k, v) in &objects {
+        let obj: ObjectMeta = records::decode(k, v)?;
+        garbage.extend(obj.manifest.segments.iter().map(|s| s.data_id.clone()));
+        bytes += obj.size;
+        removed += 1;
+        txn.delete(k)?;
+    }
+    let uprefix = keys::upload_prefix(&bucket.bucket_id);
+    let uploads = txn.scan(&uprefix, &meridian_store::meta::prefix_end(&uprefix), limit)?;
+    for (k, v) in &uploads {
+        let upload: MultipartUpload = records::decode(k, v)?;
+        garbage.extend(crate::multipart::drop_parts(txn, &upload.upload_id)?);
+        txn.delete(k)?;
+    }
+    adjust_stats(txn, &bucket.bucket_id, -(removed as i64), -(bytes as i64))?;
+    gc::enqueue(txn, garbage)?;
+    Ok(objects.len() == limit || uploads.len() == limit)
+}
+

@@ -1,0 +1,87 @@
+//! Errors of the gateway services. Each variant maps to one S3 error code in the S3 surface.
+
+use meridian_store::StoreError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum GatewayError {
+    #[error("The specified bucket does not exist")]
+    NoSuchBucket,
+    #[error("The specified key does not exist.")]
+    NoSuchKey,
+    #[error("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")]
+    BucketAlreadyExists,
+    #[error("Your previous request to create the named bucket succeeded and you already own it.")]
+    BucketAlreadyOwnedByYou,
+    #[error("The bucket you tried to delete is not empty")]
+    BucketNotEmpty,
+    #[error("The specified bucket is not valid: {0}")]
+    InvalidBucketName(String),
+    #[error("Your key is too long")]
+    KeyTooLong,
+    #[error("The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")]
+    NoSuchUpload,
+    #[error("One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")]
+    InvalidPart,
+    #[error("The list of parts was not in ascending order. The parts list must be specified in order by part number.")]
+    InvalidPartOrder,
+    #[error("Your proposed upload is smaller than the minimum allowed object size.")]
+    EntityTooSmall,
+    #[error("Your proposed upload exceeds the maximum allowed object size.")]
+    EntityTooLarge,
+    #[error("The Content-MD5 you specified did not match what we received.")]
+    BadDigest,
+    #[error("The Content-MD5 you specified is not valid.")]
+    InvalidDigest,
+    #[error("You did not provide the number of bytes specified by the Content-Length HTTP header.")]
+    IncompleteBody,
+    #[error("At least one of the pre-conditions you specified did not hold")]
+    PreconditionFailed,
+    #[error("Not Modified")]
+    NotModified,
+    #[error("The requested range is not satisfiable")]
+    InvalidRange { object_size: u64 },
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("The XML you provided was not well-formed or did not validate against our published schema: {0}")]
+    MalformedXml(String),
+    #[error("Access Denied")]
+    AccessDenied,
+    #[error("The user {0} does not exist")]
+    NoSuchUser(String),
+    #[error("user {0} already exists")]
+    UserExists(String),
+    #[error("access key {0} is already in use")]
+    KeyExists(String),
+    #[error("access key {0} does not exist")]
+    NoSuchKeyId(String),
+    #[error("the request body stream failed: {0}")]
+    Body(String),
+    #[error("the metadata record {0} is corrupt: {1}")]
+    Corrupt(String, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = GatewayError> = std::result::Result<T, E>;
+
+impl From<tokio::task::JoinError> for GatewayError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        GatewayError::Internal(format!("blocking task failed: {e}"))
+    }
+}
+
+impl From<meridian_model::names::NameError> for GatewayError {
+    fn from(e: meridian_model::names::NameError) -> Self {
+        use meridian_model::names::NameError;
+        match e {
+            NameError::KeyTooLong => GatewayError::KeyTooLong,
+            NameError::KeyEmpty | NameError::KeyControl => GatewayError::InvalidArgument(e.to_string()),
+            other => GatewayError::InvalidBucketName(other.to_string()),
+        }
+    }
+}

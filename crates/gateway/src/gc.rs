@@ -1,0 +1,126 @@
+//! Garbage collection of object bytes: replaced or deleted blobs are queued in the same transaction that
+//! stops referencing them, and removed later by a background task, never on the request path.
+//! Blobs orphaned by a crash (written, but their transaction never committed) are swept at start-up.
+
+use crate::error::Result;
+use crate::keys;
+use crate::records;
+use meridian_model::Timestamp;
+use meridian_store::WriteTxn;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct GcEntry {
+    queued: Timestamp,
+    data_ids: Vec<String>,
+}
+
+/// Marks blobs as referenced by live metadata (an object or a part).
+pub(crate) fn reference(txn: &mut dyn WriteTxn, data_id: &str) -> Result<()> {
+    txn.put(&keys::blob_ref(data_id), b"")?;
+    Ok(())
+}
+
+/// Queues blobs for removal; they stop being referenced now.
+pub(crate) fn enqueue(txn: &mut dyn WriteTxn, data_ids: Vec<String>) -> Result<()> {
+    if data_ids.is_empty() {
+        return Ok(());
+    }
+    for id in &data_ids {
+        txn.delete(&keys::blob_ref(id))?;
+    }
+    let seq = records::next_seq(txn, "gc")?;
+    let key = format!("{}{}", keys::GC, keys::marker(seq)).into_bytes();
+    records::put(
+        txn,
+        &key,
+        &GcEntry {
+            queued: Timestamp::now(),
+            data_ids,
+        },
+    )
+}
+
+impl crate::Gateway {
+    /// Removes the blobs queued at least `gc_delay` ago. Returns how many blobs were removed.
+    pub async fn collect_garbage(&self) -> Result<usize> {
+        let delay = self.options.gc_delay;
+        let cutoff = Timestamp(Timestamp::now().0.saturating_sub(delay.as_nanos() as u64));
+        let due: Vec<(Vec<u8>, GcEntry)> = self
+            .read(|r| {
+                let prefix = keys::GC.as_bytes().to_vec();
+                let end = meridian_store::meta::prefix_end(&prefix);
+                r.scan(&prefix, &end, 1000)?
+                    .into_iter()
+                    .map(|(k, v)| Ok((k.clone(), records::decode::<GcEntry>(&k, &v)?)))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .await?
+            .into_iter()
+            .filter(|(_, e)| e.queued <= cutoff)
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let data = self.data.clone();
+        let ids: Vec<String> = due.iter().flat_map(|(_, e)| e.data_ids.clone()).collect();
+        let removed = ids.len();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            for id in ids {
+                data.delete(&id)?;
+            }
+            Ok(())
+        })
+        .await??;
+        let done: Vec<Vec<u8>> = due.into_iter().map(|(k, _)| k).collect();
+        self.write(move |txn| {
+            for k in done {
+                txn.delete(&k)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(removed)
+    }
+
+    /// Removes blobs that no metadata references and that are older than `before` (i.e. not being written
+    /// right now): the leftovers of a crash between writing bytes and committing their metadata.
+    pub async fn sweep_orphans(&self, before: std::time::SystemTime) -> Result<usize> {
+        let data = self.data.clone();
+        let candidates = tokio::task::spawn_blocking(move || data.list_older_than(before)).await??;
+        let orphans: Vec<String> = self
+            .read(move |r| {
+                let mut out = Vec::new();
+                for id in candidates {
+                    if r.get(&keys::blob_ref(&id))?.is_none() {
+                        out.push(id);
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let count = orphans.len();
+        let data = self.data.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            for id in orphans {
+                data.delete(&id)?;
+            }
+            Ok(())
+        })
+        .await??;
+        Ok(count)
+    }
+
+    /// Runs the collector forever, every `interval`.
+    pub async fn run_gc(self, interval: Duration) {
+        loop {
+            tokio::time::sleep(interval).await;
+            match self.collect_garbage().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "garbage collected"),
+                Err(e) => tracing::warn!(error = %e, "garbage collection failed; will retry"),
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The layout of the metadata keyspace: every record kind lives under its own prefix, ordered so the
+//! scans we need (a bucket's objects by key, a log by marker) are single range reads.
+
+pub const USER: &str = "user/";
+pub const ACCESS_KEY: &str = "akey/";
+pub const BUCKET: &str = "bucket/";
+pub const USER_BUCKET: &str = "ubkt/";
+pub const STATS: &str = "stats/";
+pub const OBJECT: &str = "obj/";
+pub const UPLOAD: &str = "mpu/";
+pub const PART: &str = "part/";
+pub const BILOG: &str = "bilog/";
+pub const DATALOG: &str = "dlog/";
+pub const DATALOG_POS: &str = "dlogpos/";
+pub const GC: &str = "gc/";
+pub const BLOB_REF: &str = "blob/";
+pub const SEQ: &str = "seq/";
+pub const CONFIG: &str = "cfg/";
+
+/// Data log shards, as RGW's `rgw_data_log_num_shards` default.
+pub const DATALOG_SHARDS: u32 = 128;
+
+pub fn user(full_id: &str) -> Vec<u8> {
+    format!("{USER}{full_id}").into_bytes()
+}
+
+pub fn access_key(ak: &str) -> Vec<u8> {
+    format!("{ACCESS_KEY}{ak}").into_bytes()
+}
+
+/// Bucket entry point: `tenant:name` (the name is unique per tenant across the realm).
+pub fn bucket(tenant: &str, name: &str) -> Vec<u8> {
+    format!("{BUCKET}{tenant}:{name}").into_bytes()
+}
+
+pub fn user_bucket_prefix(owner: &str) -> Vec<u8> {
+    format!("{USER_BUCKET}{owner}/").into_bytes()
+}
+
+pub fn user_bucket(owner: &str, name: &str) -> Vec<u8> {
+    format!("{USER_BUCKET}{owner}/{name}").into_bytes()
+}
+
+pub fn stats(bucket_id: &str) -> Vec<u8> {
+    format!("{STATS}{bucket_id}").into_bytes()
+}
+
+pub fn object_prefix(bucket_id: &str) -> Vec<u8> {
+    format!("{OBJECT}{bucket_id}/").into_bytes()
+}
+
+pub fn object(bucket_id: &str, key: &str) -> Vec<u8> {
+    let mut k = object_prefix(bucket_id);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+pub fn upload_prefix(bucket_id: &str) -> Vec<u8> {
+    format!("{UPLOAD}{bucket_id}/").into_bytes()
+}
+
+/// Uploads sort by key, then upload id, as ListMultipartUploads returns them. NUL cannot occur in keys.
+pub fn upload(bucket_id: &str, key: &str, upload_id: &str) -> Vec<u8> {
+    let mut k = upload_prefix(bucket_id);
+    k.extend_from_slice(key.as_bytes());
+    k.push(0);
+    k.extend_from_slice(upload_id.as_bytes());
+    k
+}
+
+pub fn part_prefix(upload_id: &str) -> Vec<u8> {
+    format!("{PART}{upload_id}/").into_bytes()
+}
+
+pub fn part(upload_id: &str, number: u32) -> Vec<u8> {
+    format!("{PART}{upload_id}/{number:05}").into_bytes()
+}
+
+pub fn bilog_prefix(bucket_id: &str) -> Vec<u8> {
+    format!("{BILOG}{bucket_id}/").into_bytes()
+}
+
+pub fn marker(seq: u64) -> String {
+    format!("{seq:020}")
+}
+
+pub fn datalog_prefix(shard: u32) -> Vec<u8> {
+    format!("{DATALOG}{shard:03}/").into_bytes()
+}
+
+pub fn datalog_shard(bucket_key: &str) -> u32 {
+    // FNV-1a: stable across releases and platforms, unlike std's hasher.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in bucket_key.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % DATALOG_SHARDS
+}
+
+pub fn blob_ref(data_id: &str) -> Vec<u8> {
+    format!("{BLOB_REF}{data_id}").into_bytes()
+}
+
+pub fn seq(name: &str) -> Vec<u8> {
+    format!("{SEQ}{name}").into_bytes()
+}

@@ -1,0 +1,59 @@
+//! Typed access to JSON records in the metadata store, and monotonic sequence counters.
+
+use crate::error::{GatewayError, Result};
+use meridian_store::{ReadOps, WriteTxn};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub(crate) fn get<T: DeserializeOwned>(r: &dyn ReadOps, key: &[u8]) -> Result<Option<T>> {
+    match r.get(key)? {
+        None => Ok(None),
+        Some(bytes) => decode(key, &bytes).map(Some),
+    }
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| GatewayError::Corrupt(String::from_utf8_lossy(key).into_owned(), e.to_string()))
+}
+
+pub(crate) fn put<T: Serialize>(w: &mut dyn WriteTxn, key: &[u8], value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    w.put(key, &bytes)?;
+    Ok(())
+}
+
+/// Scans every record under `prefix` (in pages, so huge ranges do not need one allocation).
+pub(crate) fn scan_all<T: DeserializeOwned>(r: &dyn ReadOps, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>> {
+    let end = meridian_store::meta::prefix_end(prefix);
+    let mut start = prefix.to_vec();
+    let mut out = Vec::new();
+    loop {
+        let page = r.scan(&start, &end, 1000)?;
+        let done = page.len() < 1000;
+        for (k, v) in page {
+            let value = decode(&k, &v)?;
+            start = k.clone();
+            start.push(0);
+            out.push((k, value));
+        }
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// Increments and returns the named counter (inside the caller's transaction, so it never repeats).
+pub(crate) fn next_seq(w: &mut dyn WriteTxn, name: &str) -> Result<u64> {
+    let key = crate::keys::seq(name);
+    let current = match w.get(&key)? {
+        Some(b) => std::str::from_utf8(&b)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| GatewayError::Corrupt(name.to_string(), "counter".into()))?,
+        None => 0,
+    };
+    let next = current + 1;
+    w.put(&key, next.to_string().as_bytes())?;
+    Ok(next)
+}

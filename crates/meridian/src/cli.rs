@@ -1,0 +1,230 @@
+//! The admin verbs, shaped like radosgw-admin. Each verb becomes one admin request, run directly on the
+//! data directory when no server holds it, or sent to the running server's admin API otherwise.
+
+use crate::zone;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use http::Method;
+use meridian_admin::{dispatch, AdminClient, AdminRequest};
+use meridian_gateway::GatewayOptions;
+use std::path::Path;
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Create a user (keys are generated unless given)
+    Create {
+        #[arg(long)]
+        uid: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        access_key: Option<String>,
+        #[arg(long, alias = "secret-key")]
+        secret: Option<String>,
+        /// A system user (inter-zone / admin keys)
+        #[arg(long)]
+        system: bool,
+        #[arg(long)]
+        max_buckets: Option<i64>,
+    },
+    /// Show a user
+    Info {
+        #[arg(long)]
+        uid: String,
+    },
+    /// List user ids
+    List,
+    /// Remove a user
+    Rm {
+        #[arg(long)]
+        uid: String,
+        /// Also remove the user's buckets and objects
+        #[arg(long)]
+        purge_data: bool,
+    },
+    /// Suspend a user (its keys stop working)
+    Suspend {
+        #[arg(long)]
+        uid: String,
+    },
+    /// Re-enable a suspended user
+    Enable {
+        #[arg(long)]
+        uid: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Add an S3 key to a user
+    Create {
+        #[arg(long)]
+        uid: String,
+        #[arg(long)]
+        access_key: Option<String>,
+        #[arg(long, alias = "secret-key")]
+        secret: Option<String>,
+    },
+    /// Remove an S3 key
+    Rm {
+        #[arg(long)]
+        access_key: String,
+        #[arg(long)]
+        uid: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BucketCmd {
+    /// List buckets (of one user with --uid)
+    List {
+        #[arg(long)]
+        uid: Option<String>,
+    },
+    /// Bucket statistics (all buckets without --bucket)
+    Stats {
+        #[arg(long)]
+        bucket: Option<String>,
+    },
+    /// Remove a bucket
+    Rm {
+        #[arg(long)]
+        bucket: String,
+        /// Delete its objects first
+        #[arg(long)]
+        purge_objects: bool,
+    },
+    /// The bucket index log
+    #[command(subcommand)]
+    Log(BucketLogCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BucketLogCmd {
+    /// List bucket index log entries
+    List(LogRange),
+}
+
+#[derive(Args, Debug)]
+pub struct LogRange {
+    #[arg(long)]
+    pub bucket: String,
+    #[arg(long)]
+    pub marker: Option<String>,
+    #[arg(long)]
+    pub max_entries: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DatalogCmd {
+    /// List data log entries (every shard unless --shard-id)
+    List {
+        #[arg(long)]
+        shard_id: Option<u32>,
+        #[arg(long)]
+        marker: Option<String>,
+        #[arg(long)]
+        max_entries: Option<usize>,
+    },
+}
+
+pub fn user_request(cmd: UserCmd) -> AdminRequest {
+    match cmd {
+        UserCmd::Create {
+            uid,
+            display_name,
+            email,
+            access_key,
+            secret,
+            system,
+            max_buckets,
+        } => AdminRequest::new(Method::PUT, "user")
+            .param("uid", uid)
+            .param("display-name", display_name)
+            .opt("email", email)
+            .opt("access-key", access_key)
+            .opt("secret-key", secret)
+            .flag("system", system)
+            .opt("max-buckets", max_buckets.map(|n| n.to_string())),
+        UserCmd::Info { uid } => AdminRequest::new(Method::GET, "user").param("uid", uid),
+        UserCmd::List => AdminRequest::new(Method::GET, "metadata/user"),
+        UserCmd::Rm { uid, purge_data } => AdminRequest::new(Method::DELETE, "user")
+            .param("uid", uid)
+            .flag("purge-data", purge_data),
+        UserCmd::Suspend { uid } => AdminRequest::new(Method::POST, "user").param("uid", uid).param("suspended", "true"),
+        UserCmd::Enable { uid } => AdminRequest::new(Method::POST, "user").param("uid", uid).param("suspended", "false"),
+    }
+}
+
+pub fn key_request(cmd: KeyCmd) -> AdminRequest {
+    match cmd {
+        KeyCmd::Create { uid, access_key, secret } => AdminRequest::new(Method::PUT, "user")
+            .param("key", "")
+            .param("uid", uid)
+            .opt("access-key", access_key)
+            .opt("secret-key", secret),
+        KeyCmd::Rm { access_key, uid } => AdminRequest::new(Method::DELETE, "user")
+            .param("key", "")
+            .param("access-key", access_key)
+            .opt("uid", uid),
+    }
+}
+
+pub fn bucket_request(cmd: BucketCmd) -> AdminRequest {
+    match cmd {
+        BucketCmd::List { uid } => AdminRequest::new(Method::GET, "bucket").opt("uid", uid),
+        BucketCmd::Stats { bucket } => AdminRequest::new(Method::GET, "bucket").opt("bucket", bucket).param("stats", "true"),
+        BucketCmd::Rm { bucket, purge_objects } => AdminRequest::new(Method::DELETE, "bucket")
+            .param("bucket", bucket)
+            .flag("purge-objects", purge_objects),
+        BucketCmd::Log(BucketLogCmd::List(r)) => AdminRequest::new(Method::GET, "log")
+            .param("type", "bucket-index")
+            .param("bucket", r.bucket)
+            .opt("marker", r.marker)
+            .opt("max-entries", r.max_entries.map(|n| n.to_string())),
+    }
+}
+
+pub fn datalog_request(cmd: DatalogCmd) -> AdminRequest {
+    match cmd {
+        DatalogCmd::List {
+            shard_id,
+            marker,
+            max_entries,
+        } => AdminRequest::new(Method::GET, "log")
+            .param("type", "data")
+            .opt("id", shard_id.map(|n| n.to_string()))
+            .opt("marker", marker)
+            .opt("max-entries", max_entries.map(|n| n.to_string())),
+    }
+}
+
+/// Runs one admin request and prints its JSON answer.
+pub async fn execute(data_dir: &Path, req: AdminRequest) -> anyhow::Result<()> {
+    let value = match zone::open(data_dir, "default", "default", GatewayOptions::default()).await {
+        Ok(opened) => dispatch(&opened.gateway, &req).await?,
+        Err(e) if e.to_string().contains("in use by another process") => {
+            let path = zone::admin_endpoint_path(data_dir);
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("the data directory is in use, but {} (the running server's admin endpoint) cannot be read", path.display())
+            })?;
+            let ep: zone::AdminEndpoint = serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
+            AdminClient {
+                endpoint: ep.endpoint,
+                access_key: ep.access_key,
+                secret_key: ep.secret_key,
+            }
+            .send(&req)
+            .await?
+        }
+        Err(e) => return Err(e),
+    };
+    if !value.is_null() {
+        use std::io::Write;
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&value)?);
+    }
+    Ok(())
+}

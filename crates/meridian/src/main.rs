@@ -1,0 +1,129 @@
+//! `meridian`: the multi-site S3 gateway (`meridian server`), its radosgw-admin-shaped admin verbs, and
+//! `meridian bench`.
+
+mod cli;
+mod config;
+mod server;
+mod zone;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "meridian", version, about = "Multi-site S3-compatible object gateway")]
+struct Cli {
+    /// Data directory (metadata database and object bytes)
+    #[arg(long, global = true, env = "MERIDIAN_DATA_DIR", default_value = "./meridian-data")]
+    data_dir: PathBuf,
+    /// Configuration file (default: ./meridian.toml if present)
+    #[arg(long, global = true, env = "MERIDIAN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug)]
+struct ServerArgs {
+    /// Listen address for S3 and the admin API
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Hostname for virtual-hosted-style requests (repeatable)
+    #[arg(long = "hostname")]
+    hostnames: Vec<String>,
+    /// Zone name (used when the data directory is initialised)
+    #[arg(long)]
+    zone: Option<String>,
+    /// Zonegroup name (used when the data directory is initialised)
+    #[arg(long)]
+    zonegroup: Option<String>,
+    /// Seconds between garbage collection passes
+    #[arg(long)]
+    gc_interval_secs: Option<u64>,
+    /// Seconds replaced bytes stay readable before they are collected
+    #[arg(long)]
+    gc_delay_secs: Option<u64>,
+    /// Log filter, e.g. info or meridian=debug
+    #[arg(long)]
+    log: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the S3 gateway
+    Server(ServerArgs),
+    /// Users
+    #[command(subcommand)]
+    User(cli::UserCmd),
+    /// S3 access keys
+    #[command(subcommand)]
+    Key(cli::KeyCmd),
+    /// Buckets
+    #[command(subcommand)]
+    Bucket(cli::BucketCmd),
+    /// The data log
+    #[command(subcommand)]
+    Datalog(cli::DatalogCmd),
+    /// S3 load generator (works against any S3 endpoint)
+    Bench(meridian_bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Server(args) => {
+            let mut cfg = config::Config::load(cli.config.as_deref())?;
+            if let Some(v) = args.listen {
+                cfg.listen = v;
+            }
+            if !args.hostnames.is_empty() {
+                cfg.hostnames = args.hostnames;
+            }
+            if let Some(v) = args.zone {
+                cfg.zone = v;
+            }
+            if let Some(v) = args.zonegroup {
+                cfg.zonegroup = v;
+            }
+            if let Some(v) = args.gc_interval_secs {
+                cfg.gc_interval_secs = v;
+            }
+            if let Some(v) = args.gc_delay_secs {
+                cfg.gc_delay_secs = v;
+            }
+            if let Some(v) = args.log {
+                cfg.log = v;
+            }
+            init_logging(&cfg.log);
+            server::run(cfg, &cli.data_dir).await
+        }
+        Command::User(cmd) => cli::execute(&cli.data_dir, cli::user_request(cmd)).await,
+        Command::Key(cmd) => cli::execute(&cli.data_dir, cli::key_request(cmd)).await,
+        Command::Bucket(cmd) => cli::execute(&cli.data_dir, cli::bucket_request(cmd)).await,
+        Command::Datalog(cmd) => cli::execute(&cli.data_dir, cli::datalog_request(cmd)).await,
+        Command::Bench(args) => meridian_bench::run(args).await,
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

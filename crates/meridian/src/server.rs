@@ -1,0 +1,170 @@
+//! `meridian server`: the composition root — opens the data directory, starts the S3 + admin listener,
+//! `/metrics`, and the background tasks (garbage collection, crash-orphan sweep).
+
+use crate::config::Config;
+use crate::zone::{self, AdminEndpoint};
+use anyhow::Context;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use meridian_admin::AdminRoute;
+use meridian_gateway::GatewayOptions;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use s3s::service::S3Service;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::TcpListener;
+
+pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
+    eprintln!("meridian {} starting with:", env!("CARGO_PKG_VERSION"));
+    eprintln!("  data_dir = {:?}", data_dir.display().to_string());
+    for line in toml::to_string(&cfg)?.lines() {
+        eprintln!("  {line}");
+    }
+    let options = GatewayOptions {
+        gc_delay: Duration::from_secs(cfg.gc_delay_secs),
+        ..Default::default()
+    };
+    let opened = zone::open(data_dir, &cfg.zone, &cfg.zonegroup, options)
+        .await
+        .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
+    let gw = opened.gateway;
+    if opened.created {
+        eprintln!(
+            "initialised zone {:?} (id {}) in zonegroup {:?}",
+            gw.zone().zone_name,
+            gw.zone().zone_id,
+            gw.zone().zonegroup_api_name
+        );
+    }
+    let users = gw.list_users().await?;
+    if users.iter().all(|u| u == zone::ADMIN_UID) {
+        eprintln!(
+            "no S3 users yet; create one with:\n  meridian --data-dir {} user create --uid alice --display-name \"Alice\"",
+            data_dir.display()
+        );
+    }
+
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let local = listener.local_addr()?;
+    let key = zone::system_key(&gw).await?;
+    zone::write_admin_endpoint(
+        data_dir,
+        &AdminEndpoint {
+            endpoint: format!("http://{local}"),
+            access_key: key.access_key,
+            secret_key: key.secret_key,
+        },
+    )?;
+
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+
+    let started = SystemTime::now();
+    tokio::spawn(gw.clone().run_gc(Duration::from_secs(cfg.gc_interval_secs.max(1))));
+    let sweeper = gw.clone();
+    tokio::spawn(async move {
+        match sweeper.sweep_orphans(started).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed blobs orphaned by an earlier crash"),
+            Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
+        }
+    });
+
+    let s3 = meridian_s3::build_service(gw.clone(), cfg.hostnames.clone(), Some(Box::new(AdminRoute::new(gw.clone()))));
+    let http = Http {
+        s3,
+        metrics,
+        next_id: Arc::new(AtomicU64::new(1)),
+        instance: gw.zone().zone_name.clone(),
+    };
+    eprintln!("listening on http://{local} (S3 and /admin), metrics at http://{local}/metrics");
+
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let http = http.clone();
+                let service = hyper::service::service_fn(move |req| http.clone().handle(req));
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => {
+                eprintln!("shutting down: finishing requests in flight");
+                break;
+            }
+        }
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(30)) => eprintln!("gave up waiting for connections"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[derive(Clone)]
+struct Http {
+    s3: S3Service,
+    metrics: PrometheusHandle,
+    next_id: Arc<AtomicU64>,
+    instance: String,
+}
+
+impl Http {
+    async fn handle(self, req: http::Request<Incoming>) -> Result<http::Response<s3s::Body>, s3s::HttpError> {
+        if req.uri().path() == "/metrics" && req.method() == http::Method::GET {
+            let mut resp = http::Response::new(s3s::Body::from(self.metrics.render()));
+            resp.headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; version=0.0.4"));
+            return Ok(resp);
+        }
+        let started = Instant::now();
+        let method = req.method().to_string();
+        let request_id = format!("tx{:016x}-{}", self.next_id.fetch_add(1, Ordering::Relaxed), self.instance);
+        let mut resp = self.s3.call(req.map(s3s::Body::from)).await?;
+        let status = resp.status().as_u16();
+        if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("x-amz-request-id", v);
+        }
+        metrics::counter!("meridian_http_requests_total", "method" => method.clone(), "status" => status.to_string())
+            .increment(1);
+        metrics::histogram!("meridian_http_request_seconds", "method" => method).record(started.elapsed().as_secs_f64());
+        Ok(resp)
+    }
+}

@@ -1,0 +1,38 @@
+//! Buckets: the named containers of a realm, each living in exactly one zonegroup.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum VersioningStatus {
+    #[default]
+    Off,
+    Enabled,
+    Suspended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bucket {
+    #[serde(default)]
+    pub tenant: String,
+    pub name: String,
+    /// Instance id: a new one for every incarnation of the name, so a re-created bucket never sees old data.
+    pub bucket_id: String,
+    /// Owner's full user id.
+    pub owner: String,
+    pub zonegroup: String,
+    pub placement_rule: String,
+    pub creation_time: Timestamp,
+    #[serde(default)]
+    pub versioning: VersioningStatus,
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub mtime: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BucketStats {
+    pub num_objects: u64,
+    pub size: u64,
+}

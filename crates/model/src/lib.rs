@@ -1,0 +1,16 @@
+//! Plain data types of Meridian (users, buckets, objects, logs, topology) and their serde shapes. No I/O here.
+
+pub mod bucket;
+pub mod logs;
+pub mod names;
+pub mod object;
+pub mod time;
+pub mod topology;
+pub mod user;
+
+pub use bucket::{Bucket, BucketStats, VersioningStatus};
+pub use logs::{BilogEntry, BilogOp, DatalogEntry};
+pub use object::{DataId, Manifest, MultipartUpload, ObjectHeaders, ObjectMeta, PartMeta, Segment};
+pub use time::Timestamp;
+pub use topology::{Zone, ZoneGroup};
+pub use user::{AccessKey, User};

@@ -1,0 +1,96 @@
+//! Objects, their manifests (where the bytes live) and multipart uploads.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Identifier of a blob in the data store; never derived from an object key.
+pub type DataId = String;
+
+/// One contiguous run of bytes in the data store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub data_id: DataId,
+    pub size: u64,
+}
+
+/// Where an object's bytes are: a list of blobs read in order (one for a simple PUT, one per part after a
+/// multipart completion, so completion never copies bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Manifest {
+    pub segments: Vec<Segment>,
+}
+
+impl Manifest {
+    pub fn single(data_id: DataId, size: u64) -> Self {
+        Self {
+            segments: vec![Segment { data_id, size }],
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.segments.iter().map(|s| s.size).sum()
+    }
+}
+
+/// The HTTP headers S3 stores with an object and returns on GET/HEAD.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ObjectHeaders {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    /// The `Expires` header as the client sent it (HTTP date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// `x-amz-meta-*` without the prefix, lower-cased names.
+    #[serde(default)]
+    pub user_meta: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub key: String,
+    /// Object instance (RGW's version/instance id); unique per write.
+    pub instance: String,
+    pub size: u64,
+    /// Hex MD5 of the body, or `md5-of-part-md5s-N` for multipart objects (no quotes).
+    pub etag: String,
+    pub mtime: Timestamp,
+    pub owner: String,
+    #[serde(default)]
+    pub headers: ObjectHeaders,
+    pub manifest: Manifest,
+    /// Zones this write has passed through (replication loop prevention).
+    #[serde(default)]
+    pub zones_trace: Vec<String>,
+    /// Number of parts when the object came from a multipart upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts_count: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultipartUpload {
+    pub upload_id: String,
+    pub bucket_id: String,
+    pub key: String,
+    pub owner: String,
+    pub initiated: Timestamp,
+    #[serde(default)]
+    pub headers: ObjectHeaders,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartMeta {
+    pub part_number: u32,
+    pub etag: String,
+    pub size: u64,
+    pub mtime: Timestamp,
+    pub data_id: DataId,
+}

@@ -1,0 +1,45 @@
+//! Gateway errors as S3 error documents (code + HTTP status).
+
+use meridian_gateway::GatewayError;
+use s3s::{S3Error, S3ErrorCode};
+
+pub fn to_s3_error(e: GatewayError) -> S3Error {
+    use GatewayError as G;
+    use S3ErrorCode as C;
+    let msg = e.to_string();
+    let code = match e {
+        G::NoSuchBucket => C::NoSuchBucket,
+        G::NoSuchKey => C::NoSuchKey,
+        G::BucketAlreadyExists => C::BucketAlreadyExists,
+        G::BucketAlreadyOwnedByYou => C::BucketAlreadyOwnedByYou,
+        G::BucketNotEmpty => C::BucketNotEmpty,
+        G::InvalidBucketName(_) => C::InvalidBucketName,
+        G::KeyTooLong => C::KeyTooLongError,
+        G::NoSuchUpload => C::NoSuchUpload,
+        G::InvalidPart => C::InvalidPart,
+        G::InvalidPartOrder => C::InvalidPartOrder,
+        G::EntityTooSmall => C::EntityTooSmall,
+        G::EntityTooLarge => C::EntityTooLarge,
+        G::BadDigest => C::BadDigest,
+        G::InvalidDigest => C::InvalidDigest,
+        G::IncompleteBody => C::IncompleteBody,
+        G::PreconditionFailed => C::PreconditionFailed,
+        G::NotModified => C::NotModified,
+        G::InvalidRange { .. } => C::InvalidRange,
+        G::InvalidArgument(ref m) if m.starts_with("InvalidLocationConstraint") => C::InvalidLocationConstraint,
+        G::InvalidArgument(_) => C::InvalidArgument,
+        G::InvalidRequest(ref m) if m.starts_with("TooManyBuckets") => C::TooManyBuckets,
+        G::InvalidRequest(_) => C::InvalidRequest,
+        G::MalformedXml(_) => C::MalformedXML,
+        G::AccessDenied => C::AccessDenied,
+        G::NoSuchUser(_) | G::NoSuchKeyId(_) => C::InvalidAccessKeyId,
+        G::UserExists(_) | G::KeyExists(_) => C::InvalidArgument,
+        G::Body(ref m) if m.to_ascii_lowercase().contains("signature") => C::SignatureDoesNotMatch,
+        G::Body(_) => C::IncompleteBody,
+        G::Corrupt(..) | G::Store(_) | G::Internal(_) => {
+            tracing::error!(error = %msg, "internal error");
+            return S3Error::with_message(C::InternalError, "We encountered an internal error. Please try again.");
+        }
+    };
+    S3Error::with_message(code, msg)
+}

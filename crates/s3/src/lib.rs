@@ -1,0 +1,44 @@
+//! The S3 REST surface: routing, SigV4 (header, presigned, streaming chunks — done by `s3s`), XML and
+//! errors, mapped onto the gateway services.
+
+mod auth;
+mod convert;
+mod errors;
+mod host;
+mod service;
+
+pub use auth::GatewayAuth;
+pub use errors::to_s3_error;
+pub use host::ConfiguredHosts;
+pub use service::MeridianS3;
+
+use meridian_gateway::Gateway;
+use s3s::route::S3Route;
+use s3s::service::{S3Service, S3ServiceBuilder};
+
+/// Builds the S3 service: our operations, authentication against the users' keys, virtual-hosted style
+/// for the configured hostnames, and an optional extra route (the admin API) that shares the same SigV4.
+pub fn build_service(gateway: Gateway, hostnames: Vec<String>, extra_route: Option<Box<dyn S3Route>>) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(MeridianS3::new(gateway.clone()));
+    builder.set_auth(GatewayAuth::new(gateway));
+    builder.set_host(ConfiguredHosts::new(hostnames));
+    if let Some(route) = extra_route {
+        builder.set_route(BoxedRoute(route));
+    }
+    builder.build()
+}
+
+struct BoxedRoute(Box<dyn S3Route>);
+
+#[async_trait::async_trait]
+impl S3Route for BoxedRoute {
+    fn is_match(&self, method: &http::Method, uri: &http::Uri, headers: &http::HeaderMap, ext: &mut http::Extensions) -> bool {
+        self.0.is_match(method, uri, headers, ext)
+    }
+    async fn check_access(&self, req: &mut s3s::S3Request<s3s::Body>) -> s3s::S3Result<()> {
+        self.0.check_access(req).await
+    }
+    async fn call(&self, req: s3s::S3Request<s3s::Body>) -> s3s::S3Result<s3s::S3Response<s3s::Body>> {
+        self.0.call(req).await
+    }
+}

@@ -1,0 +1,649 @@
+//! The S3 operations, each a thin mapping from s3s DTOs onto gateway calls.
+
+use crate::auth::suspended_error;
+use crate::convert::*;
+use crate::errors::to_s3_error;
+use meridian_gateway::buckets::authorize;
+use meridian_gateway::listing::{ListPage, ListQuery};
+use meridian_gateway::objects::PutOptions;
+use meridian_gateway::{Gateway, GatewayError};
+use meridian_model::{Bucket, ObjectMeta, User};
+use s3s::dto::*;
+use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
+
+pub struct MeridianS3 {
+    gw: Gateway,
+}
+
+type R<T> = S3Result<S3Response<T>>;
+
+fn ok<T>(output: T) -> R<T> {
+    Ok(S3Response::new(output))
+}
+
+trait OrS3<T> {
+    fn s3(self) -> S3Result<T>;
+}
+
+impl<T> OrS3<T> for Result<T, GatewayError> {
+    fn s3(self) -> S3Result<T> {
+        self.map_err(to_s3_error)
+    }
+}
+
+fn max_keys(requested: Option<i32>) -> usize {
+    requested.map_or(1000, |n| n.clamp(0, 1000) as usize)
+}
+
+fn owner_of(user_id: &str, display: &str) -> Owner {
+    Owner {
+        id: Some(user_id.to_string()),
+        display_name: Some(display.to_string()),
+    }
+}
+
+fn list_entry(obj: ObjectMeta, encode: bool, owner: Option<Owner>) -> Object {
+    Object {
+        key: Some(if encode { url_encode(&obj.key) } else { obj.key }),
+        e_tag: Some(etag(&obj.etag)),
+        last_modified: Some(s3_time(obj.mtime)),
+        size: Some(obj.size as i64),
+        storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+        owner,
+        ..Default::default()
+    }
+}
+
+fn wants_url(encoding: &Option<EncodingType>) -> bool {
+    encoding.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case("url"))
+}
+
+fn common_prefixes(page: &ListPage, encode: bool) -> Option<Vec<CommonPrefix>> {
+    Some(
+        page.common_prefixes
+            .iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(if encode { url_encode(p) } else { p.clone() }),
+            })
+            .collect(),
+    )
+}
+
+fn maybe_encode(value: Option<String>, encode: bool) -> Option<String> {
+    value.map(|v| if encode { url_encode(&v) } else { v })
+}
+
+impl MeridianS3 {
+    pub fn new(gw: Gateway) -> Self {
+        Self { gw }
+    }
+
+    /// The authenticated caller; anonymous requests are refused (no public buckets).
+    async fn caller<T>(&self, req: &S3Request<T>) -> S3Result<User> {
+        let creds = req
+            .credentials
+            .as_ref()
+            .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request"))?;
+        let (user, _) = self.gw.lookup_access_key(&creds.access_key).await.s3()?;
+        if user.suspended {
+            return Err(suspended_error());
+        }
+        Ok(user)
+    }
+
+    /// The named bucket, if the caller may use it.
+    async fn bucket_for(&self, user: &User, name: &str) -> S3Result<Bucket> {
+        let bucket = self.gw.get_bucket(&user.tenant, name).await.s3()?;
+        authorize(user, &bucket).s3()?;
+        Ok(bucket)
+    }
+
+    async fn caller_bucket<T>(&self, req: &S3Request<T>, name: &str) -> S3Result<(User, Bucket)> {
+        let user = self.caller(req).await?;
+        let bucket = self.bucket_for(&user, name).await?;
+        Ok((user, bucket))
+    }
+
+    async fn copy_source(&self, user: &User, source: &CopySource) -> S3Result<(Bucket, String)> {
+        match source {
+            CopySource::Bucket { bucket, key, version_id } => {
+                if version_id.is_some() {
+                    return Err(s3_error!(NotImplemented, "Object versioning is not implemented yet"));
+                }
+                let b = self.bucket_for(user, bucket).await?;
+                Ok((b, key.to_string()))
+            }
+            _ => Err(s3_error!(NotImplemented, "Access point copy sources are not supported")),
+        }
+    }
+}
+
+fn object_output_headers(meta: &ObjectMeta) -> (Option<Timestamp>, Option<Metadata>) {
+    let expires = meta.headers.expires.as_deref().and_then(parse_http_date);
+    let metadata = if meta.headers.user_meta.is_empty() {
+        None
+    } else {
+        Some(meta.headers.user_meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    (expires, metadata)
+}
+
+#[async_trait::async_trait]
+impl S3 for MeridianS3 {
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> R<ListBucketsOutput> {
+        let user = self.caller(&req).await?;
+        let buckets = self.gw.list_buckets(&user.full_id()).await.s3()?;
+        ok(ListBucketsOutput {
+            buckets: Some(
+                buckets
+                    .into_iter()
+                    .filter(|b| req.input.prefix.as_deref().is_none_or(|p| b.name.starts_with(p)))
+                    .map(|b| s3s::dto::Bucket {
+                        name: Some(b.name),
+                        creation_date: Some(s3_time(b.creation_time)),
+                        bucket_region: None,
+                    })
+                    .collect(),
+            ),
+            owner: Some(owner_of(&user.full_id(), &user.display_name)),
+            ..Default::default()
+        })
+    }
+
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> R<CreateBucketOutput> {
+        let user = self.caller(&req).await?;
+        let location = req
+            .input
+            .create_bucket_configuration
+            .as_ref()
+            .and_then(|c| c.location_constraint.as_ref())
+            .map(|l| l.as_str().to_string());
+        let bucket = self.gw.create_bucket(&user, &req.input.bucket, location.as_deref()).await.s3()?;
+        ok(CreateBucketOutput {
+            location: Some(format!("/{}", bucket.name)),
+            ..Default::default()
+        })
+    }
+
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> R<HeadBucketOutput> {
+        self.caller_bucket(&req, &req.input.bucket).await?;
+        ok(HeadBucketOutput {
+            bucket_region: Some(self.gw.zone().zonegroup_api_name.clone()),
+            ..Default::default()
+        })
+    }
+
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> R<DeleteBucketOutput> {
+        let user = self.caller(&req).await?;
+        self.gw.delete_bucket(&user, &user.tenant, &req.input.bucket).await.s3()?;
+        ok(DeleteBucketOutput::default())
+    }
+
+    async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> R<GetBucketLocationOutput> {
+        self.caller_bucket(&req, &req.input.bucket).await?;
+        ok(GetBucketLocationOutput {
+            location_constraint: Some(BucketLocationConstraint::from(self.gw.zone().zonegroup_api_name.clone())),
+        })
+    }
+
+    async fn get_bucket_versioning(&self, req: S3Request<GetBucketVersioningInput>) -> R<GetBucketVersioningOutput> {
+        self.caller_bucket(&req, &req.input.bucket).await?;
+        // Versioning has never been enabled on any bucket: S3 answers with an empty configuration.
+        ok(GetBucketVersioningOutput::default())
+    }
+
+    async fn put_bucket_versioning(&self, req: S3Request<PutBucketVersioningInput>) -> R<PutBucketVersioningOutput> {
+        self.caller_bucket(&req, &req.input.bucket).await?;
+        Err(s3_error!(NotImplemented, "Bucket versioning is not implemented yet; the bucket is unchanged"))
+    }
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> R<PutObjectOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let content_md5 = content_md5(input.content_md5.as_deref())?;
+        let opts = PutOptions {
+            headers: object_headers(
+                input.content_type,
+                input.content_encoding,
+                input.content_disposition,
+                input.content_language,
+                input.cache_control,
+                input.expires,
+                input.metadata,
+            ),
+            content_length: input.content_length.and_then(|n| u64::try_from(n).ok()),
+            content_md5,
+            conditions: conditions(input.if_match, input.if_none_match, None, None),
+        };
+        let meta = self.gw.put_object(&bucket, &input.key, request_body(input.body), opts).await.s3()?;
+        ok(PutObjectOutput {
+            e_tag: Some(etag(&meta.etag)),
+            ..Default::default()
+        })
+    }
+
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> R<GetObjectOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        if input.version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(NotImplemented, "Object versioning is not implemented yet"));
+        }
+        if input.part_number.is_some() {
+            return Err(s3_error!(NotImplemented, "GET by part number is not implemented yet"));
+        }
+        let conds = conditions(input.if_match, input.if_none_match, input.if_modified_since, input.if_unmodified_since);
+        let read = self.gw.get_object(&bucket, &input.key, input.range.map(byte_range), &conds).await.s3()?;
+        let meta = read.meta;
+        let len = read.range.end - read.range.start;
+        let (expires, metadata) = object_output_headers(&meta);
+        let output = GetObjectOutput {
+            body: Some(response_body(read.body, len)),
+            content_length: Some(len as i64),
+            content_range: read
+                .partial
+                .then(|| format!("bytes {}-{}/{}", read.range.start, read.range.end.saturating_sub(1), meta.size)),
+            accept_ranges: Some("bytes".into()),
+            e_tag: Some(etag(&meta.etag)),
+            last_modified: Some(s3_time(meta.mtime)),
+            content_type: input.response_content_type.or(meta.headers.content_type.clone()),
+            content_encoding: input.response_content_encoding.or(meta.headers.content_encoding.clone()),
+            content_disposition: input.response_content_disposition.or(meta.headers.content_disposition.clone()),
+            content_language: input.response_content_language.or(meta.headers.content_language.clone()),
+            cache_control: input.response_cache_control.or(meta.headers.cache_control.clone()),
+            expires: input.response_expires.or(expires),
+            metadata,
+            parts_count: meta.parts_count.map(|n| n as i32),
+            ..Default::default()
+        };
+        let mut resp = S3Response::new(output);
+        if read.partial {
+            resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(resp)
+    }
+
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> R<HeadObjectOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let conds = conditions(input.if_match, input.if_none_match, input.if_modified_since, input.if_unmodified_since);
+        let meta = self.gw.head_object(&bucket, &input.key, &conds).await.s3()?;
+        let (expires, metadata) = object_output_headers(&meta);
+        ok(HeadObjectOutput {
+            content_length: Some(meta.size as i64),
+            accept_ranges: Some("bytes".into()),
+            e_tag: Some(etag(&meta.etag)),
+            last_modified: Some(s3_time(meta.mtime)),
+            content_type: meta.headers.content_type,
+            content_encoding: meta.headers.content_encoding,
+            content_disposition: meta.headers.content_disposition,
+            content_language: meta.headers.content_language,
+            cache_control: meta.headers.cache_control,
+            expires,
+            metadata,
+            parts_count: meta.parts_count.map(|n| n as i32),
+            ..Default::default()
+        })
+    }
+
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> R<DeleteObjectOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        self.gw.delete_object(&bucket, &req.input.key).await.s3()?;
+        ok(DeleteObjectOutput::default())
+    }
+
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> R<DeleteObjectsOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let quiet = req.input.delete.quiet.unwrap_or(false);
+        if req.input.delete.objects.len() > 1000 {
+            return Err(s3_error!(MalformedXML, "DeleteObjects accepts at most 1000 keys"));
+        }
+        let keys: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
+        let results = self.gw.delete_objects(&bucket, keys.clone()).await.s3()?;
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for (key, result) in keys.into_iter().zip(results) {
+            match result {
+                Ok(_) if !quiet => deleted.push(DeletedObject {
+                    key: Some(key),
+                    ..Default::default()
+                }),
+                Ok(_) => {}
+                Err(e) => {
+                    let err = to_s3_error(e);
+                    errors.push(Error {
+                        key: Some(key),
+                        code: Some(err.code().as_str().to_string()),
+                        message: err.message().map(str::to_string),
+                        version_id: None,
+                    });
+                }
+            }
+        }
+        ok(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            errors: Some(errors),
+            ..Default::default()
+        })
+    }
+
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> R<CopyObjectOutput> {
+        let user = self.caller(&req).await?;
+        let dst = self.bucket_for(&user, &req.input.bucket).await?;
+        let input = req.input;
+        let (src_bucket, src_key) = self.copy_source(&user, &input.copy_source).await?;
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str().eq_ignore_ascii_case("REPLACE"));
+        let headers = replace.then(|| {
+            object_headers(
+                input.content_type,
+                input.content_encoding,
+                input.content_disposition,
+                input.content_language,
+                input.cache_control,
+                input.expires,
+                input.metadata,
+            )
+        });
+        let conds = conditions(
+            input.copy_source_if_match,
+            input.copy_source_if_none_match,
+            input.copy_source_if_modified_since,
+            input.copy_source_if_unmodified_since,
+        );
+        let meta = self
+            .gw
+            .copy_object(&src_bucket, &src_key, &dst, &input.key, headers, &conds)
+            .await
+            .s3()?;
+        ok(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(etag(&meta.etag)),
+                last_modified: Some(s3_time(meta.mtime)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> R<ListObjectsOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let encode = wants_url(&input.encoding_type);
+        let query = ListQuery {
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone(),
+            after: input.marker.clone().filter(|m| !m.is_empty()),
+            max_keys: max_keys(input.max_keys),
+        };
+        let page = self.gw.list_objects(&bucket, query.clone()).await.s3()?;
+        let owner = Some(owner_of(&bucket.owner, &bucket.owner));
+        ok(ListObjectsOutput {
+            name: Some(bucket.name.clone()),
+            prefix: Some(maybe_encode(input.prefix, encode).unwrap_or_default()),
+            marker: Some(maybe_encode(input.marker, encode).unwrap_or_default()),
+            max_keys: Some(query.max_keys as i32),
+            is_truncated: Some(page.is_truncated),
+            // S3 returns NextMarker only with a delimiter; clients otherwise use the last key.
+            next_marker: if page.is_truncated && query.delimiter.is_some() {
+                maybe_encode(page.next_marker.clone(), encode)
+            } else {
+                None
+            },
+            common_prefixes: common_prefixes(&page, encode),
+            delimiter: maybe_encode(input.delimiter, encode),
+            encoding_type: input.encoding_type,
+            contents: Some(page.objects.into_iter().map(|o| list_entry(o, encode, owner.clone())).collect()),
+            ..Default::default()
+        })
+    }
+
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> R<ListObjectsV2Output> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let encode = wants_url(&input.encoding_type);
+        let after = match input.continuation_token.as_deref() {
+            Some(token) => Some(
+                hex::decode(token)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+            ),
+            None => input.start_after.clone().filter(|s| !s.is_empty()),
+        };
+        let query = ListQuery {
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone(),
+            after,
+            max_keys: max_keys(input.max_keys),
+        };
+        let page = self.gw.list_objects(&bucket, query.clone()).await.s3()?;
+        let owner = input.fetch_owner.unwrap_or(false).then(|| owner_of(&bucket.owner, &bucket.owner));
+        let key_count = (page.objects.len() + page.common_prefixes.len()) as i32;
+        ok(ListObjectsV2Output {
+            name: Some(bucket.name.clone()),
+            prefix: Some(maybe_encode(input.prefix, encode).unwrap_or_default()),
+            max_keys: Some(query.max_keys as i32),
+            key_count: Some(key_count),
+            continuation_token: input.continuation_token,
+            is_truncated: Some(page.is_truncated),
+            next_continuation_token: if page.is_truncated {
+                page.next_marker.as_ref().map(hex::encode)
+            } else {
+                None
+            },
+            common_prefixes: common_prefixes(&page, encode),
+            delimiter: maybe_encode(input.delimiter, encode),
+            encoding_type: input.encoding_type,
+            start_after: maybe_encode(input.start_after, encode),
+            contents: Some(page.objects.into_iter().map(|o| list_entry(o, encode, owner.clone())).collect()),
+            ..Default::default()
+        })
+    }
+
+    async fn create_multipart_upload(&self, req: S3Request<CreateMultipartUploadInput>) -> R<CreateMultipartUploadOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let headers = object_headers(
+            input.content_type,
+            input.content_encoding,
+            input.content_disposition,
+            input.content_language,
+            input.cache_control,
+            input.expires,
+            input.metadata,
+        );
+        let upload = self.gw.create_upload(&bucket, &input.key, headers).await.s3()?;
+        ok(CreateMultipartUploadOutput {
+            bucket: Some(bucket.name),
+            key: Some(upload.key),
+            upload_id: Some(upload.upload_id),
+            ..Default::default()
+        })
+    }
+
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> R<UploadPartOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let md5 = content_md5(input.content_md5.as_deref())?;
+        let part = self
+            .gw
+            .upload_part(
+                &bucket,
+                &input.key,
+                &input.upload_id,
+                i64::from(input.part_number),
+                request_body(input.body),
+                input.content_length.and_then(|n| u64::try_from(n).ok()),
+                md5,
+            )
+            .await
+            .s3()?;
+        ok(UploadPartOutput {
+            e_tag: Some(etag(&part.etag)),
+            ..Default::default()
+        })
+    }
+
+    async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> R<UploadPartCopyOutput> {
+        let user = self.caller(&req).await?;
+        let bucket = self.bucket_for(&user, &req.input.bucket).await?;
+        let input = req.input;
+        let (src_bucket, src_key) = self.copy_source(&user, &input.copy_source).await?;
+        let range = input.copy_source_range.as_deref().map(copy_source_range).transpose()?;
+        let conds = conditions(
+            input.copy_source_if_match,
+            input.copy_source_if_none_match,
+            input.copy_source_if_modified_since,
+            input.copy_source_if_unmodified_since,
+        );
+        let part = self
+            .gw
+            .upload_part_copy(
+                &bucket,
+                &input.key,
+                &input.upload_id,
+                i64::from(input.part_number),
+                &src_bucket,
+                &src_key,
+                range,
+                &conds,
+            )
+            .await
+            .s3()?;
+        ok(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(etag(&part.etag)),
+                last_modified: Some(s3_time(part.mtime)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    async fn complete_multipart_upload(&self, req: S3Request<CompleteMultipartUploadInput>) -> R<CompleteMultipartUploadOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let parts = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                let number = p.part_number.ok_or_else(|| s3_error!(MalformedXML, "every Part needs a PartNumber"))?;
+                let tag = p.e_tag.ok_or_else(|| s3_error!(MalformedXML, "every Part needs an ETag"))?;
+                Ok((i64::from(number), tag.value().to_string()))
+            })
+            .collect::<S3Result<Vec<_>>>()?;
+        let meta = self.gw.complete_upload(&bucket, &input.key, &input.upload_id, parts).await.s3()?;
+        ok(CompleteMultipartUploadOutput {
+            bucket: Some(bucket.name.clone()),
+            key: Some(meta.key.clone()),
+            e_tag: Some(etag(&meta.etag)),
+            location: Some(format!("/{}/{}", bucket.name, meta.key)),
+            ..Default::default()
+        })
+    }
+
+    async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> R<AbortMultipartUploadOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        self.gw
+            .abort_upload(&bucket, &req.input.key, &req.input.upload_id)
+            .await
+            .s3()?;
+        ok(AbortMultipartUploadOutput::default())
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> R<ListPartsOutput> {
+        let (user, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let marker = input.part_number_marker.unwrap_or(0).max(0) as u32;
+        let max = input.max_parts.map_or(1000, |n| n.clamp(0, 1000) as usize);
+        let (upload, parts, truncated) = self
+            .gw
+            .list_parts(&bucket, &input.key, &input.upload_id, marker, max)
+            .await
+            .s3()?;
+        let owner = owner_of(&upload.owner, &user.display_name);
+        ok(ListPartsOutput {
+            bucket: Some(bucket.name),
+            key: Some(upload.key),
+            upload_id: Some(upload.upload_id),
+            part_number_marker: Some(marker as i32),
+            next_part_number_marker: parts.last().map(|p| p.part_number as i32),
+            max_parts: Some(max as i32),
+            is_truncated: Some(truncated),
+            initiator: Some(Initiator {
+                id: owner.id.clone(),
+                display_name: owner.display_name.clone(),
+            }),
+            owner: Some(owner),
+            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            parts: Some(
+                parts
+                    .into_iter()
+                    .map(|p| Part {
+                        part_number: Some(p.part_number as i32),
+                        e_tag: Some(etag(&p.etag)),
+                        size: Some(p.size as i64),
+                        last_modified: Some(s3_time(p.mtime)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        })
+    }
+
+    async fn list_multipart_uploads(&self, req: S3Request<ListMultipartUploadsInput>) -> R<ListMultipartUploadsOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let encode = wants_url(&input.encoding_type);
+        let max = input.max_uploads.map_or(1000, |n| n.clamp(0, 1000) as usize);
+        let (uploads, truncated) = self
+            .gw
+            .list_uploads(
+                &bucket,
+                input.prefix.clone().unwrap_or_default(),
+                input.key_marker.clone(),
+                input.upload_id_marker.clone(),
+                max,
+            )
+            .await
+            .s3()?;
+        let last = uploads.last().map(|u| (u.key.clone(), u.upload_id.clone()));
+        ok(ListMultipartUploadsOutput {
+            bucket: Some(bucket.name),
+            prefix: maybe_encode(input.prefix, encode),
+            key_marker: maybe_encode(input.key_marker, encode),
+            upload_id_marker: input.upload_id_marker,
+            max_uploads: Some(max as i32),
+            is_truncated: Some(truncated),
+            next_key_marker: if truncated { maybe_encode(last.clone().map(|l| l.0), encode) } else { None },
+            next_upload_id_marker: if truncated { last.map(|l| l.1) } else { None },
+            encoding_type: input.encoding_type,
+            uploads: Some(
+                uploads
+                    .into_iter()
+                    .map(|u| {
+                        let owner = owner_of(&u.owner, &u.owner);
+                        MultipartUpload {
+                            key: Some(if encode { url_encode(&u.key) } else { u.key }),
+                            upload_id: Some(u.upload_id),
+                            initiated: Some(s3_time(u.initiated)),
+                            initiator: Some(Initiator {
+                                id: owner.id.clone(),
+                                display_name: owner.display_name.clone(),
+                            }),
+                            owner: Some(owner),
+                            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                            ..Default::default()
+                        }
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        })
+    }
+}

@@ -1,0 +1,289 @@
+//! The embedded backend: metadata in redb (one file, ACID, MVCC snapshots so backups and listings never
+//! block writers) and object bytes in plain files named by blob id (written to a temporary name, fsynced,
+//! renamed), so an object key can never reach the filesystem.
+
+use crate::data::{BlobReader, BlobWriter, DataStore};
+use crate::error::StoreError;
+use crate::meta::{Kv, MetaStore, ReadOps, WriteTxn};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
+
+pub struct LocalMeta {
+    db: Database,
+}
+
+impl LocalMeta {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.display().to_string()),
+            other => StoreError::from(other),
+        })?;
+        let txn = db.begin_write()?;
+        txn.open_table(KV)?;
+        txn.commit()?;
+        Ok(Self { db })
+    }
+
+    /// Copies a consistent snapshot of every key into a new database file at `dest` (online backup).
+    pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
+        let snap = self.db.begin_read()?;
+        let src = snap.open_table(KV)?;
+        let out = Database::create(dest)?;
+        let txn = out.begin_write()?;
+        let mut count = 0;
+        {
+            let mut table = txn.open_table(KV)?;
+            for entry in src.range::<&[u8]>(..)? {
+                let (k, v) = entry?;
+                table.insert(k.value(), v.value())?;
+                count += 1;
+            }
+        }
+        txn.commit()?;
+        Ok(count)
+    }
+}
+
+fn collect<'a>(
+    iter: impl Iterator<Item = Result<(redb::AccessGuard<'a, &'static [u8]>, redb::AccessGuard<'a, &'static [u8]>), redb::StorageError>>,
+    limit: usize,
+) -> Result<Vec<Kv>, StoreError> {
+    let mut out = Vec::new();
+    for entry in iter.take(limit) {
+        let (k, v) = entry?;
+        out.push((k.value().to_vec(), v.value().to_vec()));
+    }
+    Ok(out)
+}
+
+struct Snapshot(redb::ReadTransaction);
+
+impl ReadOps for Snapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let table = self.0.open_table(KV)?;
+        Ok(table.get(key)?.map(|v| v.value().to_vec()))
+    }
+    fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Kv>, StoreError> {
+        let table = self.0.open_table(KV)?;
+        collect(table.range(start..end)?, limit)
+    }
+    fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Kv>, StoreError> {
+        let table = self.0.open_table(KV)?;
+        collect(table.range(start..end)?.rev(), limit)
+    }
+}
+
+struct Txn(redb::WriteTransaction);
+
+impl ReadOps for Txn {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let table = self.0.open_table(KV)?;
+        let value = table.get(key)?.map(|v| v.value().to_vec());
+        Ok(value)
+    }
+    fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Kv>, StoreError> {
+        let table = self.0.open_table(KV)?;
+        let out = collect(table.range(start..end)?, limit);
+        out
+    }
+    fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Kv>, StoreError> {
+        let table = self.0.open_table(KV)?;
+        let out = collect(table.range(start..end)?.rev(), limit);
+        out
+    }
+}
+
+impl WriteTxn for Txn {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let mut table = self.0.open_table(KV)?;
+        table.insert(key, value)?;
+        Ok(())
+    }
+    fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
+        let mut table = self.0.open_table(KV)?;
+        table.remove(key)?;
+        Ok(())
+    }
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.0.commit()?;
+        Ok(())
+    }
+}
+
+impl MetaStore for LocalMeta {
+    fn snapshot(&self) -> Result<Box<dyn ReadOps + Send>, StoreError> {
+        Ok(Box::new(Snapshot(self.db.begin_read()?)))
+    }
+    fn begin(&self) -> Result<Box<dyn WriteTxn + Send>, StoreError> {
+        Ok(Box::new(Txn(self.db.begin_write()?)))
+    }
+}
+
+/// Object bytes as files: `objects/<first two id chars>/<id>`, staged under `tmp/`.
+pub struct LocalData {
+    root: PathBuf,
+}
+
+impl LocalData {
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let tmp = root.join("tmp");
+        // Anything still in tmp/ was never acknowledged: a crash interrupted it.
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir_all(&tmp)?;
+        fs::create_dir_all(root.join("objects"))?;
+        Ok(Self { root: root.to_path_buf() })
+    }
+
+    fn checked_id(id: &str) -> Result<&str, StoreError> {
+        if id.len() >= 8 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            Ok(id)
+        } else {
+            Err(StoreError::BlobNotFound(id.to_string()))
+        }
+    }
+
+    fn blob_path(&self, id: &str) -> Result<PathBuf, StoreError> {
+        let id = Self::checked_id(id)?;
+        Ok(self.root.join("objects").join(&id[..2]).join(id))
+    }
+}
+
+struct LocalWriter {
+    file: File,
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+impl BlobWriter for LocalWriter {
+    fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        self.file.write_all(chunk)?;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), StoreError> {
+        self.file.sync_data()?;
+        let dir = self.dest.parent().ok_or_else(|| StoreError::BlobNotFound(self.dest.display().to_string()))?;
+        fs::create_dir_all(dir)?;
+        fs::rename(&self.tmp, &self.dest)?;
+        File::open(dir)?.sync_all()?;
+        Ok(())
+    }
+}
+
+impl Drop for LocalWriter {
+    fn drop(&mut self) {
+        // An unfinished writer leaves nothing behind; after finish the tmp name no longer exists.
+        let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+impl DataStore for LocalData {
+    fn create(&self, id: &str) -> Result<Box<dyn BlobWriter>, StoreError> {
+        let dest = self.blob_path(id)?;
+        let tmp = self.root.join("tmp").join(id);
+        let file = File::create(&tmp)?;
+        Ok(Box::new(LocalWriter { file, tmp, dest }))
+    }
+
+    fn open(&self, id: &str, offset: u64, len: u64) -> Result<BlobReader, StoreError> {
+        let path = self.blob_path(id)?;
+        let mut file = File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::BlobNotFound(id.to_string()),
+            _ => StoreError::Io(e),
+        })?;
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Box::new(file.take(len)))
+    }
+
+    fn delete(&self, id: &str) -> Result<(), StoreError> {
+        match fs::remove_file(self.blob_path(id)?) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn list_older_than(&self, before: std::time::SystemTime) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        for dir in fs::read_dir(self.root.join("objects"))? {
+            for entry in fs::read_dir(dir?.path())? {
+                let entry = entry?;
+                if entry.metadata()?.modified()? < before {
+                    ids.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    fn bytes_used(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        for dir in fs::read_dir(self.root.join("objects"))? {
+            for entry in fs::read_dir(dir?.path())? {
+                total += entry?.metadata()?.len();
+            }
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_transactions_and_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = LocalMeta::open(&dir.path().join("meta.redb")).unwrap();
+        let mut txn = meta.begin().unwrap();
+        txn.put(b"a/1", b"one").unwrap();
+        txn.put(b"a/2", b"two").unwrap();
+        txn.put(b"b/1", b"other").unwrap();
+        txn.commit().unwrap();
+        let snap = meta.snapshot().unwrap();
+        let mut txn = meta.begin().unwrap();
+        txn.delete(b"a/1").unwrap();
+        txn.commit().unwrap();
+        // The older snapshot still sees the deleted key.
+        assert_eq!(snap.get(b"a/1").unwrap(), Some(b"one".to_vec()));
+        assert_eq!(meta.snapshot().unwrap().get(b"a/1").unwrap(), None);
+        let rows = snap.scan(b"a/", b"a0", 10).unwrap();
+        assert_eq!(rows.len(), 2);
+        let rev = snap.scan_rev(b"a/", b"a0", 1).unwrap();
+        assert_eq!(rev[0].0, b"a/2".to_vec());
+        // An uncommitted transaction leaves nothing behind.
+        let mut txn = meta.begin().unwrap();
+        txn.put(b"c", b"lost").unwrap();
+        drop(txn);
+        assert_eq!(meta.snapshot().unwrap().get(b"c").unwrap(), None);
+        let copy = dir.path().join("backup.redb");
+        assert_eq!(meta.backup_to(&copy).unwrap(), 2);
+    }
+
+    #[test]
+    fn blobs_are_written_atomically_and_read_by_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = LocalData::open(dir.path()).unwrap();
+        let mut w = data.create("0123456789abcdef").unwrap();
+        w.write(b"hello ").unwrap();
+        w.write(b"world").unwrap();
+        assert!(data.open("0123456789abcdef", 0, 11).is_err(), "invisible before finish");
+        w.finish().unwrap();
+        let mut s = String::new();
+        data.open("0123456789abcdef", 6, 5).unwrap().read_to_string(&mut s).unwrap();
+        assert_eq!(s, "world");
+        assert_eq!(data.bytes_used().unwrap(), 11);
+        let abandoned = data.create("fedcba9876543210").unwrap();
+        drop(abandoned);
+        assert!(fs::read_dir(dir.path().join("tmp")).unwrap().next().is_none());
+        assert!(data.create("../../etc").is_err(), "ids never become arbitrary paths");
+        data.delete("0123456789abcdef").unwrap();
+        data.delete("0123456789abcdef").unwrap();
+        assert_eq!(data.bytes_used().unwrap(), 0);
+    }
+}

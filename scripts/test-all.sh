@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The project's test command: build, `cargo test --workspace`, the real-client checks (tests/clients/run.sh) and
+# the crash checks (tests/crash/run.sh). Exits non-zero if anything failed; the last line is
+# `N passed, M failed` over cargo's tests and every script check.
+#
+# Needs awscli, s3cmd, rclone and boto3: scripts/install-test-deps.sh installs them.
+#   scripts/test-all.sh                 everything
+#   SKIP_CLIENTS=1 / SKIP_CRASH=1       leave out a stage
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT" || exit 1
+LOGS="$(mktemp -d "${TMPDIR:-/tmp}/meridian-test-all.XXXXXX")"
+trap 'rm -rf "$LOGS"' EXIT
+
+PASSED=0
+FAILED=0
+STAGES=()
+
+stage_result() { # name passed failed
+    PASSED=$((PASSED + $2))
+    FAILED=$((FAILED + $3))
+    STAGES+=("$(printf '%-14s %5d passed, %d failed' "$1:" "$2" "$3")")
+}
+
+# Counts PASS/FAIL lines of a script's output; a non-zero exit without a FAIL line counts as one failure.
+run_script() { # name script
+    local name=$1 script=$2 rc p f
+    echo
+    echo "==> $script"
+    bash "$script" 2>&1 | tee "$LOGS/$name.log"
+    rc=${PIPESTATUS[0]}
+    p=$(grep -c '^PASS ' "$LOGS/$name.log" || true)
+    f=$(grep -c '^FAIL ' "$LOGS/$name.log" || true)
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $name: $script exited $rc"
+        f=1
+    fi
+    stage_result "$name" "$p" "$f"
+}
+
+START=$(date +%s)
+echo "==> cargo build --workspace --all-targets"
+if ! cargo build --workspace --all-targets; then
+    echo "FAIL build: cargo build --workspace --all-targets failed"
+    stage_result build 0 1
+    echo
+    printf '%s\n' "${STAGES[@]}"
+    echo "${PASSED} passed, ${FAILED} failed"
+    exit 1
+fi
+
+echo
+echo "==> cargo test --workspace"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$LOGS/cargo-test.log"
+rc=${PIPESTATUS[0]}
+# "test result: ok. 12 passed; 0 failed; 1 ignored; ..." — one line per test binary and doc-test run
+read -r cp cf < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed;.*/\1 \2/p' "$LOGS/cargo-test.log" |
+    awk '{p += $1; f += $2} END {print p + 0, f + 0}')
+if [ "$rc" -ne 0 ] && [ "$cf" -eq 0 ]; then
+    echo "FAIL cargo-test: cargo test exited $rc"
+    cf=1
+fi
+stage_result cargo-test "$cp" "$cf"
+
+export MERIDIAN_SKIP_BUILD=1 # built above (target/debug/meridian)
+[ "${SKIP_CLIENTS:-0}" = 1 ] || run_script clients tests/clients/run.sh
+[ "${SKIP_CRASH:-0}" = 1 ] || run_script crash tests/crash/run.sh
+
+echo
+echo "==> summary ($(($(date +%s) - START)) s)"
+printf '%s\n' "${STAGES[@]}"
+echo "${PASSED} passed, ${FAILED} failed"
+[ "$FAILED" -eq 0 ]

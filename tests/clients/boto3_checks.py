@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""boto3 checks against a running Meridian server (called by tests/clients/run.sh).
+
+Prints one `PASS name` or `FAIL name: reason` line per check; exits 1 when any check failed.
+
+The seed scenario: boto3 `upload_file` of a ~40 MiB file with 8 threads and 5 MiB parts, download, sha256 compare;
+a manual multipart upload whose parts are sent from N threads at once, with the S3 multipart ETag checked; presigned
+URLs (valid and expired).
+"""
+import argparse
+import concurrent.futures
+import hashlib
+import os
+import sys
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+MiB = 1024 * 1024
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise CheckFailed(msg)
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(MiB), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def multipart_etag(part_bodies):
+    digests = b"".join(hashlib.md5(p).digest() for p in part_bodies)
+    return '"%s-%d"' % (hashlib.md5(digests).hexdigest(), len(part_bodies))
+
+
+def multipart_etag_of_file(path, chunk):
+    parts = []
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            parts.append(block)
+    return multipart_etag(parts)
+
+
+def error_code(exc):
+    return exc.response.get("Error", {}).get("Code"), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
+class Checks:
+    def __init__(self, args):
+        self.args = args
+        self.work = args.workdir
+        os.makedirs(self.work, exist_ok=True)
+        self.bucket = "boto3-bucket"
+        self.s3 = self.client(args.access_key, args.secret_key)
+
+    def client(self, ak, sk, **config):
+        cfg = Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=120,
+            max_pool_connections=16,
+            **config,
+        )
+        return boto3.client(
+            "s3",
+            endpoint_url=self.args.endpoint,
+            aws_access_key_id=ak,
+            aws_secret_access_key=sk,
+            region_name="us-east-1",
+            config=cfg,
+        )
+
+    # ------------------------------------------------------------------ checks
+    def check_create_bucket(self):
+        self.s3.create_bucket(Bucket=self.bucket)
+        names = [b["Name"] for b in self.s3.list_buckets()["Buckets"]]
+        expect(self.bucket in names, f"bucket not listed: {names}")
+        # creating it again: us-east-1 answers 200 for the owner (legacy), other S3s 409 BucketAlreadyOwnedByYou
+        try:
+            self.s3.create_bucket(Bucket=self.bucket)
+        except ClientError as e:
+            code, status = error_code(e)
+            expect(code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"), f"unexpected error {status} {code}")
+        self.s3.head_bucket(Bucket=self.bucket)
+
+    def check_upload_file_threaded(self):
+        """The seed scenario: ~40 MiB, 5 MiB parts, 8 threads; download (ranged GETs, threaded); sha256."""
+        src = os.path.join(self.work, "seed-40MiB.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(40 * MiB + 12345))
+        cfg = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=8, use_threads=True)
+        self.s3.upload_file(src, self.bucket, "seed/40MiB.bin", Config=cfg)
+        head = self.s3.head_object(Bucket=self.bucket, Key="seed/40MiB.bin")
+        expect(head["ContentLength"] == 40 * MiB + 12345, f"ContentLength {head['ContentLength']}")
+        want = multipart_etag_of_file(src, 5 * MiB)
+        expect(head["ETag"] == want, f"ETag {head['ETag']} != {want}")
+        dst = os.path.join(self.work, "seed-40MiB.out")
+        self.s3.download_file(self.bucket, "seed/40MiB.bin", dst, Config=cfg)
+        a, b = sha256_file(src), sha256_file(dst)
+        expect(a == b, f"sha256 differs: uploaded {a}, downloaded {b}")
+
+    def check_concurrent_parts(self):
+        """create_multipart_upload + N upload_part calls from N threads at once + complete; ETag and bytes."""
+        key = "seed/concurrent-parts.bin"
+        n = 8
+        bodies = [os.urandom(5 * MiB) for _ in range(n - 1)] + [os.urandom(3 * MiB + 7)]
+        up = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, Metadata={"scenario": "concurrent"})
+        upload_id = up["UploadId"]
+        barrier = threading.Barrier(n)
+
+        def send(i):
+            barrier.wait(timeout=30)  # all parts start at the same moment
+            r = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=i + 1, Body=bodies[i])
+            return i + 1, r["ETag"]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+            results = list(pool.map(send, range(n)))
+        for number, etag in results:
+            want = '"%s"' % hashlib.md5(bodies[number - 1]).hexdigest()
+            expect(etag == want, f"part {number} ETag {etag} != {want}")
+        listed = self.s3.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id)["Parts"]
+        expect(
+            [(p["PartNumber"], p["Size"], p["ETag"]) for p in listed]
+            == [(i + 1, len(bodies[i]), '"%s"' % hashlib.md5(bodies[i]).hexdigest()) for i in range(n)],
+            f"list_parts: {[(p['PartNumber'], p['Size']) for p in listed]}",
+        )
+        done = self.s3.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": num, "ETag": etag} for num, etag in sorted(results)]},
+        )
+        want = multipart_etag(bodies)
+        expect(done["ETag"] == want, f"complete ETag {done['ETag']} != {want}")
+        got = self.s3.get_object(Bucket=self.bucket, Key=key)
+        data = got["Body"].read()
+        whole = b"".join(bodies)
+        expect(len(data) == len(whole), f"downloaded {len(data)} bytes, expected {len(whole)}")
+        expect(hashlib.sha256(data).hexdigest() == hashlib.sha256(whole).hexdigest(), "sha256 of the download differs")
+        expect(got["ETag"] == want, f"GET ETag {got['ETag']} != {want}")
+        expect(got["Metadata"] == {"scenario": "concurrent"}, f"metadata {got['Metadata']}")
+        uploads = self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])
+        expect(not uploads, f"uploads still listed after complete: {uploads}")
+
+    def check_multipart_errors(self):
+        key = "seed/errors.bin"
+        upload_id = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        small = os.urandom(1000)
+        e1 = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=small)["ETag"]
+        e2 = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=2, Body=small)["ETag"]
+        try:
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+            raise CheckFailed("completing with a 1000-byte non-last part succeeded (want EntityTooSmall)")
+        except ClientError as e:
+            code, _ = error_code(e)
+            expect(code == "EntityTooSmall", f"want EntityTooSmall, got {code}")
+        try:
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"00000000000000000000000000000000"'}]})
+            raise CheckFailed("completing with a wrong part ETag succeeded (want InvalidPart)")
+        except ClientError as e:
+            code, _ = error_code(e)
+            expect(code == "InvalidPart", f"want InvalidPart, got {code}")
+        self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        try:
+            self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=3, Body=small)
+            raise CheckFailed("upload_part to an aborted upload succeeded")
+        except ClientError as e:
+            code, _ = error_code(e)
+            expect(code == "NoSuchUpload", f"want NoSuchUpload, got {code}")
+
+    def check_presigned_get(self):
+        body = os.urandom(100_000)
+        self.s3.put_object(Bucket=self.bucket, Key="presigned/obj.bin", Body=body)
+        url = self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "presigned/obj.bin"}, ExpiresIn=300)
+        with urllib.request.urlopen(url, timeout=30) as r:
+            expect(r.status == 200, f"status {r.status}")
+            data = r.read()
+        expect(data == body, f"presigned GET returned {len(data)} bytes that differ from the {len(body)} uploaded")
+
+    def check_presigned_put(self):
+        body = os.urandom(54_321)
+        url = self.s3.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": "presigned/put.bin"}, ExpiresIn=300)
+        req = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": "application/octet-stream"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            expect(r.status == 200, f"status {r.status}")
+        data = self.s3.get_object(Bucket=self.bucket, Key="presigned/put.bin")["Body"].read()
+        expect(data == body, "object written by presigned PUT differs")
+
+    def check_presigned_expired(self):
+        url = self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "presigned/obj.bin"}, ExpiresIn=1)
+        time.sleep(2)
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                raise CheckFailed(f"expired presigned URL answered {r.status} with {len(r.read())} bytes")
+        except urllib.error.HTTPError as e:
+            body = e.read().decode("utf-8", "replace")
+            expect(e.code == 403, f"expired presigned URL answered {e.code}: {body[:300]}")
+            expect("<Code>AccessDenied</Code>" in body, f"403 without <Code>AccessDenied</Code>: {body[:300]}")
+        # a tampered signature is refused too
+        good = self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "presigned/obj.bin"}, ExpiresIn=300)
+        sig_at = good.index("X-Amz-Signature=") + len("X-Amz-Signature=")
+        flipped = good[:sig_at] + ("0" if good[sig_at] != "0" else "1") + good[sig_at + 1:]
+        try:
+            with urllib.request.urlopen(flipped, timeout=30) as r:
+                raise CheckFailed(f"tampered presigned URL answered {r.status}")
+        except urllib.error.HTTPError as e:
+            expect(e.code == 403, f"tampered presigned URL answered {e.code}")
+
+    def check_auth_errors(self):
+        wrong_secret = self.client(self.args.access_key, self.args.secret_key + "x")
+        try:
+            wrong_secret.list_objects_v2(Bucket=self.bucket)
+            raise CheckFailed("request signed with a wrong secret succeeded")
+        except ClientError as e:
+            code, status = error_code(e)
+            expect(status == 403 and code == "SignatureDoesNotMatch", f"wrong secret: {status} {code}")
+        unknown = self.client("NOSUCHACCESSKEY00000", "whatever")
+        try:
+            unknown.list_buckets()
+            raise CheckFailed("request with an unknown access key succeeded")
+        except ClientError as e:
+            code, status = error_code(e)
+            expect(status == 403 and code == "InvalidAccessKeyId", f"unknown key: {status} {code}")
+        req = urllib.request.Request(f"{self.args.endpoint}/{self.bucket}/presigned/obj.bin")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raise CheckFailed(f"anonymous GET of a private object answered {r.status}")
+        except urllib.error.HTTPError as e:
+            expect(e.code == 403, f"anonymous GET answered {e.code}")
+
+    def check_special_keys(self):
+        keys = [
+            "space in name.txt",
+            "plus+and&amp=eq;semi,comma.txt",
+            "percent%20literal%2F.txt",
+            "ünïcødé/日本語/ファイル.txt",
+            "deep/a/b/c/d/e/f/g.txt",
+            "tilde~star*paren(1)'quote'!.txt",
+            "question?hash#.txt",
+            "dollar$at@colon:.txt",
+        ]
+        bodies = {}
+        for k in keys:
+            bodies[k] = os.urandom(len(k) * 10)
+            self.s3.put_object(Bucket=self.bucket, Key="special/" + k, Body=bodies[k])
+        self.s3.put_object(Bucket=self.bucket, Key="special/zero-bytes", Body=b"")
+        bodies["zero-bytes"] = b""
+        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="special/")
+        got = {o["Key"][len("special/"):]: o["Size"] for o in listed.get("Contents", [])}
+        expect(got == {k: len(v) for k, v in bodies.items()}, f"listing {sorted(got)} != {sorted(bodies)}")
+        # encoding-type=url listing (what awscli asks for) must decode to the same keys
+        enc = self.s3.list_objects(Bucket=self.bucket, Prefix="special/", EncodingType="url")
+        # boto3 leaves the keys encoded when the caller asked for EncodingType itself
+        got1 = sorted(urllib.parse.unquote_plus(o["Key"])[len("special/"):] for o in enc.get("Contents", []))
+        expect(got1 == sorted(bodies), f"list_objects(EncodingType=url) keys {got1}")
+        for k, v in bodies.items():
+            data = self.s3.get_object(Bucket=self.bucket, Key="special/" + k)["Body"].read()
+            expect(data == v, f"GET {k!r} returned different bytes")
+            self.s3.head_object(Bucket=self.bucket, Key="special/" + k)
+        for k in bodies:
+            self.s3.delete_object(Bucket=self.bucket, Key="special/" + k)
+        left = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="special/").get("KeyCount")
+        expect(left == 0, f"{left} keys left after deleting them all")
+
+    def check_list_pagination(self):
+        keys = [f"page/k{i:02d}" for i in range(7)]
+        for k in keys:
+            self.s3.put_object(Bucket=self.bucket, Key=k, Body=k.encode())
+        seen, token, pages = [], None, 0
+        while True:
+            kw = {"Bucket": self.bucket, "Prefix": "page/", "MaxKeys": 3}
+            if token:
+                kw["ContinuationToken"] = token
+            r = self.s3.list_objects_v2(**kw)
+            pages += 1
+            expect(r["KeyCount"] == len(r.get("Contents", [])), f"KeyCount {r['KeyCount']} != {len(r.get('Contents', []))}")
+            expect(r["MaxKeys"] == 3, f"MaxKeys echoed as {r['MaxKeys']}")
+            seen += [o["Key"] for o in r.get("Contents", [])]
+            if not r["IsTruncated"]:
+                expect("NextContinuationToken" not in r, "NextContinuationToken on the last page")
+                break
+            token = r["NextContinuationToken"]
+            expect(pages < 10, "pagination does not end")
+        expect(seen == keys, f"paginated keys {seen}")
+        expect(pages == 3, f"{pages} pages for 7 keys of 3 per page")
+        # v1 listing with Marker
+        r = self.s3.list_objects(Bucket=self.bucket, Prefix="page/", MaxKeys=4)
+        expect(r["IsTruncated"] and [o["Key"] for o in r["Contents"]] == keys[:4], f"list_objects page 1 {r.get('Contents')}")
+        r2 = self.s3.list_objects(Bucket=self.bucket, Prefix="page/", Marker=keys[3])
+        expect(not r2["IsTruncated"] and [o["Key"] for o in r2["Contents"]] == keys[4:], "list_objects after Marker")
+        r = self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        expect(not r.get("Errors") and not r.get("Deleted"), f"quiet delete_objects answered {r}")
+        expect(self.s3.list_objects_v2(Bucket=self.bucket, Prefix="page/")["KeyCount"] == 0, "keys left after delete_objects")
+
+    def check_overwrite_and_conditional(self):
+        key = "cond/obj"
+        v1 = os.urandom(1000)
+        e1 = self.s3.put_object(Bucket=self.bucket, Key=key, Body=v1)["ETag"]
+        v2 = os.urandom(2000)
+        e2 = self.s3.put_object(Bucket=self.bucket, Key=key, Body=v2)["ETag"]
+        got = self.s3.get_object(Bucket=self.bucket, Key=key)
+        expect(got["Body"].read() == v2 and got["ETag"] == e2, "overwrite did not replace the object")
+        try:
+            self.s3.get_object(Bucket=self.bucket, Key=key, IfNoneMatch=e2)
+            raise CheckFailed("If-None-Match with the current ETag did not answer 304")
+        except ClientError as e:
+            _, status = error_code(e)
+            expect(status == 304, f"If-None-Match answered {status}")
+        try:
+            self.s3.get_object(Bucket=self.bucket, Key=key, IfMatch=e1)
+            raise CheckFailed("If-Match with a stale ETag did not answer 412")
+        except ClientError as e:
+            _, status = error_code(e)
+            expect(status == 412, f"If-Match answered {status}")
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def check_delete_bucket(self):
+        # empty the bucket, then delete it
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket):
+            objs = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if objs:
+                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": objs})
+        for u in self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []):
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=u["Key"], UploadId=u["UploadId"])
+        self.s3.delete_bucket(Bucket=self.bucket)
+        names = [b["Name"] for b in self.s3.list_buckets()["Buckets"]]
+        expect(self.bucket not in names, "bucket still listed after delete_bucket")
+        try:
+            self.s3.list_objects_v2(Bucket=self.bucket)
+            raise CheckFailed("listing a deleted bucket succeeded")
+        except ClientError as e:
+            code, status = error_code(e)
+            expect(status == 404 and code == "NoSuchBucket", f"listing a deleted bucket: {status} {code}")
+
+
+CHECKS = [
+    ("boto3-create-bucket", "check_create_bucket"),
+    ("boto3-upload-file-threaded-40MiB", "check_upload_file_threaded"),
+    ("boto3-multipart-concurrent-parts", "check_concurrent_parts"),
+    ("boto3-multipart-errors", "check_multipart_errors"),
+    ("boto3-presigned-get", "check_presigned_get"),
+    ("boto3-presigned-put", "check_presigned_put"),
+    ("boto3-presigned-expired", "check_presigned_expired"),
+    ("boto3-auth-errors", "check_auth_errors"),
+    ("boto3-special-keys", "check_special_keys"),
+    ("boto3-list-pagination", "check_list_pagination"),
+    ("boto3-overwrite-conditional", "check_overwrite_and_conditional"),
+    ("boto3-delete-bucket", "check_delete_bucket"),
+]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("--access-key", required=True)
+    p.add_argument("--secret-key", required=True)
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--filter", default="")
+    args = p.parse_args()
+    checks = Checks(args)
+    selected = [c for c in CHECKS if args.filter in c[0]]
+    if selected and CHECKS[0] not in selected:
+        selected.insert(0, CHECKS[0])  # every other check needs the bucket
+    failed = 0
+    for name, method in selected:
+        t0 = time.monotonic()
+        try:
+            getattr(checks, method)()
+            print(f"PASS {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+        except CheckFailed as e:
+            failed += 1
+            print(f"FAIL {name}: {e}", flush=True)
+        except ClientError as e:
+            failed += 1
+            code, status = error_code(e)
+            print(f"FAIL {name}: {e.operation_name} answered HTTP {status} {code}: {e}", flush=True)
+        except Exception as e:  # noqa: BLE001 - any error is a failed check
+            failed += 1
+            print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
+            traceback.print_exc(file=sys.stdout)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
