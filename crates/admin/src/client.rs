@@ -17,8 +17,12 @@ pub struct AdminClient {
 
 impl AdminClient {
     pub async fn send(&self, req: &AdminRequest) -> Result<Value, AdminError> {
-        let mut url = url::Url::parse(&format!("{}/admin/{}", self.endpoint.trim_end_matches('/'), req.resource))
-            .map_err(|e| AdminError::BadRequest(format!("bad endpoint {}: {e}", self.endpoint)))?;
+        let mut url = url::Url::parse(&format!(
+            "{}/admin/{}",
+            self.endpoint.trim_end_matches('/'),
+            req.resource
+        ))
+        .map_err(|e| AdminError::BadRequest(format!("bad endpoint {}: {e}", self.endpoint)))?;
         if !req.params.is_empty() {
             url.query_pairs_mut().extend_pairs(req.params.iter());
         }
@@ -44,9 +48,16 @@ impl AdminClient {
             None => host,
         };
         let headers = [("host", host.as_str())];
-        let signable = SignableRequest::new(req.method.as_str(), url.as_str(), headers.into_iter(), SignableBody::Bytes(b""))
-            .map_err(|e| unreachable(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| unreachable(e.to_string()))?.into_parts();
+        let signable = SignableRequest::new(
+            req.method.as_str(),
+            url.as_str(),
+            headers.into_iter(),
+            SignableBody::Bytes(b""),
+        )
+        .map_err(|e| unreachable(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| unreachable(e.to_string()))?
+            .into_parts();
         let (signed_headers, _) = instructions.into_parts();
         let client = reqwest::Client::new();
         let mut builder = client.request(req.method.clone(), url.as_str());
@@ -65,7 +76,9 @@ impl AdminClient {
             let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
             return Err(AdminError::Remote {
                 status,
-                code: field("Code").or_else(|| xml_field(&value, "Code")).unwrap_or_else(|| status.to_string()),
+                code: field("Code")
+                    .or_else(|| xml_field(&value, "Code"))
+                    .unwrap_or_else(|| status.to_string()),
                 message: field("Message")
                     .or_else(|| xml_field(&value, "Message"))
                     .unwrap_or_else(|| value.to_string()),

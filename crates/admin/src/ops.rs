@@ -50,7 +50,8 @@ impl AdminRequest {
     }
 
     fn require(&self, name: &str) -> Result<&str, AdminError> {
-        self.get(name).ok_or_else(|| AdminError::BadRequest(format!("missing required parameter --{name}")))
+        self.get(name)
+            .ok_or_else(|| AdminError::BadRequest(format!("missing required parameter --{name}")))
     }
 
     fn is_true(&self, name: &str) -> bool {
@@ -112,7 +113,9 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
             let suspended = req
                 .get("suspended")
                 .ok_or_else(|| AdminError::BadRequest("nothing to modify: pass suspended=true|false".into()))?;
-            let user = gw.set_user_suspended(uid, suspended == "true" || suspended == "1").await?;
+            let user = gw
+                .set_user_suspended(uid, suspended == "true" || suspended == "1")
+                .await?;
             Ok(rgw_json::user(&user))
         }
         "user" if *m == Method::DELETE => {
@@ -124,7 +127,11 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
             .list_all_buckets()
             .await?
             .into_iter()
-            .map(|b| if b.tenant.is_empty() { b.name } else { format!("{}/{}", b.tenant, b.name) })
+            .map(|b| if b.tenant.is_empty() {
+                b.name
+            } else {
+                format!("{}/{}", b.tenant, b.name)
+            })
             .collect::<Vec<_>>())),
         "bucket" if *m == Method::GET => match req.get("bucket") {
             Some(spec) => {
@@ -171,7 +178,9 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
                         })
                         .transpose()?;
                     let entries = gw.datalog_list(shard, marker, max).await?;
-                    Ok(Value::Array(entries.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect()))
+                    Ok(Value::Array(
+                        entries.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(),
+                    ))
                 }
                 other => Err(AdminError::BadRequest(format!(
                     "unknown log type {other:?}: use bucket-index or data"
@@ -183,5 +192,8 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
 }
 
 fn unsupported(req: &AdminRequest) -> AdminError {
-    AdminError::BadRequest(format!("unsupported admin request {} /admin/{}", req.method, req.resource))
+    AdminError::BadRequest(format!(
+        "unsupported admin request {} /admin/{}",
+        req.method, req.resource
+    ))
 }

@@ -24,8 +24,10 @@ fn json_response(status: u16, value: &serde_json::Value) -> S3Response<Body> {
     };
     let mut resp = S3Response::new(Body::from(body));
     resp.status = http::StatusCode::from_u16(status).ok();
-    resp.headers
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    resp.headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -60,7 +62,10 @@ impl S3Route for AdminRoute {
             Ok(value) => json_response(200, &value),
             Err(e) => {
                 tracing::debug!(error = %e, "admin request failed");
-                json_response(e.status(), &serde_json::json!({"Code": e.code(), "Message": e.to_string()}))
+                json_response(
+                    e.status(),
+                    &serde_json::json!({"Code": e.code(), "Message": e.to_string()}),
+                )
             }
         })
     }

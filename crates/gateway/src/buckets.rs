@@ -69,14 +69,21 @@ impl Gateway {
                 });
             }
             let prefix = keys::user_bucket_prefix(&bucket.owner);
-            let owned = txn.scan(&prefix, &meridian_store::meta::prefix_end(&prefix), max_buckets.max(0) as usize + 1)?;
+            let owned = txn.scan(
+                &prefix,
+                &meridian_store::meta::prefix_end(&prefix),
+                max_buckets.max(0) as usize + 1,
+            )?;
             if max_buckets >= 0 && owned.len() as i64 >= max_buckets {
                 return Err(GatewayError::InvalidRequest(format!(
                     "TooManyBuckets: user may own at most {max_buckets} buckets"
                 )));
             }
             records::put(txn, &key, &bucket)?;
-            txn.put(&keys::user_bucket(&bucket.owner, &bucket.name), bucket.tenant.as_bytes())?;
+            txn.put(
+                &keys::user_bucket(&bucket.owner, &bucket.name),
+                bucket.tenant.as_bytes(),
+            )?;
             records::put(txn, &keys::stats(&bucket.bucket_id), &BucketStats::default())?;
             Ok(bucket)
         })
@@ -85,7 +92,8 @@ impl Gateway {
 
     pub async fn get_bucket(&self, tenant: &str, name: &str) -> Result<Bucket> {
         let key = keys::bucket(tenant, name);
-        self.read(move |r| records::get(r, &key)?.ok_or(GatewayError::NoSuchBucket)).await
+        self.read(move |r| records::get(r, &key)?.ok_or(GatewayError::NoSuchBucket))
+            .await
     }
 
     /// Looks a bucket up by radosgw-admin's `[tenant/]name`.
@@ -114,8 +122,13 @@ impl Gateway {
 
     /// Every bucket of the zone (admin listing).
     pub async fn list_all_buckets(&self) -> Result<Vec<Bucket>> {
-        self.read(|r| Ok(records::scan_all::<Bucket>(r, keys::BUCKET.as_bytes())?.into_iter().map(|(_, b)| b).collect()))
-            .await
+        self.read(|r| {
+            Ok(records::scan_all::<Bucket>(r, keys::BUCKET.as_bytes())?
+                .into_iter()
+                .map(|(_, b)| b)
+                .collect())
+        })
+        .await
     }
 
     pub async fn bucket_stats(&self, bucket: &Bucket) -> Result<BucketStats> {
@@ -133,8 +146,14 @@ impl Gateway {
             if current.bucket_id != bucket.bucket_id {
                 return Err(GatewayError::NoSuchBucket);
             }
-            for prefix in [keys::object_prefix(&bucket.bucket_id), keys::upload_prefix(&bucket.bucket_id)] {
-                if !txn.scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?.is_empty() {
+            for prefix in [
+                keys::object_prefix(&bucket.bucket_id),
+                keys::upload_prefix(&bucket.bucket_id),
+            ] {
+                if !txn
+                    .scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?
+                    .is_empty()
+                {
                     return Err(GatewayError::BucketNotEmpty);
                 }
             }
@@ -212,4 +231,3 @@ fn purge_batch(txn: &mut dyn WriteTxn, bucket: &Bucket, limit: usize) -> Result<
     gc::enqueue(txn, garbage)?;
     Ok(objects.len() == limit || uploads.len() == limit)
 }
-

@@ -62,12 +62,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(
-        meta: Arc<dyn MetaStore>,
-        data: Arc<dyn DataStore>,
-        zone: ZoneConfig,
-        options: GatewayOptions,
-    ) -> Self {
+    pub fn new(meta: Arc<dyn MetaStore>, data: Arc<dyn DataStore>, zone: ZoneConfig, options: GatewayOptions) -> Self {
         Self {
             meta,
             data,

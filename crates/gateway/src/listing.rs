@@ -36,7 +36,11 @@ impl Gateway {
             full_prefix.extend_from_slice(query.prefix.as_bytes());
             let end = prefix_end(&full_prefix);
             let mut cursor = full_prefix.clone();
-            if let Some(after) = query.after.as_deref().filter(|a| a.as_bytes() >= query.prefix.as_bytes()) {
+            if let Some(after) = query
+                .after
+                .as_deref()
+                .filter(|a| a.as_bytes() >= query.prefix.as_bytes())
+            {
                 cursor = base.clone();
                 cursor.extend_from_slice(after.as_bytes());
                 cursor.push(0);

@@ -61,7 +61,12 @@ fn mark_datalog(txn: &mut dyn WriteTxn, bucket: &Bucket) -> Result<()> {
 }
 
 /// Bucket index log entries after `marker` (exclusive), at most `max`.
-pub(crate) fn list_bilog(r: &dyn ReadOps, bucket_id: &str, marker: Option<&str>, max: usize) -> Result<Vec<BilogEntry>> {
+pub(crate) fn list_bilog(
+    r: &dyn ReadOps,
+    bucket_id: &str,
+    marker: Option<&str>,
+    max: usize,
+) -> Result<Vec<BilogEntry>> {
     list_after(r, &keys::bilog_prefix(bucket_id), marker, max)
 }
 
@@ -106,11 +111,17 @@ pub(crate) fn drop_bilog(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> 
 impl crate::Gateway {
     pub async fn bilog_list(&self, bucket: &str, marker: Option<String>, max: usize) -> Result<Vec<BilogEntry>> {
         let b = self.bucket_info(bucket).await?;
-        self.read(move |r| list_bilog(r, &b.bucket_id, marker.as_deref(), max)).await
+        self.read(move |r| list_bilog(r, &b.bucket_id, marker.as_deref(), max))
+            .await
     }
 
     /// Data log entries; `shard` None lists every shard (entries in shard order).
-    pub async fn datalog_list(&self, shard: Option<u32>, marker: Option<String>, max: usize) -> Result<Vec<(u32, DatalogEntry)>> {
+    pub async fn datalog_list(
+        &self,
+        shard: Option<u32>,
+        marker: Option<String>,
+        max: usize,
+    ) -> Result<Vec<(u32, DatalogEntry)>> {
         self.read(move |r| {
             let shards: Vec<u32> = match shard {
                 Some(s) => vec![s],

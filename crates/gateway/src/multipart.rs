@@ -30,7 +30,9 @@ fn check_part_number(n: i64) -> Result<u32> {
     u32::try_from(n)
         .ok()
         .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
-        .ok_or_else(|| GatewayError::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".into()))
+        .ok_or_else(|| {
+            GatewayError::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".into())
+        })
 }
 
 /// ETag of a completed upload: MD5 of the concatenated binary part MD5s, then `-N`.
@@ -57,7 +59,11 @@ impl Gateway {
         let b = bucket.clone();
         self.write(move |txn| {
             ensure_bucket_current(txn, &b)?;
-            records::put(txn, &keys::upload(&b.bucket_id, &upload.key, &upload.upload_id), &upload)?;
+            records::put(
+                txn,
+                &keys::upload(&b.bucket_id, &upload.key, &upload.upload_id),
+                &upload,
+            )?;
             Ok(upload)
         })
         .await
@@ -92,7 +98,14 @@ impl Gateway {
         self.commit_part(bucket, key, upload_id, part, written.data_id).await
     }
 
-    async fn commit_part(&self, bucket: &Bucket, key: &str, upload_id: &str, part: PartMeta, blob_id: String) -> Result<PartMeta> {
+    async fn commit_part(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        upload_id: &str,
+        part: PartMeta,
+        blob_id: String,
+    ) -> Result<PartMeta> {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         let result = self
             .write(move |txn| {
@@ -147,7 +160,13 @@ impl Gateway {
     }
 
     /// Completes an upload from the client's (part number, ETag) list.
-    pub async fn complete_upload(&self, bucket: &Bucket, key: &str, upload_id: &str, chosen: Vec<(i64, String)>) -> Result<ObjectMeta> {
+    pub async fn complete_upload(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        upload_id: &str,
+        chosen: Vec<(i64, String)>,
+    ) -> Result<ObjectMeta> {
         if chosen.is_empty() {
             return Err(GatewayError::MalformedXml("You must specify at least one part".into()));
         }
@@ -156,10 +175,11 @@ impl Gateway {
         let zone_id = self.zone.zone_id.clone();
         self.write(move |txn| {
             let upload = load_upload(txn, &b, &k, &u)?;
-            let mut stored: std::collections::BTreeMap<u32, PartMeta> = records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))?
-                .into_iter()
-                .map(|(_, p)| (p.part_number, p))
-                .collect();
+            let mut stored: std::collections::BTreeMap<u32, PartMeta> =
+                records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))?
+                    .into_iter()
+                    .map(|(_, p)| (p.part_number, p))
+                    .collect();
             let mut used = Vec::with_capacity(chosen.len());
             let mut previous = 0i64;
             for (number, etag) in &chosen {
@@ -238,7 +258,11 @@ impl Gateway {
             let upload = load_upload(r, &b, &k, &u)?;
             let prefix = keys::part_prefix(&u);
             let start = keys::part(&u, marker.saturating_add(1));
-            let rows = r.scan(&start, &meridian_store::meta::prefix_end(&prefix), max.saturating_add(1))?;
+            let rows = r.scan(
+                &start,
+                &meridian_store::meta::prefix_end(&prefix),
+                max.saturating_add(1),
+            )?;
             let truncated = rows.len() > max;
             let parts = rows
                 .into_iter()

@@ -58,9 +58,21 @@ pub struct ObjectRead {
 }
 
 impl Gateway {
-    pub async fn put_object(&self, bucket: &Bucket, key: &str, body: ByteStream, opts: PutOptions) -> Result<ObjectMeta> {
+    pub async fn put_object(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        body: ByteStream,
+        opts: PutOptions,
+    ) -> Result<ObjectMeta> {
         validate_object_key(key)?;
-        let written = blob::write_blob(self.data.clone(), body, opts.content_length, self.options.max_object_size).await?;
+        let written = blob::write_blob(
+            self.data.clone(),
+            body,
+            opts.content_length,
+            self.options.max_object_size,
+        )
+        .await?;
         if let Some(expected) = opts.content_md5 {
             if expected != written.md5 {
                 self.discard_blob(&written.data_id).await;
@@ -79,7 +91,8 @@ impl Gateway {
             zones_trace: vec![self.zone.zone_id.clone()],
             parts_count: None,
         };
-        self.commit_new_object(bucket, meta, opts.conditions, vec![written.data_id]).await
+        self.commit_new_object(bucket, meta, opts.conditions, vec![written.data_id])
+            .await
     }
 
     /// Makes `meta` the current object; on failure its fresh blobs are discarded.
@@ -120,7 +133,8 @@ impl Gateway {
     pub async fn object_meta(&self, bucket: &Bucket, key: &str) -> Result<ObjectMeta> {
         validate_object_key(key)?;
         let k = keys::object(&bucket.bucket_id, key);
-        self.read(move |r| records::get(r, &k)?.ok_or(GatewayError::NoSuchKey)).await
+        self.read(move |r| records::get(r, &k)?.ok_or(GatewayError::NoSuchKey))
+            .await
     }
 
     pub async fn get_object(
@@ -224,7 +238,12 @@ pub(crate) fn ensure_bucket_current(txn: &dyn WriteTxn, bucket: &Bucket) -> Resu
 
 /// Writes an object record in the caller's transaction: replaces any current one (its bytes to GC),
 /// references the new bytes, updates stats and appends to the bucket index log and data log.
-pub(crate) fn commit_object(txn: &mut dyn WriteTxn, bucket: &Bucket, meta: &ObjectMeta, conditions: &Conditions) -> Result<()> {
+pub(crate) fn commit_object(
+    txn: &mut dyn WriteTxn,
+    bucket: &Bucket,
+    meta: &ObjectMeta,
+    conditions: &Conditions,
+) -> Result<()> {
     ensure_bucket_current(txn, bucket)?;
     let key = keys::object(&bucket.bucket_id, &meta.key);
     let old: Option<ObjectMeta> = records::get(txn, &key)?;
@@ -263,7 +282,12 @@ pub(crate) fn commit_object(txn: &mut dyn WriteTxn, bucket: &Bucket, meta: &Obje
     )
 }
 
-pub(crate) fn remove_object(txn: &mut dyn WriteTxn, bucket: &Bucket, key: &str, zones_trace: &[String]) -> Result<bool> {
+pub(crate) fn remove_object(
+    txn: &mut dyn WriteTxn,
+    bucket: &Bucket,
+    key: &str,
+    zones_trace: &[String],
+) -> Result<bool> {
     ensure_bucket_current(txn, bucket)?;
     let k = keys::object(&bucket.bucket_id, key);
     let Some(old) = records::get::<ObjectMeta>(txn, &k)? else {
@@ -294,8 +318,24 @@ mod tests {
 
     #[test]
     fn ranges_resolve_like_http() {
-        assert_eq!(ByteRange::From { first: 0, last: Some(9) }.resolve(100).unwrap(), 0..10);
-        assert_eq!(ByteRange::From { first: 90, last: Some(500) }.resolve(100).unwrap(), 90..100);
+        assert_eq!(
+            ByteRange::From {
+                first: 0,
+                last: Some(9)
+            }
+            .resolve(100)
+            .unwrap(),
+            0..10
+        );
+        assert_eq!(
+            ByteRange::From {
+                first: 90,
+                last: Some(500)
+            }
+            .resolve(100)
+            .unwrap(),
+            90..100
+        );
         assert_eq!(ByteRange::From { first: 5, last: None }.resolve(100).unwrap(), 5..100);
         assert_eq!(ByteRange::Suffix { len: 10 }.resolve(100).unwrap(), 90..100);
         assert_eq!(ByteRange::Suffix { len: 1000 }.resolve(100).unwrap(), 0..100);

@@ -73,7 +73,9 @@ impl Gateway {
     pub async fn create_user(&self, spec: NewUser) -> Result<User> {
         validate_uid(&spec.uid)?;
         if spec.display_name.is_empty() {
-            return Err(GatewayError::InvalidArgument("display name is required (--display-name)".into()));
+            return Err(GatewayError::InvalidArgument(
+                "display name is required (--display-name)".into(),
+            ));
         }
         let access = spec.access_key.clone().unwrap_or_else(generate_access_key);
         let secret = spec.secret_key.clone().unwrap_or_else(generate_secret_key);
@@ -132,7 +134,9 @@ impl Gateway {
     pub async fn lookup_access_key(&self, access: &str) -> Result<(User, String)> {
         let ak = access.to_string();
         self.read(move |r| {
-            let owner = r.get(&keys::access_key(&ak))?.ok_or_else(|| GatewayError::NoSuchKeyId(ak.clone()))?;
+            let owner = r
+                .get(&keys::access_key(&ak))?
+                .ok_or_else(|| GatewayError::NoSuchKeyId(ak.clone()))?;
             let owner = String::from_utf8_lossy(&owner).into_owned();
             let user: User = records::get(r, &keys::user(&owner))?.ok_or(GatewayError::NoSuchUser(owner))?;
             let secret = user
@@ -146,7 +150,11 @@ impl Gateway {
         .await
     }
 
-    async fn modify_user(&self, full_id: &str, f: impl FnOnce(&mut User) -> Result<()> + Send + 'static) -> Result<User> {
+    async fn modify_user(
+        &self,
+        full_id: &str,
+        f: impl FnOnce(&mut User) -> Result<()> + Send + 'static,
+    ) -> Result<User> {
         let id = full_id.to_string();
         self.write(move |txn| {
             let key = keys::user(&id);

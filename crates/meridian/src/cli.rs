@@ -153,14 +153,22 @@ pub fn user_request(cmd: UserCmd) -> AdminRequest {
         UserCmd::Rm { uid, purge_data } => AdminRequest::new(Method::DELETE, "user")
             .param("uid", uid)
             .flag("purge-data", purge_data),
-        UserCmd::Suspend { uid } => AdminRequest::new(Method::POST, "user").param("uid", uid).param("suspended", "true"),
-        UserCmd::Enable { uid } => AdminRequest::new(Method::POST, "user").param("uid", uid).param("suspended", "false"),
+        UserCmd::Suspend { uid } => AdminRequest::new(Method::POST, "user")
+            .param("uid", uid)
+            .param("suspended", "true"),
+        UserCmd::Enable { uid } => AdminRequest::new(Method::POST, "user")
+            .param("uid", uid)
+            .param("suspended", "false"),
     }
 }
 
 pub fn key_request(cmd: KeyCmd) -> AdminRequest {
     match cmd {
-        KeyCmd::Create { uid, access_key, secret } => AdminRequest::new(Method::PUT, "user")
+        KeyCmd::Create {
+            uid,
+            access_key,
+            secret,
+        } => AdminRequest::new(Method::PUT, "user")
             .param("key", "")
             .param("uid", uid)
             .opt("access-key", access_key)
@@ -175,7 +183,9 @@ pub fn key_request(cmd: KeyCmd) -> AdminRequest {
 pub fn bucket_request(cmd: BucketCmd) -> AdminRequest {
     match cmd {
         BucketCmd::List { uid } => AdminRequest::new(Method::GET, "bucket").opt("uid", uid),
-        BucketCmd::Stats { bucket } => AdminRequest::new(Method::GET, "bucket").opt("bucket", bucket).param("stats", "true"),
+        BucketCmd::Stats { bucket } => AdminRequest::new(Method::GET, "bucket")
+            .opt("bucket", bucket)
+            .param("stats", "true"),
         BucketCmd::Rm { bucket, purge_objects } => AdminRequest::new(Method::DELETE, "bucket")
             .param("bucket", bucket)
             .flag("purge-objects", purge_objects),
@@ -208,9 +218,13 @@ pub async fn execute(data_dir: &Path, req: AdminRequest) -> anyhow::Result<()> {
         Err(e) if e.to_string().contains("in use by another process") => {
             let path = zone::admin_endpoint_path(data_dir);
             let text = std::fs::read_to_string(&path).with_context(|| {
-                format!("the data directory is in use, but {} (the running server's admin endpoint) cannot be read", path.display())
+                format!(
+                    "the data directory is in use, but {} (the running server's admin endpoint) cannot be read",
+                    path.display()
+                )
             })?;
-            let ep: zone::AdminEndpoint = serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
+            let ep: zone::AdminEndpoint =
+                serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
             AdminClient {
                 endpoint: ep.endpoint,
                 access_key: ep.access_key,

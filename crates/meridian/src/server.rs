@@ -76,7 +76,11 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         }
     });
 
-    let s3 = meridian_s3::build_service(gw.clone(), cfg.hostnames.clone(), Some(Box::new(AdminRoute::new(gw.clone()))));
+    let s3 = meridian_s3::build_service(
+        gw.clone(),
+        cfg.hostnames.clone(),
+        Some(Box::new(AdminRoute::new(gw.clone()))),
+    );
     let http = Http {
         s3,
         metrics,
@@ -150,13 +154,19 @@ impl Http {
     async fn handle(self, req: http::Request<Incoming>) -> Result<http::Response<s3s::Body>, s3s::HttpError> {
         if req.uri().path() == "/metrics" && req.method() == http::Method::GET {
             let mut resp = http::Response::new(s3s::Body::from(self.metrics.render()));
-            resp.headers_mut()
-                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; version=0.0.4"));
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
             return Ok(resp);
         }
         let started = Instant::now();
         let method = req.method().to_string();
-        let request_id = format!("tx{:016x}-{}", self.next_id.fetch_add(1, Ordering::Relaxed), self.instance);
+        let request_id = format!(
+            "tx{:016x}-{}",
+            self.next_id.fetch_add(1, Ordering::Relaxed),
+            self.instance
+        );
         let mut resp = self.s3.call(req.map(s3s::Body::from)).await?;
         let status = resp.status().as_u16();
         if let Ok(v) = http::HeaderValue::from_str(&request_id) {
@@ -164,7 +174,8 @@ impl Http {
         }
         metrics::counter!("meridian_http_requests_total", "method" => method.clone(), "status" => status.to_string())
             .increment(1);
-        metrics::histogram!("meridian_http_request_seconds", "method" => method).record(started.elapsed().as_secs_f64());
+        metrics::histogram!("meridian_http_request_seconds", "method" => method)
+            .record(started.elapsed().as_secs_f64());
         Ok(resp)
     }
 }

@@ -37,8 +37,14 @@ pub struct Opened {
 }
 
 /// Opens (creating on first use) the data directory. Fails with `StoreError::Locked` if a server owns it.
-pub async fn open(data_dir: &Path, zone_name: &str, zonegroup_name: &str, options: GatewayOptions) -> anyhow::Result<Opened> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+pub async fn open(
+    data_dir: &Path,
+    zone_name: &str,
+    zonegroup_name: &str,
+    options: GatewayOptions,
+) -> anyhow::Result<Opened> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let meta = Arc::new(LocalMeta::open(&data_dir.join("meta.redb")).map_err(anyhow_store)?);
     let data = Arc::new(LocalData::open(&data_dir.join("data")).map_err(anyhow_store)?);
     let (identity, created) = load_or_create_identity(&*meta, zone_name, zonegroup_name)?;
@@ -69,10 +75,17 @@ pub fn anyhow_store(e: StoreError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-fn load_or_create_identity(meta: &dyn MetaStore, zone_name: &str, zonegroup_name: &str) -> anyhow::Result<(Identity, bool)> {
+fn load_or_create_identity(
+    meta: &dyn MetaStore,
+    zone_name: &str,
+    zonegroup_name: &str,
+) -> anyhow::Result<(Identity, bool)> {
     const KEY: &[u8] = b"cfg/identity";
     if let Some(bytes) = meta.snapshot().map_err(anyhow_store)?.get(KEY).map_err(anyhow_store)? {
-        return Ok((serde_json::from_slice(&bytes).context("corrupt zone identity record")?, false));
+        return Ok((
+            serde_json::from_slice(&bytes).context("corrupt zone identity record")?,
+            false,
+        ));
     }
     let identity = Identity {
         zone: Zone {

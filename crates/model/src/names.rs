@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn object_keys() {
-        assert!(validate_object_key("../../etc/passwd").is_ok(), "keys never become paths");
+        assert!(
+            validate_object_key("../../etc/passwd").is_ok(),
+            "keys never become paths"
+        );
         assert_eq!(validate_object_key(""), Err(NameError::KeyEmpty));
         assert_eq!(validate_object_key("a\0b"), Err(NameError::KeyControl));
         assert_eq!(validate_object_key(&"k".repeat(1025)), Err(NameError::KeyTooLong));

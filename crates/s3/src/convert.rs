@@ -169,7 +169,13 @@ mod tests {
 
     #[test]
     fn copy_ranges() {
-        assert_eq!(copy_source_range("bytes=0-9").unwrap(), ByteRange::From { first: 0, last: Some(9) });
+        assert_eq!(
+            copy_source_range("bytes=0-9").unwrap(),
+            ByteRange::From {
+                first: 0,
+                last: Some(9)
+            }
+        );
         assert!(copy_source_range("bytes=9-0").is_err());
         assert!(copy_source_range("0-9").is_err());
         assert!(copy_source_range("bytes=5-").is_err());
@@ -177,7 +183,13 @@ mod tests {
 
     #[test]
     fn md5_header() {
-        assert_eq!(content_md5(Some("1B2M2Y8AsgTpgAmY7PhCfg==")).unwrap().map(hex::encode).as_deref(), Some("d41d8cd98f00b204e9800998ecf8427e"));
+        assert_eq!(
+            content_md5(Some("1B2M2Y8AsgTpgAmY7PhCfg=="))
+                .unwrap()
+                .map(hex::encode)
+                .as_deref(),
+            Some("d41d8cd98f00b204e9800998ecf8427e")
+        );
         assert!(content_md5(Some("nope")).is_err());
     }
 

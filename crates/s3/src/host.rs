@@ -17,7 +17,10 @@ impl ConfiguredHosts {
 
     /// The bucket named by a Host header, if it is virtual-hosted style.
     pub fn bucket_of(&self, host: &str) -> Option<String> {
-        let host = host.rsplit_once(':').filter(|(_, p)| p.parse::<u16>().is_ok()).map_or(host, |(h, _)| h);
+        let host = host
+            .rsplit_once(':')
+            .filter(|(_, p)| p.parse::<u16>().is_ok())
+            .map_or(host, |(h, _)| h);
         let host = host.to_ascii_lowercase();
         self.hostnames.iter().find_map(|base| {
             host.strip_suffix(base.as_str())

@@ -32,7 +32,13 @@ struct BoxedRoute(Box<dyn S3Route>);
 
 #[async_trait::async_trait]
 impl S3Route for BoxedRoute {
-    fn is_match(&self, method: &http::Method, uri: &http::Uri, headers: &http::HeaderMap, ext: &mut http::Extensions) -> bool {
+    fn is_match(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        ext: &mut http::Extensions,
+    ) -> bool {
         self.0.is_match(method, uri, headers, ext)
     }
     async fn check_access(&self, req: &mut s3s::S3Request<s3s::Body>) -> s3s::S3Result<()> {

@@ -55,7 +55,9 @@ fn list_entry(obj: ObjectMeta, encode: bool, owner: Option<Owner>) -> Object {
 }
 
 fn wants_url(encoding: &Option<EncodingType>) -> bool {
-    encoding.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case("url"))
+    encoding
+        .as_ref()
+        .is_some_and(|e| e.as_str().eq_ignore_ascii_case("url"))
 }
 
 fn common_prefixes(page: &ListPage, encode: bool) -> Option<Vec<CommonPrefix>> {
@@ -106,7 +108,11 @@ impl MeridianS3 {
 
     async fn copy_source(&self, user: &User, source: &CopySource) -> S3Result<(Bucket, String)> {
         match source {
-            CopySource::Bucket { bucket, key, version_id } => {
+            CopySource::Bucket {
+                bucket,
+                key,
+                version_id,
+            } => {
                 if version_id.is_some() {
                     return Err(s3_error!(NotImplemented, "Object versioning is not implemented yet"));
                 }
@@ -123,7 +129,13 @@ fn object_output_headers(meta: &ObjectMeta) -> (Option<Timestamp>, Option<Metada
     let metadata = if meta.headers.user_meta.is_empty() {
         None
     } else {
-        Some(meta.headers.user_meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        Some(
+            meta.headers
+                .user_meta
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
     };
     (expires, metadata)
 }
@@ -158,10 +170,13 @@ impl S3 for MeridianS3 {
             .as_ref()
             .and_then(|c| c.location_constraint.as_ref())
             .map(|l| l.as_str().to_string());
-        let bucket = self.gw.create_bucket(&user, &req.input.bucket, location.as_deref()).await.s3()?;
+        let bucket = self
+            .gw
+            .create_bucket(&user, &req.input.bucket, location.as_deref())
+            .await
+            .s3()?;
         ok(CreateBucketOutput {
             location: Some(format!("/{}", bucket.name)),
-            ..Default::default()
         })
     }
 
@@ -175,14 +190,19 @@ impl S3 for MeridianS3 {
 
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> R<DeleteBucketOutput> {
         let user = self.caller(&req).await?;
-        self.gw.delete_bucket(&user, &user.tenant, &req.input.bucket).await.s3()?;
+        self.gw
+            .delete_bucket(&user, &user.tenant, &req.input.bucket)
+            .await
+            .s3()?;
         ok(DeleteBucketOutput::default())
     }
 
     async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> R<GetBucketLocationOutput> {
         self.caller_bucket(&req, &req.input.bucket).await?;
         ok(GetBucketLocationOutput {
-            location_constraint: Some(BucketLocationConstraint::from(self.gw.zone().zonegroup_api_name.clone())),
+            location_constraint: Some(BucketLocationConstraint::from(
+                self.gw.zone().zonegroup_api_name.clone(),
+            )),
         })
     }
 
@@ -194,7 +214,10 @@ impl S3 for MeridianS3 {
 
     async fn put_bucket_versioning(&self, req: S3Request<PutBucketVersioningInput>) -> R<PutBucketVersioningOutput> {
         self.caller_bucket(&req, &req.input.bucket).await?;
-        Err(s3_error!(NotImplemented, "Bucket versioning is not implemented yet; the bucket is unchanged"))
+        Err(s3_error!(
+            NotImplemented,
+            "Bucket versioning is not implemented yet; the bucket is unchanged"
+        ))
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> R<PutObjectOutput> {
@@ -215,7 +238,11 @@ impl S3 for MeridianS3 {
             content_md5,
             conditions: conditions(input.if_match, input.if_none_match, None, None),
         };
-        let meta = self.gw.put_object(&bucket, &input.key, request_body(input.body), opts).await.s3()?;
+        let meta = self
+            .gw
+            .put_object(&bucket, &input.key, request_body(input.body), opts)
+            .await
+            .s3()?;
         ok(PutObjectOutput {
             e_tag: Some(etag(&meta.etag)),
             ..Default::default()
@@ -231,24 +258,44 @@ impl S3 for MeridianS3 {
         if input.part_number.is_some() {
             return Err(s3_error!(NotImplemented, "GET by part number is not implemented yet"));
         }
-        let conds = conditions(input.if_match, input.if_none_match, input.if_modified_since, input.if_unmodified_since);
-        let read = self.gw.get_object(&bucket, &input.key, input.range.map(byte_range), &conds).await.s3()?;
+        let conds = conditions(
+            input.if_match,
+            input.if_none_match,
+            input.if_modified_since,
+            input.if_unmodified_since,
+        );
+        let read = self
+            .gw
+            .get_object(&bucket, &input.key, input.range.map(byte_range), &conds)
+            .await
+            .s3()?;
         let meta = read.meta;
         let len = read.range.end - read.range.start;
         let (expires, metadata) = object_output_headers(&meta);
         let output = GetObjectOutput {
             body: Some(response_body(read.body, len)),
             content_length: Some(len as i64),
-            content_range: read
-                .partial
-                .then(|| format!("bytes {}-{}/{}", read.range.start, read.range.end.saturating_sub(1), meta.size)),
+            content_range: read.partial.then(|| {
+                format!(
+                    "bytes {}-{}/{}",
+                    read.range.start,
+                    read.range.end.saturating_sub(1),
+                    meta.size
+                )
+            }),
             accept_ranges: Some("bytes".into()),
             e_tag: Some(etag(&meta.etag)),
             last_modified: Some(s3_time(meta.mtime)),
             content_type: input.response_content_type.or(meta.headers.content_type.clone()),
-            content_encoding: input.response_content_encoding.or(meta.headers.content_encoding.clone()),
-            content_disposition: input.response_content_disposition.or(meta.headers.content_disposition.clone()),
-            content_language: input.response_content_language.or(meta.headers.content_language.clone()),
+            content_encoding: input
+                .response_content_encoding
+                .or(meta.headers.content_encoding.clone()),
+            content_disposition: input
+                .response_content_disposition
+                .or(meta.headers.content_disposition.clone()),
+            content_language: input
+                .response_content_language
+                .or(meta.headers.content_language.clone()),
             cache_control: input.response_cache_control.or(meta.headers.cache_control.clone()),
             expires: input.response_expires.or(expires),
             metadata,
@@ -265,7 +312,12 @@ impl S3 for MeridianS3 {
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> R<HeadObjectOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let conds = conditions(input.if_match, input.if_none_match, input.if_modified_since, input.if_unmodified_since);
+        let conds = conditions(
+            input.if_match,
+            input.if_none_match,
+            input.if_modified_since,
+            input.if_unmodified_since,
+        );
         let meta = self.gw.head_object(&bucket, &input.key, &conds).await.s3()?;
         let (expires, metadata) = object_output_headers(&meta);
         ok(HeadObjectOutput {
@@ -394,7 +446,12 @@ impl S3 for MeridianS3 {
             common_prefixes: common_prefixes(&page, encode),
             delimiter: maybe_encode(input.delimiter, encode),
             encoding_type: input.encoding_type,
-            contents: Some(page.objects.into_iter().map(|o| list_entry(o, encode, owner.clone())).collect()),
+            contents: Some(
+                page.objects
+                    .into_iter()
+                    .map(|o| list_entry(o, encode, owner.clone()))
+                    .collect(),
+            ),
             ..Default::default()
         })
     }
@@ -419,7 +476,10 @@ impl S3 for MeridianS3 {
             max_keys: max_keys(input.max_keys),
         };
         let page = self.gw.list_objects(&bucket, query.clone()).await.s3()?;
-        let owner = input.fetch_owner.unwrap_or(false).then(|| owner_of(&bucket.owner, &bucket.owner));
+        let owner = input
+            .fetch_owner
+            .unwrap_or(false)
+            .then(|| owner_of(&bucket.owner, &bucket.owner));
         let key_count = (page.objects.len() + page.common_prefixes.len()) as i32;
         ok(ListObjectsV2Output {
             name: Some(bucket.name.clone()),
@@ -437,12 +497,20 @@ impl S3 for MeridianS3 {
             delimiter: maybe_encode(input.delimiter, encode),
             encoding_type: input.encoding_type,
             start_after: maybe_encode(input.start_after, encode),
-            contents: Some(page.objects.into_iter().map(|o| list_entry(o, encode, owner.clone())).collect()),
+            contents: Some(
+                page.objects
+                    .into_iter()
+                    .map(|o| list_entry(o, encode, owner.clone()))
+                    .collect(),
+            ),
             ..Default::default()
         })
     }
 
-    async fn create_multipart_upload(&self, req: S3Request<CreateMultipartUploadInput>) -> R<CreateMultipartUploadOutput> {
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> R<CreateMultipartUploadOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
         let headers = object_headers(
@@ -522,7 +590,10 @@ impl S3 for MeridianS3 {
         })
     }
 
-    async fn complete_multipart_upload(&self, req: S3Request<CompleteMultipartUploadInput>) -> R<CompleteMultipartUploadOutput> {
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> R<CompleteMultipartUploadOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
         let parts = input
@@ -531,12 +602,20 @@ impl S3 for MeridianS3 {
             .unwrap_or_default()
             .into_iter()
             .map(|p| {
-                let number = p.part_number.ok_or_else(|| s3_error!(MalformedXML, "every Part needs a PartNumber"))?;
-                let tag = p.e_tag.ok_or_else(|| s3_error!(MalformedXML, "every Part needs an ETag"))?;
+                let number = p
+                    .part_number
+                    .ok_or_else(|| s3_error!(MalformedXML, "every Part needs a PartNumber"))?;
+                let tag = p
+                    .e_tag
+                    .ok_or_else(|| s3_error!(MalformedXML, "every Part needs an ETag"))?;
                 Ok((i64::from(number), tag.value().to_string()))
             })
             .collect::<S3Result<Vec<_>>>()?;
-        let meta = self.gw.complete_upload(&bucket, &input.key, &input.upload_id, parts).await.s3()?;
+        let meta = self
+            .gw
+            .complete_upload(&bucket, &input.key, &input.upload_id, parts)
+            .await
+            .s3()?;
         ok(CompleteMultipartUploadOutput {
             bucket: Some(bucket.name.clone()),
             key: Some(meta.key.clone()),
@@ -620,7 +699,11 @@ impl S3 for MeridianS3 {
             upload_id_marker: input.upload_id_marker,
             max_uploads: Some(max as i32),
             is_truncated: Some(truncated),
-            next_key_marker: if truncated { maybe_encode(last.clone().map(|l| l.0), encode) } else { None },
+            next_key_marker: if truncated {
+                maybe_encode(last.clone().map(|l| l.0), encode)
+            } else {
+                None
+            },
             next_upload_id_marker: if truncated { last.map(|l| l.1) } else { None },
             encoding_type: input.encoding_type,
             uploads: Some(

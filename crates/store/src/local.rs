@@ -49,7 +49,15 @@ impl LocalMeta {
 }
 
 fn collect<'a>(
-    iter: impl Iterator<Item = Result<(redb::AccessGuard<'a, &'static [u8]>, redb::AccessGuard<'a, &'static [u8]>), redb::StorageError>>,
+    iter: impl Iterator<
+        Item = Result<
+            (
+                redb::AccessGuard<'a, &'static [u8]>,
+                redb::AccessGuard<'a, &'static [u8]>,
+            ),
+            redb::StorageError,
+        >,
+    >,
     limit: usize,
 ) -> Result<Vec<Kv>, StoreError> {
     let mut out = Vec::new();
@@ -137,7 +145,9 @@ impl LocalData {
         }
         fs::create_dir_all(&tmp)?;
         fs::create_dir_all(root.join("objects"))?;
-        Ok(Self { root: root.to_path_buf() })
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     fn checked_id(id: &str) -> Result<&str, StoreError> {
@@ -168,7 +178,10 @@ impl BlobWriter for LocalWriter {
 
     fn finish(self: Box<Self>) -> Result<(), StoreError> {
         self.file.sync_data()?;
-        let dir = self.dest.parent().ok_or_else(|| StoreError::BlobNotFound(self.dest.display().to_string()))?;
+        let dir = self
+            .dest
+            .parent()
+            .ok_or_else(|| StoreError::BlobNotFound(self.dest.display().to_string()))?;
         fs::create_dir_all(dir)?;
         fs::rename(&self.tmp, &self.dest)?;
         File::open(dir)?.sync_all()?;
@@ -275,7 +288,10 @@ mod tests {
         assert!(data.open("0123456789abcdef", 0, 11).is_err(), "invisible before finish");
         w.finish().unwrap();
         let mut s = String::new();
-        data.open("0123456789abcdef", 6, 5).unwrap().read_to_string(&mut s).unwrap();
+        data.open("0123456789abcdef", 6, 5)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         assert_eq!(s, "world");
         assert_eq!(data.bytes_used().unwrap(), 11);
         let abandoned = data.create("fedcba9876543210").unwrap();
