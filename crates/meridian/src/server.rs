@@ -83,6 +83,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     );
     let http = Http {
         s3,
+        gateway: gw.clone(),
         metrics,
         next_id: Arc::new(AtomicU64::new(1)),
         instance: gw.zone().zone_name.clone(),
@@ -145,6 +146,7 @@ async fn shutdown_signal() {
 #[derive(Clone)]
 struct Http {
     s3: S3Service,
+    gateway: meridian_gateway::Gateway,
     metrics: PrometheusHandle,
     next_id: Arc<AtomicU64>,
     instance: String,
@@ -167,8 +169,14 @@ impl Http {
             self.next_id.fetch_add(1, Ordering::Relaxed),
             self.instance
         );
-        let mut resp = self.s3.call(req.map(s3s::Body::from)).await?;
+        let (mut parts, body) = req.into_parts();
+        meridian_s3::normalize_signing_region(&self.gateway, &parts.method, &parts.uri, &mut parts.headers).await;
+        let req = http::Request::from_parts(parts, s3s::Body::from(body));
+        let mut resp = self.s3.call(req).await?;
         let status = resp.status().as_u16();
+        if status >= 400 {
+            add_request_id(&mut resp, &request_id);
+        }
         if let Ok(v) = http::HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("x-amz-request-id", v);
         }
@@ -178,4 +186,24 @@ impl Http {
             .record(started.elapsed().as_secs_f64());
         Ok(resp)
     }
+}
+
+/// S3 error documents carry the request id (s3s leaves it out of the errors it raises itself).
+fn add_request_id(resp: &mut http::Response<s3s::Body>, request_id: &str) {
+    let Some(body) = resp.body().bytes() else { return };
+    let text = body.as_ref();
+    let Some(pos) = text.windows(8).rposition(|w| w == b"</Error>") else {
+        return;
+    };
+    if text.windows(11).any(|w| w == b"<RequestId>") {
+        return;
+    }
+    let mut patched = Vec::with_capacity(text.len() + 64);
+    patched.extend_from_slice(&text[..pos]);
+    patched.extend_from_slice(format!("<RequestId>{request_id}</RequestId>").as_bytes());
+    patched.extend_from_slice(&text[pos..]);
+    if let Ok(len) = http::HeaderValue::from_str(&patched.len().to_string()) {
+        resp.headers_mut().insert(http::header::CONTENT_LENGTH, len);
+    }
+    *resp.body_mut() = s3s::Body::from(patched);
 }

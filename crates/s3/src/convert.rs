@@ -109,7 +109,7 @@ pub fn object_headers(
 ) -> ObjectHeaders {
     ObjectHeaders {
         content_type,
-        content_encoding,
+        content_encoding: without_aws_chunked(content_encoding),
         content_disposition,
         content_language,
         cache_control,
@@ -120,6 +120,17 @@ pub fn object_headers(
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect(),
     }
+}
+
+/// `aws-chunked` only describes how the request body was framed (streaming SigV4); S3 does not store it.
+fn without_aws_chunked(encoding: Option<String>) -> Option<String> {
+    let kept: Vec<&str> = encoding
+        .as_deref()?
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
 }
 
 /// A response body with a known length, so the response carries Content-Length.
@@ -191,6 +202,14 @@ mod tests {
             Some("d41d8cd98f00b204e9800998ecf8427e")
         );
         assert!(content_md5(Some("nope")).is_err());
+    }
+
+    #[test]
+    fn aws_chunked_is_not_stored() {
+        assert_eq!(without_aws_chunked(Some("aws-chunked".into())), None);
+        assert_eq!(without_aws_chunked(Some("aws-chunked, gzip".into())).as_deref(), Some("gzip"));
+        assert_eq!(without_aws_chunked(Some("gzip".into())).as_deref(), Some("gzip"));
+        assert_eq!(without_aws_chunked(None), None);
     }
 
     #[test]

@@ -5,11 +5,13 @@ mod auth;
 mod convert;
 mod errors;
 mod host;
+mod region_compat;
 mod service;
 
 pub use auth::GatewayAuth;
 pub use errors::to_s3_error;
 pub use host::ConfiguredHosts;
+pub use region_compat::normalize_signing_region;
 pub use service::MeridianS3;
 
 use meridian_gateway::Gateway;
