@@ -5,15 +5,79 @@
 use crate::data::{BlobReader, BlobWriter, DataStore};
 use crate::error::StoreError;
 use crate::meta::{Kv, MetaStore, ReadOps, WriteTxn};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 
 const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
 
 pub struct LocalMeta {
-    db: Database,
+    db: Arc<Database>,
+    durability: Arc<GroupCommit>,
+}
+
+/// Group commit: each transaction commits without fsync (cheap, serialized), then waits for a flush — one
+/// durable (fsynced) commit that persists every transaction committed before it. Under concurrency one
+/// fsync covers many requests; a transaction's `commit` still returns only once it is durable.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<FlushState>,
+    flushed: Condvar,
+}
+
+#[derive(Default)]
+struct FlushState {
+    committed: u64,
+    durable: u64,
+    flushing: bool,
+    failure: Option<String>,
+}
+
+impl GroupCommit {
+    fn committed(&self) -> u64 {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.committed += 1;
+        st.committed
+    }
+
+    /// Returns once transaction number `seq` is durable.
+    fn wait_durable(&self, db: &Database, seq: u64) -> Result<(), StoreError> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if st.durable >= seq {
+                return Ok(());
+            }
+            if let Some(err) = &st.failure {
+                return Err(StoreError::Meta(format!("flushing the metadata store failed: {err}")));
+            }
+            if st.flushing {
+                st = self.flushed.wait(st).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            st.flushing = true;
+            let target = st.committed;
+            drop(st);
+            let result = flush(db);
+            st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.flushing = false;
+            match result {
+                Ok(()) => st.durable = st.durable.max(target),
+                // Durability of the store is unknown from here on: refuse to acknowledge anything more.
+                Err(e) => st.failure = Some(e.to_string()),
+            }
+            self.flushed.notify_all();
+        }
+    }
+}
+
+fn flush(db: &Database) -> Result<(), StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)
+        .map_err(|e| StoreError::Meta(e.to_string()))?;
+    txn.commit()?;
+    Ok(())
 }
 
 impl LocalMeta {
@@ -25,7 +89,10 @@ impl LocalMeta {
         let txn = db.begin_write()?;
         txn.open_table(KV)?;
         txn.commit()?;
-        Ok(Self { db })
+        Ok(Self {
+            db: Arc::new(db),
+            durability: Arc::default(),
+        })
     }
 
     /// Copies a consistent snapshot of every key into a new database file at `dest` (online backup).
@@ -85,21 +152,25 @@ impl ReadOps for Snapshot {
     }
 }
 
-struct Txn(redb::WriteTransaction);
+struct Txn {
+    txn: redb::WriteTransaction,
+    db: Arc<Database>,
+    durability: Arc<GroupCommit>,
+}
 
 impl ReadOps for Txn {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let table = self.0.open_table(KV)?;
+        let table = self.txn.open_table(KV)?;
         let value = table.get(key)?.map(|v| v.value().to_vec());
         Ok(value)
     }
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Kv>, StoreError> {
-        let table = self.0.open_table(KV)?;
+        let table = self.txn.open_table(KV)?;
         let out = collect(table.range(start..end)?, limit);
         out
     }
     fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Kv>, StoreError> {
-        let table = self.0.open_table(KV)?;
+        let table = self.txn.open_table(KV)?;
         let out = collect(table.range(start..end)?.rev(), limit);
         out
     }
@@ -107,18 +178,20 @@ impl ReadOps for Txn {
 
 impl WriteTxn for Txn {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        let mut table = self.0.open_table(KV)?;
+        let mut table = self.txn.open_table(KV)?;
         table.insert(key, value)?;
         Ok(())
     }
     fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
-        let mut table = self.0.open_table(KV)?;
+        let mut table = self.txn.open_table(KV)?;
         table.remove(key)?;
         Ok(())
     }
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        self.0.commit()?;
-        Ok(())
+        let Txn { txn, db, durability } = *self;
+        txn.commit()?;
+        let seq = durability.committed();
+        durability.wait_durable(&db, seq)
     }
 }
 
@@ -127,7 +200,14 @@ impl MetaStore for LocalMeta {
         Ok(Box::new(Snapshot(self.db.begin_read()?)))
     }
     fn begin(&self) -> Result<Box<dyn WriteTxn + Send>, StoreError> {
-        Ok(Box::new(Txn(self.db.begin_write()?)))
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::None)
+            .map_err(|e| StoreError::Meta(e.to_string()))?;
+        Ok(Box::new(Txn {
+            txn,
+            db: self.db.clone(),
+            durability: self.durability.clone(),
+        }))
     }
 }
 
@@ -276,6 +356,31 @@ mod tests {
         assert_eq!(meta.snapshot().unwrap().get(b"c").unwrap(), None);
         let copy = dir.path().join("backup.redb");
         assert_eq!(meta.backup_to(&copy).unwrap(), 2);
+    }
+
+    #[test]
+    fn concurrent_commits_are_durable_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.redb");
+        let meta = Arc::new(LocalMeta::open(&path).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let meta = meta.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let mut txn = meta.begin().unwrap();
+                        txn.put(format!("k/{t}/{i:02}").as_bytes(), b"v").unwrap();
+                        txn.commit().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(meta);
+        let meta = LocalMeta::open(&path).unwrap();
+        assert_eq!(meta.snapshot().unwrap().scan(b"k/", b"k0", 1000).unwrap().len(), 200);
     }
 
     #[test]
