@@ -143,6 +143,13 @@ impl Gateway {
         let src = self.object_meta(src_bucket, src_key).await?;
         source_conditions.check_write(&src)?;
         let served = match range {
+            // Unlike a GET range, a copy range is not clamped to the object (S3 refuses it).
+            Some(ByteRange::From { last: Some(last), .. }) if last >= src.size => {
+                return Err(GatewayError::InvalidArgument(format!(
+                    "Range specified is not valid for source object of size: {}",
+                    src.size
+                )))
+            }
             Some(r) => r.resolve(src.size)?,
             None => 0..src.size,
         };

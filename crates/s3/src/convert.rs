@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn aws_chunked_is_not_stored() {
         assert_eq!(without_aws_chunked(Some("aws-chunked".into())), None);
-        assert_eq!(without_aws_chunked(Some("aws-chunked, gzip".into())).as_deref(), Some("gzip"));
+        assert_eq!(
+            without_aws_chunked(Some("aws-chunked, gzip".into())).as_deref(),
+            Some("gzip")
+        );
         assert_eq!(without_aws_chunked(Some("gzip".into())).as_deref(), Some("gzip"));
         assert_eq!(without_aws_chunked(None), None);
     }

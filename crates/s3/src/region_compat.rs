@@ -33,8 +33,13 @@ fn parse_authorization(value: &str) -> Option<ParsedAuth<'_>> {
         }
     }
     let mut scope = credential?.split('/');
-    let (access_key, date, region, service, terminator) =
-        (scope.next()?, scope.next()?, scope.next()?, scope.next()?, scope.next()?);
+    let (access_key, date, region, service, terminator) = (
+        scope.next()?,
+        scope.next()?,
+        scope.next()?,
+        scope.next()?,
+        scope.next()?,
+    );
     if terminator != "aws4_request" || scope.next().is_some() {
         return None;
     }
@@ -70,12 +75,20 @@ fn canonical_query(query: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', "%20")).decode_utf8_lossy().into_owned();
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', "%20"))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
             (aws_encode(&decode(k)), aws_encode(&decode(v)))
         })
         .collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn canonical_request(
@@ -124,11 +137,18 @@ fn signature(secret: &str, amz_date: &str, date: &str, region: &str, service: &s
 }
 
 /// Rewrites a valid signature made for a region s3s would refuse into one for `us-east-1`.
-pub async fn normalize_signing_region(gw: &Gateway, method: &http::Method, uri: &http::Uri, headers: &mut http::HeaderMap) {
+pub async fn normalize_signing_region(
+    gw: &Gateway,
+    method: &http::Method,
+    uri: &http::Uri,
+    headers: &mut http::HeaderMap,
+) {
     let Some(auth) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return;
     };
-    let Some(parsed) = parse_authorization(auth) else { return };
+    let Some(parsed) = parse_authorization(auth) else {
+        return;
+    };
     if region_accepted_by_s3s(parsed.region) {
         return;
     }
@@ -146,11 +166,25 @@ pub async fn normalize_signing_region(gw: &Gateway, method: &http::Method, uri: 
         return;
     };
     let canonical_hash = hex::encode(Sha256::digest(canonical.as_bytes()));
-    let expected = signature(&secret, amz_date, parsed.date, parsed.region, parsed.service, &canonical_hash);
+    let expected = signature(
+        &secret,
+        amz_date,
+        parsed.date,
+        parsed.region,
+        parsed.service,
+        &canonical_hash,
+    );
     if !bool::from(expected.as_bytes().ct_eq(parsed.signature.as_bytes())) {
         return; // s3s reports the failure as usual
     }
-    let resigned = signature(&secret, amz_date, parsed.date, NORMALIZED_REGION, parsed.service, &canonical_hash);
+    let resigned = signature(
+        &secret,
+        amz_date,
+        parsed.date,
+        NORMALIZED_REGION,
+        parsed.service,
+        &canonical_hash,
+    );
     let value = format!(
         "{ALGORITHM} Credential={}/{}/{NORMALIZED_REGION}/{}/aws4_request, SignedHeaders={}, Signature={resigned}",
         parsed.access_key,
@@ -201,6 +235,9 @@ mod tests {
         assert_eq!(a.signed_headers, vec!["host", "x-amz-date"]);
         assert!(!region_accepted_by_s3s("US"));
         assert!(region_accepted_by_s3s("eu-west-1"));
-        assert_eq!(canonical_query("b=2&a=1&prefix=a%20b&uploads"), "a=1&b=2&prefix=a%20b&uploads=");
+        assert_eq!(
+            canonical_query("b=2&a=1&prefix=a%20b&uploads"),
+            "a=1&b=2&prefix=a%20b&uploads="
+        );
     }
 }
