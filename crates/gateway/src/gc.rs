@@ -66,6 +66,7 @@ impl crate::Gateway {
         let data = self.data.clone();
         let ids: Vec<String> = due.iter().flat_map(|(_, e)| e.data_ids.clone()).collect();
         let removed = ids.len();
+        let inline_ids = ids.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
             for id in ids {
                 data.delete(&id)?;
@@ -77,6 +78,9 @@ impl crate::Gateway {
         self.write(move |txn| {
             for k in done {
                 txn.delete(&k)?;
+            }
+            for id in inline_ids {
+                txn.delete(&keys::inline(&id))?;
             }
             Ok(())
         })

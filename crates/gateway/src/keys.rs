@@ -14,6 +14,7 @@ pub const DATALOG: &str = "dlog/";
 pub const DATALOG_POS: &str = "dlogpos/";
 pub const GC: &str = "gc/";
 pub const BLOB_REF: &str = "blob/";
+pub const INLINE: &str = "inl/";
 pub const SEQ: &str = "seq/";
 pub const CONFIG: &str = "cfg/";
 
@@ -100,6 +101,10 @@ pub fn datalog_shard(bucket_key: &str) -> u32 {
 
 pub fn blob_ref(data_id: &str) -> Vec<u8> {
     format!("{BLOB_REF}{data_id}").into_bytes()
+}
+
+pub fn inline(data_id: &str) -> Vec<u8> {
+    format!("{INLINE}{data_id}").into_bytes()
 }
 
 pub fn seq(name: &str) -> Vec<u8> {

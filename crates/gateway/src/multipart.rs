@@ -1,7 +1,7 @@
 //! Multipart uploads: parts are stored as separate blobs and completion writes a manifest that points at
 //! them, so completing never copies bytes.
 
-use crate::blob;
+use crate::blob::{self, WrittenBlob};
 use crate::conditions::Conditions;
 use crate::error::{GatewayError, Result};
 use crate::objects::{commit_object, ensure_bucket_current, ByteRange};
@@ -83,19 +83,14 @@ impl Gateway {
         let number = check_part_number(part_number)?;
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         self.read(move |r| load_upload(r, &b, &k, &u).map(|_| ())).await?;
-        let written = blob::write_blob(self.data.clone(), body, content_length, self.options.max_object_size).await?;
+        let written = self
+            .write_blob(body, content_length, self.options.max_object_size)
+            .await?;
         if content_md5.is_some_and(|m| m != written.md5) {
-            self.discard_blob(&written.data_id).await;
+            self.discard_blob(&written).await;
             return Err(GatewayError::BadDigest);
         }
-        let part = PartMeta {
-            part_number: number,
-            etag: hex::encode(written.md5),
-            size: written.size,
-            mtime: Timestamp::now(),
-            data_id: written.data_id.clone(),
-        };
-        self.commit_part(bucket, key, upload_id, part, written.data_id).await
+        self.commit_part(bucket, key, upload_id, number, written).await
     }
 
     async fn commit_part(
@@ -103,13 +98,23 @@ impl Gateway {
         bucket: &Bucket,
         key: &str,
         upload_id: &str,
-        part: PartMeta,
-        blob_id: String,
+        number: u32,
+        written: WrittenBlob,
     ) -> Result<PartMeta> {
+        let part = PartMeta {
+            part_number: number,
+            etag: written.etag(),
+            size: written.size,
+            mtime: Timestamp::now(),
+            data_id: written.data_id.clone(),
+            inline: written.inline.is_some(),
+        };
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
+        let fresh = written.clone();
         let result = self
             .write(move |txn| {
                 load_upload(txn, &b, &k, &u)?;
+                blob::store_inline(txn, std::slice::from_ref(&fresh))?;
                 let pkey = keys::part(&u, part.part_number);
                 if let Some(old) = records::get::<PartMeta>(txn, &pkey)? {
                     gc::enqueue(txn, vec![old.data_id])?;
@@ -120,7 +125,7 @@ impl Gateway {
             })
             .await;
         if result.is_err() {
-            self.discard_blob(&blob_id).await;
+            self.discard_blob(&written).await;
         }
         result
     }
@@ -154,16 +159,11 @@ impl Gateway {
             None => 0..src.size,
         };
         let len = served.end - served.start;
-        let body = blob::read_segments(self.data.clone(), src.manifest.segments.clone(), served.start, len).await?;
-        let written = blob::write_blob(self.data.clone(), body, Some(len), u64::MAX).await?;
-        let part = PartMeta {
-            part_number: number,
-            etag: hex::encode(written.md5),
-            size: written.size,
-            mtime: Timestamp::now(),
-            data_id: written.data_id.clone(),
-        };
-        self.commit_part(bucket, key, upload_id, part, written.data_id).await
+        let body = self
+            .read_segments(src.manifest.segments.clone(), served.start, len)
+            .await?;
+        let written = self.write_blob(body, Some(len), u64::MAX).await?;
+        self.commit_part(bucket, key, upload_id, number, written).await
     }
 
     /// Completes an upload from the client's (part number, ETag) list.
@@ -212,6 +212,7 @@ impl Gateway {
                     .map(|p| Segment {
                         data_id: p.data_id.clone(),
                         size: p.size,
+                        inline: p.inline,
                     })
                     .collect(),
             };

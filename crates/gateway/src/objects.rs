@@ -1,7 +1,7 @@
 //! Objects: put (streamed, MD5 once), get by range, head, delete, copy. The bytes are durable before
 //! the metadata transaction that makes them visible; replaced bytes go to the garbage collector.
 
-use crate::blob::{self, ByteStream};
+use crate::blob::{self, ByteStream, WrittenBlob};
 use crate::conditions::{Conditions, EtagMatch};
 use crate::error::{GatewayError, Result};
 use crate::logs::{self, Change};
@@ -66,16 +66,12 @@ impl Gateway {
         opts: PutOptions,
     ) -> Result<ObjectMeta> {
         validate_object_key(key)?;
-        let written = blob::write_blob(
-            self.data.clone(),
-            body,
-            opts.content_length,
-            self.options.max_object_size,
-        )
-        .await?;
+        let written = self
+            .write_blob(body, opts.content_length, self.options.max_object_size)
+            .await?;
         if let Some(expected) = opts.content_md5 {
             if expected != written.md5 {
-                self.discard_blob(&written.data_id).await;
+                self.discard_blob(&written).await;
                 return Err(GatewayError::BadDigest);
             }
         }
@@ -83,15 +79,17 @@ impl Gateway {
             key: key.to_string(),
             instance: crate::new_id(),
             size: written.size,
-            etag: hex::encode(written.md5),
+            etag: written.etag(),
             mtime: Timestamp::now(),
             owner: bucket.owner.clone(),
             headers: opts.headers,
-            manifest: Manifest::single(written.data_id.clone(), written.size),
+            manifest: Manifest {
+                segments: vec![written.segment()],
+            },
             zones_trace: vec![self.zone.zone_id.clone()],
             parts_count: None,
         };
-        self.commit_new_object(bucket, meta, opts.conditions, vec![written.data_id])
+        self.commit_new_object(bucket, meta, opts.conditions, vec![written])
             .await
     }
 
@@ -101,27 +99,23 @@ impl Gateway {
         bucket: &Bucket,
         meta: ObjectMeta,
         conditions: Conditions,
-        fresh_blobs: Vec<String>,
+        fresh_blobs: Vec<WrittenBlob>,
     ) -> Result<ObjectMeta> {
         let b = bucket.clone();
+        let fresh = fresh_blobs.clone();
         let result = self
             .write(move |txn| {
+                blob::store_inline(txn, &fresh)?;
                 commit_object(txn, &b, &meta, &conditions)?;
                 Ok(meta)
             })
             .await;
         if result.is_err() {
-            for id in fresh_blobs {
-                self.discard_blob(&id).await;
+            for blob in &fresh_blobs {
+                self.discard_blob(blob).await;
             }
         }
         result
-    }
-
-    pub(crate) async fn discard_blob(&self, id: &str) {
-        let data = self.data.clone();
-        let id = id.to_string();
-        let _ = tokio::task::spawn_blocking(move || data.delete(&id)).await;
     }
 
     pub async fn head_object(&self, bucket: &Bucket, key: &str, conditions: &Conditions) -> Result<ObjectMeta> {
@@ -149,13 +143,9 @@ impl Gateway {
             Some(r) => (r.resolve(meta.size)?, true),
             None => (0..meta.size, false),
         };
-        let body = blob::read_segments(
-            self.data.clone(),
-            meta.manifest.segments.clone(),
-            served.start,
-            served.end - served.start,
-        )
-        .await?;
+        let body = self
+            .read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
+            .await?;
         Ok(ObjectRead {
             meta,
             range: served,
@@ -208,22 +198,24 @@ impl Gateway {
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
             ));
         }
-        let body = blob::read_segments(self.data.clone(), src.manifest.segments.clone(), 0, src.size).await?;
-        let written = blob::write_blob(self.data.clone(), body, Some(src.size), u64::MAX).await?;
+        let body = self.read_segments(src.manifest.segments.clone(), 0, src.size).await?;
+        let written = self.write_blob(body, Some(src.size), u64::MAX).await?;
         let meta = ObjectMeta {
             key: dst_key.to_string(),
             instance: crate::new_id(),
             size: written.size,
             // A copy of a multipart object is stored whole, so its ETag becomes the plain MD5.
-            etag: hex::encode(written.md5),
+            etag: written.etag(),
             mtime: Timestamp::now(),
             owner: dst_bucket.owner.clone(),
             headers: replace_headers.unwrap_or(src.headers),
-            manifest: Manifest::single(written.data_id.clone(), written.size),
+            manifest: Manifest {
+                segments: vec![written.segment()],
+            },
             zones_trace: vec![self.zone.zone_id.clone()],
             parts_count: None,
         };
-        self.commit_new_object(dst_bucket, meta, Conditions::default(), vec![written.data_id])
+        self.commit_new_object(dst_bucket, meta, Conditions::default(), vec![written])
             .await
     }
 }

@@ -111,17 +111,19 @@ async fn overwritten_bytes_are_collected() {
     let s3 = srv.client();
     create_bucket(&s3, "gc-bucket").await;
     let objects = srv.data_dir().join("data").join("objects");
-    let first = pattern(64 * 1024, 0);
+    // Larger than the inline limit (64 KiB), so the bytes live in files.
+    const SIZE: usize = 256 * 1024;
+    let first = pattern(SIZE, 0);
     put(&s3, "gc-bucket", "hot", &first).await;
     let baseline = dir_bytes(&objects);
     assert!(
-        baseline >= 64 * 1024,
+        baseline >= SIZE as u64,
         "the object's bytes are under {objects:?} ({baseline} bytes)"
     );
 
     let mut last = Vec::new();
     for i in 1..=200u64 {
-        last = pattern(64 * 1024, i);
+        last = pattern(SIZE, i);
         put(&s3, "gc-bucket", "hot", &last).await;
     }
     assert!(get_bytes(&s3, "gc-bucket", "hot").await == last);

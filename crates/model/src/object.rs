@@ -12,6 +12,9 @@ pub type DataId = String;
 pub struct Segment {
     pub data_id: DataId,
     pub size: u64,
+    /// Small blobs live in the metadata store (no file, no extra fsync).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline: bool,
 }
 
 /// Where an object's bytes are: a list of blobs read in order (one for a simple PUT, one per part after a
@@ -22,12 +25,6 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn single(data_id: DataId, size: u64) -> Self {
-        Self {
-            segments: vec![Segment { data_id, size }],
-        }
-    }
-
     pub fn size(&self) -> u64 {
         self.segments.iter().map(|s| s.size).sum()
     }
@@ -93,4 +90,6 @@ pub struct PartMeta {
     pub size: u64,
     pub mtime: Timestamp,
     pub data_id: DataId,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline: bool,
 }
