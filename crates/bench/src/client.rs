@@ -1,19 +1,20 @@
 //! The S3 client of the load generator: path-style requests over the hyper-util pooled HTTP/1.1 client
-//! (keep-alive), SigV4-signed with UNSIGNED-PAYLOAD. Request bodies are `Bytes` handed over by refcount, answer
-//! bodies are drained and counted frame by frame without copying. Any non-2xx answer is an error, classified
-//! by status and S3 error code.
+//! (keep-alive), SigV4-signed with UNSIGNED-PAYLOAD. Request bodies are `RepeatBody`s cut from a shared buffer
+//! by refcount, answer bodies are drained and counted frame by frame without copying. Any non-2xx answer is an
+//! error, classified by status and S3 error code.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_TYPE, ETAG, HOST};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use crate::body::RepeatBody;
 use crate::error::{ErrorKind, RequestError};
 use crate::sign::{Payload, Signer};
 use crate::units::format_duration;
@@ -71,9 +72,7 @@ pub fn uri_encode(text: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             b'/' if keep_slash => out.push('/'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -110,7 +109,7 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// A signed S3 client for one endpoint and bucket.
 pub struct S3Client {
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<HttpConnector, RepeatBody>,
     signer: Signer,
     endpoint: Endpoint,
     host: HeaderValue,
@@ -126,8 +125,8 @@ impl S3Client {
         max_connections: usize,
         timeout: Duration,
     ) -> Result<Self, ClientError> {
-        let host = HeaderValue::from_str(&endpoint.host)
-            .map_err(|_| ClientError::InvalidEndpoint(endpoint.base.clone()))?;
+        let host =
+            HeaderValue::from_str(&endpoint.host).map_err(|_| ClientError::InvalidEndpoint(endpoint.base.clone()))?;
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(10)));
@@ -150,11 +149,7 @@ impl S3Client {
     }
 
     fn object_path(&self, key: &str) -> String {
-        format!(
-            "/{}/{}",
-            uri_encode(&self.bucket, false),
-            uri_encode(key, true)
-        )
+        format!("/{}/{}", uri_encode(&self.bucket, false), uri_encode(key, true))
     }
 
     fn bucket_path(&self) -> String {
@@ -165,7 +160,7 @@ impl S3Client {
         &self,
         method: Method,
         path_and_query: &str,
-        body: Bytes,
+        body: RepeatBody,
         content_type: Option<&'static str>,
         mode: BodyMode,
     ) -> Result<Answer, RequestError> {
@@ -178,10 +173,7 @@ impl S3Client {
             Ok(result) => result,
             Err(_) => Err(RequestError::new(
                 ErrorKind::Timeout,
-                format!(
-                    "no complete answer within {}",
-                    format_duration(self.timeout)
-                ),
+                format!("no complete answer within {}", format_duration(self.timeout)),
             )),
         }
     }
@@ -190,7 +182,7 @@ impl S3Client {
         &self,
         method: Method,
         path_and_query: &str,
-        body: Bytes,
+        body: RepeatBody,
         content_type: Option<&'static str>,
         mode: BodyMode,
     ) -> Result<Answer, RequestError> {
@@ -203,18 +195,12 @@ impl S3Client {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         }
         self.signer
-            .sign(
-                &method,
-                &uri,
-                &mut headers,
-                Payload::Unsigned,
-                SystemTime::now(),
-            )
+            .sign(&method, &uri, &mut headers, Payload::Unsigned, SystemTime::now())
             .map_err(|e| RequestError::new(ErrorKind::Client, e.to_string()))?;
         let mut request = Request::builder()
             .method(method)
             .uri(uri)
-            .body(Full::new(body))
+            .body(body)
             .map_err(|e| RequestError::new(ErrorKind::Client, e.to_string()))?;
         *request.headers_mut() = headers;
 
@@ -252,16 +238,10 @@ impl S3Client {
     }
 
     /// PUT Object from a shared buffer.
-    pub async fn put_object(&self, key: &str, body: Bytes) -> Result<Done, RequestError> {
-        let len = body.len() as u64;
+    pub async fn put_object(&self, key: &str, body: RepeatBody) -> Result<Done, RequestError> {
+        let len = body.len();
         let answer = self
-            .send(
-                Method::PUT,
-                &self.object_path(key),
-                body,
-                None,
-                BodyMode::Drain,
-            )
+            .send(Method::PUT, &self.object_path(key), body, None, BodyMode::Drain)
             .await?;
         Ok(Done {
             bytes: len,
@@ -275,7 +255,7 @@ impl S3Client {
             .send(
                 Method::GET,
                 &self.object_path(key),
-                Bytes::new(),
+                RepeatBody::empty(),
                 None,
                 BodyMode::Drain,
             )
@@ -300,7 +280,7 @@ impl S3Client {
             .send(
                 Method::HEAD,
                 &self.object_path(key),
-                Bytes::new(),
+                RepeatBody::empty(),
                 None,
                 BodyMode::Drain,
             )
@@ -317,7 +297,7 @@ impl S3Client {
             .send(
                 Method::DELETE,
                 &self.object_path(key),
-                Bytes::new(),
+                RepeatBody::empty(),
                 None,
                 BodyMode::Drain,
             )
@@ -345,7 +325,7 @@ impl S3Client {
             query.push_str(&uri_encode(token, false));
         }
         let answer = self
-            .send(Method::GET, &query, Bytes::new(), None, BodyMode::Collect)
+            .send(Method::GET, &query, RepeatBody::empty(), None, BodyMode::Collect)
             .await?;
         let page = xml::parse_list_page(&answer.body).ok_or_else(|| {
             RequestError::new(
@@ -377,7 +357,7 @@ impl S3Client {
             .send(
                 Method::HEAD,
                 &self.bucket_path(),
-                Bytes::new(),
+                RepeatBody::empty(),
                 None,
                 BodyMode::Drain,
             )
@@ -391,21 +371,15 @@ impl S3Client {
     /// PUT Bucket, with a LocationConstraint unless the region is us-east-1.
     pub async fn create_bucket(&self, region: &str) -> Result<Done, RequestError> {
         let body = if region == "us-east-1" || region.is_empty() {
-            Bytes::new()
+            RepeatBody::empty()
         } else {
-            Bytes::from(format!(
+            RepeatBody::from_bytes(Bytes::from(format!(
                 "<CreateBucketConfiguration><LocationConstraint>{region}</LocationConstraint>\
                  </CreateBucketConfiguration>"
-            ))
+            )))
         };
         let answer = self
-            .send(
-                Method::PUT,
-                &self.bucket_path(),
-                body,
-                None,
-                BodyMode::Drain,
-            )
+            .send(Method::PUT, &self.bucket_path(), body, None, BodyMode::Drain)
             .await?;
         Ok(Done {
             bytes: 0,
@@ -419,7 +393,7 @@ impl S3Client {
             .send(
                 Method::DELETE,
                 &self.bucket_path(),
-                Bytes::new(),
+                RepeatBody::empty(),
                 None,
                 BodyMode::Drain,
             )
@@ -436,17 +410,13 @@ impl S3Client {
             .send(
                 Method::POST,
                 &format!("{}?uploads", self.object_path(key)),
-                Bytes::new(),
+                RepeatBody::empty(),
                 None,
                 BodyMode::Collect,
             )
             .await?;
-        xml::parse_upload_id(&answer.body).ok_or_else(|| {
-            RequestError::new(
-                ErrorKind::BadResponse,
-                "CreateMultipartUpload answer without UploadId",
-            )
-        })
+        xml::parse_upload_id(&answer.body)
+            .ok_or_else(|| RequestError::new(ErrorKind::BadResponse, "CreateMultipartUpload answer without UploadId"))
     }
 
     /// UploadPart: the part's ETag as the server sent it.
@@ -455,25 +425,21 @@ impl S3Client {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        body: Bytes,
+        body: RepeatBody,
     ) -> Result<(String, Done), RequestError> {
-        let len = body.len() as u64;
+        let len = body.len();
         let path = format!(
             "{}?partNumber={part_number}&uploadId={}",
             self.object_path(key),
             uri_encode(upload_id, false)
         );
-        let answer = self
-            .send(Method::PUT, &path, body, None, BodyMode::Drain)
-            .await?;
+        let answer = self.send(Method::PUT, &path, body, None, BodyMode::Drain).await?;
         let etag = answer
             .headers
             .get(ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-            .ok_or_else(|| {
-                RequestError::new(ErrorKind::BadResponse, "UploadPart answer without ETag")
-            })?;
+            .ok_or_else(|| RequestError::new(ErrorKind::BadResponse, "UploadPart answer without ETag"))?;
         Ok((
             etag,
             Done {
@@ -490,20 +456,10 @@ impl S3Client {
         upload_id: &str,
         parts: &[(u32, String)],
     ) -> Result<Done, RequestError> {
-        let path = format!(
-            "{}?uploadId={}",
-            self.object_path(key),
-            uri_encode(upload_id, false)
-        );
-        let body = Bytes::from(xml::complete_multipart_body(parts));
+        let path = format!("{}?uploadId={}", self.object_path(key), uri_encode(upload_id, false));
+        let body = RepeatBody::from_bytes(Bytes::from(xml::complete_multipart_body(parts)));
         let answer = self
-            .send(
-                Method::POST,
-                &path,
-                body,
-                Some("application/xml"),
-                BodyMode::Collect,
-            )
+            .send(Method::POST, &path, body, Some("application/xml"), BodyMode::Collect)
             .await?;
         if let Some(err) = xml::parse_error(&answer.body) {
             return Err(RequestError::new(
@@ -511,8 +467,7 @@ impl S3Client {
                     status: 200,
                     code: err.code,
                 },
-                err.message
-                    .unwrap_or_else(|| "error inside a 200 answer".to_string()),
+                err.message.unwrap_or_else(|| "error inside a 200 answer".to_string()),
             ));
         }
         Ok(Done {
@@ -523,13 +478,9 @@ impl S3Client {
 
     /// AbortMultipartUpload.
     pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<Done, RequestError> {
-        let path = format!(
-            "{}?uploadId={}",
-            self.object_path(key),
-            uri_encode(upload_id, false)
-        );
+        let path = format!("{}?uploadId={}", self.object_path(key), uri_encode(upload_id, false));
         let answer = self
-            .send(Method::DELETE, &path, Bytes::new(), None, BodyMode::Drain)
+            .send(Method::DELETE, &path, RepeatBody::empty(), None, BodyMode::Drain)
             .await?;
         Ok(Done {
             bytes: 0,
@@ -587,10 +538,7 @@ mod tests {
                 host: "s3.us-east-1.amazonaws.com".into()
             }
         );
-        assert_eq!(
-            parse_endpoint("http://localhost:80").unwrap().host,
-            "localhost"
-        );
+        assert_eq!(parse_endpoint("http://localhost:80").unwrap().host, "localhost");
         assert!(matches!(
             parse_endpoint("https://s3.amazonaws.com"),
             Err(ClientError::Https(_))
@@ -607,10 +555,7 @@ mod tests {
 
     #[test]
     fn encoding() {
-        assert_eq!(
-            uri_encode("bench-1/obj-00000001", true),
-            "bench-1/obj-00000001"
-        );
+        assert_eq!(uri_encode("bench-1/obj-00000001", true), "bench-1/obj-00000001");
         assert_eq!(uri_encode("a b/c+d=é~", true), "a%20b/c%2Bd%3D%C3%A9~");
         assert_eq!(uri_encode("a/b", false), "a%2Fb");
         assert_eq!(uri_encode("2~abc/def+=", false), "2~abc%2Fdef%2B%3D");

@@ -27,10 +27,16 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Classifies a non-2xx answer from its status and (possibly empty) body.
+    /// The detail is the S3 `<Message>`, "(no message)" for an S3 error body without one, or `None` when the
+    /// body is not an S3 error.
     pub fn from_response(status: u16, body: &[u8]) -> (ErrorKind, Option<String>) {
         let parsed = xml::parse_error(body);
         let code = parsed.as_ref().and_then(|e| e.code.clone());
-        let message = parsed.and_then(|e| e.message).filter(|m| !m.is_empty());
+        let message = parsed.map(|e| {
+            e.message
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "(no message)".to_string())
+        });
         (ErrorKind::Http { status, code }, message)
     }
 }
@@ -126,7 +132,8 @@ mod tests {
 
     #[test]
     fn http_errors_carry_the_s3_code() {
-        let body = b"<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+        let body = b"<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>\
+                     <Message>Please reduce your request rate.</Message></Error>";
         let e = RequestError::from_response(503, body);
         assert_eq!(
             e.kind,
@@ -153,6 +160,8 @@ mod tests {
             }
         );
         assert_eq!(e.detail, "<html>bad gateway</html>");
+        let e = RequestError::from_response(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>");
+        assert_eq!(e.to_string(), "HTTP 403 SignatureDoesNotMatch: (no message)");
     }
 
     #[test]

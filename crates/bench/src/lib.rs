@@ -7,10 +7,11 @@
 //! or `--duration` has passed, whichever comes first, and reports per operation type ops/s, MiB/s, latency
 //! percentiles and errors by kind, next to the client's own CPU use.
 //!
-//! Modules: `units` (sizes, durations), `sign` (SigV4), `xml` (S3 XML bodies), `error` (failure kinds),
-//! `client` (pooled signed HTTP client), `stats` (histograms), `report` (text and JSON), `cpu` (getrusage),
-//! `runner` (the phases and workers).
+//! Modules: `units` (sizes, durations), `body` (request bodies cut from one shared buffer), `sign` (SigV4),
+//! `xml` (S3 XML bodies), `error` (failure kinds), `client` (pooled signed HTTP client), `stats` (histograms),
+//! `report` (text and JSON), `cpu` (getrusage), `runner` (the phases and workers).
 
+pub mod body;
 pub mod client;
 pub mod cpu;
 pub mod error;

@@ -155,9 +155,7 @@ impl BenchReport {
         let secs = elapsed.as_secs_f64();
         let per_sec = |n: f64| if secs > 0.0 { n / secs } else { 0.0 };
         let counted = ops.iter().filter(|o| o.op != OpKind::Part);
-        let (n, errors, bytes) = counted.fold((0, 0, 0), |(n, e, b), o| {
-            (n + o.ops, e + o.errors, b + o.bytes)
-        });
+        let (n, errors, bytes) = counted.fold((0, 0, 0), |(n, e, b), o| (n + o.ops, e + o.errors, b + o.bytes));
         BenchReport {
             config,
             prepare,
@@ -241,16 +239,7 @@ impl BenchReport {
             let _ = writeln!(
                 out,
                 "{:<10} {:>9} {:>10.1} {:>9.2} {:>9.2} {:>8} {:>8} {:>8} {:>8} {:>7}",
-                "total",
-                t.ops,
-                t.ops_per_sec,
-                t.mib_per_sec,
-                t.mb_per_sec,
-                "",
-                "",
-                "",
-                "",
-                t.errors
+                "total", t.ops, t.ops_per_sec, t.mib_per_sec, t.mb_per_sec, "", "", "", "", t.errors
             );
         }
         for o in &self.ops {
@@ -330,12 +319,7 @@ mod tests {
     fn rates_and_json_shape() {
         let mut rec = Recorder::new(&[OpKind::Get], Arc::new(Live::default())).unwrap();
         for _ in 0..100 {
-            rec.ok(
-                OpKind::Get,
-                Duration::from_millis(4),
-                1 << 20,
-                Duration::from_millis(1),
-            );
+            rec.ok(OpKind::Get, Duration::from_millis(4), 1 << 20, Duration::from_millis(1));
         }
         rec.err(OpKind::Get, &RequestError::from_response(503, b""));
         let cpu = CpuReport::new(
@@ -374,24 +358,10 @@ mod tests {
 
     #[test]
     fn parts_are_not_counted_twice_in_the_total() {
-        let mut rec = Recorder::new(
-            &[OpKind::Multipart, OpKind::Part],
-            Arc::new(Live::default()),
-        )
-        .unwrap();
-        rec.ok(
-            OpKind::Multipart,
-            Duration::from_secs(1),
-            64 << 20,
-            Duration::ZERO,
-        );
+        let mut rec = Recorder::new(&[OpKind::Multipart, OpKind::Part], Arc::new(Live::default())).unwrap();
+        rec.ok(OpKind::Multipart, Duration::from_secs(1), 64 << 20, Duration::ZERO);
         for _ in 0..4 {
-            rec.ok(
-                OpKind::Part,
-                Duration::from_millis(200),
-                16 << 20,
-                Duration::ZERO,
-            );
+            rec.ok(OpKind::Part, Duration::from_millis(200), 16 << 20, Duration::ZERO);
         }
         let report = BenchReport::new(config(), None, &rec, Duration::from_secs(1), None);
         assert_eq!(report.total.ops, 1);

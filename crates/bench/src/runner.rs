@@ -14,6 +14,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, RngExt, SeedableRng};
 use tokio::task::JoinSet;
 
+use crate::body::RepeatBody;
 use crate::client::{parse_endpoint, S3Client};
 use crate::cpu::{CpuReport, CpuTimes};
 use crate::error::{ErrorKind, RequestError};
@@ -33,6 +34,8 @@ const DEFAULT_WORKING_SET_BYTES: u64 = 256 << 20;
 const MAX_DEFAULT_WORKING_SET: u64 = 1000;
 /// S3 allows at most this many parts in a multipart upload.
 const MAX_PARTS: u64 = 10_000;
+/// The random buffer request bodies are cut from is at most this large; larger bodies repeat it.
+const MAX_BUFFER: u64 = 16 << 20;
 /// Keys per ListObjectsV2 page.
 const LIST_PAGE: u32 = 1000;
 
@@ -112,12 +115,13 @@ impl Plan {
         self.size.div_ceil(self.part_size.max(1)).max(1)
     }
 
-    /// The bytes one request body needs at most: the payload buffer's size.
+    /// The size of the random buffer request bodies are cut from.
     fn buffer_size(&self) -> u64 {
-        match self.op {
+        let largest_body = match self.op {
             Op::Multipart => self.part_size.min(self.size),
             _ => self.size,
-        }
+        };
+        largest_body.min(MAX_BUFFER)
     }
 }
 
@@ -155,9 +159,7 @@ impl Gate {
 struct Ctx {
     client: S3Client,
     prefix: String,
-    /// The body of a PUT: `size` bytes of the random buffer.
-    object: Bytes,
-    /// The random buffer parts are cut from.
+    /// The random buffer every request body is cut from (by refcount, never copied).
     buffer: Bytes,
     size: u64,
     part_size: u64,
@@ -177,7 +179,8 @@ impl Ctx {
 
     async fn put(&self, rec: &mut Recorder, key: &str) {
         let start = Instant::now();
-        match self.client.put_object(key, self.object.clone()).await {
+        let body = RepeatBody::new(self.buffer.clone(), self.size);
+        match self.client.put_object(key, body).await {
             Ok(done) => rec.ok(OpKind::Put, start.elapsed(), done.bytes, done.ttfb),
             Err(e) => rec.err(OpKind::Put, &e),
         }
@@ -222,7 +225,7 @@ impl Ctx {
         for n in 1..=self.parts {
             let offset = (n - 1) * self.part_size;
             let len = self.part_size.min(self.size.saturating_sub(offset));
-            let body = self.buffer.slice(..len as usize);
+            let body = RepeatBody::new(self.buffer.clone(), len);
             let part_start = Instant::now();
             let number = u32::try_from(n).unwrap_or(u32::MAX);
             match self.client.upload_part(key, &upload_id, number, body).await {
@@ -238,18 +241,9 @@ impl Ctx {
             }
         }
         if failure.is_none() {
-            match self
-                .client
-                .complete_multipart(key, &upload_id, &etags)
-                .await
-            {
+            match self.client.complete_multipart(key, &upload_id, &etags).await {
                 Ok(_) => {
-                    rec.ok(
-                        OpKind::Multipart,
-                        start.elapsed(),
-                        self.size,
-                        Duration::ZERO,
-                    );
+                    rec.ok(OpKind::Multipart, start.elapsed(), self.size, Duration::ZERO);
                     return;
                 }
                 Err(e) => failure = Some(e),
@@ -272,8 +266,7 @@ async fn put_worker(ctx: Arc<Ctx>, gate: Arc<Gate>, mut rec: Recorder) -> Record
 
 async fn get_worker(ctx: Arc<Ctx>, gate: Arc<Gate>, mut rec: Recorder) -> Recorder {
     while let Some(i) = gate.claim() {
-        ctx.get(&mut rec, &ctx.key(i % ctx.working_set.max(1)))
-            .await;
+        ctx.get(&mut rec, &ctx.key(i % ctx.working_set.max(1))).await;
     }
     rec
 }
@@ -307,11 +300,7 @@ async fn list_worker(ctx: Arc<Ctx>, gate: Arc<Gate>, mut rec: Recorder) -> Recor
     let mut token: Option<String> = None;
     while gate.claim().is_some() {
         let start = Instant::now();
-        match ctx
-            .client
-            .list_page(&prefix, token.as_deref(), LIST_PAGE)
-            .await
-        {
+        match ctx.client.list_page(&prefix, token.as_deref(), LIST_PAGE).await {
             Ok((page, done)) => {
                 rec.ok_items(
                     OpKind::List,
@@ -320,11 +309,7 @@ async fn list_worker(ctx: Arc<Ctx>, gate: Arc<Gate>, mut rec: Recorder) -> Recor
                     page.keys.len() as u64,
                     done.ttfb,
                 );
-                token = if page.is_truncated {
-                    page.next_token
-                } else {
-                    None
-                };
+                token = if page.is_truncated { page.next_token } else { None };
             }
             Err(e) => {
                 rec.err(OpKind::List, &e);
@@ -391,9 +376,7 @@ impl Progress {
                 let mib_s = (bytes - last_bytes.min(bytes)) as f64 / dt / (1024.0 * 1024.0);
                 (last_ops, last_bytes, last_at) = (ok, bytes, now);
                 let elapsed = format_duration(start.elapsed());
-                let of = duration
-                    .map(|d| format!("/{}", format_duration(d)))
-                    .unwrap_or_default();
+                let of = duration.map(|d| format!("/{}", format_duration(d))).unwrap_or_default();
                 handle.set_message(format!(
                     "{label} {elapsed}{of}  {ok} ops  {ops_s:.0} ops/s  {mib_s:.1} MiB/s  {errors} errors"
                 ));
@@ -422,8 +405,7 @@ async fn ensure_bucket(client: &S3Client, region: &str) -> anyhow::Result<bool> 
                 (ErrorKind::Http { .. }, Ok(_)) => return Ok(false),
                 _ => e,
             };
-            return Err(anyhow!(e))
-                .with_context(|| format!("cannot use bucket {:?}", client.bucket()));
+            return Err(anyhow!(e)).with_context(|| format!("cannot use bucket {:?}", client.bucket()));
         }
     }
     match client.create_bucket(region).await {
@@ -431,19 +413,12 @@ async fn ensure_bucket(client: &S3Client, region: &str) -> anyhow::Result<bool> 
         Err(e) if matches!(&e.kind, ErrorKind::Http { code: Some(c), .. } if c == "BucketAlreadyOwnedByYou") => {
             Ok(false)
         }
-        Err(e) => {
-            Err(anyhow!(e)).with_context(|| format!("cannot create bucket {:?}", client.bucket()))
-        }
+        Err(e) => Err(anyhow!(e)).with_context(|| format!("cannot create bucket {:?}", client.bucket())),
     }
 }
 
 /// Runs `make` as one worker per unit of concurrency and merges what they recorded.
-async fn run_workers<F, Fut>(
-    concurrency: u32,
-    kinds: &[OpKind],
-    live: &Arc<Live>,
-    make: F,
-) -> anyhow::Result<Recorder>
+async fn run_workers<F, Fut>(concurrency: u32, kinds: &[OpKind], live: &Arc<Live>, make: F) -> anyhow::Result<Recorder>
 where
     F: Fn(u64, Recorder) -> Fut,
     Fut: std::future::Future<Output = Recorder> + Send + 'static,
@@ -465,12 +440,7 @@ fn summarize_errors(rec: &Recorder) -> String {
     let mut parts = Vec::new();
     for (op, stats) in &rec.ops {
         for (kind, e) in &stats.errors {
-            parts.push(format!(
-                "{} {kind} x{} (first: {})",
-                op.name(),
-                e.count,
-                e.sample
-            ));
+            parts.push(format!("{} {kind} x{} (first: {})", op.name(), e.count, e.sample));
         }
     }
     parts.join("; ")
@@ -488,11 +458,7 @@ async fn cleanup(ctx: &Arc<Ctx>, concurrency: u32, delete_bucket: bool) {
     let mut keys = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        match ctx
-            .client
-            .list_page(&prefix, token.as_deref(), LIST_PAGE)
-            .await
-        {
+        match ctx.client.list_page(&prefix, token.as_deref(), LIST_PAGE).await {
             Ok((page, _)) => {
                 keys.extend(page.keys);
                 match (page.is_truncated, page.next_token) {
@@ -505,6 +471,9 @@ async fn cleanup(ctx: &Arc<Ctx>, concurrency: u32, delete_bucket: bool) {
                 break;
             }
         }
+    }
+    if !keys.is_empty() {
+        eprintln!("cleanup: deleting {} objects under {prefix}", keys.len());
     }
     let keys = Arc::new(keys);
     let next = Arc::new(AtomicU64::new(0));
@@ -580,15 +549,9 @@ pub(crate) async fn run_report(args: &BenchArgs) -> anyhow::Result<BenchReport> 
 
     let created_bucket = ensure_bucket(&client, &args.region).await?;
     let buffer = random_buffer(plan.buffer_size(), seed);
-    let object = if plan.op == Op::Multipart {
-        Bytes::new()
-    } else {
-        buffer.clone()
-    };
     let ctx = Arc::new(Ctx {
         client,
         prefix: prefix.clone(),
-        object,
         buffer,
         size: plan.size,
         part_size: plan.part_size,
@@ -783,10 +746,7 @@ mod tests {
 
         let cmd = BenchArgs::augment_args(Command::new("bench").no_binary_name(true));
         assert!(cmd.clone().try_get_matches_from(["--size", "4XB"]).is_err());
-        assert!(cmd
-            .clone()
-            .try_get_matches_from(["--objects", "0"])
-            .is_err());
+        assert!(cmd.clone().try_get_matches_from(["--objects", "0"]).is_err());
         assert!(cmd.clone().try_get_matches_from(["-c", "0"]).is_err());
         assert!(cmd.try_get_matches_from(["--op", "copy"]).is_err());
     }
@@ -800,15 +760,7 @@ mod tests {
         assert_eq!((p.max_ops, p.duration), (None, Some(DEFAULT_DURATION)));
 
         // GET without --objects: about 256 MiB of objects, at most 1000, at least one per worker.
-        let p = Plan::from_args(&parse(&[
-            "--op",
-            "get",
-            "--size",
-            "1MiB",
-            "--duration",
-            "5s",
-        ]))
-        .unwrap();
+        let p = Plan::from_args(&parse(&["--op", "get", "--size", "1MiB", "--duration", "5s"])).unwrap();
         assert_eq!((p.working_set, p.max_ops), (256, None));
         let p = Plan::from_args(&parse(&["--op", "get", "--size", "4KiB"])).unwrap();
         assert_eq!(p.working_set, 1000);
@@ -838,6 +790,10 @@ mod tests {
         .unwrap();
         assert_eq!(p.parts(), 16);
         assert_eq!(p.buffer_size(), 16 << 20);
+        let p = Plan::from_args(&parse(&["--size", "64MiB"])).unwrap();
+        assert_eq!(p.buffer_size(), 16 << 20);
+        let p = Plan::from_args(&parse(&["--size", "4KiB"])).unwrap();
+        assert_eq!(p.buffer_size(), 4096);
         let p = Plan::from_args(&parse(&[
             "--op",
             "multipart",
@@ -848,15 +804,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(p.parts(), 2);
-        assert!(Plan::from_args(&parse(&[
-            "--op",
-            "multipart",
-            "--size",
-            "1GiB",
-            "--part-size",
-            "1KiB"
-        ]))
-        .is_err());
+        assert!(Plan::from_args(&parse(&["--op", "multipart", "--size", "1GiB", "--part-size", "1KiB"])).is_err());
         assert!(Plan::from_args(&parse(&["--duration", "0s"])).is_err());
     }
 

@@ -82,11 +82,7 @@ impl OpStats {
             bytes: 0,
             items: 0,
             latency: new_histogram()?,
-            ttfb: if with_ttfb {
-                Some(new_histogram()?)
-            } else {
-                None
-            },
+            ttfb: if with_ttfb { Some(new_histogram()?) } else { None },
             errors: BTreeMap::new(),
         })
     }
@@ -186,14 +182,7 @@ impl Recorder {
     }
 
     /// Like `ok`, with a number of items (keys listed).
-    pub fn ok_items(
-        &mut self,
-        op: OpKind,
-        latency: Duration,
-        bytes: u64,
-        items: u64,
-        ttfb: Duration,
-    ) {
+    pub fn ok_items(&mut self, op: OpKind, latency: Duration, bytes: u64, items: u64, ttfb: Duration) {
         if let Some(s) = self.stats(op) {
             s.record_ok(latency, bytes, items, ttfb);
         }
@@ -304,23 +293,11 @@ mod tests {
         let live = Arc::new(Live::default());
         let mut a = Recorder::new(&[OpKind::Get], live.clone()).unwrap();
         let mut b = Recorder::new(&[OpKind::Get, OpKind::Put], live.clone()).unwrap();
-        a.ok(
-            OpKind::Get,
-            Duration::from_millis(3),
-            4096,
-            Duration::from_millis(1),
-        );
-        b.ok(
-            OpKind::Get,
-            Duration::from_millis(5),
-            4096,
-            Duration::from_millis(2),
-        );
+        a.ok(OpKind::Get, Duration::from_millis(3), 4096, Duration::from_millis(1));
+        b.ok(OpKind::Get, Duration::from_millis(5), 4096, Duration::from_millis(2));
         b.ok(OpKind::Put, Duration::from_millis(7), 100, Duration::ZERO);
-        let not_found = RequestError::from_response(
-            404,
-            b"<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>",
-        );
+        let not_found =
+            RequestError::from_response(404, b"<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>");
         a.err(OpKind::Get, &not_found);
         b.err(OpKind::Get, &not_found);
         b.err(OpKind::Get, &RequestError::new(ErrorKind::Timeout, "slow"));

@@ -28,9 +28,7 @@ const DURATION_UNITS: &str = "ms, s, m, h";
 
 /// Splits "12.5MiB" into ("12.5", "MiB"), after trimming blanks between them.
 fn split_number(s: &str) -> (&str, &str) {
-    let end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     (&s[..end], s[end..].trim())
 }
 
@@ -71,9 +69,7 @@ pub fn parse_size(input: &str) -> Result<u64, UnitError> {
             .checked_mul(mult)
             .ok_or_else(|| UnitError::Overflow(input.to_string()));
     }
-    let value: f64 = num
-        .parse()
-        .map_err(|_| UnitError::Number(input.to_string()))?;
+    let value: f64 = num.parse().map_err(|_| UnitError::Number(input.to_string()))?;
     let bytes = (value * mult as f64).round();
     if !bytes.is_finite() || bytes >= u64::MAX as f64 {
         return Err(UnitError::Overflow(input.to_string()));
@@ -110,11 +106,9 @@ pub fn parse_duration(input: &str) -> Result<Duration, UnitError> {
                 })
             }
         };
-        let value: f64 = num
-            .parse()
-            .map_err(|_| UnitError::Number(input.to_string()))?;
-        let part = Duration::try_from_secs_f64(value * secs_per_unit)
-            .map_err(|_| UnitError::Overflow(input.to_string()))?;
+        let value: f64 = num.parse().map_err(|_| UnitError::Number(input.to_string()))?;
+        let part =
+            Duration::try_from_secs_f64(value * secs_per_unit).map_err(|_| UnitError::Overflow(input.to_string()))?;
         total = total
             .checked_add(part)
             .ok_or_else(|| UnitError::Overflow(input.to_string()))?;
@@ -227,10 +221,7 @@ mod tests {
         assert!(matches!(parse_size("KiB"), Err(UnitError::Number(_))));
         assert!(matches!(parse_size("4XB"), Err(UnitError::Unit { .. })));
         assert!(matches!(parse_size("1.2.3MB"), Err(UnitError::Number(_))));
-        assert!(matches!(
-            parse_size("99999999999TiB"),
-            Err(UnitError::Overflow(_))
-        ));
+        assert!(matches!(parse_size("99999999999TiB"), Err(UnitError::Overflow(_))));
         assert!("4 parsecs".parse::<ByteSize>().is_err());
     }
 
@@ -245,10 +236,7 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration(" 1m 5s "), Ok(Duration::from_secs(65)));
         assert_eq!(parse_duration(""), Err(UnitError::Empty));
-        assert!(matches!(
-            parse_duration("5 days"),
-            Err(UnitError::Unit { .. })
-        ));
+        assert!(matches!(parse_duration("5 days"), Err(UnitError::Unit { .. })));
         assert!(matches!(parse_duration("s"), Err(UnitError::Number(_))));
     }
 

@@ -108,10 +108,7 @@ pub fn parse_error(body: &[u8]) -> Option<S3ErrorBody> {
     if !ok || !is_error {
         return None;
     }
-    out.code = out
-        .code
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty());
+    out.code = out.code.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     out.message = out.message.map(|m| m.trim().to_string());
     Some(out)
 }
@@ -135,9 +132,7 @@ pub fn parse_list_page(body: &[u8]) -> Option<ListPage> {
                     append(&mut key, text);
                 } else if is_path(names, &["IsTruncated"]) {
                     append(&mut truncated, text);
-                } else if is_path(names, &["NextContinuationToken"])
-                    || is_path(names, &["NextMarker"])
-                {
+                } else if is_path(names, &["NextContinuationToken"]) || is_path(names, &["NextMarker"]) {
                     append(&mut token, text);
                 }
             }
@@ -154,9 +149,7 @@ pub fn parse_list_page(body: &[u8]) -> Option<ListPage> {
     Some(ListPage {
         keys,
         is_truncated: truncated.as_deref().map(str::trim) == Some("true"),
-        next_token: token
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty()),
+        next_token: token.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
     })
 }
 
@@ -218,16 +211,12 @@ mod tests {
 </Error>"#;
         let e = parse_error(body).unwrap();
         assert_eq!(e.code.as_deref(), Some("NoSuchKey"));
-        assert_eq!(
-            e.message.as_deref(),
-            Some("The specified key does not exist.")
-        );
+        assert_eq!(e.message.as_deref(), Some("The specified key does not exist."));
     }
 
     #[test]
     fn error_body_with_entities_and_ceph_shape() {
-        let body =
-            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SignatureDoesNotMatch</Code>\
+        let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SignatureDoesNotMatch</Code>\
 <Message>a &amp; b &lt;c&gt;</Message><BucketName>x</BucketName><RequestId>tx0</RequestId>\
 <HostId>h</HostId></Error>";
         let e = parse_error(body).unwrap();
@@ -238,10 +227,7 @@ mod tests {
     #[test]
     fn error_body_not_an_error() {
         assert_eq!(parse_error(b""), None);
-        assert_eq!(
-            parse_error(b"<html><body>502 Bad Gateway</body></html>"),
-            None
-        );
+        assert_eq!(parse_error(b"<html><body>502 Bad Gateway</body></html>"), None);
         assert_eq!(parse_error(b"not xml at all <<<"), None);
         assert_eq!(
             parse_error(b"<ListBucketResult><Name>b</Name></ListBucketResult>"),
@@ -271,10 +257,7 @@ mod tests {
   <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
 </ListBucketResult>"#;
         let page = parse_list_page(body).unwrap();
-        assert_eq!(
-            page.keys,
-            vec!["p/obj-00000000".to_string(), "p/a&b".to_string()]
-        );
+        assert_eq!(page.keys, vec!["p/obj-00000000".to_string(), "p/a&b".to_string()]);
         assert!(page.is_truncated);
         assert_eq!(
             page.next_token.as_deref(),
@@ -295,10 +278,7 @@ mod tests {
         assert!(empty.keys.is_empty());
         assert!(!empty.is_truncated);
 
-        assert_eq!(
-            parse_list_page(b"<Error><Code>NoSuchBucket</Code></Error>"),
-            None
-        );
+        assert_eq!(parse_list_page(b"<Error><Code>NoSuchBucket</Code></Error>"), None);
     }
 
     #[test]

@@ -71,7 +71,8 @@ fn query(req: &Request<Incoming>) -> HashMap<String, String> {
 
 fn xml_error(status: StatusCode, code: &str) -> Response<Full<Bytes>> {
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>mock says {code}</Message></Error>"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <Error><Code>{code}</Code><Message>mock says {code}</Message></Error>"
     );
     Response::builder()
         .status(status)
@@ -83,10 +84,7 @@ fn ok(body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     Response::new(Full::new(body.into()))
 }
 
-async fn handle(
-    state: Shared,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(state: Shared, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let auth_ok = req
         .headers()
         .get("authorization")
@@ -107,10 +105,7 @@ async fn handle(
         }
     }
     if !auth_ok || !unsigned {
-        return Ok(xml_error(
-            StatusCode::BAD_REQUEST,
-            "AuthorizationHeaderMalformed",
-        ));
+        return Ok(xml_error(StatusCode::BAD_REQUEST, "AuthorizationHeaderMalformed"));
     }
     let method = req.method().clone();
     let q = query(&req);
@@ -140,10 +135,7 @@ async fn handle(
             if s.buckets.contains_key(&bucket) {
                 ok(Bytes::new())
             } else {
-                Response::builder()
-                    .status(404)
-                    .body(Full::new(Bytes::new()))
-                    .unwrap()
+                Response::builder().status(404).body(Full::new(Bytes::new())).unwrap()
             }
         }
         ("PUT", None) => {
@@ -153,10 +145,7 @@ async fn handle(
         ("DELETE", None) => match s.buckets.get(&bucket) {
             Some(b) if b.is_empty() => {
                 s.buckets.remove(&bucket);
-                Response::builder()
-                    .status(204)
-                    .body(Full::new(Bytes::new()))
-                    .unwrap()
+                Response::builder().status(204).body(Full::new(Bytes::new())).unwrap()
             }
             Some(_) => xml_error(StatusCode::CONFLICT, "BucketNotEmpty"),
             None => xml_error(StatusCode::NOT_FOUND, "NoSuchBucket"),
@@ -166,10 +155,7 @@ async fn handle(
                 return Ok(xml_error(StatusCode::NOT_FOUND, "NoSuchBucket"));
             };
             let prefix = q.get("prefix").cloned().unwrap_or_default();
-            let max: usize = q
-                .get("max-keys")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(1000);
+            let max: usize = q.get("max-keys").and_then(|m| m.parse().ok()).unwrap_or(1000);
             let after = q.get("continuation-token").cloned();
             let keys: Vec<&String> = b
                 .keys()
@@ -178,12 +164,12 @@ async fn handle(
                 .take(max + 1)
                 .collect();
             let truncated = keys.len() > max;
-            let mut xml = String::from("<?xml version=\"1.0\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+            let mut xml = String::from(
+                "<?xml version=\"1.0\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
+            );
             xml.push_str(&format!("<IsTruncated>{truncated}</IsTruncated>"));
             for k in keys.iter().take(max) {
-                xml.push_str(&format!(
-                    "<Contents><Key>{k}</Key><Size>1</Size></Contents>"
-                ));
+                xml.push_str(&format!("<Contents><Key>{k}</Key><Size>1</Size></Contents>"));
             }
             if truncated {
                 xml.push_str(&format!(
@@ -199,14 +185,12 @@ async fn handle(
             let id = format!("up/{}+=", s.next_upload);
             s.uploads.insert(id.clone(), BTreeMap::new());
             ok(format!(
-                "<InitiateMultipartUploadResult><Bucket>{bucket}</Bucket><Key>{key}</Key><UploadId>{id}</UploadId></InitiateMultipartUploadResult>"
+                "<InitiateMultipartUploadResult><Bucket>{bucket}</Bucket><Key>{key}</Key>\
+                 <UploadId>{id}</UploadId></InitiateMultipartUploadResult>"
             ))
         }
         ("PUT", Some(_)) if q.contains_key("uploadId") => {
-            let n: u32 = q
-                .get("partNumber")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
+            let n: u32 = q.get("partNumber").and_then(|n| n.parse().ok()).unwrap_or(0);
             match s.uploads.get_mut(&q["uploadId"]) {
                 Some(parts) => {
                     parts.insert(n, body_len);
@@ -218,8 +202,7 @@ async fn handle(
                 None => xml_error(StatusCode::NOT_FOUND, "NoSuchUpload"),
             }
         }
-        ("POST", Some(key)) if q.contains_key("uploadId") => match s.uploads.remove(&q["uploadId"])
-        {
+        ("POST", Some(key)) if q.contains_key("uploadId") => match s.uploads.remove(&q["uploadId"]) {
             Some(parts) => {
                 let total = parts.values().sum();
                 s.buckets.entry(bucket).or_default().insert(key, total);
@@ -229,10 +212,7 @@ async fn handle(
         },
         ("DELETE", Some(_)) if q.contains_key("uploadId") => {
             s.uploads.remove(&q["uploadId"]);
-            Response::builder()
-                .status(204)
-                .body(Full::new(Bytes::new()))
-                .unwrap()
+            Response::builder().status(204).body(Full::new(Bytes::new())).unwrap()
         }
         ("PUT", Some(key)) => match s.buckets.get_mut(&bucket) {
             Some(b) => {
@@ -253,19 +233,13 @@ async fn handle(
                 .header("content-length", len)
                 .body(Full::new(Bytes::new()))
                 .unwrap(),
-            None => Response::builder()
-                .status(404)
-                .body(Full::new(Bytes::new()))
-                .unwrap(),
+            None => Response::builder().status(404).body(Full::new(Bytes::new())).unwrap(),
         },
         ("DELETE", Some(key)) => {
             if let Some(b) = s.buckets.get_mut(&bucket) {
                 b.remove(&key);
             }
-            Response::builder()
-                .status(204)
-                .body(Full::new(Bytes::new()))
-                .unwrap()
+            Response::builder().status(204).body(Full::new(Bytes::new())).unwrap()
         }
         _ => xml_error(StatusCode::NOT_IMPLEMENTED, "NotImplemented"),
     };
@@ -315,12 +289,7 @@ fn args(addr: SocketAddr, op: Op) -> BenchArgs {
 }
 
 fn objects_in(state: &Shared, bucket: &str) -> usize {
-    state
-        .lock()
-        .unwrap()
-        .buckets
-        .get(bucket)
-        .map_or(0, |b| b.len())
+    state.lock().unwrap().buckets.get(bucket).map_or(0, |b| b.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,6 +313,19 @@ async fn put_counts_every_object_and_creates_the_bucket() {
     assert_eq!(requests, 202);
     assert_eq!(s.unsigned_payload_seen.load(Ordering::Relaxed), requests);
     assert!(report.cpu.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_larger_than_the_buffer_arrive_whole() {
+    let (addr, state) = start_mock().await;
+    let mut a = args(addr, Op::Put);
+    a.objects = Some(2);
+    a.size = ByteSize(20 << 20); // larger than the 16 MiB random buffer, so it repeats
+    let report = meridian_bench::run_report(a).await.unwrap();
+    assert_eq!((report.ops[0].ops, report.ops[0].bytes), (2, 40 << 20));
+    let s = state.lock().unwrap();
+    let sizes: Vec<u64> = s.buckets["bench-test"].values().copied().collect();
+    assert_eq!(sizes, vec![20 << 20; 2]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,7 +374,7 @@ async fn list_pages_through_the_prefix() {
     a.objects = Some(2500);
     a.size = ByteSize(1);
     a.concurrency = 2;
-    a.duration = Some(DurationArg(Duration::from_millis(500)));
+    a.duration = Some(DurationArg(Duration::from_secs(1)));
     let report = meridian_bench::run_report(a).await.unwrap();
     let list = &report.ops[0];
     assert_eq!(list.op, OpKind::List);
@@ -416,11 +398,7 @@ async fn multipart_uploads_whole_objects() {
     a.part_size = ByteSize(1_000_000);
     a.concurrency = 2;
     let report = meridian_bench::run_report(a).await.unwrap();
-    let mpu = report
-        .ops
-        .iter()
-        .find(|o| o.op == OpKind::Multipart)
-        .unwrap();
+    let mpu = report.ops.iter().find(|o| o.op == OpKind::Multipart).unwrap();
     let part = report.ops.iter().find(|o| o.op == OpKind::Part).unwrap();
     assert_eq!((mpu.ops, mpu.errors, mpu.bytes), (3, 0, 7_500_000));
     assert_eq!((part.ops, part.bytes), (9, 7_500_000));
@@ -438,10 +416,7 @@ async fn refused_bucket_stops_the_run_before_it_starts() {
     let mut a = args(addr, Op::Put);
     a.objects = Some(5);
     let err = meridian_bench::run_report(a).await.unwrap_err();
-    assert!(
-        format!("{err:#}").contains("HTTP 403 AccessDenied"),
-        "{err:#}"
-    );
+    assert!(format!("{err:#}").contains("HTTP 403 AccessDenied"), "{err:#}");
     // Nothing but the HEAD Bucket and the GET that reads the error code was sent.
     assert_eq!(state.lock().unwrap().requests.load(Ordering::Relaxed), 2);
 }
@@ -489,8 +464,6 @@ async fn unreachable_endpoint_is_a_clear_error() {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         l.local_addr().unwrap()
     };
-    let err = meridian_bench::run_report(args(addr, Op::Put))
-        .await
-        .unwrap_err();
+    let err = meridian_bench::run_report(args(addr, Op::Put)).await.unwrap_err();
     assert!(format!("{err:#}").contains("connect"), "{err:#}");
 }
