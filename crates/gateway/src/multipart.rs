@@ -266,17 +266,8 @@ impl Gateway {
             let upload = load_upload(r, &b, &k, &u)?;
             let prefix = keys::part_prefix(&u);
             let start = keys::part(&u, marker.saturating_add(1));
-            let rows = r.scan(
-                &start,
-                &meridian_store::meta::prefix_end(&prefix),
-                max.saturating_add(1),
-            )?;
-            let truncated = rows.len() > max;
-            let parts = rows
-                .into_iter()
-                .take(max)
-                .map(|(k, v)| records::decode(&k, &v))
-                .collect::<Result<Vec<PartMeta>>>()?;
+            let (parts, truncated) =
+                records::page::<PartMeta>(r, &start, &meridian_store::meta::prefix_end(&prefix), max)?;
             Ok((upload, parts, truncated))
         })
         .await
@@ -308,13 +299,7 @@ impl Gateway {
                     start = after;
                 }
             }
-            let rows = r.scan(&start, &end, max.saturating_add(1))?;
-            let truncated = rows.len() > max;
-            let uploads = rows
-                .into_iter()
-                .take(max)
-                .map(|(k, v)| records::decode(&k, &v))
-                .collect::<Result<Vec<MultipartUpload>>>()?;
+            let (uploads, truncated) = records::page::<MultipartUpload>(r, &start, &end, max)?;
             Ok((uploads, truncated))
         })
         .await

@@ -43,6 +43,23 @@ pub(crate) fn scan_all<T: DeserializeOwned>(r: &dyn ReadOps, prefix: &[u8]) -> R
     }
 }
 
+/// Up to `max` records in `[start, end)`, and whether more follow.
+pub(crate) fn page<T: DeserializeOwned>(
+    r: &dyn ReadOps,
+    start: &[u8],
+    end: &[u8],
+    max: usize,
+) -> Result<(Vec<T>, bool)> {
+    let rows = r.scan(start, end, max.saturating_add(1))?;
+    let truncated = rows.len() > max;
+    let items = rows
+        .into_iter()
+        .take(max)
+        .map(|(k, v)| decode(&k, &v))
+        .collect::<Result<Vec<T>>>()?;
+    Ok((items, truncated))
+}
+
 /// Increments and returns the named counter (inside the caller's transaction, so it never repeats).
 pub(crate) fn next_seq(w: &mut dyn WriteTxn, name: &str) -> Result<u64> {
     let key = crate::keys::seq(name);

@@ -17,6 +17,21 @@ pub struct MeridianS3 {
 
 type R<T> = S3Result<S3Response<T>>;
 
+/// The stored headers of PutObject, CreateMultipartUpload and CopyObject inputs (same field names).
+macro_rules! object_headers_of {
+    ($input:expr) => {
+        object_headers(
+            $input.content_type,
+            $input.content_encoding,
+            $input.content_disposition,
+            $input.content_language,
+            $input.cache_control,
+            $input.expires,
+            $input.metadata,
+        )
+    };
+}
+
 fn ok<T>(output: T) -> R<T> {
     Ok(S3Response::new(output))
 }
@@ -225,15 +240,7 @@ impl S3 for MeridianS3 {
         let input = req.input;
         let content_md5 = content_md5(input.content_md5.as_deref())?;
         let opts = PutOptions {
-            headers: object_headers(
-                input.content_type,
-                input.content_encoding,
-                input.content_disposition,
-                input.content_language,
-                input.cache_control,
-                input.expires,
-                input.metadata,
-            ),
+            headers: object_headers_of!(input),
             content_length: input.content_length.and_then(|n| u64::try_from(n).ok()),
             content_md5,
             conditions: conditions(input.if_match, input.if_none_match, None, None),
@@ -387,17 +394,7 @@ impl S3 for MeridianS3 {
             .metadata_directive
             .as_ref()
             .is_some_and(|d| d.as_str().eq_ignore_ascii_case("REPLACE"));
-        let headers = replace.then(|| {
-            object_headers(
-                input.content_type,
-                input.content_encoding,
-                input.content_disposition,
-                input.content_language,
-                input.cache_control,
-                input.expires,
-                input.metadata,
-            )
-        });
+        let headers = replace.then(|| object_headers_of!(input));
         let conds = conditions(
             input.copy_source_if_match,
             input.copy_source_if_none_match,
@@ -513,15 +510,7 @@ impl S3 for MeridianS3 {
     ) -> R<CreateMultipartUploadOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let headers = object_headers(
-            input.content_type,
-            input.content_encoding,
-            input.content_disposition,
-            input.content_language,
-            input.cache_control,
-            input.expires,
-            input.metadata,
-        );
+        let headers = object_headers_of!(input);
         let upload = self.gw.create_upload(&bucket, &input.key, headers).await.s3()?;
         ok(CreateMultipartUploadOutput {
             bucket: Some(bucket.name),
