@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
 # Installs the external S3 clients used by tests/clients and tests/crash:
-#   awscli, s3cmd, rclone (Debian packages) and boto3 (pip, for the python3 on PATH).
+#   awscli, s3cmd, rclone (Debian packages) and boto3 (pip, for the python3 on PATH; with awscli v1 from pip
+#   kept on the same botocore).
 # Idempotent: only what is missing is installed; `apt-get update` runs at most once.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# boto3 and the pip awscli (v1) share botocore. botocore < 1.43.77 stalls 60 s on the request that follows a
+# zero-length PUT on a kept-alive connection when the server sends no interim "100 Continue" for an empty body
+# (RFC 9110 allows that; AWS S3 does it too): boto/botocore#3755, fixed by boto/botocore#3784.
+botocore_ok() {
+    python3 - <<'PY' 2>/dev/null
+import sys
+import boto3, botocore
+v = tuple(int(x) for x in botocore.__version__.split(".")[:3])
+sys.exit(0 if v >= (1, 43, 77) else 1)
+PY
+}
+if ! botocore_ok; then
+    echo "install-test-deps: pip install -U boto3 awscli (botocore >= 1.43.77)"
+    python3 -m pip install -q --disable-pip-version-check -U boto3 awscli
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+    hash -r
+fi
 
 missing=()
 command -v aws    >/dev/null 2>&1 || missing+=(awscli)
@@ -19,13 +38,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import boto3' >/dev/null 2>&1; then
-    echo "install-test-deps: pip install boto3"
-    python3 -m pip install -q --disable-pip-version-check boto3
-fi
-
 for tool in aws s3cmd rclone; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
-python3 -c 'import boto3' || { echo "install-test-deps: boto3 still missing" >&2; exit 1; }
-echo "install-test-deps: ok ($(aws --version 2>&1 | head -1); s3cmd $(s3cmd --version 2>&1 | awk '{print $NF}'); $(rclone version 2>/dev/null | head -1); boto3 $(python3 -c 'import boto3; print(boto3.__version__)'))"
+botocore_ok || { echo "install-test-deps: boto3 with botocore >= 1.43.77 still missing" >&2; exit 1; }
+echo "install-test-deps: ok ($(aws --version 2>&1 | head -1); s3cmd $(s3cmd --version 2>&1 | awk '{print $NF}'); $(rclone version 2>/dev/null | head -1); boto3 $(python3 -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)'))"

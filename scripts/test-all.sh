@@ -3,7 +3,7 @@
 # the crash checks (tests/crash/run.sh). Exits non-zero if anything failed; the last line is
 # `N passed, M failed` over cargo's tests and every script check.
 #
-# Needs awscli, s3cmd, rclone and boto3: scripts/install-test-deps.sh installs them.
+# Needs awscli, s3cmd, rclone and boto3: scripts/install-test-deps.sh installs them (run here when one is missing).
 #   scripts/test-all.sh                 everything
 #   SKIP_CLIENTS=1 / SKIP_CRASH=1       leave out a stage
 set -uo pipefail
@@ -40,6 +40,14 @@ run_script() { # name script
 }
 
 START=$(date +%s)
+if [ "${SKIP_CLIENTS:-0}${SKIP_CRASH:-0}" != 11 ]; then
+    if ! command -v aws >/dev/null || ! command -v s3cmd >/dev/null || ! command -v rclone >/dev/null ||
+        ! python3 -c 'import boto3' 2>/dev/null; then
+        echo "==> scripts/install-test-deps.sh (S3 clients missing)"
+        bash scripts/install-test-deps.sh </dev/null || echo "install-test-deps failed: the client checks will fail"
+    fi
+fi
+
 echo "==> cargo build --workspace --all-targets"
 if ! cargo build --workspace --all-targets; then
     echo "FAIL build: cargo build --workspace --all-targets failed"

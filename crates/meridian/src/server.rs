@@ -170,12 +170,17 @@ impl Http {
             self.instance
         );
         let (mut parts, body) = req.into_parts();
+        let close_after = expects_continue_without_body(&parts.headers);
         meridian_s3::normalize_signing_region(&self.gateway, &parts.method, &parts.uri, &mut parts.headers).await;
         let req = http::Request::from_parts(parts, s3s::Body::from(body));
         let mut resp = self.s3.call(req).await?;
         let status = resp.status().as_u16();
         if status >= 400 {
             add_request_id(&mut resp, &request_id);
+        }
+        if close_after {
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
         }
         if let Ok(v) = http::HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("x-amz-request-id", v);
@@ -206,4 +211,14 @@ fn add_request_id(resp: &mut http::Response<s3s::Body>, request_id: &str) {
         resp.headers_mut().insert(http::header::CONTENT_LENGTH, len);
     }
     *resp.body_mut() = s3s::Body::from(patched);
+}
+
+/// botocore (before 1.43.77, still bundled by current awscli) misreads the connection after a response to an
+/// empty `Expect: 100-continue` PUT that got no interim `100 Continue`, and stalls for its read timeout. A
+/// fresh connection for the next request avoids that (boto/botocore#3755).
+fn expects_continue_without_body(headers: &http::HeaderMap) -> bool {
+    let expects = headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    expects && headers.get(http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0")
 }
