@@ -17,7 +17,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::result::Result<Bytes, BoxError>> + Send + Sync>>;
 
 const READ_CHUNK: usize = 256 * 1024;
-const CHANNEL_DEPTH: usize = 4;
+/// Chunks in flight per stream: enough to overlap network and disk, small enough that memory stays bounded
+/// (an upload's chunks are what the HTTP layer read, up to a few hundred KiB each).
+const CHANNEL_DEPTH: usize = 2;
 /// Bodies up to this size are stored in the metadata store, saving a file and its fsyncs.
 pub const INLINE_MAX: usize = 64 * 1024;
 

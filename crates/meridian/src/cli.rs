@@ -213,7 +213,15 @@ pub fn datalog_request(cmd: DatalogCmd) -> AdminRequest {
 
 /// Runs one admin request and prints its JSON answer.
 pub async fn execute(data_dir: &Path, req: AdminRequest) -> anyhow::Result<()> {
-    let value = match zone::open(data_dir, "default", "default", GatewayOptions::default()).await {
+    let value = match zone::open(
+        data_dir,
+        "default",
+        "default",
+        GatewayOptions::default(),
+        meridian_store::local::DEFAULT_CACHE_BYTES,
+    )
+    .await
+    {
         Ok(opened) => dispatch(&opened.gateway, &req).await?,
         Err(e) if e.to_string().contains("in use by another process") => {
             let path = zone::admin_endpoint_path(data_dir);

@@ -20,6 +20,8 @@ pub struct Config {
     pub gc_delay_secs: u64,
     /// Log filter (tracing-subscriber EnvFilter syntax).
     pub log: String,
+    /// Metadata page cache, MiB.
+    pub meta_cache_mib: usize,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             gc_interval_secs: 5,
             gc_delay_secs: 10,
             log: "info".into(),
+            meta_cache_mib: 64,
         }
     }
 }

@@ -47,6 +47,9 @@ struct ServerArgs {
     /// Log filter, e.g. info or meridian=debug
     #[arg(long)]
     log: Option<String>,
+    /// Metadata page cache in MiB
+    #[arg(long)]
+    meta_cache_mib: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -111,6 +114,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(v) = args.log {
                 cfg.log = v;
+            }
+            if let Some(v) = args.meta_cache_mib {
+                cfg.meta_cache_mib = v;
             }
             init_logging(&cfg.log);
             server::run(cfg, &cli.data_dir).await

@@ -27,7 +27,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         gc_delay: Duration::from_secs(cfg.gc_delay_secs),
         ..Default::default()
     };
-    let opened = zone::open(data_dir, &cfg.zone, &cfg.zonegroup, options)
+    let opened = zone::open(data_dir, &cfg.zone, &cfg.zonegroup, options, cfg.meta_cache_mib << 20)
         .await
         .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let gw = opened.gateway;
@@ -220,5 +220,8 @@ fn expects_continue_without_body(headers: &http::HeaderMap) -> bool {
     let expects = headers
         .get(http::header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    expects && headers.get(http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0")
+    expects
+        && headers
+            .get(http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0")
 }

@@ -42,10 +42,12 @@ pub async fn open(
     zone_name: &str,
     zonegroup_name: &str,
     options: GatewayOptions,
+    meta_cache_bytes: usize,
 ) -> anyhow::Result<Opened> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let meta = Arc::new(LocalMeta::open(&data_dir.join("meta.redb")).map_err(anyhow_store)?);
+    let meta =
+        Arc::new(LocalMeta::open_with_cache(&data_dir.join("meta.redb"), meta_cache_bytes).map_err(anyhow_store)?);
     let data = Arc::new(LocalData::open(&data_dir.join("data")).map_err(anyhow_store)?);
     let (identity, created) = load_or_create_identity(&*meta, zone_name, zonegroup_name)?;
     let zone = ZoneConfig {

@@ -13,6 +13,9 @@ use std::sync::{Arc, Condvar, Mutex};
 
 const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
 
+/// Default metadata page cache.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 pub struct LocalMeta {
     db: Arc<Database>,
     durability: Arc<GroupCommit>,
@@ -81,11 +84,21 @@ fn flush(db: &Database) -> Result<(), StoreError> {
 }
 
 impl LocalMeta {
+    /// Opens (creating if needed) the database with the default page cache.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.display().to_string()),
-            other => StoreError::from(other),
-        })?;
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens with a page cache of at most `cache_bytes` (redb's own default, 1 GiB, would let a gateway's
+    /// memory grow with the metadata it has touched).
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.display().to_string()),
+                other => StoreError::from(other),
+            })?;
         let txn = db.begin_write()?;
         txn.open_table(KV)?;
         txn.commit()?;
