@@ -141,3 +141,78 @@ impl crate::Gateway {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::users::NewUser;
+    use crate::{Gateway, GatewayOptions, ZoneConfig};
+    use bytes::Bytes;
+    use meridian_store::local::{LocalData, LocalMeta};
+    use std::sync::Arc;
+
+    fn body(data: &'static [u8]) -> crate::ByteStream {
+        Box::pin(futures::stream::iter([Ok(Bytes::from_static(data))]))
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn datalog_marks_coalesce_to_the_tail_and_bilog_keeps_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = Gateway::new(
+            Arc::new(LocalMeta::open(&dir.path().join("meta.redb")).unwrap()),
+            Arc::new(LocalData::open(&dir.path().join("data")).unwrap()),
+            ZoneConfig {
+                zone_id: "zone-a".into(),
+                zone_name: "a".into(),
+                zonegroup_id: "zg".into(),
+                zonegroup_api_name: "default".into(),
+                placement_rule: "default-placement".into(),
+            },
+            GatewayOptions::default(),
+        );
+        let user = gw
+            .create_user(NewUser {
+                uid: "u".into(),
+                display_name: "U".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let a = gw.create_bucket(&user, "bucket-a", None).await.unwrap();
+        let b = gw.create_bucket(&user, "bucket-b", None).await.unwrap();
+        gw.put_object(&a, "k", body(b"one"), Default::default()).await.unwrap();
+        gw.put_object(&b, "k", body(b"two"), Default::default()).await.unwrap();
+
+        let before = gw.datalog_list(None, None, 1000).await.unwrap();
+        assert_eq!(before.len(), 2, "one mark per changed bucket: {before:?}");
+        let mark_a = before.iter().find(|(_, e)| e.key.contains("bucket-a")).unwrap().clone();
+
+        // A reader that consumed bucket-a's mark must see a new one after the next change.
+        gw.delete_object(&a, "k").await.unwrap();
+        let after = gw.datalog_list(None, None, 1000).await.unwrap();
+        assert_eq!(after.len(), 2, "still one mark per bucket: {after:?}");
+        let new_a = after.iter().find(|(_, e)| e.key.contains("bucket-a")).unwrap();
+        assert!(new_a.1.marker > mark_a.1.marker, "the mark moved to the tail");
+        let past_old = gw
+            .datalog_list(Some(mark_a.0), Some(mark_a.1.marker.clone()), 1000)
+            .await
+            .unwrap();
+        assert!(past_old.iter().any(|(_, e)| e.key.contains("bucket-a")));
+
+        let bilog = gw.bilog_list("bucket-a", None, 100).await.unwrap();
+        let ops: Vec<_> = bilog.iter().map(|e| (e.op, e.object.as_str())).collect();
+        assert_eq!(
+            ops,
+            vec![
+                (meridian_model::BilogOp::Write, "k"),
+                (meridian_model::BilogOp::Del, "k")
+            ]
+        );
+        assert!(bilog[0].op_id < bilog[1].op_id);
+        assert_eq!(bilog[0].zones_trace, vec!["zone-a".to_string()]);
+        let tail = gw
+            .bilog_list("bucket-a", Some(bilog[0].op_id.clone()), 100)
+            .await
+            .unwrap();
+        assert_eq!(tail.len(), 1, "listing after a marker excludes it");
+    }
+}
