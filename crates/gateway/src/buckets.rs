@@ -140,6 +140,10 @@ impl Gateway {
     pub async fn delete_bucket(&self, user: &User, tenant: &str, name: &str) -> Result<()> {
         let bucket = self.get_bucket(tenant, name).await?;
         authorize(user, &bucket)?;
+        self.delete_empty_bucket(bucket).await
+    }
+
+    async fn delete_empty_bucket(&self, bucket: Bucket) -> Result<()> {
         self.write(move |txn| {
             let current: Bucket =
                 records::get(txn, &keys::bucket(&bucket.tenant, &bucket.name))?.ok_or(GatewayError::NoSuchBucket)?;
@@ -174,28 +178,7 @@ impl Gateway {
                 }
             }
         }
-        let system = User {
-            system: true,
-            ..placeholder_user()
-        };
-        self.delete_bucket(&system, tenant, name).await
-    }
-}
-
-fn placeholder_user() -> User {
-    User {
-        tenant: String::new(),
-        uid: String::new(),
-        display_name: String::new(),
-        email: String::new(),
-        keys: vec![],
-        suspended: false,
-        system: false,
-        caps: vec![],
-        max_buckets: 0,
-        created: Timestamp(0),
-        version: 0,
-        mtime: Timestamp(0),
+        self.delete_empty_bucket(bucket).await
     }
 }
 
