@@ -1,6 +1,7 @@
 //! Admin errors, with the RGW error code and HTTP status each one is reported with.
 
 use meridian_gateway::GatewayError;
+use meridian_peer::PeerError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -9,10 +10,8 @@ pub enum AdminError {
     Gateway(#[from] GatewayError),
     #[error("{0}")]
     BadRequest(String),
-    #[error("{code}: {message}")]
-    Remote { status: u16, code: String, message: String },
-    #[error("cannot reach the admin API at {endpoint}: {message}")]
-    Unreachable { endpoint: String, message: String },
+    #[error(transparent)]
+    Peer(#[from] PeerError),
 }
 
 impl AdminError {
@@ -28,20 +27,37 @@ impl AdminError {
                 GatewayError::InvalidArgument(_) | GatewayError::InvalidBucketName(_) => "InvalidArgument",
                 GatewayError::InvalidRequest(_) => "InvalidRequest",
                 GatewayError::AccessDenied => "AccessDenied",
+                GatewayError::BucketAlreadyExists => "BucketAlreadyExists",
+                GatewayError::BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
+                GatewayError::Conflict(_) => "Conflict",
+                GatewayError::NotFound(_) => "NotFound",
+                GatewayError::NotMetaMaster { .. } => "NotMetaMaster",
+                GatewayError::MasterUnavailable(_) => "MasterUnavailable",
+                GatewayError::WrongZonegroup { .. } => "PermanentRedirect",
                 _ => "InternalError",
             },
             AdminError::BadRequest(_) => "InvalidArgument",
-            AdminError::Remote { code, .. } => code,
-            AdminError::Unreachable { .. } => "Unreachable",
+            AdminError::Peer(PeerError::Remote { code, .. }) => code,
+            AdminError::Peer(_) => "Unreachable",
         }
     }
 
     pub fn status(&self) -> u16 {
+        if let AdminError::Peer(PeerError::Remote { status, .. }) = self {
+            return *status;
+        }
         match self.code() {
-            "NoSuchUser" | "NoSuchBucket" | "InvalidAccessKeyId" => 404,
-            "UserAlreadyExists" | "KeyExists" | "BucketNotEmpty" => 409,
+            "NoSuchUser" | "NoSuchBucket" | "InvalidAccessKeyId" | "NotFound" => 404,
+            "UserAlreadyExists"
+            | "KeyExists"
+            | "BucketNotEmpty"
+            | "BucketAlreadyExists"
+            | "BucketAlreadyOwnedByYou"
+            | "Conflict" => 409,
             "AccessDenied" => 403,
-            "InternalError" | "Unreachable" => 500,
+            "PermanentRedirect" => 301,
+            "NotMetaMaster" | "MasterUnavailable" | "Unreachable" => 503,
+            "InternalError" => 500,
             _ => 400,
         }
     }

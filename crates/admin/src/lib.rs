@@ -2,13 +2,14 @@
 //! uses while a server runs. One dispatcher serves both the REST API and the CLI's direct (offline) mode,
 //! so a verb behaves the same whichever way it arrives.
 
-pub mod client;
+pub mod config;
 pub mod error;
+pub mod metadata;
 pub mod ops;
 pub mod rgw_json;
 pub mod route;
 
-pub use client::AdminClient;
 pub use error::AdminError;
-pub use ops::{dispatch, AdminRequest};
+pub use meridian_peer::{AdminRequest, PeerClient, PeerError};
+pub use ops::dispatch;
 pub use route::AdminRoute;

@@ -4,60 +4,21 @@ use crate::error::AdminError;
 use crate::rgw_json;
 use meridian_gateway::buckets::split_bucket_name;
 use meridian_gateway::users::{split_user_id, NewUser};
-use meridian_gateway::Gateway;
+use meridian_gateway::{Gateway, GatewayError};
+use meridian_peer::master;
+pub use meridian_peer::AdminRequest;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminRequest {
-    pub method: http::Method,
-    /// Path below `/admin/`, e.g. `user`, `bucket`, `metadata/user`, `log`.
-    pub resource: String,
-    pub params: BTreeMap<String, String>,
+/// Parameter checks with the CLI's wording (`--name`), for requests arriving either way.
+pub(crate) trait Params {
+    fn require(&self, name: &str) -> Result<&str, AdminError>;
+    fn number(&self, name: &str, default: usize) -> Result<usize, AdminError>;
 }
 
-impl AdminRequest {
-    pub fn new(method: http::Method, resource: &str) -> Self {
-        Self {
-            method,
-            resource: resource.to_string(),
-            params: BTreeMap::new(),
-        }
-    }
-
-    pub fn param(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.params.insert(name.to_string(), value.into());
-        self
-    }
-
-    pub fn opt(self, name: &str, value: Option<impl Into<String>>) -> Self {
-        match value {
-            Some(v) => self.param(name, v),
-            None => self,
-        }
-    }
-
-    pub fn flag(self, name: &str, on: bool) -> Self {
-        if on {
-            self.param(name, "true")
-        } else {
-            self
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.params.get(name).map(String::as_str).filter(|v| !v.is_empty())
-    }
-
+impl Params for AdminRequest {
     fn require(&self, name: &str) -> Result<&str, AdminError> {
         self.get(name)
             .ok_or_else(|| AdminError::BadRequest(format!("missing required parameter --{name}")))
-    }
-
-    fn is_true(&self, name: &str) -> bool {
-        self.params
-            .get(name)
-            .is_some_and(|v| v.is_empty() || v == "true" || v == "1" || v == "True")
     }
 
     fn number(&self, name: &str, default: usize) -> Result<usize, AdminError> {
@@ -70,7 +31,37 @@ impl AdminRequest {
     }
 }
 
+/// Answers one admin request. On a zone that is not the metadata master, user changes go to the master
+/// first and this zone then stores the master's record, so users (and their keys) are the same everywhere.
 pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+    if let Some(out) = crate::config::dispatch(gw, req).await {
+        return out;
+    }
+    if let Some(out) = crate::metadata::dispatch(gw, req).await {
+        return out;
+    }
+    if is_user_change(req) && !gw.site().is_meta_master() {
+        return forward_user_change(gw, req).await;
+    }
+    local(gw, req).await
+}
+
+fn is_user_change(req: &AdminRequest) -> bool {
+    req.resource.trim_matches('/') == "user" && req.method != http::Method::GET
+}
+
+async fn forward_user_change(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+    let uid = match req.get("uid") {
+        Some(uid) => uid.to_string(),
+        // `key rm --access-key` alone: the owner is found here before the key disappears.
+        None => gw.lookup_access_key(req.require("access-key")?).await?.0.full_id(),
+    };
+    let answer = master::forward(gw, req).await?;
+    master::copy_user_from_master(gw, &uid).await?;
+    Ok(answer)
+}
+
+async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     use http::Method;
     let m = &req.method;
     match req.resource.trim_matches('/') {
@@ -91,7 +82,17 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
                 Err(unsupported(req))
             }
         }
-        "user" if *m == Method::GET => Ok(rgw_json::user(&gw.user_info(req.require("uid")?).await?)),
+        "user" if *m == Method::GET => {
+            let user = match (req.get("uid"), req.get("access-key")) {
+                (None, Some(ak)) => match gw.lookup_access_key(ak).await?.0 {
+                    // The system principals (zone and local admin keys) are not users.
+                    u if u.keys.is_empty() => return Err(GatewayError::NoSuchKeyId(ak.to_string()).into()),
+                    u => u,
+                },
+                _ => gw.user_info(req.require("uid")?).await?,
+            };
+            Ok(rgw_json::user(&user))
+        }
         "user" if *m == Method::PUT => {
             let (tenant, uid) = split_user_id(req.require("uid")?);
             let user = gw
@@ -122,17 +123,24 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
             gw.remove_user(req.require("uid")?, req.is_true("purge-data")).await?;
             Ok(Value::Null)
         }
-        "metadata/user" if *m == Method::GET => Ok(json!(gw.list_users().await?)),
-        "metadata/bucket" if *m == Method::GET => Ok(json!(gw
-            .list_all_buckets()
-            .await?
-            .into_iter()
-            .map(|b| if b.tenant.is_empty() {
-                b.name
-            } else {
-                format!("{}/{}", b.tenant, b.name)
-            })
-            .collect::<Vec<_>>())),
+        // A non-master zone's CreateBucket, recorded here on the master in the sender's zonegroup.
+        "bucket" if *m == Method::PUT => {
+            if !gw.site().is_meta_master() {
+                return Err(GatewayError::NotMetaMaster {
+                    master_endpoints: gw.site().master_endpoints(),
+                }
+                .into());
+            }
+            let owner = gw.user_info(req.require("uid")?).await?;
+            let bucket = gw
+                .create_bucket_in(&owner, req.require("bucket")?, req.require("zonegroup")?)
+                .await?;
+            let key = format!("bucket.instance:{}:{}", bucket_spec(&bucket), bucket.bucket_id);
+            Ok(
+                serde_json::to_value(gw.metadata_get(&key).await?)
+                    .map_err(|e| GatewayError::Internal(e.to_string()))?,
+            )
+        }
         "bucket" if *m == Method::GET => match req.get("bucket") {
             Some(spec) => {
                 let bucket = gw.bucket_info(spec).await?;
@@ -188,6 +196,14 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
             }
         }
         _ => Err(unsupported(req)),
+    }
+}
+
+fn bucket_spec(b: &meridian_model::Bucket) -> String {
+    if b.tenant.is_empty() {
+        b.name.clone()
+    } else {
+        format!("{}/{}", b.tenant, b.name)
     }
 }
 

@@ -4,32 +4,7 @@ use meridian_model::{BilogEntry, BilogOp, Bucket, BucketStats, DatalogEntry, Use
 use serde_json::{json, Value};
 
 pub fn user(u: &User) -> Value {
-    let id = u.full_id();
-    json!({
-        "user_id": id,
-        "display_name": u.display_name,
-        "email": u.email,
-        "suspended": i32::from(u.suspended),
-        "max_buckets": u.max_buckets,
-        "subusers": [],
-        "keys": u.keys.iter().map(|k| json!({
-            "user": id,
-            "access_key": k.access_key,
-            "secret_key": k.secret_key,
-        })).collect::<Vec<_>>(),
-        "swift_keys": [],
-        "caps": u.caps,
-        "op_mask": "read, write, delete",
-        "system": if u.system { "true" } else { "false" },
-        "default_placement": "",
-        "default_storage_class": "",
-        "placement_tags": [],
-        "bucket_quota": quota(),
-        "user_quota": quota(),
-        "temp_url_keys": [],
-        "type": "rgw",
-        "mfa_ids": [],
-    })
+    meridian_gateway::metadata::user_json(u)
 }
 
 fn quota() -> Value {
@@ -47,7 +22,7 @@ pub fn bucket_stats(b: &Bucket, s: &BucketStats) -> Value {
         "marker": b.bucket_id,
         "index_type": "Normal",
         "owner": b.owner,
-        "ver": format!("0#{}", b.version),
+        "ver": format!("0#{}", b.ver.ver),
         "mtime": b.mtime.to_rfc3339(),
         "creation_time": b.creation_time.to_rfc3339(),
         "usage": {

@@ -6,6 +6,9 @@ use meridian_gateway::Gateway;
 use s3s::route::S3Route;
 use s3s::{s3_error, Body, S3Request, S3Response, S3Result};
 
+/// Admin documents (periods, metadata entries) are small; anything larger is refused.
+const MAX_BODY: usize = 8 << 20;
+
 pub struct AdminRoute {
     gateway: Gateway,
 }
@@ -48,15 +51,34 @@ impl S3Route for AdminRoute {
         }
     }
 
-    async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+    async fn call(&self, mut req: S3Request<Body>) -> S3Result<S3Response<Body>> {
         let resource = req.uri.path().trim_start_matches("/admin/").to_string();
         let params = url::form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
+        let raw = req
+            .input
+            .store_all_limited(MAX_BODY)
+            .await
+            .map_err(|e| s3_error!(InvalidRequest, "cannot read the request body: {e}"))?;
+        let body = if raw.is_empty() {
+            None
+        } else {
+            match serde_json::from_slice(&raw) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    return Ok(json_response(
+                        400,
+                        &serde_json::json!({"Code": "InvalidArgument", "Message": format!("the body is not JSON: {e}")}),
+                    ))
+                }
+            }
+        };
         let admin = AdminRequest {
             method: req.method.clone(),
             resource,
             params,
+            body,
         };
         Ok(match dispatch(&self.gateway, &admin).await {
             Ok(value) => json_response(200, &value),

@@ -33,29 +33,62 @@ pub fn authorize(user: &User, bucket: &Bucket) -> Result<()> {
 }
 
 impl Gateway {
-    pub async fn create_bucket(&self, owner: &User, name: &str, location: Option<&str>) -> Result<Bucket> {
-        validate_bucket_name(name)?;
-        if let Some(loc) = location.filter(|l| !l.is_empty()) {
-            // The zonegroup's api_name, optionally with a placement target (`zg:placement`).
-            let zg = loc.split(':').next().unwrap_or_default();
-            if zg != self.zone.zonegroup_api_name {
-                return Err(GatewayError::InvalidArgument(format!(
-                    "InvalidLocationConstraint: the location constraint {loc:?} is not this zonegroup ({})",
-                    self.zone.zonegroup_api_name
-                )));
-            }
+    /// Is `location` (a CreateBucket LocationConstraint: the zonegroup's api_name, optionally
+    /// `api_name:placement`) this zonegroup? An empty constraint means this zonegroup.
+    pub fn check_location(&self, location: Option<&str>) -> Result<()> {
+        let Some(loc) = location.filter(|l| !l.is_empty()) else {
+            return Ok(());
+        };
+        let site = self.site();
+        let zg = loc.split(':').next().unwrap_or_default();
+        if zg == site.zonegroup_api_name {
+            return Ok(());
         }
+        let hint = match site.zonegroup_by_api_name(zg) {
+            Some(other) => format!(
+                "; zonegroup {zg:?} is served at {}",
+                other.client_endpoints().first().map_or("(no endpoint)", String::as_str)
+            ),
+            None => String::new(),
+        };
+        Err(GatewayError::InvalidArgument(format!(
+            "InvalidLocationConstraint: the location constraint {loc:?} does not match this zonegroup ({}){hint}",
+            site.zonegroup_api_name
+        )))
+    }
+
+    /// CreateBucket in this zonegroup, on the metadata master (a non-master zone forwards it first).
+    pub async fn create_bucket(&self, owner: &User, name: &str, location: Option<&str>) -> Result<Bucket> {
+        self.check_location(location)?;
+        let zonegroup = self.site().zonegroup_id.clone();
+        self.create_bucket_in(owner, name, &zonegroup).await
+    }
+
+    /// Records a new bucket of `zonegroup` (the master does this for every zonegroup of the realm).
+    pub async fn create_bucket_in(&self, owner: &User, name: &str, zonegroup: &str) -> Result<Bucket> {
+        validate_bucket_name(name)?;
+        let site = self.site();
+        let zg = site.zonegroup(zonegroup).ok_or_else(|| {
+            GatewayError::InvalidArgument(format!(
+                "InvalidLocationConstraint: zonegroup {zonegroup} is not part of the current period"
+            ))
+        })?;
+        let placement_rule = if zg.default_placement.is_empty() {
+            meridian_model::DEFAULT_PLACEMENT.to_string()
+        } else {
+            zg.default_placement.clone()
+        };
         let now = Timestamp::now();
         let bucket = Bucket {
             tenant: owner.tenant.clone(),
             name: name.to_string(),
             bucket_id: crate::new_id(),
             owner: owner.full_id(),
-            zonegroup: self.zone.zonegroup_id.clone(),
-            placement_rule: self.zone.placement_rule.clone(),
+            zonegroup: zonegroup.to_string(),
+            placement_rule,
             creation_time: now,
             versioning: VersioningStatus::Off,
-            version: 1,
+            ver: meridian_model::ObjVersion::first(),
             mtime: now,
         };
         let max_buckets = owner.max_buckets;
@@ -141,6 +174,23 @@ impl Gateway {
         let bucket = self.get_bucket(tenant, name).await?;
         authorize(user, &bucket)?;
         self.delete_empty_bucket(bucket).await
+    }
+
+    /// `BucketNotEmpty` unless the bucket has no objects and no multipart uploads in progress.
+    pub async fn ensure_bucket_empty(&self, bucket: &Bucket) -> Result<()> {
+        let id = bucket.bucket_id.clone();
+        self.read(move |r| {
+            for prefix in [keys::object_prefix(&id), keys::upload_prefix(&id)] {
+                if !r
+                    .scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?
+                    .is_empty()
+                {
+                    return Err(GatewayError::BucketNotEmpty);
+                }
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_empty_bucket(&self, bucket: Bucket) -> Result<()> {

@@ -57,6 +57,21 @@ pub enum GatewayError {
     KeyExists(String),
     #[error("access key {0} does not exist")]
     NoSuchKeyId(String),
+    /// A refused change: stale version, wrong period order, data in the way. The message says what to do.
+    #[error("{0}")]
+    Conflict(String),
+    /// A realm, zonegroup, zone or period that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A change that only the metadata master zone may make; the endpoints are where it must go.
+    #[error("this zone is not the metadata master; the request must go to {}", master_endpoints.join(", "))]
+    NotMetaMaster { master_endpoints: Vec<String> },
+    /// The metadata master could not be reached (or failed) while forwarding a change to it.
+    #[error("the metadata master zone is unavailable: {0}")]
+    MasterUnavailable(String),
+    /// The bucket lives in another zonegroup; clients are sent to that zonegroup's endpoint.
+    #[error("The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.")]
+    WrongZonegroup { bucket: String, endpoint: String },
     #[error("the request body stream failed: {0}")]
     Body(String),
     #[error("the metadata record {0} is corrupt: {1}")]

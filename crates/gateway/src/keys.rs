@@ -110,3 +110,21 @@ pub fn inline(data_id: &str) -> Vec<u8> {
 pub fn seq(name: &str) -> Vec<u8> {
     format!("{SEQ}{name}").into_bytes()
 }
+
+/// Realm configuration records (`cfg/<kind>/<id>`): realms, zonegroups, zones, periods by id and epoch,
+/// each realm's staging period, and this data directory's defaults (`cfg/default/<kind>` → id).
+pub fn config(kind: &str, id: &str) -> Vec<u8> {
+    format!("{CONFIG}{kind}/{id}").into_bytes()
+}
+
+pub fn config_prefix(kind: &str) -> Vec<u8> {
+    format!("{CONFIG}{kind}/").into_bytes()
+}
+
+pub fn period_epoch(period_id: &str, epoch: u64) -> Vec<u8> {
+    format!("{CONFIG}period/{period_id}/{epoch:020}").into_bytes()
+}
+
+pub fn period_prefix(period_id: &str) -> Vec<u8> {
+    format!("{CONFIG}period/{period_id}/").into_bytes()
+}

@@ -10,27 +10,20 @@ pub mod gc;
 pub mod keys;
 pub mod listing;
 pub mod logs;
+pub mod metadata;
 pub mod multipart;
 pub mod objects;
+pub mod realm;
 mod records;
+mod site;
 pub mod users;
 
 pub use blob::{BoxError, ByteStream};
 pub use error::{GatewayError, Result};
+pub use site::Site;
 
 use meridian_store::{DataStore, MetaStore, ReadOps, WriteTxn};
-use std::sync::Arc;
-
-/// Where this gateway sits in the realm: the zone it serves and the zonegroup that zone belongs to.
-#[derive(Debug, Clone)]
-pub struct ZoneConfig {
-    pub zone_id: String,
-    pub zone_name: String,
-    pub zonegroup_id: String,
-    /// The zonegroup's api_name: what S3 clients see as the bucket location / region.
-    pub zonegroup_api_name: String,
-    pub placement_rule: String,
-}
+use std::sync::{Arc, RwLock};
 
 /// Tunables of the services (none of them changes what is stored).
 #[derive(Debug, Clone)]
@@ -57,22 +50,57 @@ impl Default for GatewayOptions {
 pub struct Gateway {
     meta: Arc<dyn MetaStore>,
     data: Arc<dyn DataStore>,
-    zone: Arc<ZoneConfig>,
+    /// The zone this gateway serves (its id, fixed at open) and the period view, swapped on a new period.
+    site: Arc<RwLock<Arc<Site>>>,
+    zone_selector: Option<String>,
     options: Arc<GatewayOptions>,
 }
 
 impl Gateway {
-    pub fn new(meta: Arc<dyn MetaStore>, data: Arc<dyn DataStore>, zone: ZoneConfig, options: GatewayOptions) -> Self {
-        Self {
-            meta,
-            data,
-            zone: Arc::new(zone),
-            options: Arc::new(options),
+    /// Opens the services on a store, creating the bootstrap zone on first use (the bool says so). The
+    /// gateway serves `zone` (a name or id), or the data directory's default zone.
+    pub async fn open(
+        meta: Arc<dyn MetaStore>,
+        data: Arc<dyn DataStore>,
+        zone: Option<&str>,
+        options: GatewayOptions,
+    ) -> Result<(Self, bool)> {
+        let selector = zone.map(str::to_string);
+        let store = meta.clone();
+        let (site, created) = tokio::task::spawn_blocking(move || {
+            let created = Self::bootstrap_config(&*store)?;
+            let snap = store.snapshot()?;
+            Ok::<_, GatewayError>((realm::load_site(&*snap, selector.as_deref())?, created))
+        })
+        .await??;
+        // Pin the zone by id: renaming it or changing the default must not change who this gateway is.
+        let zone_selector = Some(site.zone_id.clone());
+        Ok((
+            Self {
+                meta,
+                data,
+                site: Arc::new(RwLock::new(Arc::new(site))),
+                zone_selector,
+                options: Arc::new(options),
+            },
+            created,
+        ))
+    }
+
+    /// The current site view (cheap: an `Arc` clone).
+    pub fn site(&self) -> Arc<Site> {
+        match self.site.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    pub fn zone(&self) -> &ZoneConfig {
-        &self.zone
+    fn set_site(&self, site: Site) {
+        let mut g = match self.site.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *g = Arc::new(site);
     }
 
     pub fn options(&self) -> &GatewayOptions {

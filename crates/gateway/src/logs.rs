@@ -145,7 +145,7 @@ impl crate::Gateway {
 #[cfg(test)]
 mod tests {
     use crate::users::NewUser;
-    use crate::{Gateway, GatewayOptions, ZoneConfig};
+    use crate::{Gateway, GatewayOptions};
     use bytes::Bytes;
     use meridian_store::local::{LocalData, LocalMeta};
     use std::sync::Arc;
@@ -157,18 +157,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn datalog_marks_coalesce_to_the_tail_and_bilog_keeps_every_change() {
         let dir = tempfile::tempdir().unwrap();
-        let gw = Gateway::new(
+        let (gw, _) = Gateway::open(
             Arc::new(LocalMeta::open(&dir.path().join("meta.redb")).unwrap()),
             Arc::new(LocalData::open(&dir.path().join("data")).unwrap()),
-            ZoneConfig {
-                zone_id: "zone-a".into(),
-                zone_name: "a".into(),
-                zonegroup_id: "zg".into(),
-                zonegroup_api_name: "default".into(),
-                placement_rule: "default-placement".into(),
-            },
+            None,
             GatewayOptions::default(),
-        );
+        )
+        .await
+        .unwrap();
         let user = gw
             .create_user(NewUser {
                 uid: "u".into(),
@@ -208,7 +204,7 @@ mod tests {
             ]
         );
         assert!(bilog[0].op_id < bilog[1].op_id);
-        assert_eq!(bilog[0].zones_trace, vec!["zone-a".to_string()]);
+        assert_eq!(bilog[0].zones_trace, vec![gw.site().zone_id.clone()]);
         let tail = gw
             .bilog_list("bucket-a", Some(bilog[0].op_id.clone()), 100)
             .await

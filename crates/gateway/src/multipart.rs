@@ -179,7 +179,7 @@ impl Gateway {
         }
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         let min_part = self.options.min_part_size;
-        let zone_id = self.zone.zone_id.clone();
+        let zone_id = self.site().zone_id.clone();
         self.write(move |txn| {
             let upload = load_upload(txn, &b, &k, &u)?;
             let mut stored: std::collections::BTreeMap<u32, PartMeta> =

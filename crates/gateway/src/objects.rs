@@ -86,7 +86,7 @@ impl Gateway {
             manifest: Manifest {
                 segments: vec![written.segment()],
             },
-            zones_trace: vec![self.zone.zone_id.clone()],
+            zones_trace: vec![self.site().zone_id.clone()],
             parts_count: None,
         };
         self.commit_new_object(bucket, meta, opts.conditions, vec![written])
@@ -159,14 +159,14 @@ impl Gateway {
         validate_object_key(key)?;
         let b = bucket.clone();
         let key = key.to_string();
-        let zone_id = self.zone.zone_id.clone();
+        let zone_id = self.site().zone_id.clone();
         self.write(move |txn| remove_object(txn, &b, &key, &[zone_id])).await
     }
 
     /// Deletes many keys in one transaction; per-key results in order.
     pub async fn delete_objects(&self, bucket: &Bucket, keys_to_delete: Vec<String>) -> Result<Vec<Result<bool>>> {
         let b = bucket.clone();
-        let zone_id = self.zone.zone_id.clone();
+        let zone_id = self.site().zone_id.clone();
         self.write(move |txn| {
             let mut out = Vec::with_capacity(keys_to_delete.len());
             for key in keys_to_delete {
@@ -212,7 +212,7 @@ impl Gateway {
             manifest: Manifest {
                 segments: vec![written.segment()],
             },
-            zones_trace: vec![self.zone.zone_id.clone()],
+            zones_trace: vec![self.site().zone_id.clone()],
             parts_count: None,
         };
         self.commit_new_object(dst_bucket, meta, Conditions::default(), vec![written])

@@ -69,6 +69,24 @@ fn validate_uid(uid: &str) -> Result<()> {
     Ok(())
 }
 
+/// A system principal that is not a stored user (it owns no keys and no buckets).
+fn system_principal(uid: &str) -> User {
+    User {
+        tenant: String::new(),
+        uid: uid.to_string(),
+        display_name: format!("system principal {uid}"),
+        email: String::new(),
+        keys: vec![],
+        suspended: false,
+        system: true,
+        caps: vec![],
+        max_buckets: 0,
+        created: Timestamp::default(),
+        ver: meridian_model::ObjVersion::default(),
+        mtime: Timestamp::default(),
+    }
+}
+
 impl Gateway {
     pub async fn create_user(&self, spec: NewUser) -> Result<User> {
         validate_uid(&spec.uid)?;
@@ -95,7 +113,7 @@ impl Gateway {
             caps: vec![],
             max_buckets: spec.max_buckets.unwrap_or(1000),
             created: now,
-            version: 1,
+            ver: meridian_model::ObjVersion::first(),
             mtime: now,
         };
         self.write(move |txn| {
@@ -130,13 +148,26 @@ impl Gateway {
         .await
     }
 
-    /// Finds the user owning an access key and that key's secret (authentication).
+    /// Finds the user owning an access key and that key's secret (authentication). Besides users' keys, two
+    /// system principals exist that are no user: the zone's system key (other zones of the realm sign with
+    /// it) and this data directory's local admin key (the CLI signs with it).
     pub async fn lookup_access_key(&self, access: &str) -> Result<(User, String)> {
         let ak = access.to_string();
+        let site = self.site();
         self.read(move |r| {
-            let owner = r
-                .get(&keys::access_key(&ak))?
-                .ok_or_else(|| GatewayError::NoSuchKeyId(ak.clone()))?;
+            let Some(owner) = r.get(&keys::access_key(&ak))? else {
+                if site.system_key.access_key == ak && !ak.is_empty() {
+                    return Ok((
+                        system_principal(&format!("zone.{}", site.zone_name)),
+                        site.system_key.secret_key.clone(),
+                    ));
+                }
+                let local: Option<AccessKey> = records::get(r, &keys::config("local-admin", "key"))?;
+                return match local.filter(|k| k.access_key == ak) {
+                    Some(k) => Ok((system_principal("local-admin"), k.secret_key)),
+                    None => Err(GatewayError::NoSuchKeyId(ak)),
+                };
+            };
             let owner = String::from_utf8_lossy(&owner).into_owned();
             let user: User = records::get(r, &keys::user(&owner))?.ok_or(GatewayError::NoSuchUser(owner))?;
             let secret = user
@@ -160,7 +191,7 @@ impl Gateway {
             let key = keys::user(&id);
             let mut user: User = records::get(txn, &key)?.ok_or(GatewayError::NoSuchUser(id))?;
             f(&mut user)?;
-            user.version += 1;
+            user.ver = user.ver.bumped();
             user.mtime = Timestamp::now();
             records::put(txn, &key, &user)?;
             Ok(user)
@@ -192,7 +223,7 @@ impl Gateway {
                 access_key: access,
                 secret_key: secret,
             });
-            user.version += 1;
+            user.ver = user.ver.bumped();
             user.mtime = Timestamp::now();
             records::put(txn, &key, &user)?;
             txn.put(&akey, id.as_bytes())?;
@@ -210,7 +241,7 @@ impl Gateway {
             let ukey = keys::user(&owner);
             let mut user: User = records::get(txn, &ukey)?.ok_or(GatewayError::NoSuchUser(owner))?;
             user.keys.retain(|k| k.access_key != ak);
-            user.version += 1;
+            user.ver = user.ver.bumped();
             user.mtime = Timestamp::now();
             records::put(txn, &ukey, &user)?;
             txn.delete(&akey)?;

@@ -11,9 +11,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Hostnames for virtual-hosted-style requests (`bucket.<hostname>`).
     pub hostnames: Vec<String>,
-    /// Zone and zonegroup names used when the data directory is initialised.
-    pub zone: String,
-    pub zonegroup: String,
+    /// The zone this gateway serves (RGW's `rgw_zone`); unset: the data directory's default zone.
+    pub zone: Option<String>,
+    /// Seconds between checks, on a zone that is not the metadata master, for a newer period on the master.
+    pub period_pull_interval_secs: u64,
     /// Seconds between garbage collection passes.
     pub gc_interval_secs: u64,
     /// Seconds replaced bytes stay readable before collection.
@@ -29,8 +30,8 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 7480)),
             hostnames: vec![],
-            zone: "default".into(),
-            zonegroup: "default".into(),
+            zone: None,
+            period_pull_interval_secs: 30,
             gc_interval_secs: 5,
             gc_delay_secs: 10,
             log: "info".into(),
@@ -66,7 +67,7 @@ mod tests {
         let c: Config = toml::from_str("listen = \"0.0.0.0:9000\"\nhostnames = [\"s3.example.com\"]").unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.hostnames, vec!["s3.example.com"]);
-        assert_eq!(c.zone, "default");
+        assert_eq!(c.zone, None);
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
     }
 }

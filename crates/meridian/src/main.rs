@@ -32,12 +32,12 @@ struct ServerArgs {
     /// Hostname for virtual-hosted-style requests (repeatable)
     #[arg(long = "hostname")]
     hostnames: Vec<String>,
-    /// Zone name (used when the data directory is initialised)
-    #[arg(long)]
+    /// The zone to serve (RGW's rgw_zone; default: the data directory's default zone)
+    #[arg(long, alias = "rgw-zone")]
     zone: Option<String>,
-    /// Zonegroup name (used when the data directory is initialised)
+    /// Seconds between checks for a newer period on the metadata master
     #[arg(long)]
-    zonegroup: Option<String>,
+    period_pull_interval_secs: Option<u64>,
     /// Seconds between garbage collection passes
     #[arg(long)]
     gc_interval_secs: Option<u64>,
@@ -68,6 +68,21 @@ enum Command {
     /// The data log
     #[command(subcommand)]
     Datalog(cli::DatalogCmd),
+    /// Realms (one global namespace of users and buckets)
+    #[command(subcommand)]
+    Realm(cli::config::RealmCmd),
+    /// Zonegroups (regions: a bucket lives in one)
+    #[command(subcommand)]
+    Zonegroup(cli::config::ZonegroupCmd),
+    /// Zones (one storage cluster and its gateways)
+    #[command(subcommand)]
+    Zone(cli::config::ZoneCmd),
+    /// Periods (committed versions of the realm's topology)
+    #[command(subcommand)]
+    Period(cli::config::PeriodCmd),
+    /// Users' and buckets' metadata entries (RGW's metadata API)
+    #[command(subcommand)]
+    Metadata(cli::metadata::MetadataCmd),
     /// S3 load generator (works against any S3 endpoint)
     Bench(meridian_bench::BenchArgs),
 }
@@ -101,10 +116,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cfg.hostnames = args.hostnames;
             }
             if let Some(v) = args.zone {
-                cfg.zone = v;
+                cfg.zone = Some(v);
             }
-            if let Some(v) = args.zonegroup {
-                cfg.zonegroup = v;
+            if let Some(v) = args.period_pull_interval_secs {
+                cfg.period_pull_interval_secs = v;
             }
             if let Some(v) = args.gc_interval_secs {
                 cfg.gc_interval_secs = v;
@@ -125,6 +140,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(cmd) => cli::execute(&cli.data_dir, cli::key_request(cmd)).await,
         Command::Bucket(cmd) => cli::execute(&cli.data_dir, cli::bucket_request(cmd)).await,
         Command::Datalog(cmd) => cli::execute(&cli.data_dir, cli::datalog_request(cmd)).await,
+        Command::Realm(cmd) => cli::execute(&cli.data_dir, cli::config::realm_request(cmd)).await,
+        Command::Zonegroup(cmd) => cli::execute(&cli.data_dir, cli::config::zonegroup_request(cmd)).await,
+        Command::Zone(cmd) => cli::execute(&cli.data_dir, cli::config::zone_request(cmd)).await,
+        Command::Period(cmd) => cli::execute(&cli.data_dir, cli::config::period_request(cmd)).await,
+        Command::Metadata(cmd) => cli::execute(&cli.data_dir, cli::metadata::metadata_request(cmd)?).await,
         Command::Bench(args) => meridian_bench::run(args).await,
     }
 }

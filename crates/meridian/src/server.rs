@@ -1,5 +1,5 @@
 //! `meridian server`: the composition root — opens the data directory, starts the S3 + admin listener,
-//! `/metrics`, and the background tasks (garbage collection, crash-orphan sweep).
+//! `/metrics`, and the background tasks (garbage collection, crash-orphan sweep, period pull).
 
 use crate::config::Config;
 use crate::zone::{self, AdminEndpoint};
@@ -27,20 +27,36 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         gc_delay: Duration::from_secs(cfg.gc_delay_secs),
         ..Default::default()
     };
-    let opened = zone::open(data_dir, &cfg.zone, &cfg.zonegroup, options, cfg.meta_cache_mib << 20)
+    let opened = zone::open(data_dir, cfg.zone.as_deref(), options, cfg.meta_cache_mib << 20)
         .await
         .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let gw = opened.gateway;
+    let site = gw.site();
     if opened.created {
-        eprintln!(
-            "initialised zone {:?} (id {}) in zonegroup {:?}",
-            gw.zone().zone_name,
-            gw.zone().zone_id,
-            gw.zone().zonegroup_api_name
-        );
+        eprintln!("initialised the data directory with zone \"default\" in zonegroup \"default\"");
     }
+    eprintln!(
+        "serving zone {:?} ({}) of zonegroup {:?}{}",
+        site.zone_name,
+        site.zone_id,
+        site.zonegroup_api_name,
+        match (&site.realm, &site.period) {
+            (Some(r), Some(p)) => format!(
+                " in realm {:?}, period {} epoch {}{}",
+                r.name,
+                p.id,
+                p.epoch,
+                if site.is_meta_master() {
+                    " (metadata master)"
+                } else {
+                    ""
+                }
+            ),
+            _ => String::new(),
+        }
+    );
     let users = gw.list_users().await?;
-    if users.iter().all(|u| u == zone::ADMIN_UID) {
+    if users.is_empty() {
         eprintln!(
             "no S3 users yet; create one with:\n  meridian --data-dir {} user create --uid alice --display-name \"Alice\"",
             data_dir.display()
@@ -51,7 +67,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let local = listener.local_addr()?;
-    let key = zone::system_key(&gw).await?;
+    let key = gw.local_admin_key().await?;
     zone::write_admin_endpoint(
         data_dir,
         &AdminEndpoint {
@@ -67,6 +83,10 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
 
     let started = SystemTime::now();
     tokio::spawn(gw.clone().run_gc(Duration::from_secs(cfg.gc_interval_secs.max(1))));
+    tokio::spawn(meridian_peer::master::run_period_puller(
+        gw.clone(),
+        Duration::from_secs(cfg.period_pull_interval_secs.max(1)),
+    ));
     let sweeper = gw.clone();
     tokio::spawn(async move {
         match sweeper.sweep_orphans(started).await {
@@ -86,7 +106,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         gateway: gw.clone(),
         metrics,
         next_id: Arc::new(AtomicU64::new(1)),
-        instance: gw.zone().zone_name.clone(),
+        instance: gw.site().zone_name.clone(),
     };
     eprintln!("listening on http://{local} (S3 and /admin), metrics at http://{local}/metrics");
 

@@ -25,8 +25,9 @@ pub struct Bucket {
     pub creation_time: Timestamp,
     #[serde(default)]
     pub versioning: VersioningStatus,
+    /// Metadata version, bumped on each change (RGW's objv).
     #[serde(default)]
-    pub version: u64,
+    pub ver: crate::topology::ObjVersion,
     #[serde(default)]
     pub mtime: Timestamp,
 }

@@ -12,5 +12,7 @@ pub use bucket::{Bucket, BucketStats, VersioningStatus};
 pub use logs::{BilogEntry, BilogOp, DatalogEntry};
 pub use object::{DataId, Manifest, MultipartUpload, ObjectHeaders, ObjectMeta, PartMeta, Segment};
 pub use time::Timestamp;
-pub use topology::{Zone, ZoneGroup};
+pub use topology::{
+    ObjVersion, Period, PeriodMap, PlacementTarget, Realm, ZoneGroup, ZoneGroupZone, ZoneParams, DEFAULT_PLACEMENT,
+};
 pub use user::{AccessKey, User};

@@ -30,7 +30,7 @@ pub struct User {
     pub created: Timestamp,
     /// Metadata version, bumped on each change (RGW's objv).
     #[serde(default)]
-    pub version: u64,
+    pub ver: crate::topology::ObjVersion,
     #[serde(default)]
     pub mtime: Timestamp,
 }

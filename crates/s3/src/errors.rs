@@ -36,6 +36,25 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
         G::UserExists(_) | G::KeyExists(_) => C::InvalidArgument,
         G::Body(ref m) if m.to_ascii_lowercase().contains("signature") => C::SignatureDoesNotMatch,
         G::Body(_) => C::IncompleteBody,
+        G::Conflict(_) => {
+            let mut err = S3Error::with_message(C::OperationAborted, msg);
+            err.set_status_code(http::StatusCode::CONFLICT);
+            return err;
+        }
+        G::NotFound(_) => C::NoSuchKey,
+        G::NotMetaMaster { .. } | G::MasterUnavailable(_) => {
+            let mut err = S3Error::with_message(C::ServiceUnavailable, msg);
+            err.set_status_code(http::StatusCode::SERVICE_UNAVAILABLE);
+            return err;
+        }
+        G::WrongZonegroup { ref endpoint, .. } => {
+            let mut err = S3Error::with_message(
+                C::PermanentRedirect,
+                format!("The bucket you are attempting to access must be addressed using the specified endpoint {endpoint}. Please send all future requests to this endpoint."),
+            );
+            err.set_status_code(http::StatusCode::MOVED_PERMANENTLY);
+            return err;
+        }
         G::Corrupt(..) | G::Store(_) | G::Internal(_) => {
             tracing::error!(error = %msg, "internal error");
             return S3Error::with_message(C::InternalError, "We encountered an internal error. Please try again.");

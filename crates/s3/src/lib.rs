@@ -21,9 +21,9 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 /// Builds the S3 service: our operations, authentication against the users' keys, virtual-hosted style
 /// for the configured hostnames, and an optional extra route (the admin API) that shares the same SigV4.
 pub fn build_service(gateway: Gateway, hostnames: Vec<String>, extra_route: Option<Box<dyn S3Route>>) -> S3Service {
-    let mut builder = S3ServiceBuilder::new(MeridianS3::new(gateway.clone()));
+    let mut builder = S3ServiceBuilder::new(MeridianS3::new(gateway.clone(), hostnames.clone()));
+    builder.set_host(ConfiguredHosts::new(hostnames, Some(gateway.clone())));
     builder.set_auth(GatewayAuth::new(gateway));
-    builder.set_host(ConfiguredHosts::new(hostnames));
     if let Some(route) = extra_route {
         builder.set_route(BoxedRoute(route));
     }

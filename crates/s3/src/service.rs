@@ -8,11 +8,15 @@ use meridian_gateway::listing::{ListPage, ListQuery};
 use meridian_gateway::objects::PutOptions;
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_model::{Bucket, ObjectMeta, User};
+use meridian_peer::master;
+use meridian_peer::AdminRequest;
 use s3s::dto::*;
-use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
+use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
 
 pub struct MeridianS3 {
     gw: Gateway,
+    /// Hostnames configured for virtual-hosted style (the zonegroups' come from the period).
+    hostnames: Vec<String>,
 }
 
 type R<T> = S3Result<S3Response<T>>;
@@ -91,8 +95,8 @@ fn maybe_encode(value: Option<String>, encode: bool) -> Option<String> {
 }
 
 impl MeridianS3 {
-    pub fn new(gw: Gateway) -> Self {
-        Self { gw }
+    pub fn new(gw: Gateway, hostnames: Vec<String>) -> Self {
+        Self { gw, hostnames }
     }
 
     /// The authenticated caller; anonymous requests are refused (no public buckets).
@@ -108,17 +112,83 @@ impl MeridianS3 {
         Ok(user)
     }
 
-    /// The named bucket, if the caller may use it.
-    async fn bucket_for(&self, user: &User, name: &str) -> S3Result<Bucket> {
-        let bucket = self.gw.get_bucket(&user.tenant, name).await.s3()?;
-        authorize(user, &bucket).s3()?;
+    /// A bucket by name: this zone's record or, on a zone that is not the metadata master, the master's (a
+    /// bucket created through another zone that this one has not heard of yet).
+    async fn find_bucket(&self, tenant: &str, name: &str) -> Result<Bucket, GatewayError> {
+        match self.gw.get_bucket(tenant, name).await {
+            Err(GatewayError::NoSuchBucket) if !self.gw.site().is_meta_master() => {
+                master::fetch_bucket_from_master(&self.gw, tenant, name).await
+            }
+            other => other,
+        }
+    }
+
+    /// The named bucket, if it lives in this zonegroup (else a redirect to the one it lives in) and the
+    /// caller may use it.
+    async fn bucket_for(&self, user: &User, name: &str) -> Result<Bucket, GatewayError> {
+        let bucket = self.find_bucket(&user.tenant, name).await?;
+        let site = self.gw.site();
+        if bucket.zonegroup != site.zonegroup_id {
+            let endpoint = site
+                .zonegroup(&bucket.zonegroup)
+                .and_then(|zg| zg.client_endpoints().into_iter().next())
+                .unwrap_or_default();
+            return Err(GatewayError::WrongZonegroup {
+                bucket: bucket.name,
+                endpoint,
+            });
+        }
+        authorize(user, &bucket)?;
         Ok(bucket)
     }
 
     async fn caller_bucket<T>(&self, req: &S3Request<T>, name: &str) -> S3Result<(User, Bucket)> {
         let user = self.caller(req).await?;
-        let bucket = self.bucket_for(&user, name).await?;
+        let bucket = self
+            .bucket_for(&user, name)
+            .await
+            .map_err(|e| self.s3_error(e, &req.uri, &req.headers))?;
         Ok((user, bucket))
+    }
+
+    /// The S3 error for `e`; a redirect carries `Location` (same request, owning zonegroup's endpoint; for a
+    /// virtual-hosted request the bucket under that zonegroup's hostname) and `x-amz-bucket-region`.
+    fn s3_error(&self, e: GatewayError, uri: &http::Uri, headers: &http::HeaderMap) -> S3Error {
+        let GatewayError::WrongZonegroup { bucket, endpoint } = &e else {
+            return to_s3_error(e);
+        };
+        let site = self.gw.site();
+        let zonegroup = site
+            .zonegroups
+            .iter()
+            .find(|zg| zg.client_endpoints().first() == Some(endpoint));
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let bases = self.hostnames.iter().map(String::as_str).chain(site.hostnames());
+        let virtual_hosted = crate::host::bucket_of(host, bases).as_deref() == Some(bucket.as_str());
+        let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let location = match (virtual_hosted, zonegroup.and_then(|zg| zg.hostnames.first())) {
+            (true, Some(hostname)) => {
+                let (scheme, rest) = endpoint.split_once("://").unwrap_or(("http", endpoint.as_str()));
+                let port = rest.rsplit_once(':').map(|(_, p)| format!(":{p}")).unwrap_or_default();
+                format!("{scheme}://{bucket}.{hostname}{port}{path}")
+            }
+            (true, None) => format!("{}/{bucket}{path}", endpoint.trim_end_matches('/')),
+            (false, _) => format!("{}{path}", endpoint.trim_end_matches('/')),
+        };
+        let region = zonegroup.map(|zg| zg.api_name.clone());
+        let mut err = to_s3_error(e);
+        let mut extra = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(&location) {
+            extra.insert(http::header::LOCATION, v);
+        }
+        if let Some(v) = region.and_then(|r| http::HeaderValue::from_str(&r).ok()) {
+            extra.insert("x-amz-bucket-region", v);
+        }
+        err.set_headers(extra);
+        err
     }
 
     async fn copy_source(&self, user: &User, source: &CopySource) -> S3Result<(Bucket, String)> {
@@ -131,7 +201,7 @@ impl MeridianS3 {
                 if version_id.is_some() {
                     return Err(s3_error!(NotImplemented, "Object versioning is not implemented yet"));
                 }
-                let b = self.bucket_for(user, bucket).await?;
+                let b = self.bucket_for(user, bucket).await.s3()?;
                 Ok((b, key.to_string()))
             }
             _ => Err(s3_error!(NotImplemented, "Access point copy sources are not supported")),
@@ -185,11 +255,17 @@ impl S3 for MeridianS3 {
             .as_ref()
             .and_then(|c| c.location_constraint.as_ref())
             .map(|l| l.as_str().to_string());
-        let bucket = self
-            .gw
-            .create_bucket(&user, &req.input.bucket, location.as_deref())
-            .await
-            .s3()?;
+        let bucket = if self.gw.site().is_meta_master() {
+            self.gw
+                .create_bucket(&user, &req.input.bucket, location.as_deref())
+                .await
+        } else {
+            match self.gw.check_location(location.as_deref()) {
+                Ok(()) => master::create_bucket_on_master(&self.gw, &user, &req.input.bucket).await,
+                Err(e) => Err(e),
+            }
+        }
+        .s3()?;
         ok(CreateBucketOutput {
             location: Some(format!("/{}", bucket.name)),
         })
@@ -198,13 +274,24 @@ impl S3 for MeridianS3 {
     async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> R<HeadBucketOutput> {
         self.caller_bucket(&req, &req.input.bucket).await?;
         ok(HeadBucketOutput {
-            bucket_region: Some(self.gw.zone().zonegroup_api_name.clone()),
+            bucket_region: Some(self.gw.site().zonegroup_api_name.clone()),
             ..Default::default()
         })
     }
 
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> R<DeleteBucketOutput> {
-        let user = self.caller(&req).await?;
+        let (user, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        if !self.gw.site().is_meta_master() {
+            // The master drops the bucket from the realm only once this zone has checked it is empty.
+            self.gw.ensure_bucket_empty(&bucket).await.s3()?;
+            let spec = if bucket.tenant.is_empty() {
+                bucket.name.clone()
+            } else {
+                format!("{}/{}", bucket.tenant, bucket.name)
+            };
+            let remove = AdminRequest::new(http::Method::DELETE, "metadata/bucket").param("key", spec);
+            master::forward(&self.gw, &remove).await.s3()?;
+        }
         self.gw
             .delete_bucket(&user, &user.tenant, &req.input.bucket)
             .await
@@ -212,12 +299,17 @@ impl S3 for MeridianS3 {
         ok(DeleteBucketOutput::default())
     }
 
+    /// Answered from any zonegroup (no redirect): it is how clients find where a bucket lives.
     async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> R<GetBucketLocationOutput> {
-        self.caller_bucket(&req, &req.input.bucket).await?;
+        let user = self.caller(&req).await?;
+        let bucket = self.find_bucket(&user.tenant, &req.input.bucket).await.s3()?;
+        authorize(&user, &bucket).s3()?;
+        let site = self.gw.site();
+        let api_name = site
+            .zonegroup(&bucket.zonegroup)
+            .map_or_else(|| site.zonegroup_api_name.clone(), |zg| zg.api_name.clone());
         ok(GetBucketLocationOutput {
-            location_constraint: Some(BucketLocationConstraint::from(
-                self.gw.zone().zonegroup_api_name.clone(),
-            )),
+            location_constraint: Some(BucketLocationConstraint::from(api_name)),
         })
     }
 
@@ -386,8 +478,7 @@ impl S3 for MeridianS3 {
     }
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> R<CopyObjectOutput> {
-        let user = self.caller(&req).await?;
-        let dst = self.bucket_for(&user, &req.input.bucket).await?;
+        let (user, dst) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
         let (src_bucket, src_key) = self.copy_source(&user, &input.copy_source).await?;
         let replace = input
@@ -544,8 +635,7 @@ impl S3 for MeridianS3 {
     }
 
     async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> R<UploadPartCopyOutput> {
-        let user = self.caller(&req).await?;
-        let bucket = self.bucket_for(&user, &req.input.bucket).await?;
+        let (user, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
         let (src_bucket, src_key) = self.copy_source(&user, &input.copy_source).await?;
         let range = input.copy_source_range.as_deref().map(copy_source_range).transpose()?;

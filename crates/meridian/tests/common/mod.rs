@@ -576,3 +576,24 @@ pub fn chunked_len(data_len: usize, chunk_size: usize) -> usize {
     }
     total
 }
+
+/// Runs an admin verb of the same binary with `input` on its stdin (e.g. `metadata put KEY < entry.json`).
+pub fn cli_stdin(server: &Server, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(args)
+        .current_dir(server.root_dir())
+        .env_remove("MERIDIAN_CONFIG")
+        .env_remove("MERIDIAN_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run meridian cli");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("meridian cli output")
+}

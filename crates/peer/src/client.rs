@@ -1,34 +1,55 @@
-//! A SigV4-signing client for the admin API (the CLI uses it while a server owns the data directory).
+//! A SigV4-signing JSON client for `/admin/...` of a peer zone or of the local running server.
 
-use crate::error::AdminError;
-use crate::ops::AdminRequest;
+use crate::request::AdminRequest;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use serde_json::Value;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PeerError {
+    #[error("{code}: {message}")]
+    Remote { status: u16, code: String, message: String },
+    #[error("cannot reach {endpoint}: {message}")]
+    Unreachable { endpoint: String, message: String },
+    #[error("bad endpoint {0}")]
+    BadEndpoint(String),
+}
 
 #[derive(Debug, Clone)]
-pub struct AdminClient {
+pub struct PeerClient {
     pub endpoint: String,
     pub access_key: String,
     pub secret_key: String,
+    /// Whole-request deadline; a peer that does not answer in time counts as unreachable.
+    pub timeout: Duration,
 }
 
-impl AdminClient {
-    pub async fn send(&self, req: &AdminRequest) -> Result<Value, AdminError> {
-        let mut url = url::Url::parse(&format!(
-            "{}/admin/{}",
-            self.endpoint.trim_end_matches('/'),
-            req.resource
-        ))
-        .map_err(|e| AdminError::BadRequest(format!("bad endpoint {}: {e}", self.endpoint)))?;
+impl PeerClient {
+    pub fn new(endpoint: &str, access_key: &str, secret_key: &str) -> Self {
+        Self {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            access_key: access_key.to_string(),
+            secret_key: secret_key.to_string(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    pub async fn send(&self, req: &AdminRequest) -> Result<Value, PeerError> {
+        let mut url = url::Url::parse(&format!("{}/admin/{}", self.endpoint, req.resource))
+            .map_err(|e| PeerError::BadEndpoint(format!("{}: {e}", self.endpoint)))?;
         if !req.params.is_empty() {
             url.query_pairs_mut().extend_pairs(req.params.iter());
         }
-        let unreachable = |message: String| AdminError::Unreachable {
+        let unreachable = |message: String| PeerError::Unreachable {
             endpoint: self.endpoint.clone(),
             message,
+        };
+        let body = match &req.body {
+            Some(v) => serde_json::to_vec(v).map_err(|e| unreachable(e.to_string()))?,
+            None => Vec::new(),
         };
         let identity = Credentials::new(&self.access_key, &self.secret_key, None, None, "meridian").into();
         let mut settings = SigningSettings::default();
@@ -52,17 +73,23 @@ impl AdminClient {
             req.method.as_str(),
             url.as_str(),
             headers.into_iter(),
-            SignableBody::Bytes(b""),
+            SignableBody::Bytes(&body),
         )
         .map_err(|e| unreachable(e.to_string()))?;
         let (instructions, _) = sign(signable, &params)
             .map_err(|e| unreachable(e.to_string()))?
             .into_parts();
         let (signed_headers, _) = instructions.into_parts();
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| unreachable(e.to_string()))?;
         let mut builder = client.request(req.method.clone(), url.as_str());
         for h in signed_headers {
             builder = builder.header(h.name(), h.value());
+        }
+        if req.body.is_some() {
+            builder = builder.header("content-type", "application/json").body(body);
         }
         let resp = builder.send().await.map_err(|e| unreachable(e.to_string()))?;
         let status = resp.status().as_u16();
@@ -74,7 +101,7 @@ impl AdminClient {
         };
         if status >= 300 {
             let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
-            return Err(AdminError::Remote {
+            return Err(PeerError::Remote {
                 status,
                 code: field("Code")
                     .or_else(|| xml_field(&value, "Code"))

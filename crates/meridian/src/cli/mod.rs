@@ -1,11 +1,14 @@
 //! The admin verbs, shaped like radosgw-admin. Each verb becomes one admin request, run directly on the
 //! data directory when no server holds it, or sent to the running server's admin API otherwise.
 
+pub mod config;
+pub mod metadata;
+
 use crate::zone;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use http::Method;
-use meridian_admin::{dispatch, AdminClient, AdminRequest};
+use meridian_admin::{dispatch, AdminRequest, PeerClient};
 use meridian_gateway::GatewayOptions;
 use std::path::Path;
 
@@ -215,8 +218,7 @@ pub fn datalog_request(cmd: DatalogCmd) -> AdminRequest {
 pub async fn execute(data_dir: &Path, req: AdminRequest) -> anyhow::Result<()> {
     let value = match zone::open(
         data_dir,
-        "default",
-        "default",
+        None,
         GatewayOptions::default(),
         meridian_store::local::DEFAULT_CACHE_BYTES,
     )
@@ -233,13 +235,10 @@ pub async fn execute(data_dir: &Path, req: AdminRequest) -> anyhow::Result<()> {
             })?;
             let ep: zone::AdminEndpoint =
                 serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
-            AdminClient {
-                endpoint: ep.endpoint,
-                access_key: ep.access_key,
-                secret_key: ep.secret_key,
-            }
-            .send(&req)
-            .await?
+            let mut client = PeerClient::new(&ep.endpoint, &ep.access_key, &ep.secret_key);
+            // A commit may wait for the master and for pushes to every zone.
+            client.timeout = std::time::Duration::from_secs(120);
+            client.send(&req).await?
         }
         Err(e) => return Err(e),
     };

@@ -1,0 +1,147 @@
+//! RGW's `/admin/metadata` resource: the sections, the keys of a section, and one entry to get, put or
+//! remove (`?key=`), as `radosgw-admin metadata list | get | put | rm` uses it.
+
+use crate::error::AdminError;
+use crate::ops::Params;
+use meridian_gateway::metadata::{MetadataEntry, PutMode};
+use meridian_gateway::Gateway;
+use meridian_peer::AdminRequest;
+use serde_json::{json, Value};
+
+/// Serves `metadata[/<section>]`; `None` when the request is for another resource.
+pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Option<Result<Value, AdminError>> {
+    let resource = req.resource.trim_matches('/');
+    let section = match resource {
+        "metadata" => None,
+        _ => Some(resource.strip_prefix("metadata/")?),
+    };
+    Some(serve(gw, req, section).await)
+}
+
+async fn serve(gw: &Gateway, req: &AdminRequest, section: Option<&str>) -> Result<Value, AdminError> {
+    use http::Method;
+    let m = &req.method;
+    let Some(section) = section.filter(|s| !s.is_empty()) else {
+        return if *m == Method::GET {
+            Ok(json!(gw.metadata_sections().await))
+        } else {
+            Err(unsupported(req))
+        };
+    };
+    let key = req.get("key").map(|k| format!("{section}:{k}"));
+    match (m, key) {
+        (&Method::GET, None) => list(gw, req, section).await,
+        (&Method::GET, Some(key)) => entry_json(&gw.metadata_get(&key).await?),
+        (&Method::PUT, Some(key)) => {
+            let body = req.body.as_ref().ok_or_else(|| {
+                AdminError::BadRequest(format!(
+                    "metadata put of {key} needs the entry as a JSON body (what 'metadata get {key}' prints)"
+                ))
+            })?;
+            let entry = parse_entry(&key, body)?;
+            let mode = if req.is_true("sync") {
+                PutMode::Sync
+            } else {
+                PutMode::Checked
+            };
+            entry_json(&gw.metadata_put(&key, entry, mode).await?)
+        }
+        (&Method::DELETE, Some(key)) => {
+            gw.metadata_remove(&key).await?;
+            Ok(Value::Null)
+        }
+        (&Method::PUT | &Method::DELETE, None) => {
+            req.require("key")?;
+            Err(unsupported(req))
+        }
+        _ => Err(unsupported(req)),
+    }
+}
+
+/// The keys of a section: RGW's plain array, or, when the caller pages (`max-entries` and/or `marker`, as
+/// RGW's metadata full sync does), `{"keys", "truncated", "count", "marker"}` with keys in sorted order.
+async fn list(gw: &Gateway, req: &AdminRequest, section: &str) -> Result<Value, AdminError> {
+    let mut keys = gw.metadata_list(section).await?;
+    if req.get("max-entries").is_none() && req.get("marker").is_none() {
+        return Ok(json!(keys));
+    }
+    let max = req.number("max-entries", 1000)?;
+    keys.sort();
+    let start = match req.get("marker") {
+        Some(marker) => keys.partition_point(|k| k.as_str() <= marker),
+        None => 0,
+    };
+    let page: Vec<String> = keys.iter().skip(start).take(max).cloned().collect();
+    let truncated = start + page.len() < keys.len();
+    let mut out = json!({"keys": page, "truncated": truncated, "count": page.len()});
+    if let Some(last) = page.last().filter(|_| truncated) {
+        out["marker"] = json!(last);
+    }
+    Ok(out)
+}
+
+/// Reads the body of a put: a whole entry (`{"key","ver","mtime","data"}`), as `metadata get` printed it.
+fn parse_entry(key: &str, body: &Value) -> Result<MetadataEntry, AdminError> {
+    let obj = body.as_object().ok_or_else(|| {
+        AdminError::BadRequest(format!(
+            "the metadata document for {key} must be a JSON object (what 'metadata get {key}' prints), not {}",
+            kind(body)
+        ))
+    })?;
+    if !obj.contains_key("data") {
+        return Err(AdminError::BadRequest(format!(
+            "the metadata document for {key} has no \"data\": put takes the whole entry {{\"key\", \"ver\", \
+             \"mtime\", \"data\"}} that 'metadata get {key}' prints"
+        )));
+    }
+    serde_json::from_value(body.clone())
+        .map_err(|e| AdminError::BadRequest(format!("the metadata document for {key} is not a metadata entry: {e}")))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn entry_json(e: &MetadataEntry) -> Result<Value, AdminError> {
+    serde_json::to_value(e).map_err(|e| AdminError::Gateway(meridian_gateway::GatewayError::Internal(e.to_string())))
+}
+
+fn unsupported(req: &AdminRequest) -> AdminError {
+    AdminError::BadRequest(format!(
+        "unsupported metadata request {} /admin/{}: GET /admin/metadata[/<section>[?key=<key>]], \
+         PUT /admin/metadata/<section>?key=<key> (entry as body; sync=true for metadata sync), \
+         DELETE /admin/metadata/<section>?key=<key>",
+        req.method, req.resource
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_must_be_whole() {
+        let e = parse_entry(
+            "user:a",
+            &json!({"key": "user:a", "ver": {"tag": "_t", "ver": 2}, "mtime": "2024-01-01T00:00:00.000000Z",
+                    "data": {"user_id": "a"}}),
+        )
+        .unwrap();
+        assert_eq!(e.ver.ver, 2);
+        let msg = parse_entry("user:a", &json!({"user_id": "a"})).unwrap_err().to_string();
+        assert!(msg.contains("no \"data\""), "{msg}");
+        let msg = parse_entry("user:a", &json!([1])).unwrap_err().to_string();
+        assert!(msg.contains("not a list"), "{msg}");
+        let msg = parse_entry("user:a", &json!({"data": {}, "mtime": "soon"}))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("RFC 3339"), "{msg}");
+    }
+}

@@ -1,0 +1,302 @@
+//! Talking to the metadata master and to the other zones of the realm: forwarding the metadata changes only
+//! the master makes, copying what it recorded, committing a staging period there, and distributing
+//! (push) or fetching (pull) periods. Every call is signed with this zone's system key.
+
+use crate::{AdminRequest, PeerClient, PeerError};
+use http::Method;
+use meridian_gateway::metadata::{MetadataEntry, PutMode};
+use meridian_gateway::realm::Accepted;
+use meridian_gateway::{Gateway, GatewayError, Site};
+use meridian_model::{AccessKey, Bucket, Period, Realm, User};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A client for `endpoint` signed with this zone's system key (or `key`).
+pub fn system_client(site: &Site, endpoint: &str, key: Option<&AccessKey>) -> PeerClient {
+    let key = key.unwrap_or(&site.system_key);
+    PeerClient::new(endpoint, &key.access_key, &key.secret_key)
+}
+
+/// Maps a refusal from the master back onto the error the master raised, so clients see the same S3 code.
+pub fn gateway_error(e: PeerError) -> GatewayError {
+    match e {
+        PeerError::Remote { status, code, message } => match code.as_str() {
+            "BucketAlreadyExists" => GatewayError::BucketAlreadyExists,
+            "BucketAlreadyOwnedByYou" => GatewayError::BucketAlreadyOwnedByYou,
+            "BucketNotEmpty" => GatewayError::BucketNotEmpty,
+            "NoSuchBucket" => GatewayError::NoSuchBucket,
+            "NoSuchUser" => GatewayError::NoSuchUser(message),
+            "InvalidAccessKeyId" => GatewayError::NoSuchKeyId(message),
+            "UserAlreadyExists" => GatewayError::UserExists(message),
+            "KeyExists" => GatewayError::KeyExists(message),
+            "InvalidBucketName" => GatewayError::InvalidBucketName(message),
+            "TooManyBuckets" => GatewayError::InvalidRequest(format!("TooManyBuckets: {message}")),
+            "InvalidArgument" | "InvalidLocationConstraint" => GatewayError::InvalidArgument(message),
+            "NotFound" | "NoSuchEntity" => GatewayError::NotFound(message),
+            "Conflict" => GatewayError::Conflict(message),
+            _ if status == 409 => GatewayError::Conflict(message),
+            _ => GatewayError::MasterUnavailable(format!("the master answered {status} {code}: {message}")),
+        },
+        other => GatewayError::MasterUnavailable(other.to_string()),
+    }
+}
+
+/// Sends `req` to the first metadata-master endpoint that answers.
+pub async fn forward(gw: &Gateway, req: &AdminRequest) -> Result<Value, GatewayError> {
+    let site = gw.site();
+    let endpoints = site.master_endpoints();
+    if endpoints.is_empty() {
+        return Err(GatewayError::MasterUnavailable(
+            "the current period names no endpoint for the metadata master zone".into(),
+        ));
+    }
+    send_to_any(&site, &endpoints, req).await.map_err(gateway_error)
+}
+
+async fn send_to_any(site: &Site, endpoints: &[String], req: &AdminRequest) -> Result<Value, PeerError> {
+    let mut last = None;
+    for endpoint in endpoints {
+        match system_client(site, endpoint, None).send(req).await {
+            Err(e @ PeerError::Unreachable { .. }) => {
+                tracing::debug!(%endpoint, error = %e, "peer endpoint unreachable, trying the next");
+                last = Some(e);
+            }
+            other => return other,
+        }
+    }
+    Err(last.unwrap_or_else(|| PeerError::BadEndpoint("no endpoint".into())))
+}
+
+/// `tenant/name` as metadata keys spell a bucket.
+fn bucket_spec(tenant: &str, name: &str) -> String {
+    if tenant.is_empty() {
+        name.to_string()
+    } else {
+        format!("{tenant}/{name}")
+    }
+}
+
+/// Stores what the master answered for a metadata key (never overwriting something newer).
+async fn adopt_entry(gw: &Gateway, key: &str, entry: Value) -> Result<(), GatewayError> {
+    let entry: MetadataEntry = serde_json::from_value(entry)
+        .map_err(|e| GatewayError::MasterUnavailable(format!("the master sent a malformed {key} entry: {e}")))?;
+    gw.metadata_put(key, entry, PutMode::Sync).await?;
+    Ok(())
+}
+
+/// CreateBucket on a non-master zone: the master records the bucket (in this zone's zonegroup), then this
+/// zone stores the master's record.
+pub async fn create_bucket_on_master(gw: &Gateway, owner: &User, name: &str) -> Result<Bucket, GatewayError> {
+    let site = gw.site();
+    let req = AdminRequest::new(Method::PUT, "bucket")
+        .param("bucket", name)
+        .param("uid", owner.full_id())
+        .param("zonegroup", site.zonegroup_id.clone());
+    let entry = forward(gw, &req).await?;
+    let bucket_id = entry
+        .pointer("/data/bucket_info/bucket/bucket_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| GatewayError::MasterUnavailable("the master's answer names no bucket id".into()))?
+        .to_string();
+    let key = format!("bucket.instance:{}:{bucket_id}", bucket_spec(&owner.tenant, name));
+    adopt_entry(gw, &key, entry).await?;
+    gw.get_bucket(&owner.tenant, name).await
+}
+
+/// A bucket this zone has not heard of yet (it was created through another zone): ask the master and keep
+/// its record. `NoSuchBucket` when the master does not know it either.
+pub async fn fetch_bucket_from_master(gw: &Gateway, tenant: &str, name: &str) -> Result<Bucket, GatewayError> {
+    let spec = bucket_spec(tenant, name);
+    let entry = forward(
+        gw,
+        &AdminRequest::new(Method::GET, "metadata/bucket").param("key", spec.clone()),
+    )
+    .await
+    .map_err(|e| match e {
+        GatewayError::NotFound(_) => GatewayError::NoSuchBucket,
+        other => other,
+    })?;
+    let bucket_id = entry
+        .pointer("/data/bucket/bucket_id")
+        .and_then(Value::as_str)
+        .ok_or(GatewayError::NoSuchBucket)?
+        .to_string();
+    let key = format!("{spec}:{bucket_id}");
+    let instance = forward(
+        gw,
+        &AdminRequest::new(Method::GET, "metadata/bucket.instance").param("key", key.clone()),
+    )
+    .await?;
+    adopt_entry(gw, &format!("bucket.instance:{key}"), instance).await?;
+    gw.get_bucket(tenant, name).await
+}
+
+/// After the master applied a user change: copy the master's record of that user (or drop ours if the
+/// master removed it).
+pub async fn copy_user_from_master(gw: &Gateway, full_id: &str) -> Result<(), GatewayError> {
+    let req = AdminRequest::new(Method::GET, "metadata/user").param("key", full_id);
+    match forward(gw, &req).await {
+        Ok(entry) => adopt_entry(gw, &format!("user:{full_id}"), entry).await,
+        Err(GatewayError::NoSuchUser(_) | GatewayError::NotFound(_)) => {
+            match gw.metadata_remove(&format!("user:{full_id}")).await {
+                Ok(()) | Err(GatewayError::NoSuchUser(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A key this zone does not know, on a zone that is not the metadata master: the user may have been created
+/// through another zone. Asks the master and keeps its record; `NoSuchKeyId` if the master has none.
+pub async fn fetch_user_by_key(gw: &Gateway, access_key: &str) -> Result<(), GatewayError> {
+    let req = AdminRequest::new(Method::GET, "user").param("access-key", access_key);
+    let answer = forward(gw, &req).await.map_err(|e| match e {
+        GatewayError::NoSuchUser(_) | GatewayError::NotFound(_) => GatewayError::NoSuchKeyId(access_key.to_string()),
+        other => other,
+    })?;
+    let uid = answer
+        .get("user_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| GatewayError::NoSuchKeyId(access_key.to_string()))?;
+    copy_user_from_master(gw, uid).await
+}
+
+/// `period update --commit` on a zone that is not the master: the master commits our staging period and
+/// answers with the committed one, which becomes current here too.
+pub async fn commit_on_master(gw: &Gateway, staging: &Period) -> Result<Period, GatewayError> {
+    let site = gw.site();
+    let endpoints = site
+        .period
+        .as_ref()
+        .map(|p| p.master_endpoints())
+        .filter(|e| !e.is_empty())
+        .or_else(|| {
+            staging
+                .zone(&staging.master_zone)
+                .map(|z| z.endpoints.clone())
+                .filter(|e| !e.is_empty())
+        })
+        .ok_or_else(|| {
+            GatewayError::MasterUnavailable(format!(
+                "the master zone {} has no endpoints to send the period to",
+                staging.master_zone
+            ))
+        })?;
+    let body = serde_json::to_value(staging).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let req = AdminRequest::new(Method::POST, "realm/period").with_body(body);
+    let answer = send_to_any(&site, &endpoints, &req).await.map_err(gateway_error)?;
+    let committed: Period = serde_json::from_value(answer)
+        .map_err(|e| GatewayError::MasterUnavailable(format!("the master answered with a malformed period: {e}")))?;
+    gw.period_accept(committed.clone()).await?;
+    Ok(committed)
+}
+
+/// Where one push went.
+#[derive(Debug, Clone)]
+pub struct PushResult {
+    pub zone: String,
+    pub error: Option<String>,
+}
+
+/// Sends a committed period to every other zone of the realm (they switch to it without a restart). A zone
+/// that misses it catches up by pulling.
+pub async fn push_period(gw: &Gateway, period: &Period) -> Vec<PushResult> {
+    let site = gw.site();
+    let body = match serde_json::to_value(period) {
+        Ok(b) => b,
+        Err(e) => {
+            return vec![PushResult {
+                zone: "*".into(),
+                error: Some(e.to_string()),
+            }]
+        }
+    };
+    let req = AdminRequest::new(Method::POST, "realm/period").with_body(body);
+    let zones: Vec<(String, Vec<String>)> = period
+        .period_map
+        .zonegroups
+        .iter()
+        .flat_map(|zg| zg.zones.iter())
+        .filter(|z| z.id != site.zone_id)
+        .map(|z| (z.name.clone(), z.endpoints.clone()))
+        .collect();
+    let pushes = zones.into_iter().map(|(zone, endpoints)| {
+        let site = site.clone();
+        let req = req.clone();
+        async move {
+            let error = if endpoints.is_empty() {
+                Some("the zone has no endpoints".to_string())
+            } else {
+                match tokio::time::timeout(Duration::from_secs(10), send_to_any(&site, &endpoints, &req)).await {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(e)) => Some(e.to_string()),
+                    Err(_) => Some("timed out".to_string()),
+                }
+            };
+            match &error {
+                None => tracing::info!(%zone, "period pushed"),
+                Some(e) => tracing::warn!(%zone, error = %e, "period push failed; the zone will pull it"),
+            }
+            PushResult { zone, error }
+        }
+    });
+    futures::future::join_all(pushes).await
+}
+
+/// `period pull`: fetches the current period from `url` and makes it current here if it is newer.
+pub async fn pull_period(gw: &Gateway, url: &str, key: Option<&AccessKey>) -> Result<(Period, Accepted), GatewayError> {
+    let site = gw.site();
+    let client = system_client(&site, url, key);
+    let answer = client
+        .send(&AdminRequest::new(Method::GET, "realm/period"))
+        .await
+        .map_err(gateway_error)?;
+    let period: Period = serde_json::from_value(answer)
+        .map_err(|e| GatewayError::MasterUnavailable(format!("{url} answered with a malformed period: {e}")))?;
+    let accepted = gw.period_accept(period.clone()).await?;
+    Ok((period, accepted))
+}
+
+/// `realm pull`: fetches the realm and its current period from `url` (a zone of that realm).
+pub async fn pull_realm(gw: &Gateway, url: &str, key: Option<&AccessKey>) -> Result<Realm, GatewayError> {
+    let site = gw.site();
+    let client = system_client(&site, url, key);
+    let answer = client
+        .send(&AdminRequest::new(Method::GET, "realm"))
+        .await
+        .map_err(gateway_error)?;
+    let realm: Realm = serde_json::from_value(answer)
+        .map_err(|e| GatewayError::MasterUnavailable(format!("{url} answered with a malformed realm: {e}")))?;
+    let answer = client
+        .send(&AdminRequest::new(Method::GET, "realm/period").param("period_id", realm.current_period.clone()))
+        .await
+        .map_err(gateway_error)?;
+    let period: Period = serde_json::from_value(answer)
+        .map_err(|e| GatewayError::MasterUnavailable(format!("{url} answered with a malformed period: {e}")))?;
+    gw.realm_adopt(realm, period).await
+}
+
+/// A zone that was down while the master pushed catches up by itself: every `interval` it asks the master
+/// for the current period.
+pub async fn run_period_puller(gw: Gateway, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let site = gw.site();
+        if site.period.is_none() || site.is_meta_master() {
+            continue;
+        }
+        for endpoint in site.master_endpoints() {
+            match pull_period(&gw, &endpoint, None).await {
+                Ok((p, Accepted::Updated)) => {
+                    tracing::info!(period = %p.id, epoch = p.epoch, "pulled a newer period from the master");
+                    break;
+                }
+                Ok(_) => break,
+                Err(e) => tracing::debug!(%endpoint, error = %e, "period pull failed"),
+            }
+        }
+    }
+}
