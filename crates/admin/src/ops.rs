@@ -37,13 +37,27 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
     if let Some(out) = crate::config::dispatch(gw, req).await {
         return out;
     }
+    if !gw.site().is_meta_master() {
+        if is_user_change(req) {
+            return forward_user_change(gw, req).await;
+        }
+        if let Some(key) = metadata_change_key(req) {
+            let answer = master::forward(gw, req).await?;
+            master::copy_entry_from_master(gw, &key).await?;
+            return Ok(answer);
+        }
+    }
     if let Some(out) = crate::metadata::dispatch(gw, req).await {
         return out;
     }
-    if is_user_change(req) && !gw.site().is_meta_master() {
-        return forward_user_change(gw, req).await;
-    }
     local(gw, req).await
+}
+
+/// The key an operator's `metadata put|rm` changes (a sync put from the master is applied here as it is).
+fn metadata_change_key(req: &AdminRequest) -> Option<String> {
+    let section = req.resource.trim_matches('/').strip_prefix("metadata/")?;
+    let writes = req.method == http::Method::PUT || req.method == http::Method::DELETE;
+    (writes && !req.is_true("sync")).then(|| format!("{section}:{}", req.get("key").unwrap_or_default()))
 }
 
 fn is_user_change(req: &AdminRequest) -> bool {
@@ -165,8 +179,13 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             }
         },
         "bucket" if *m == Method::DELETE => {
-            let (tenant, name) = split_bucket_name(req.require("bucket")?);
+            let spec = req.require("bucket")?;
+            let (tenant, name) = split_bucket_name(spec);
             gw.remove_bucket(&tenant, &name, req.is_true("purge-objects")).await?;
+            if !gw.site().is_meta_master() {
+                // The objects lived here; the realm-wide record is the master's to drop.
+                master::forward(gw, &AdminRequest::new(Method::DELETE, "metadata/bucket").param("key", spec)).await?;
+            }
             Ok(Value::Null)
         }
         "log" if *m == Method::GET => {

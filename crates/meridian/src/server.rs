@@ -195,7 +195,7 @@ impl Http {
         let req = http::Request::from_parts(parts, s3s::Body::from(body));
         let mut resp = self.s3.call(req).await?;
         let status = resp.status().as_u16();
-        if status >= 400 {
+        if status >= 300 {
             add_request_id(&mut resp, &request_id);
         }
         if close_after {
@@ -213,24 +213,54 @@ impl Http {
     }
 }
 
-/// S3 error documents carry the request id (s3s leaves it out of the errors it raises itself).
+/// S3 error documents carry the request id (s3s leaves it out of the errors it raises itself) and any extra
+/// elements an operation asked for (`x-meridian-error-*` headers, e.g. a redirect's `Endpoint`).
 fn add_request_id(resp: &mut http::Response<s3s::Body>, request_id: &str) {
+    let mut elements = String::new();
+    let extra: Vec<http::HeaderName> = resp
+        .headers()
+        .keys()
+        .filter(|k| k.as_str().starts_with(meridian_s3::ERROR_ELEMENT_PREFIX))
+        .cloned()
+        .collect();
+    for name in extra {
+        if let Some(value) = resp.headers_mut().remove(&name) {
+            let element = capitalized(&name.as_str()[meridian_s3::ERROR_ELEMENT_PREFIX.len()..]);
+            let value = xml_escape(value.to_str().unwrap_or_default());
+            elements.push_str(&format!("<{element}>{value}</{element}>"));
+        }
+    }
     let Some(body) = resp.body().bytes() else { return };
     let text = body.as_ref();
     let Some(pos) = text.windows(8).rposition(|w| w == b"</Error>") else {
         return;
     };
-    if text.windows(11).any(|w| w == b"<RequestId>") {
+    if !text.windows(11).any(|w| w == b"<RequestId>") {
+        elements.push_str(&format!("<RequestId>{request_id}</RequestId>"));
+    }
+    if elements.is_empty() {
         return;
     }
-    let mut patched = Vec::with_capacity(text.len() + 64);
+    let mut patched = Vec::with_capacity(text.len() + elements.len());
     patched.extend_from_slice(&text[..pos]);
-    patched.extend_from_slice(format!("<RequestId>{request_id}</RequestId>").as_bytes());
+    patched.extend_from_slice(elements.as_bytes());
     patched.extend_from_slice(&text[pos..]);
     if let Ok(len) = http::HeaderValue::from_str(&patched.len().to_string()) {
         resp.headers_mut().insert(http::header::CONTENT_LENGTH, len);
     }
     *resp.body_mut() = s3s::Body::from(patched);
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// botocore (before 1.43.77, still bundled by current awscli) misreads the connection after a response to an

@@ -131,20 +131,28 @@ pub async fn fetch_bucket_from_master(gw: &Gateway, tenant: &str, name: &str) ->
     gw.get_bucket(tenant, name).await
 }
 
-/// After the master applied a user change: copy the master's record of that user (or drop ours if the
-/// master removed it).
-pub async fn copy_user_from_master(gw: &Gateway, full_id: &str) -> Result<(), GatewayError> {
-    let req = AdminRequest::new(Method::GET, "metadata/user").param("key", full_id);
+/// After the master applied a change to a metadata key: copy the master's entry (or drop ours if the master
+/// removed it).
+pub async fn copy_entry_from_master(gw: &Gateway, key: &str) -> Result<(), GatewayError> {
+    let (section, name) = key
+        .split_once(':')
+        .ok_or_else(|| GatewayError::InvalidArgument(format!("bad metadata key {key:?}")))?;
+    let req = AdminRequest::new(Method::GET, &format!("metadata/{section}")).param("key", name);
     match forward(gw, &req).await {
-        Ok(entry) => adopt_entry(gw, &format!("user:{full_id}"), entry).await,
-        Err(GatewayError::NoSuchUser(_) | GatewayError::NotFound(_)) => {
-            match gw.metadata_remove(&format!("user:{full_id}")).await {
-                Ok(()) | Err(GatewayError::NoSuchUser(_)) => Ok(()),
+        Ok(entry) => adopt_entry(gw, key, entry).await,
+        Err(GatewayError::NoSuchUser(_) | GatewayError::NoSuchBucket | GatewayError::NotFound(_)) => {
+            match gw.metadata_remove(key).await {
+                Ok(()) | Err(GatewayError::NoSuchUser(_) | GatewayError::NoSuchBucket) => Ok(()),
                 Err(e) => Err(e),
             }
         }
         Err(e) => Err(e),
     }
+}
+
+/// After the master applied a user change: copy the master's record of that user.
+pub async fn copy_user_from_master(gw: &Gateway, full_id: &str) -> Result<(), GatewayError> {
+    copy_entry_from_master(gw, &format!("user:{full_id}")).await
 }
 
 /// A key this zone does not know, on a zone that is not the metadata master: the user may have been created

@@ -60,5 +60,11 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
             return S3Error::with_message(C::InternalError, "We encountered an internal error. Please try again.");
         }
     };
+    // Some messages start with the code they are reported under; the document names the code already.
+    let msg = msg
+        .strip_prefix("InvalidLocationConstraint: ")
+        .or_else(|| msg.strip_prefix("TooManyBuckets: "))
+        .map(str::to_string)
+        .unwrap_or(msg);
     S3Error::with_message(code, msg)
 }

@@ -18,6 +18,15 @@ use meridian_gateway::Gateway;
 use s3s::route::S3Route;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
+/// Extra elements of an S3 error document (`<Endpoint>` of a redirect) travel from the operation to the
+/// HTTP layer in these headers; the server moves them into the XML and drops the headers.
+pub const ERROR_ELEMENT_PREFIX: &str = "x-meridian-error-";
+
+pub fn error_element_header(element: &str) -> http::HeaderName {
+    http::HeaderName::from_bytes(format!("{ERROR_ELEMENT_PREFIX}{}", element.to_ascii_lowercase()).as_bytes())
+        .unwrap_or(http::HeaderName::from_static("x-meridian-error-unknown"))
+}
+
 /// Builds the S3 service: our operations, authentication against the users' keys, virtual-hosted style
 /// for the configured hostnames, and an optional extra route (the admin API) that shares the same SigV4.
 pub fn build_service(gateway: Gateway, hostnames: Vec<String>, extra_route: Option<Box<dyn S3Route>>) -> S3Service {

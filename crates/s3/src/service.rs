@@ -154,14 +154,15 @@ impl MeridianS3 {
     /// The S3 error for `e`; a redirect carries `Location` (same request, owning zonegroup's endpoint; for a
     /// virtual-hosted request the bucket under that zonegroup's hostname) and `x-amz-bucket-region`.
     fn s3_error(&self, e: GatewayError, uri: &http::Uri, headers: &http::HeaderMap) -> S3Error {
-        let GatewayError::WrongZonegroup { bucket, endpoint } = &e else {
-            return to_s3_error(e);
+        let (bucket, endpoint) = match &e {
+            GatewayError::WrongZonegroup { bucket, endpoint } => (bucket.clone(), endpoint.clone()),
+            _ => return to_s3_error(e),
         };
         let site = self.gw.site();
         let zonegroup = site
             .zonegroups
             .iter()
-            .find(|zg| zg.client_endpoints().first() == Some(endpoint));
+            .find(|zg| zg.client_endpoints().first() == Some(&endpoint));
         let host = headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -186,6 +187,14 @@ impl MeridianS3 {
         }
         if let Some(v) = region.and_then(|r| http::HeaderValue::from_str(&r).ok()) {
             extra.insert("x-amz-bucket-region", v);
+        }
+        // S3 names the endpoint and bucket inside the error document too (awscli reads `Endpoint`).
+        let endpoint_host = location.split_once("://").map_or(location.as_str(), |(_, rest)| rest);
+        let endpoint_host = endpoint_host.split('/').next().unwrap_or_default();
+        for (element, value) in [("Endpoint", endpoint_host), ("Bucket", bucket.as_str())] {
+            if let Ok(v) = http::HeaderValue::from_str(value) {
+                extra.insert(crate::error_element_header(element), v);
+            }
         }
         err.set_headers(extra);
         err
