@@ -282,9 +282,12 @@ fn build_staging(r: &dyn ReadOps, realm: &Realm) -> Result<Period> {
         .map(|zg| (zg.id.clone(), zg.master_zone.clone()))
         .unwrap_or_default();
     let id = Period::staging_id(&realm.id);
+    // A staging period records the epoch of the period it was built on, so a commit can tell that the
+    // sender missed a later epoch of the same period (RGW only compares period ids).
+    let base_epoch = current.as_ref().map_or(0, |p| p.epoch);
     Ok(Period {
         id: id.clone(),
-        epoch: 0,
+        epoch: base_epoch,
         predecessor_uuid: realm.current_period.clone(),
         sync_status: vec![],
         period_map: PeriodMap {
@@ -340,6 +343,17 @@ fn commit(w: &mut dyn WriteTxn, local_zone: &str, staging: &Period) -> Result<Pe
              sent it is behind; run `meridian period pull --url <master endpoint>` there, then `meridian period \
              update --commit` again",
             staging.predecessor_uuid, realm.name, realm.current_period
+        )));
+    }
+    if let Some(c) = current
+        .as_ref()
+        .filter(|c| staging.epoch != 0 && c.epoch != staging.epoch)
+    {
+        return Err(GatewayError::Conflict(format!(
+            "the staging period was built on epoch {} of period {}, but the master is at epoch {}: the side that \
+             sent it is behind; run `meridian period pull --url <master endpoint>` there, then `meridian period \
+             update --commit` again",
+            staging.epoch, c.id, c.epoch
         )));
     }
     if staging.realm_epoch != realm.epoch + 1 {
@@ -1069,4 +1083,176 @@ fn apply_zonegroup_spec(w: &mut dyn WriteTxn, zg: &mut ZoneGroup, spec: &ZoneGro
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GatewayOptions;
+    use meridian_store::local::{LocalData, LocalMeta};
+    use std::sync::Arc;
+
+    async fn gateway(dir: &std::path::Path) -> Gateway {
+        Gateway::open(
+            Arc::new(LocalMeta::open(&dir.join("meta.redb")).unwrap()),
+            Arc::new(LocalData::open(&dir.join("data")).unwrap()),
+            None,
+            GatewayOptions::default(),
+        )
+        .await
+        .unwrap()
+        .0
+    }
+
+    /// realm gold, zonegroup us (master) with zone us-east (master), served by the returned gateway.
+    async fn master_zone(dir: &std::path::Path) -> Gateway {
+        let gw = gateway(dir).await;
+        gw.realm_create("gold", true).await.unwrap();
+        let zg = ZoneGroupSpec {
+            endpoints: Some(vec!["http://a:1".into()]),
+            master: Some(true),
+            default: true,
+            ..Default::default()
+        };
+        gw.zonegroup_create("us", zg).await.unwrap();
+        let zone = ZoneSpec {
+            zonegroup: Some("us".into()),
+            endpoints: Some(vec!["http://a:1".into()]),
+            master: Some(true),
+            default: true,
+            ..Default::default()
+        };
+        gw.zone_create("us-east", zone).await.unwrap();
+        // Reopen as the new default zone, as `meridian server` would.
+        let (meta, data) = (gw.meta.clone(), gw.data.clone());
+        drop(gw);
+        Gateway::open(meta, data, None, GatewayOptions::default())
+            .await
+            .unwrap()
+            .0
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn commit_makes_a_new_period_then_bumps_its_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = master_zone(dir.path()).await;
+        let first = gw.realm_get(None).await.unwrap().current_period;
+        let p1 = gw.period_commit_staging(None).await.unwrap().unwrap();
+        assert_ne!(p1.id, first);
+        assert_eq!((p1.epoch, p1.realm_epoch), (1, 2));
+        assert_eq!(p1.predecessor_uuid, first);
+        assert_eq!(p1.master_zone, gw.site().zone_id);
+        assert_eq!(gw.site().period.as_ref().unwrap().id, p1.id, "the site view switched");
+        assert_eq!(gw.site().zonegroup_api_name, "us");
+
+        let zg = ZoneGroupSpec {
+            hostnames: Some(vec!["s3.us.example.com".into()]),
+            ..Default::default()
+        };
+        gw.zonegroup_modify("us", zg).await.unwrap();
+        let p2 = gw.period_commit_staging(None).await.unwrap().unwrap();
+        assert_eq!((p2.id.as_str(), p2.epoch, p2.realm_epoch), (p1.id.as_str(), 2, 2));
+        assert_eq!(p2.predecessor_uuid, first, "same period keeps its predecessor");
+        assert_eq!(gw.site().hostnames().collect::<Vec<_>>(), vec!["s3.us.example.com"]);
+        let ids = gw.period_list().await.unwrap();
+        assert!(
+            ids.contains(&first) && ids.contains(&p1.id) && ids.len() == 2,
+            "{ids:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn commit_refuses_stale_staging_periods_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = master_zone(dir.path()).await;
+        let p1 = gw.period_commit_staging(None).await.unwrap().unwrap();
+        let staging = gw.period_update(None).await.unwrap();
+        assert_eq!(staging.epoch, p1.epoch, "staging records its base epoch");
+        gw.period_commit_staging(None).await.unwrap().unwrap();
+
+        // Built on epoch 1, the master is now at epoch 2.
+        let err = gw.period_commit(staging.clone()).await.unwrap_err().to_string();
+        assert!(err.contains("epoch 1") && err.contains("period pull"), "{err}");
+
+        let mut wrong_predecessor = gw.period_update(None).await.unwrap();
+        wrong_predecessor.predecessor_uuid = "someone-else".into();
+        let err = gw.period_commit(wrong_predecessor).await.unwrap_err().to_string();
+        assert!(err.contains("someone-else") && err.contains("period pull"), "{err}");
+
+        let mut wrong_realm_epoch = gw.period_update(None).await.unwrap();
+        wrong_realm_epoch.realm_epoch += 3;
+        let err = gw.period_commit(wrong_realm_epoch).await.unwrap_err().to_string();
+        assert!(err.contains("realm epoch"), "{err}");
+
+        let mut other_master = gw.period_update(None).await.unwrap();
+        other_master.master_zone = "elsewhere".into();
+        let err = gw.period_commit(other_master).await.unwrap_err().to_string();
+        assert!(err.contains("only the metadata master commits"), "{err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn accept_takes_only_newer_periods() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = master_zone(dir.path()).await;
+        let p1 = gw.period_commit_staging(None).await.unwrap().unwrap();
+        let p2 = gw.period_commit_staging(None).await.unwrap().unwrap();
+        assert_eq!(gw.period_accept(p2.clone()).await.unwrap(), Accepted::AlreadyCurrent);
+        let err = gw.period_accept(p1).await.unwrap_err().to_string();
+        assert!(err.contains("not newer"), "{err}");
+        let mut p3 = p2.clone();
+        p3.epoch = 3;
+        assert_eq!(gw.period_accept(p3).await.unwrap(), Accepted::Updated);
+        assert_eq!(gw.site().period.as_ref().unwrap().epoch, 3);
+        let staging = gw.period_update(None).await.unwrap();
+        assert!(
+            gw.period_accept(staging).await.is_err(),
+            "a staging period is never accepted"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn renames_keep_ids_and_refusals_explain_themselves() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = master_zone(dir.path()).await;
+        let before = gw.zone_get(Some("us-east")).await.unwrap();
+        let after = gw.zone_rename("us-east", "us-east-1").await.unwrap();
+        assert_eq!(before.id, after.id);
+        let zg = gw.zonegroup_get(Some("us")).await.unwrap();
+        assert_eq!(zg.zone(&after.id).unwrap().name, "us-east-1");
+        let renamed = gw.zonegroup_rename("us", "america").await.unwrap();
+        assert_eq!(renamed.id, zg.id);
+
+        let err = gw.realm_create("gold", false).await.unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+        let err = gw.zonegroup_delete("america").await.unwrap_err().to_string();
+        assert!(err.contains("this data directory's zone"), "{err}");
+        let spec = ZoneSpec {
+            zonegroup: Some("america".into()),
+            ..Default::default()
+        };
+        gw.zone_create("us-west", spec).await.unwrap();
+        gw.zone_modify(
+            "us-west",
+            ZoneSpec {
+                master: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let err = gw.zone_delete("us-west").await.unwrap_err().to_string();
+        assert!(err.contains("master zone"), "{err}");
+        let err = gw
+            .zone_create(
+                "bad/name",
+                ZoneSpec {
+                    zonegroup: Some("america".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid zone name"), "{err}");
+    }
 }
