@@ -184,7 +184,11 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             gw.remove_bucket(&tenant, &name, req.is_true("purge-objects")).await?;
             if !gw.site().is_meta_master() {
                 // The objects lived here; the realm-wide record is the master's to drop.
-                master::forward(gw, &AdminRequest::new(Method::DELETE, "metadata/bucket").param("key", spec)).await?;
+                master::forward(
+                    gw,
+                    &AdminRequest::new(Method::DELETE, "metadata/bucket").param("key", spec),
+                )
+                .await?;
             }
             Ok(Value::Null)
         }
