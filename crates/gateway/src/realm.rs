@@ -78,11 +78,61 @@ fn set_default(w: &mut dyn WriteTxn, kind: &str, id: &str) -> Result<()> {
     put_cfg(w, DEFAULT, kind, &id.to_string())
 }
 
-fn realm_by_name(r: &dyn ReadOps, name: &str) -> Result<Realm> {
-    all_cfg::<Realm>(r, REALM)?
+/// Realms, zonegroups and zones: records found by name or id, with names unique per kind.
+trait ConfigRecord: DeserializeOwned {
+    const KIND: &'static str;
+    fn id(&self) -> &str;
+    fn name(&self) -> &str;
+}
+
+macro_rules! config_record {
+    ($ty:ty, $kind:expr) => {
+        impl ConfigRecord for $ty {
+            const KIND: &'static str = $kind;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    };
+}
+config_record!(Realm, REALM);
+config_record!(ZoneGroup, ZONEGROUP);
+config_record!(ZoneParams, ZONE);
+
+fn by_name<T: ConfigRecord>(r: &dyn ReadOps, name: &str) -> Result<T> {
+    all_cfg::<T>(r, T::KIND)?
         .into_iter()
-        .find(|x| x.name == name || x.id == name)
-        .ok_or_else(|| GatewayError::NotFound(format!("realm {name:?} does not exist (see `meridian realm list`)")))
+        .find(|x| x.name() == name || x.id() == name)
+        .ok_or_else(|| {
+            GatewayError::NotFound(format!(
+                "{} {name:?} does not exist (see `meridian {} list`)",
+                T::KIND,
+                T::KIND
+            ))
+        })
+}
+
+fn ensure_name_free<T: ConfigRecord>(r: &dyn ReadOps, name: &str) -> Result<()> {
+    check_name(T::KIND, name)?;
+    if all_cfg::<T>(r, T::KIND)?.iter().any(|x| x.name() == name) {
+        return Err(GatewayError::Conflict(format!("{} {name:?} already exists", T::KIND)));
+    }
+    Ok(())
+}
+
+fn realm_by_name(r: &dyn ReadOps, name: &str) -> Result<Realm> {
+    by_name(r, name)
+}
+
+fn zonegroup_by_name(r: &dyn ReadOps, name: &str) -> Result<ZoneGroup> {
+    by_name(r, name)
+}
+
+fn zone_by_name(r: &dyn ReadOps, name: &str) -> Result<ZoneParams> {
+    by_name(r, name)
 }
 
 /// The named realm, or the default one.
@@ -101,24 +151,6 @@ fn realm_or_default(r: &dyn ReadOps, name: Option<&str>) -> Result<Realm> {
                 .ok_or_else(|| GatewayError::NotFound(format!("the default realm {id} does not exist")))
         }
     }
-}
-
-fn zonegroup_by_name(r: &dyn ReadOps, name: &str) -> Result<ZoneGroup> {
-    all_cfg::<ZoneGroup>(r, ZONEGROUP)?
-        .into_iter()
-        .find(|x| x.name == name || x.id == name)
-        .ok_or_else(|| {
-            GatewayError::NotFound(format!(
-                "zonegroup {name:?} does not exist (see `meridian zonegroup list`)"
-            ))
-        })
-}
-
-fn zone_by_name(r: &dyn ReadOps, name: &str) -> Result<ZoneParams> {
-    all_cfg::<ZoneParams>(r, ZONE)?
-        .into_iter()
-        .find(|x| x.name == name || x.id == name)
-        .ok_or_else(|| GatewayError::NotFound(format!("zone {name:?} does not exist (see `meridian zone list`)")))
 }
 
 fn zone_or_default(r: &dyn ReadOps, name: Option<&str>) -> Result<ZoneParams> {
@@ -502,9 +534,7 @@ impl Gateway {
         check_name("realm", name)?;
         let name = name.to_string();
         self.write(move |w| {
-            if all_cfg::<Realm>(w, REALM)?.iter().any(|r| r.name == name) {
-                return Err(GatewayError::Conflict(format!("realm {name:?} already exists")));
-            }
+            ensure_name_free::<Realm>(w, &name)?;
             let mut realm = Realm {
                 id: new_uuid(),
                 name,
@@ -548,9 +578,7 @@ impl Gateway {
         check_name("realm", new_name)?;
         let (name, new_name) = (name.to_string(), new_name.to_string());
         self.write(move |w| {
-            if all_cfg::<Realm>(w, REALM)?.iter().any(|r| r.name == new_name) {
-                return Err(GatewayError::Conflict(format!("realm {new_name:?} already exists")));
-            }
+            ensure_name_free::<Realm>(w, &new_name)?;
             let mut realm = realm_by_name(w, &name)?;
             realm.name = new_name;
             put_cfg(w, REALM, &realm.id, &realm)?;
@@ -632,9 +660,7 @@ impl Gateway {
         let name = name.to_string();
         let zg = self
             .write(move |w| {
-                if all_cfg::<ZoneGroup>(w, ZONEGROUP)?.iter().any(|z| z.name == name) {
-                    return Err(GatewayError::Conflict(format!("zonegroup {name:?} already exists")));
-                }
+                ensure_name_free::<ZoneGroup>(w, &name)?;
                 let realm = realm_or_default(w, spec.realm.as_deref())?;
                 let mut zg = ZoneGroup::new(&new_uuid(), &name);
                 zg.realm_id = realm.id.clone();
@@ -695,9 +721,7 @@ impl Gateway {
         check_name("zonegroup", new_name)?;
         let (name, new_name) = (name.to_string(), new_name.to_string());
         self.write(move |w| {
-            if all_cfg::<ZoneGroup>(w, ZONEGROUP)?.iter().any(|z| z.name == new_name) {
-                return Err(GatewayError::Conflict(format!("zonegroup {new_name:?} already exists")));
-            }
+            ensure_name_free::<ZoneGroup>(w, &new_name)?;
             let mut zg = zonegroup_by_name(w, &name)?;
             // RGW keeps api_name when renaming, but the bootstrap zonegroup's api_name is just its name.
             if zg.api_name == zg.name {
@@ -775,9 +799,7 @@ impl Gateway {
         let name = name.to_string();
         let zone = self
             .write(move |w| {
-                if all_cfg::<ZoneParams>(w, ZONE)?.iter().any(|z| z.name == name) {
-                    return Err(GatewayError::Conflict(format!("zone {name:?} already exists")));
-                }
+                ensure_name_free::<ZoneParams>(w, &name)?;
                 let mut zg = zonegroup_by_name(w, &zonegroup)?;
                 if zg.zones.iter().any(|z| z.name == name) {
                     return Err(GatewayError::Conflict(format!(
@@ -893,9 +915,7 @@ impl Gateway {
         check_name("zone", new_name)?;
         let (name, new_name) = (name.to_string(), new_name.to_string());
         self.write(move |w| {
-            if all_cfg::<ZoneParams>(w, ZONE)?.iter().any(|z| z.name == new_name) {
-                return Err(GatewayError::Conflict(format!("zone {new_name:?} already exists")));
-            }
+            ensure_name_free::<ZoneParams>(w, &new_name)?;
             let mut zone = zone_by_name(w, &name)?;
             zone.name = new_name.clone();
             put_cfg(w, ZONE, &zone.id, &zone)?;
