@@ -597,3 +597,5 @@ pub fn cli_stdin(server: &Server, args: &[&str], input: &[u8]) -> std::process::
     drop(stdin);
     child.wait_with_output().expect("meridian cli output")
 }
+
+pub mod realm;
