@@ -7,6 +7,7 @@
 //! keys of a bucket share one `ver`.
 
 use crate::error::{GatewayError, Result};
+use crate::users::validate_uid;
 use crate::{keys, records, Gateway};
 use meridian_model::names::validate_bucket_name;
 use meridian_model::{AccessKey, Bucket, BucketStats, ObjVersion, Timestamp, User, VersioningStatus};
@@ -115,101 +116,12 @@ fn instance_key(b: &Bucket) -> String {
 
 /// `2026-11-22T17:44:28.624636Z`.
 pub fn format_time(t: Timestamp) -> String {
-    let secs = t.0 / 1_000_000_000;
-    let micros = (t.0 % 1_000_000_000) / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    t.to_rfc3339_micros()
 }
 
-/// Reads RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`); `None` if it is not that or before 1970.
+/// Reads RFC 3339; `None` if it is not that or before 1970.
 pub fn parse_time(s: &str) -> Option<Timestamp> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        if part.bytes().all(|c| c.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut nanos: i64 = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        for (i, c) in frac[..digits].bytes().enumerate() {
-            if i < 9 {
-                nanos = nanos * 10 + i64::from(c - b'0');
-            }
-        }
-        for _ in digits..9 {
-            nanos *= 10;
-        }
-        rest = &frac[digits..];
-    }
-    let offset_secs = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return None,
-            };
-            let (oh, om) = rest[1..].split_once(':')?;
-            if oh.len() != 2 || om.len() != 2 {
-                return None;
-            }
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
-        }
-    };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
-    let total = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-    u64::try_from(total).ok().map(Timestamp)
-}
-
-/// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// Howard Hinnant's `days_from_civil`.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Timestamp::parse_rfc3339(s)
 }
 
 /// Serde for `mtime`: RFC 3339 text (a number of nanoseconds is read too).
@@ -409,15 +321,6 @@ pub fn user_from_json(data: &Value) -> Result<User> {
         ver: ObjVersion::default(),
         mtime: Timestamp::default(),
     })
-}
-
-fn validate_uid(uid: &str) -> Result<()> {
-    if uid.is_empty() || uid.len() > 255 || uid.contains(['$', '/', '\0']) || uid.chars().any(char::is_control) {
-        return Err(GatewayError::InvalidArgument(format!(
-            "invalid uid {uid:?}: 1-255 characters, no '$', '/' or control characters"
-        )));
-    }
-    Ok(())
 }
 
 fn user_entry(u: &User) -> MetadataEntry {

@@ -56,10 +56,6 @@ impl Site {
         self.zonegroups.iter().find(|zg| zg.id == id)
     }
 
-    pub fn local_zonegroup(&self) -> Option<&ZoneGroup> {
-        self.zonegroup(&self.zonegroup_id)
-    }
-
     /// The zonegroup whose api_name is `api_name` (a LocationConstraint).
     pub fn zonegroup_by_api_name(&self, api_name: &str) -> Option<&ZoneGroup> {
         self.zonegroups.iter().find(|zg| zg.api_name == api_name)
@@ -70,18 +66,5 @@ impl Site {
         self.zonegroups
             .iter()
             .flat_map(|zg| zg.hostnames.iter().map(String::as_str))
-    }
-
-    /// Other zones of this zone's zonegroup, with their endpoints (where periods are pushed and data syncs).
-    pub fn other_zones(&self) -> Vec<(String, Vec<String>)> {
-        let Some(period) = &self.period else { return vec![] };
-        period
-            .period_map
-            .zonegroups
-            .iter()
-            .flat_map(|zg| zg.zones.iter())
-            .filter(|z| z.id != self.zone_id)
-            .map(|z| (z.name.clone(), z.endpoints.clone()))
-            .collect()
     }
 }

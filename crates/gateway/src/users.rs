@@ -60,7 +60,7 @@ fn validate_key_pair(access: &str, secret: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate_uid(uid: &str) -> Result<()> {
+pub(crate) fn validate_uid(uid: &str) -> Result<()> {
     if uid.is_empty() || uid.len() > 255 || uid.contains(['$', '/', '\0']) || uid.chars().any(char::is_control) {
         return Err(GatewayError::InvalidArgument(format!(
             "invalid uid {uid:?}: 1-255 characters, no '$', '/' or control characters"

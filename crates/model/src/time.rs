@@ -33,6 +33,28 @@ impl Timestamp {
             .unwrap_or_default()
     }
 
+    /// RFC 3339 in UTC with exactly six fractional digits, as radosgw-admin prints metadata times
+    /// (`2026-11-22T17:44:28.624636Z`).
+    pub fn to_rfc3339_micros(self) -> String {
+        let t = self.to_offset();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.microsecond()
+        )
+    }
+
+    /// Reads an RFC 3339 time (any offset, any fraction); `None` if it is not one or is before 1970.
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        let t = ::time::OffsetDateTime::parse(s.trim(), &::time::format_description::well_known::Rfc3339).ok()?;
+        u64::try_from(t.unix_timestamp_nanos()).ok().map(Self)
+    }
+
     /// Seconds since the epoch (HTTP dates only carry whole seconds).
     pub fn secs(self) -> u64 {
         self.0 / 1_000_000_000

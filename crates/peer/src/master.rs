@@ -200,25 +200,13 @@ pub async fn commit_on_master(gw: &Gateway, staging: &Period) -> Result<Period, 
     Ok(committed)
 }
 
-/// Where one push went.
-#[derive(Debug, Clone)]
-pub struct PushResult {
-    pub zone: String,
-    pub error: Option<String>,
-}
-
 /// Sends a committed period to every other zone of the realm (they switch to it without a restart). A zone
 /// that misses it catches up by pulling.
-pub async fn push_period(gw: &Gateway, period: &Period) -> Vec<PushResult> {
+pub async fn push_period(gw: &Gateway, period: &Period) {
     let site = gw.site();
     let body = match serde_json::to_value(period) {
         Ok(b) => b,
-        Err(e) => {
-            return vec![PushResult {
-                zone: "*".into(),
-                error: Some(e.to_string()),
-            }]
-        }
+        Err(e) => return tracing::error!(error = %e, "cannot encode the period to push it"),
     };
     let req = AdminRequest::new(Method::POST, "realm/period").with_body(body);
     let zones: Vec<(String, Vec<String>)> = period
@@ -246,10 +234,9 @@ pub async fn push_period(gw: &Gateway, period: &Period) -> Vec<PushResult> {
                 None => tracing::info!(%zone, "period pushed"),
                 Some(e) => tracing::warn!(%zone, error = %e, "period push failed; the zone will pull it"),
             }
-            PushResult { zone, error }
         }
     });
-    futures::future::join_all(pushes).await
+    futures::future::join_all(pushes).await;
 }
 
 /// `period pull`: fetches the current period from `url` and makes it current here if it is newer.
