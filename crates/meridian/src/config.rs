@@ -23,6 +23,12 @@ pub struct Config {
     pub log: String,
     /// Metadata page cache, MiB.
     pub meta_cache_mib: usize,
+    /// Milliseconds a sync agent waits before asking an idle source again.
+    pub sync_poll_interval_ms: u64,
+    /// Objects fetched at once from one source zone.
+    pub sync_concurrency: usize,
+    /// Seconds between log trimming passes (logs are trimmed up to what every peer has synced).
+    pub log_trim_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -36,6 +42,9 @@ impl Default for Config {
             gc_delay_secs: 10,
             log: "info".into(),
             meta_cache_mib: 64,
+            sync_poll_interval_ms: 1000,
+            sync_concurrency: 8,
+            log_trim_interval_secs: 60,
         }
     }
 }

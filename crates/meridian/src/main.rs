@@ -50,6 +50,15 @@ struct ServerArgs {
     /// Metadata page cache in MiB
     #[arg(long)]
     meta_cache_mib: Option<usize>,
+    /// Milliseconds a sync agent waits before asking an idle source zone again
+    #[arg(long)]
+    sync_poll_interval_ms: Option<u64>,
+    /// Objects fetched at once from one source zone
+    #[arg(long)]
+    sync_concurrency: Option<usize>,
+    /// Seconds between log trimming passes
+    #[arg(long)]
+    log_trim_interval_secs: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,6 +141,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(v) = args.meta_cache_mib {
                 cfg.meta_cache_mib = v;
+            }
+            if let Some(v) = args.sync_poll_interval_ms {
+                cfg.sync_poll_interval_ms = v;
+            }
+            if let Some(v) = args.sync_concurrency {
+                cfg.sync_concurrency = v.max(1);
+            }
+            if let Some(v) = args.log_trim_interval_secs {
+                cfg.log_trim_interval_secs = v;
             }
             init_logging(&cfg.log);
             server::run(cfg, &cli.data_dir).await
