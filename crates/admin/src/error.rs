@@ -14,6 +14,16 @@ pub enum AdminError {
     Peer(#[from] PeerError),
 }
 
+impl From<meridian_sync::SyncError> for AdminError {
+    fn from(e: meridian_sync::SyncError) -> Self {
+        match e {
+            meridian_sync::SyncError::Gateway(g) => AdminError::Gateway(g),
+            meridian_sync::SyncError::Peer(p) => AdminError::Peer(p),
+            other => AdminError::Gateway(GatewayError::Internal(other.to_string())),
+        }
+    }
+}
+
 impl AdminError {
     pub fn code(&self) -> &str {
         match self {
@@ -23,6 +33,7 @@ impl AdminError {
                 GatewayError::KeyExists(_) => "KeyExists",
                 GatewayError::NoSuchKeyId(_) => "InvalidAccessKeyId",
                 GatewayError::NoSuchBucket => "NoSuchBucket",
+                GatewayError::NoSuchKey => "NoSuchKey",
                 GatewayError::BucketNotEmpty => "BucketNotEmpty",
                 GatewayError::InvalidArgument(_) | GatewayError::InvalidBucketName(_) => "InvalidArgument",
                 GatewayError::InvalidRequest(_) => "InvalidRequest",
@@ -47,7 +58,7 @@ impl AdminError {
             return *status;
         }
         match self.code() {
-            "NoSuchUser" | "NoSuchBucket" | "InvalidAccessKeyId" | "NotFound" => 404,
+            "NoSuchUser" | "NoSuchBucket" | "NoSuchKey" | "InvalidAccessKeyId" | "NotFound" => 404,
             "UserAlreadyExists"
             | "KeyExists"
             | "BucketNotEmpty"

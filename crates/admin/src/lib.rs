@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod error;
+pub mod logs;
 pub mod metadata;
 pub mod ops;
 pub mod rgw_json;

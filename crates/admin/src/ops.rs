@@ -37,6 +37,9 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
     if let Some(out) = crate::config::dispatch(gw, req).await {
         return out;
     }
+    if let Some(out) = crate::logs::dispatch(gw, req).await {
+        return out;
+    }
     if !gw.site().is_meta_master() {
         if is_user_change(req) {
             return forward_user_change(gw, req).await;
@@ -191,32 +194,6 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
                 .await?;
             }
             Ok(Value::Null)
-        }
-        "log" if *m == Method::GET => {
-            let max = req.number("max-entries", 1000)?;
-            let marker = req.get("marker").map(str::to_string);
-            match req.require("type")? {
-                "bucket-index" => {
-                    let entries = gw.bilog_list(req.require("bucket")?, marker, max).await?;
-                    Ok(Value::Array(entries.iter().map(rgw_json::bilog_entry).collect()))
-                }
-                "data" => {
-                    let shard = req
-                        .get("id")
-                        .map(|s| {
-                            s.parse::<u32>()
-                                .map_err(|_| AdminError::BadRequest(format!("shard id must be a number, not {s:?}")))
-                        })
-                        .transpose()?;
-                    let entries = gw.datalog_list(shard, marker, max).await?;
-                    Ok(Value::Array(
-                        entries.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(),
-                    ))
-                }
-                other => Err(AdminError::BadRequest(format!(
-                    "unknown log type {other:?}: use bucket-index or data"
-                ))),
-            }
         }
         _ => Err(unsupported(req)),
     }

@@ -1,6 +1,6 @@
 //! JSON shapes as radosgw-admin prints them, so operators' scripts keep working.
 
-use meridian_model::{BilogEntry, BilogOp, Bucket, BucketStats, DatalogEntry, User};
+use meridian_model::{BilogEntry, BilogOp, Bucket, BucketStats, DatalogEntry, MdlogEntry, MdlogStatus, User};
 use serde_json::{json, Value};
 
 pub fn user(u: &User) -> Value {
@@ -69,6 +69,20 @@ pub fn datalog_entry(shard: u32, e: &DatalogEntry) -> Value {
         "entry": {
             "key": e.key,
             "timestamp": e.timestamp.to_rfc3339(),
+        }
+    })
+}
+
+pub fn mdlog_entry(e: &MdlogEntry) -> Value {
+    json!({
+        "id": e.id,
+        "section": e.section,
+        "name": e.name,
+        "timestamp": e.timestamp.to_rfc3339(),
+        "data": {
+            "read_version": {"tag": e.ver.tag, "ver": e.ver.ver},
+            "write_version": {"tag": e.ver.tag, "ver": e.ver.ver},
+            "status": {"status": match e.status { MdlogStatus::Write => "write", MdlogStatus::Remove => "remove" }},
         }
     })
 }

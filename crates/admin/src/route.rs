@@ -2,6 +2,7 @@
 //! accepted, so ordinary users can never reach admin verbs.
 
 use crate::ops::{dispatch, AdminRequest};
+use base64::Engine;
 use meridian_gateway::Gateway;
 use s3s::route::S3Route;
 use s3s::{s3_error, Body, S3Request, S3Response, S3Result};
@@ -16,6 +17,38 @@ pub struct AdminRoute {
 impl AdminRoute {
     pub fn new(gateway: Gateway) -> Self {
         Self { gateway }
+    }
+
+    /// `GET /admin/sync/object`: an object's bytes, streamed, with its metadata (identity, times, headers,
+    /// zones trace) in one header, so another zone's sync stores exactly this object.
+    async fn object(
+        &self,
+        params: &std::collections::BTreeMap<String, String>,
+    ) -> Result<S3Response<Body>, crate::AdminError> {
+        let need = |name: &str| {
+            params
+                .get(name)
+                .ok_or_else(|| crate::AdminError::BadRequest(format!("missing required parameter --{name}")))
+        };
+        let bucket = self.gateway.bucket_info(need("bucket")?).await?;
+        let read = self
+            .gateway
+            .get_object(&bucket, need("key")?, None, &Default::default())
+            .await?;
+        let meta = serde_json::to_vec(&meridian_model::ObjectMeta {
+            manifest: Default::default(),
+            ..read.meta
+        })
+        .map_err(|e| meridian_gateway::GatewayError::Internal(e.to_string()))?;
+        let header = base64::engine::general_purpose::STANDARD.encode(meta);
+        let frames = futures::TryStreamExt::map_ok(read.body, http_body::Frame::data);
+        let mut resp = S3Response::new(Body::http_body(http_body_util::StreamBody::new(frames)));
+        resp.headers.insert(
+            meridian_sync::source::OBJECT_META_HEADER,
+            http::HeaderValue::from_str(&header)
+                .map_err(|e| meridian_gateway::GatewayError::Internal(e.to_string()))?,
+        );
+        Ok(resp)
     }
 }
 
@@ -53,9 +86,19 @@ impl S3Route for AdminRoute {
 
     async fn call(&self, mut req: S3Request<Body>) -> S3Result<S3Response<Body>> {
         let resource = req.uri.path().trim_start_matches("/admin/").to_string();
-        let params = url::form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let params: std::collections::BTreeMap<String, String> =
+            url::form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        if resource == "sync/object" && req.method == http::Method::GET {
+            return Ok(match self.object(&params).await {
+                Ok(resp) => resp,
+                Err(e) => json_response(
+                    e.status(),
+                    &serde_json::json!({"Code": e.code(), "Message": e.to_string()}),
+                ),
+            });
+        }
         let raw = req
             .input
             .store_all_limited(MAX_BODY)

@@ -113,6 +113,7 @@ impl Gateway {
                 )));
             }
             records::put(txn, &key, &bucket)?;
+            crate::mdlog::bucket_written(txn, &bucket)?;
             txn.put(
                 &keys::user_bucket(&bucket.owner, &bucket.name),
                 bucket.tenant.as_bytes(),
@@ -234,6 +235,8 @@ impl Gateway {
 
 fn drop_bucket_records(txn: &mut dyn WriteTxn, bucket: &Bucket) -> Result<()> {
     txn.delete(&keys::bucket(&bucket.tenant, &bucket.name))?;
+    crate::mdlog::bucket_removed(txn, bucket)?;
+    crate::replica::drop_tombstones(txn, &bucket.bucket_id)?;
     txn.delete(&keys::user_bucket(&bucket.owner, &bucket.name))?;
     txn.delete(&keys::stats(&bucket.bucket_id))?;
     logs::drop_bilog(txn, &bucket.bucket_id)

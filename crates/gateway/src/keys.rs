@@ -17,9 +17,15 @@ pub const BLOB_REF: &str = "blob/";
 pub const INLINE: &str = "inl/";
 pub const SEQ: &str = "seq/";
 pub const CONFIG: &str = "cfg/";
+pub const MDLOG: &str = "mdlog/";
+pub const TOMBSTONE: &str = "tomb/";
+/// This zone's replication progress (markers, pending buckets): never replicated, never logged.
+pub const SYNC: &str = "sync/";
 
 /// Data log shards, as RGW's `rgw_data_log_num_shards` default.
 pub const DATALOG_SHARDS: u32 = 128;
+/// Metadata log shards, as RGW's `rgw_md_log_max_shards` default.
+pub const MDLOG_SHARDS: u32 = 64;
 
 pub fn user(full_id: &str) -> Vec<u8> {
     format!("{USER}{full_id}").into_bytes()
@@ -90,13 +96,40 @@ pub fn datalog_prefix(shard: u32) -> Vec<u8> {
 }
 
 pub fn datalog_shard(bucket_key: &str) -> u32 {
+    shard_of(bucket_key, DATALOG_SHARDS)
+}
+
+pub fn mdlog_prefix(shard: u32) -> Vec<u8> {
+    format!("{MDLOG}{shard:03}/").into_bytes()
+}
+
+/// The mdlog shard of a metadata entry (`section:name`).
+pub fn mdlog_shard(section: &str, name: &str) -> u32 {
+    shard_of(&format!("{section}:{name}"), MDLOG_SHARDS)
+}
+
+fn shard_of(key: &str, shards: u32) -> u32 {
     // FNV-1a: stable across releases and platforms, unlike std's hasher.
     let mut h: u32 = 0x811c_9dc5;
-    for b in bucket_key.bytes() {
+    for b in key.bytes() {
         h ^= u32::from(b);
         h = h.wrapping_mul(0x0100_0193);
     }
-    h % DATALOG_SHARDS
+    h % shards
+}
+
+pub fn tombstone_prefix(bucket_id: &str) -> Vec<u8> {
+    format!("{TOMBSTONE}{bucket_id}/").into_bytes()
+}
+
+pub fn tombstone(bucket_id: &str, key: &str) -> Vec<u8> {
+    let mut k = tombstone_prefix(bucket_id);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+pub fn sync_state(name: &str) -> Vec<u8> {
+    format!("{SYNC}{name}").into_bytes()
 }
 
 pub fn blob_ref(data_id: &str) -> Vec<u8> {

@@ -10,12 +10,15 @@ pub mod gc;
 pub mod keys;
 pub mod listing;
 pub mod logs;
+pub mod mdlog;
 pub mod metadata;
 pub mod multipart;
 pub mod objects;
 pub mod realm;
 mod records;
+pub mod replica;
 mod site;
+pub mod sync_state;
 pub mod users;
 
 pub use blob::{BoxError, ByteStream};

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::keys;
 use crate::records;
-use meridian_model::{BilogEntry, BilogOp, Bucket, DatalogEntry, Timestamp};
+use meridian_model::{BilogEntry, BilogOp, Bucket, DatalogEntry, LogShardInfo, Timestamp};
 use meridian_store::{ReadOps, WriteTxn};
 
 /// What one object mutation tells the logs.
@@ -75,7 +75,7 @@ pub(crate) fn list_datalog(r: &dyn ReadOps, shard: u32, marker: Option<&str>, ma
     list_after(r, &keys::datalog_prefix(shard), marker, max)
 }
 
-fn list_after<T: serde::de::DeserializeOwned>(
+pub(crate) fn list_after<T: serde::de::DeserializeOwned>(
     r: &dyn ReadOps,
     prefix: &[u8],
     marker: Option<&str>,
@@ -108,7 +108,101 @@ pub(crate) fn drop_bilog(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> 
     }
 }
 
+/// The two sharded logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    Metadata,
+    Data,
+}
+
+impl LogKind {
+    pub fn shards(self) -> u32 {
+        match self {
+            LogKind::Metadata => keys::MDLOG_SHARDS,
+            LogKind::Data => keys::DATALOG_SHARDS,
+        }
+    }
+
+    fn prefix(self, shard: u32) -> Vec<u8> {
+        match self {
+            LogKind::Metadata => keys::mdlog_prefix(shard),
+            LogKind::Data => keys::datalog_prefix(shard),
+        }
+    }
+}
+
+/// The newest entry under `prefix`: its marker (the key's suffix) and time.
+fn head(r: &dyn ReadOps, prefix: &[u8]) -> Result<LogShardInfo> {
+    let end = meridian_store::meta::prefix_end(prefix);
+    let Some((k, v)) = r.scan_rev(prefix, &end, 1)?.into_iter().next() else {
+        return Ok(LogShardInfo::default());
+    };
+    let entry: serde_json::Value = records::decode(&k, &v)?;
+    Ok(LogShardInfo {
+        marker: String::from_utf8_lossy(&k[prefix.len()..]).into_owned(),
+        last_update: entry
+            .get("timestamp")
+            .and_then(serde_json::Value::as_u64)
+            .map(Timestamp),
+    })
+}
+
+/// Deletes up to `batch` entries under `prefix` with markers up to and including `upto`; returns how many.
+fn trim(txn: &mut dyn WriteTxn, prefix: &[u8], upto: &str, batch: usize) -> Result<usize> {
+    let mut end = prefix.to_vec();
+    end.extend_from_slice(upto.as_bytes());
+    end.push(0);
+    let page = txn.scan(prefix, &end, batch)?;
+    for (k, v) in &page {
+        txn.delete(k)?;
+        if k.starts_with(keys::DATALOG.as_bytes()) {
+            // The bucket's position pointer must not outlive its mark.
+            let entry: DatalogEntry = records::decode(k, v)?;
+            let pos_key = format!("{}{}", keys::DATALOG_POS, entry.key).into_bytes();
+            if txn.get(&pos_key)?.as_deref() == Some(k.as_slice()) {
+                txn.delete(&pos_key)?;
+            }
+        }
+    }
+    Ok(page.len())
+}
+
+/// Trims entries a page per transaction, so a long log never holds the writer for long.
+const TRIM_BATCH: usize = 1000;
+
 impl crate::Gateway {
+    /// The head of every shard of a log.
+    pub async fn log_heads(&self, kind: LogKind) -> Result<Vec<LogShardInfo>> {
+        self.read(move |r| (0..kind.shards()).map(|s| head(r, &kind.prefix(s))).collect())
+            .await
+    }
+
+    pub async fn bilog_head(&self, bucket_id: &str) -> Result<LogShardInfo> {
+        let prefix = keys::bilog_prefix(bucket_id);
+        self.read(move |r| head(r, &prefix)).await
+    }
+
+    /// Removes a log shard's entries up to and including `upto`; returns how many went.
+    pub async fn log_trim(&self, kind: LogKind, shard: u32, upto: &str) -> Result<usize> {
+        self.trim_prefix(kind.prefix(shard), upto).await
+    }
+
+    pub async fn bilog_trim(&self, bucket_id: &str, upto: &str) -> Result<usize> {
+        self.trim_prefix(keys::bilog_prefix(bucket_id), upto).await
+    }
+
+    async fn trim_prefix(&self, prefix: Vec<u8>, upto: &str) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let (p, u) = (prefix.clone(), upto.to_string());
+            let n = self.write(move |txn| trim(txn, &p, &u, TRIM_BATCH)).await?;
+            total += n;
+            if n < TRIM_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
     pub async fn bilog_list(&self, bucket: &str, marker: Option<String>, max: usize) -> Result<Vec<BilogEntry>> {
         let b = self.bucket_info(bucket).await?;
         self.read(move |r| list_bilog(r, &b.bucket_id, marker.as_deref(), max))

@@ -91,7 +91,7 @@ fn split_tenant(spec: &str) -> (String, String) {
 }
 
 /// `tenant/name` (radosgw-admin's form), or the plain name in the default tenant.
-fn bucket_spec(tenant: &str, name: &str) -> String {
+pub fn bucket_spec(tenant: &str, name: &str) -> String {
     if tenant.is_empty() {
         name.to_string()
     } else {
@@ -641,6 +641,7 @@ fn put_user(
         txn.put(&keys::access_key(&k.access_key), id.as_bytes())?;
     }
     records::put(txn, &ukey, &user)?;
+    crate::mdlog::user_written(txn, &user)?;
     Ok(user_entry(&user))
 }
 
@@ -774,6 +775,7 @@ fn put_bucket(
         }
     }
     records::put(txn, &bkey, &new)?;
+    crate::mdlog::bucket_written(txn, &new)?;
     Ok(match mkey {
         MetaKey::Instance { .. } => instance_entry(&new),
         _ => bucket_entry(&new),

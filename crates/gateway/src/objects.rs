@@ -160,7 +160,8 @@ impl Gateway {
         let b = bucket.clone();
         let key = key.to_string();
         let zone_id = self.site().zone_id.clone();
-        self.write(move |txn| remove_object(txn, &b, &key, &[zone_id])).await
+        self.write(move |txn| remove_object(txn, &b, &key, Timestamp::now(), &[zone_id]))
+            .await
     }
 
     /// Deletes many keys in one transaction; per-key results in order.
@@ -172,7 +173,13 @@ impl Gateway {
             for key in keys_to_delete {
                 out.push(match validate_object_key(&key) {
                     Err(e) => Err(e.into()),
-                    Ok(()) => Ok(remove_object(txn, &b, &key, std::slice::from_ref(&zone_id))?),
+                    Ok(()) => Ok(remove_object(
+                        txn,
+                        &b,
+                        &key,
+                        Timestamp::now(),
+                        std::slice::from_ref(&zone_id),
+                    )?),
                 });
             }
             Ok(out)
@@ -248,6 +255,7 @@ pub(crate) fn commit_object(
         return Err(GatewayError::PreconditionFailed);
     }
     records::put(txn, &key, meta)?;
+    txn.delete(&keys::tombstone(&bucket.bucket_id, &meta.key))?;
     for seg in &meta.manifest.segments {
         gc::reference(txn, &seg.data_id)?;
     }
@@ -274,34 +282,44 @@ pub(crate) fn commit_object(
     )
 }
 
+/// Removes an object deleted at `mtime` (in the zone first of `zones_trace`). The delete is logged and leaves
+/// a tombstone even when the key is not here (yet): in active-active sync, another zone may still hold a
+/// write of it that this delete must win over. Returns whether an object was removed.
 pub(crate) fn remove_object(
     txn: &mut dyn WriteTxn,
     bucket: &Bucket,
     key: &str,
+    mtime: Timestamp,
     zones_trace: &[String],
 ) -> Result<bool> {
     ensure_bucket_current(txn, bucket)?;
     let k = keys::object(&bucket.bucket_id, key);
-    let Some(old) = records::get::<ObjectMeta>(txn, &k)? else {
-        return Ok(false);
-    };
-    txn.delete(&k)?;
-    gc::enqueue(txn, old.manifest.segments.iter().map(|s| s.data_id.clone()).collect())?;
-    buckets::adjust_stats(txn, &bucket.bucket_id, -1, -(old.size as i64))?;
+    let old = records::get::<ObjectMeta>(txn, &k)?;
+    if let Some(old) = &old {
+        txn.delete(&k)?;
+        gc::enqueue(txn, old.manifest.segments.iter().map(|s| s.data_id.clone()).collect())?;
+        buckets::adjust_stats(txn, &bucket.bucket_id, -1, -(old.size as i64))?;
+    }
+    crate::replica::record_tombstone(
+        txn,
+        &bucket.bucket_id,
+        key,
+        &meridian_model::WriteOrder::of(mtime, zones_trace),
+    )?;
     logs::record(
         txn,
         bucket,
         &Change {
             op: BilogOp::Del,
             key,
-            instance: &old.instance,
-            mtime: Timestamp::now(),
+            instance: old.as_ref().map_or("", |o| o.instance.as_str()),
+            mtime,
             etag: "",
             size: 0,
             zones_trace,
         },
     )?;
-    Ok(true)
+    Ok(old.is_some())
 }
 
 #[cfg(test)]

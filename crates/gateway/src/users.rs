@@ -126,6 +126,7 @@ impl Gateway {
                 return Err(GatewayError::KeyExists(access));
             }
             records::put(txn, &ukey, &user)?;
+            crate::mdlog::user_written(txn, &user)?;
             txn.put(&akey, user.full_id().as_bytes())?;
             Ok(user)
         })
@@ -194,6 +195,7 @@ impl Gateway {
             user.ver = user.ver.bumped();
             user.mtime = Timestamp::now();
             records::put(txn, &key, &user)?;
+            crate::mdlog::user_written(txn, &user)?;
             Ok(user)
         })
         .await
@@ -226,6 +228,7 @@ impl Gateway {
             user.ver = user.ver.bumped();
             user.mtime = Timestamp::now();
             records::put(txn, &key, &user)?;
+            crate::mdlog::user_written(txn, &user)?;
             txn.put(&akey, id.as_bytes())?;
             Ok(user)
         })
@@ -244,6 +247,7 @@ impl Gateway {
             user.ver = user.ver.bumped();
             user.mtime = Timestamp::now();
             records::put(txn, &ukey, &user)?;
+            crate::mdlog::user_written(txn, &user)?;
             txn.delete(&akey)?;
             Ok(user)
         })
@@ -271,7 +275,7 @@ impl Gateway {
                 txn.delete(&keys::access_key(&k.access_key))?;
             }
             txn.delete(&keys::user(&user.full_id()))?;
-            Ok(())
+            crate::mdlog::user_removed(txn, &user)
         })
         .await
     }

@@ -9,7 +9,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use meridian_admin::AdminRoute;
 use meridian_gateway::GatewayOptions;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use s3s::service::S3Service;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,6 +78,11 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     )?;
 
     let metrics = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("meridian_sync_lag_seconds".into()),
+            &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0],
+        )
+        .context("cannot configure the metrics buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
 
@@ -86,6 +91,14 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     tokio::spawn(meridian_peer::master::run_period_puller(
         gw.clone(),
         Duration::from_secs(cfg.period_pull_interval_secs.max(1)),
+    ));
+    tokio::spawn(meridian_sync::run(
+        gw.clone(),
+        meridian_sync::SyncOptions {
+            poll_interval: Duration::from_millis(cfg.sync_poll_interval_ms.max(10)),
+            concurrency: cfg.sync_concurrency.max(1),
+            trim_interval: Duration::from_secs(cfg.log_trim_interval_secs.max(1)),
+        },
     ));
     let sweeper = gw.clone();
     tokio::spawn(async move {

@@ -9,7 +9,7 @@ pub mod topology;
 pub mod user;
 
 pub use bucket::{Bucket, BucketStats, VersioningStatus};
-pub use logs::{BilogEntry, BilogOp, DatalogEntry};
+pub use logs::{BilogEntry, BilogOp, DatalogEntry, LogShardInfo, MdlogEntry, MdlogStatus, Tombstone, WriteOrder};
 pub use object::{DataId, Manifest, MultipartUpload, ObjectHeaders, ObjectMeta, PartMeta, Segment};
 pub use time::Timestamp;
 pub use topology::{

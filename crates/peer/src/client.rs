@@ -4,7 +4,9 @@ use crate::request::AdminRequest;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
+use futures::StreamExt;
 use serde_json::Value;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
@@ -37,18 +39,70 @@ impl PeerClient {
         }
     }
 
+    /// Sends an admin request and returns its JSON answer.
     pub async fn send(&self, req: &AdminRequest) -> Result<Value, PeerError> {
+        let resp = self
+            .signed(req)?
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| self.unreachable(e))?;
+        let value: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status >= 300 {
+            return Err(remote_error(status, &value));
+        }
+        Ok(value)
+    }
+
+    /// Sends an admin request whose answer is a byte stream (an object's bytes): the headers come back at
+    /// once, the body as it arrives. Only the connection and each read are bounded in time, so large
+    /// bodies are not cut by the whole-request deadline.
+    pub async fn send_streaming(&self, req: &AdminRequest) -> Result<StreamingReply, PeerError> {
+        let resp = self.signed(req)?.send().await.map_err(|e| self.unreachable(e))?;
+        let status = resp.status().as_u16();
+        if status >= 300 {
+            let text = resp.text().await.map_err(|e| self.unreachable(e))?;
+            let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            return Err(remote_error(status, &value));
+        }
+        let headers = resp.headers().clone();
+        let endpoint = self.endpoint.clone();
+        let body = resp.bytes_stream().map(move |chunk| {
+            chunk.map_err(|e| {
+                std::io::Error::other(PeerError::Unreachable {
+                    endpoint: endpoint.clone(),
+                    message: e.to_string(),
+                })
+            })
+        });
+        Ok(StreamingReply {
+            headers,
+            body: Box::pin(body),
+        })
+    }
+
+    fn unreachable(&self, e: impl std::fmt::Display) -> PeerError {
+        PeerError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The request, signed with SigV4 (payload hash included) for the peer's `/admin/` resource.
+    fn signed(&self, req: &AdminRequest) -> Result<reqwest::RequestBuilder, PeerError> {
         let mut url = url::Url::parse(&format!("{}/admin/{}", self.endpoint, req.resource))
             .map_err(|e| PeerError::BadEndpoint(format!("{}: {e}", self.endpoint)))?;
         if !req.params.is_empty() {
             url.query_pairs_mut().extend_pairs(req.params.iter());
         }
-        let unreachable = |message: String| PeerError::Unreachable {
-            endpoint: self.endpoint.clone(),
-            message,
-        };
         let body = match &req.body {
-            Some(v) => serde_json::to_vec(v).map_err(|e| unreachable(e.to_string()))?,
+            Some(v) => serde_json::to_vec(v).map_err(|e| self.unreachable(e))?,
             None => Vec::new(),
         };
         let identity = Credentials::new(&self.access_key, &self.secret_key, None, None, "meridian").into();
@@ -61,7 +115,7 @@ impl PeerClient {
             .time(SystemTime::now())
             .settings(settings)
             .build()
-            .map_err(|e| unreachable(e.to_string()))?
+            .map_err(|e| self.unreachable(e))?
             .into();
         let host = url.host_str().unwrap_or_default().to_string();
         let host = match url.port() {
@@ -75,43 +129,53 @@ impl PeerClient {
             headers.into_iter(),
             SignableBody::Bytes(&body),
         )
-        .map_err(|e| unreachable(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| unreachable(e.to_string()))?
-            .into_parts();
+        .map_err(|e| self.unreachable(e))?;
+        let (instructions, _) = sign(signable, &params).map_err(|e| self.unreachable(e))?.into_parts();
         let (signed_headers, _) = instructions.into_parts();
-        let client = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .build()
-            .map_err(|e| unreachable(e.to_string()))?;
-        let mut builder = client.request(req.method.clone(), url.as_str());
+        let mut builder = http_client()
+            .map_err(|e| self.unreachable(e))?
+            .request(req.method.clone(), url.as_str());
         for h in signed_headers {
             builder = builder.header(h.name(), h.value());
         }
         if req.body.is_some() {
             builder = builder.header("content-type", "application/json").body(body);
         }
-        let resp = builder.send().await.map_err(|e| unreachable(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| unreachable(e.to_string()))?;
-        let value: Value = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        if status >= 300 {
-            let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
-            return Err(PeerError::Remote {
-                status,
-                code: field("Code")
-                    .or_else(|| xml_field(&value, "Code"))
-                    .unwrap_or_else(|| status.to_string()),
-                message: field("Message")
-                    .or_else(|| xml_field(&value, "Message"))
-                    .unwrap_or_else(|| value.to_string()),
-            });
-        }
-        Ok(value)
+        Ok(builder)
+    }
+}
+
+/// An answer whose body streams.
+pub struct StreamingReply {
+    pub headers: http::HeaderMap,
+    pub body: std::pin::Pin<Box<dyn futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + Sync>>,
+}
+
+/// One connection pool for every peer conversation of the process (sync agents make many small requests).
+fn http_client() -> Result<&'static reqwest::Client, String> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(60))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn remote_error(status: u16, value: &Value) -> PeerError {
+    let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
+    PeerError::Remote {
+        status,
+        code: field("Code")
+            .or_else(|| xml_field(value, "Code"))
+            .unwrap_or_else(|| status.to_string()),
+        message: field("Message")
+            .or_else(|| xml_field(value, "Message"))
+            .unwrap_or_else(|| value.to_string()),
     }
 }
 

@@ -6,5 +6,5 @@ mod client;
 pub mod master;
 mod request;
 
-pub use client::{PeerClient, PeerError};
+pub use client::{PeerClient, PeerError, StreamingReply};
 pub use request::AdminRequest;

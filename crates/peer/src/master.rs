@@ -137,6 +137,19 @@ pub async fn copy_entry_from_master(gw: &Gateway, key: &str) -> Result<(), Gatew
     let (section, name) = key
         .split_once(':')
         .ok_or_else(|| GatewayError::InvalidArgument(format!("bad metadata key {key:?}")))?;
+    if section == "bucket" {
+        // The entry point alone does not say the bucket's zonegroup: the instance comes with it.
+        let (tenant, bucket) = meridian_gateway::buckets::split_bucket_name(name);
+        return match fetch_bucket_from_master(gw, &tenant, &bucket).await {
+            Ok(_) => Ok(()),
+            // The master removed it, so it was empty there; what is still here is the replication's lag.
+            Err(GatewayError::NoSuchBucket) => match gw.remove_bucket(&tenant, &bucket, true).await {
+                Ok(()) | Err(GatewayError::NoSuchBucket) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+    }
     let req = AdminRequest::new(Method::GET, &format!("metadata/{section}")).param("key", name);
     match forward(gw, &req).await {
         Ok(entry) => adopt_entry(gw, key, entry).await,

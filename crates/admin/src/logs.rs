@@ -1,0 +1,166 @@
+//! The change-log and replication endpoints other zones' sync agents read (`/admin/log`,
+//! `/admin/sync/...`), and the sync status an operator reads. RGW's paths and shapes where RGW has them.
+
+use crate::error::AdminError;
+use crate::ops::Params;
+use crate::rgw_json;
+use http::Method;
+use meridian_gateway::logs::LogKind;
+use meridian_gateway::Gateway;
+use meridian_model::LogShardInfo;
+use meridian_peer::AdminRequest;
+use serde_json::{json, Value};
+
+/// Answers the request if it is one of these endpoints.
+pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Option<Result<Value, AdminError>> {
+    let out = match (req.method.clone(), req.resource.trim_matches('/')) {
+        (Method::GET, "log") => list(gw, req).await,
+        (Method::DELETE, "log") => trim(gw, req).await,
+        (Method::GET, "sync/buckets") => buckets(gw).await,
+        (Method::GET, "sync/objects") => objects(gw, req).await,
+        (Method::GET, "sync/status") => meridian_sync::status::sync_status(gw).await.map_err(AdminError::from),
+        (Method::GET, "sync/bucket") => match req.require("bucket") {
+            Ok(b) => meridian_sync::status::bucket_status(gw, b)
+                .await
+                .map_err(AdminError::from),
+            Err(e) => Err(e),
+        },
+        (Method::GET, "sync/markers") => match req.require("source-zone") {
+            Ok(z) => meridian_sync::status::markers(gw, z).await.map_err(AdminError::from),
+            Err(e) => Err(e),
+        },
+        _ => return None,
+    };
+    Some(out)
+}
+
+fn kind(req: &AdminRequest) -> Result<Option<LogKind>, AdminError> {
+    match req.require("type")? {
+        "metadata" => Ok(Some(LogKind::Metadata)),
+        "data" => Ok(Some(LogKind::Data)),
+        "bucket-index" => Ok(None),
+        other => Err(AdminError::BadRequest(format!(
+            "unknown log type {other:?}: use metadata, data or bucket-index"
+        ))),
+    }
+}
+
+fn shard(req: &AdminRequest, kind: LogKind) -> Result<Option<u32>, AdminError> {
+    let Some(s) = req.get("id") else {
+        return Ok(None);
+    };
+    match s.parse::<u32>() {
+        Ok(n) if n < kind.shards() => Ok(Some(n)),
+        _ => Err(AdminError::BadRequest(format!(
+            "shard id must be a number below {}, not {s:?}",
+            kind.shards()
+        ))),
+    }
+}
+
+fn shard_info(info: &LogShardInfo) -> Value {
+    json!({
+        "marker": info.marker,
+        "last_update": info.last_update.map(|t| t.to_rfc3339()),
+    })
+}
+
+async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+    let max = req.number("max-entries", 1000)?.min(10_000);
+    let marker = req.get("marker").map(str::to_string);
+    let info = req.params.contains_key("info");
+    let Some(kind) = kind(req)? else {
+        let bucket = gw.bucket_info(req.require("bucket")?).await?;
+        if info {
+            let head = gw.bilog_head(&bucket.bucket_id).await?;
+            return Ok(
+                json!({"bucket_ver": head.marker, "master_ver": head.marker, "max_marker": head.marker, "syncstopped": false}),
+            );
+        }
+        let entries = gw.bilog_list(req.require("bucket")?, marker, max).await?;
+        return Ok(Value::Array(entries.iter().map(rgw_json::bilog_entry).collect()));
+    };
+    let shard = shard(req, kind)?;
+    let heads = gw.log_heads(kind).await?;
+    match (shard, info) {
+        (None, true) => Ok(json!({
+            "num_shards": kind.shards(),
+            "shards": heads.iter().map(shard_info).collect::<Vec<_>>(),
+        })),
+        (Some(s), true) => Ok(shard_info(&heads[s as usize])),
+        (Some(s), false) => {
+            let (entries, last): (Vec<Value>, Option<String>) = match kind {
+                LogKind::Metadata => {
+                    let e = gw.mdlog_list(s, marker.clone(), max).await?;
+                    let last = e.last().map(|e| e.id.clone());
+                    (e.iter().map(rgw_json::mdlog_entry).collect(), last)
+                }
+                LogKind::Data => {
+                    let e = gw.datalog_list(Some(s), marker.clone(), max).await?;
+                    let last = e.last().map(|(_, e)| e.marker.clone());
+                    (e.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(), last)
+                }
+            };
+            let truncated = last.as_deref().is_some_and(|l| l < heads[s as usize].marker.as_str());
+            Ok(json!({
+                "marker": last.or(marker).unwrap_or_default(),
+                "entries": entries,
+                "truncated": truncated,
+            }))
+        }
+        // Every shard at once: `datalog list` prints this.
+        (None, false) if kind == LogKind::Data => {
+            let entries = gw.datalog_list(None, marker, max).await?;
+            Ok(Value::Array(
+                entries.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(),
+            ))
+        }
+        (None, false) => Err(AdminError::BadRequest(
+            "the metadata log is listed one shard at a time: give id".into(),
+        )),
+    }
+}
+
+/// RGW's trim: entries up to and including `marker` (or `end-marker`) go.
+async fn trim(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+    let upto = req
+        .get("marker")
+        .or_else(|| req.get("end-marker"))
+        .ok_or_else(|| AdminError::BadRequest("missing required parameter --marker".into()))?;
+    let trimmed = match kind(req)? {
+        None => {
+            let bucket = gw.bucket_info(req.require("bucket")?).await?;
+            gw.bilog_trim(&bucket.bucket_id, upto).await?
+        }
+        Some(kind) => {
+            let s = shard(req, kind)?
+                .ok_or_else(|| AdminError::BadRequest("missing required parameter --shard-id (id)".into()))?;
+            gw.log_trim(kind, s, upto).await?
+        }
+    };
+    Ok(json!({"trimmed": trimmed}))
+}
+
+/// The buckets of this zone's zonegroup with their object counts: where a new peer's full sync starts.
+async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
+    let zonegroup = gw.site().zonegroup_id.clone();
+    let mut out = Vec::new();
+    for b in gw.list_all_buckets().await? {
+        if b.zonegroup != zonegroup {
+            continue;
+        }
+        let stats = gw.bucket_stats(&b).await?;
+        out.push(json!({"key": meridian_gateway::logs::bucket_log_key(&b), "num_objects": stats.num_objects}));
+    }
+    Ok(Value::Array(out))
+}
+
+async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+    let bucket = gw.bucket_info(req.require("bucket")?).await?;
+    let max = req.number("max-entries", 1000)?.clamp(1, 10_000);
+    let (objects, truncated) = gw
+        .replica_list(&bucket, req.get("marker").map(str::to_string), max)
+        .await?;
+    let next = objects.last().map(|o| o.key.clone());
+    Ok(json!({"objects": objects, "truncated": truncated, "next_marker": next}))
+}

@@ -1,0 +1,201 @@
+//! Applying another zone's object changes. Every zone decides the same way which change of a key wins
+//! (`WriteOrder`: later mtime, then origin zone), so zones converge whatever order changes arrive in;
+//! deletes leave a tombstone so a late replica of an older write cannot bring a deleted key back.
+
+use crate::blob::{self, ByteStream};
+use crate::error::{GatewayError, Result};
+use crate::objects::{commit_object, remove_object};
+use crate::{keys, records, Gateway};
+use meridian_model::names::validate_object_key;
+use meridian_model::{Bucket, Manifest, ObjectMeta, Timestamp, Tombstone, WriteOrder};
+use meridian_store::{ReadOps, WriteTxn};
+
+/// What applying a replicated change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The change is now this zone's state of the key.
+    Done,
+    /// This zone already holds that change or a newer one.
+    Superseded,
+}
+
+/// What this zone holds for a key: the current object's order and instance, or a tombstone's order.
+fn local_state(r: &dyn ReadOps, bucket_id: &str, key: &str) -> Result<Option<(WriteOrder, Option<String>)>> {
+    if let Some(obj) = records::get::<ObjectMeta>(r, &keys::object(bucket_id, key))? {
+        return Ok(Some((WriteOrder::of(obj.mtime, &obj.zones_trace), Some(obj.instance))));
+    }
+    Ok(records::get::<Tombstone>(r, &keys::tombstone(bucket_id, key))?.map(|t| (t, None)))
+}
+
+/// Whether a change of `order` (an object write of `instance`, or a delete) replaces what is held locally.
+fn replaces(local: Option<&(WriteOrder, Option<String>)>, order: &WriteOrder, instance: Option<&str>) -> bool {
+    match local {
+        None => true,
+        Some((_, Some(held))) if instance == Some(held.as_str()) => false,
+        Some((held, _)) => order > held,
+    }
+}
+
+pub(crate) fn record_tombstone(txn: &mut dyn WriteTxn, bucket_id: &str, key: &str, order: &WriteOrder) -> Result<()> {
+    records::put(txn, &keys::tombstone(bucket_id, key), order)
+}
+
+pub(crate) fn drop_tombstones(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> {
+    let prefix = keys::tombstone_prefix(bucket_id);
+    let end = meridian_store::meta::prefix_end(&prefix);
+    loop {
+        let page = txn.scan(&prefix, &end, 1000)?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        for (k, _) in page {
+            txn.delete(&k)?;
+        }
+    }
+}
+
+/// `trace` with this zone appended (once).
+fn traced(trace: &[String], zone_id: &str) -> Vec<String> {
+    let mut out = trace.to_vec();
+    if !out.iter().any(|z| z == zone_id) {
+        out.push(zone_id.to_string());
+    }
+    out
+}
+
+impl Gateway {
+    /// Whether a source's object write (`order`, `instance`) would replace this zone's state of `key`: when
+    /// not, the sync agent does not even fetch it.
+    pub async fn replica_write_wanted(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        order: WriteOrder,
+        instance: &str,
+    ) -> Result<bool> {
+        let (id, key, instance) = (bucket.bucket_id.clone(), key.to_string(), instance.to_string());
+        self.read(move |r| Ok(replaces(local_state(r, &id, &key)?.as_ref(), &order, Some(&instance))))
+            .await
+    }
+
+    /// Stores an object fetched from another zone with its identity (instance, mtime, ETag, headers) and its
+    /// zones trace plus this zone. The bytes must be exactly the source's (size, and MD5 for a plain ETag),
+    /// so a torn fetch is never made visible.
+    pub async fn apply_replica_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<Applied> {
+        validate_object_key(&source.key)?;
+        let written = self.write_blob(body, Some(source.size), u64::MAX).await?;
+        let plain_etag = source.parts_count.is_none() && !source.etag.contains('-');
+        if written.size != source.size || (plain_etag && written.etag() != source.etag) {
+            self.discard_blob(&written).await;
+            return Err(GatewayError::Internal(format!(
+                "fetched bytes of {} do not match the source (size {} vs {}, etag {} vs {})",
+                source.key,
+                written.size,
+                source.size,
+                written.etag(),
+                source.etag
+            )));
+        }
+        let zone_id = self.site().zone_id.clone();
+        let meta = ObjectMeta {
+            owner: bucket.owner.clone(),
+            manifest: Manifest {
+                segments: vec![written.segment()],
+            },
+            zones_trace: traced(&source.zones_trace, &zone_id),
+            ..source
+        };
+        let (b, fresh) = (bucket.clone(), written.clone());
+        let result = self
+            .write(move |txn| {
+                let order = WriteOrder::of(meta.mtime, &meta.zones_trace);
+                let local = local_state(txn, &b.bucket_id, &meta.key)?;
+                if !replaces(local.as_ref(), &order, Some(&meta.instance)) {
+                    return Ok(Applied::Superseded);
+                }
+                blob::store_inline(txn, std::slice::from_ref(&fresh))?;
+                commit_object(txn, &b, &meta, &Default::default())?;
+                Ok(Applied::Done)
+            })
+            .await;
+        if !matches!(result, Ok(Applied::Done)) {
+            self.discard_blob(&written).await;
+        }
+        result
+    }
+
+    /// Applies a delete made in another zone at `mtime`: the key goes unless this zone holds a newer write;
+    /// either way the tombstone remembers the delete.
+    pub async fn apply_replica_delete(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        mtime: Timestamp,
+        zones_trace: &[String],
+    ) -> Result<Applied> {
+        validate_object_key(key)?;
+        let trace = traced(zones_trace, &self.site().zone_id);
+        let (b, key) = (bucket.clone(), key.to_string());
+        self.write(move |txn| {
+            let order = WriteOrder::of(mtime, &trace);
+            let local = local_state(txn, &b.bucket_id, &key)?;
+            if !replaces(local.as_ref(), &order, None) {
+                return Ok(Applied::Superseded);
+            }
+            remove_object(txn, &b, &key, mtime, &trace)?;
+            Ok(Applied::Done)
+        })
+        .await
+    }
+
+    /// One page of a bucket's objects after `marker` (by key), for another zone's full sync.
+    pub async fn replica_list(
+        &self,
+        bucket: &Bucket,
+        marker: Option<String>,
+        max: usize,
+    ) -> Result<(Vec<ObjectMeta>, bool)> {
+        let prefix = keys::object_prefix(&bucket.bucket_id);
+        self.read(move |r| {
+            let mut start = prefix.clone();
+            if let Some(m) = marker.filter(|m| !m.is_empty()) {
+                start.extend_from_slice(m.as_bytes());
+                start.push(0);
+            }
+            records::page(r, &start, &meridian_store::meta::prefix_end(&prefix), max)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(mtime: u64, origin: &str) -> WriteOrder {
+        WriteOrder {
+            mtime: Timestamp(mtime),
+            origin: origin.into(),
+        }
+    }
+
+    #[test]
+    fn newer_mtime_wins_and_ties_go_to_the_greater_zone_id() {
+        let held = Some((order(10, "b"), Some("i1".to_string())));
+        assert!(replaces(held.as_ref(), &order(11, "a"), Some("i2")));
+        assert!(!replaces(held.as_ref(), &order(9, "z"), Some("i2")));
+        assert!(replaces(held.as_ref(), &order(10, "c"), Some("i2")));
+        assert!(!replaces(held.as_ref(), &order(10, "a"), Some("i2")));
+        assert!(
+            !replaces(held.as_ref(), &order(99, "z"), Some("i1")),
+            "the same write is never applied twice"
+        );
+        let tomb = Some((order(10, "b"), None));
+        assert!(
+            !replaces(tomb.as_ref(), &order(5, "a"), Some("i1")),
+            "an older write stays deleted"
+        );
+        assert!(replaces(tomb.as_ref(), &order(12, "a"), Some("i1")));
+        assert!(replaces(None, &order(1, "a"), None));
+    }
+}

@@ -1,0 +1,163 @@
+//! Metadata sync: a zone that is not the metadata master copies every user and bucket from the master
+//! (full sync), then replays the master's metadata log from where the full sync began (incremental).
+//! Entries are stored with the master's version; a stale one never overwrites a newer one.
+
+use crate::error::Result;
+use crate::source::Source;
+use crate::state::{self, LogSync, Phase};
+use crate::{health, Agent};
+use http::Method;
+use meridian_gateway::sync_state::SyncStateBatch;
+use meridian_model::{LogShardInfo, Timestamp};
+use meridian_peer::{master, AdminRequest};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub const LOG: &str = "meta";
+const PAGE: usize = 100;
+
+/// One pass; true when it did something (the caller polls again at once).
+pub(crate) async fn step(agent: &Agent) -> Result<bool> {
+    let gw = &agent.gw;
+    let src = &agent.source;
+    let current: Option<LogSync> = gw.sync_state_get(&state::log_state(LOG, &src.zone_id)).await?;
+    if current.is_none_or(|s| s.phase == Phase::Full) {
+        full_sync(agent).await?;
+        return Ok(true);
+    }
+    let heads = src.log_heads("metadata").await?;
+    let markers = markers(agent, LOG, &src.zone_id).await?;
+    let mut progressed = false;
+    let mut behind = 0;
+    let mut first_error = None;
+    for (shard, head) in heads.iter().enumerate() {
+        let shard = shard as u32;
+        let marker = markers.get(&shard).cloned().unwrap_or_default();
+        health::observe_shard(LOG, &src.zone_id, shard, &marker);
+        if head.marker <= marker {
+            continue;
+        }
+        // A failing shard (say, a user whose buckets' removals sit in another shard) must not hold the others.
+        match sync_shard(agent, shard, &marker).await {
+            Ok(Some(new_marker)) => {
+                progressed = true;
+                behind += state::seq(&head.marker).saturating_sub(state::seq(&new_marker));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                behind += state::seq(&head.marker).saturating_sub(state::seq(&marker));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    crate::metrics::behind(&src.zone_name, LOG, behind);
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(progressed),
+    }
+}
+
+/// Applies one page of a shard; returns the new marker if it moved. Each applied entry moves it, so a
+/// failure part-way keeps what was done.
+async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<String>> {
+    let (gw, src) = (&agent.gw, &agent.source);
+    let entries = src.mdlog(shard, marker, PAGE).await?;
+    let mut done = None;
+    let mut outcome = Ok(());
+    for e in &entries {
+        if let Err(err) = master::copy_entry_from_master(gw, &e.key).await {
+            outcome = Err(err.into());
+            break;
+        }
+        crate::metrics::lag(&src.zone_name, LOG, e.timestamp);
+        done = Some(e.id.clone());
+    }
+    if let Some(m) = &done {
+        let mut batch = SyncStateBatch::default();
+        batch.put(state::shard_marker(LOG, &src.zone_id, shard), m)?;
+        gw.sync_state_apply(batch).await?;
+    }
+    outcome.map(|()| done)
+}
+
+/// Every shard marker of a log from one source.
+pub(crate) async fn markers(agent: &Agent, log: &str, src: &str) -> Result<HashMap<u32, String>> {
+    Ok(agent
+        .gw
+        .sync_state_scan::<String>(&state::shard_prefix(log, src), 10_000)
+        .await?
+        .into_iter()
+        .filter_map(|(shard, m)| shard.parse().ok().map(|s| (s, m)))
+        .collect())
+}
+
+/// The heads are read first: whatever changes during the copy is in the log after them.
+async fn full_sync(agent: &Agent) -> Result<()> {
+    let (gw, src) = (&agent.gw, &agent.source);
+    let heads: Vec<LogShardInfo> = src.log_heads("metadata").await?;
+    let mut keys = Vec::new();
+    for section in ["user", "bucket"] {
+        keys.extend(
+            list_section(src, section)
+                .await?
+                .into_iter()
+                .map(|k| format!("{section}:{k}")),
+        );
+    }
+    let mut progress = LogSync {
+        phase: Phase::Full,
+        started: Timestamp::now(),
+        items_total: keys.len() as u64,
+        items_done: 0,
+    };
+    let name = state::log_state(LOG, &src.zone_id);
+    let mut batch = SyncStateBatch::default();
+    batch.put(name.clone(), &progress)?;
+    gw.sync_state_apply(batch).await?;
+    for chunk in keys.chunks(PAGE) {
+        for key in chunk {
+            master::copy_entry_from_master(gw, key).await?;
+        }
+        progress.items_done += chunk.len() as u64;
+        let mut batch = SyncStateBatch::default();
+        batch.put(name.clone(), &progress)?;
+        gw.sync_state_apply(batch).await?;
+    }
+    progress.phase = Phase::Incremental;
+    let mut batch = SyncStateBatch::default();
+    batch.put(name, &progress)?;
+    for (shard, head) in heads.iter().enumerate() {
+        batch.put(state::shard_marker(LOG, &src.zone_id, shard as u32), &head.marker)?;
+    }
+    gw.sync_state_apply(batch).await?;
+    tracing::info!(source_zone = %src.zone_name, entries = keys.len(), "metadata full sync done");
+    Ok(())
+}
+
+/// Every key of a metadata section on the source, page by page.
+async fn list_section(src: &Source, section: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut marker = String::new();
+    loop {
+        let mut req = AdminRequest::new(Method::GET, &format!("metadata/{section}")).param("max-entries", "1000");
+        if !marker.is_empty() {
+            req = req.param("marker", marker.clone());
+        }
+        let page = src.send(req).await?;
+        let (keys, next) = match &page {
+            Value::Array(keys) => (keys.clone(), None),
+            v => (
+                v.get("keys").and_then(Value::as_array).cloned().unwrap_or_default(),
+                v.get("truncated")
+                    .and_then(Value::as_bool)
+                    .filter(|t| *t)
+                    .and_then(|_| v.get("marker").and_then(Value::as_str).map(str::to_string)),
+            ),
+        };
+        out.extend(keys.iter().filter_map(Value::as_str).map(str::to_string));
+        match next {
+            Some(m) if m != marker => marker = m,
+            _ => return Ok(out),
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! A source zone as the sync agents see it: its logs, its bucket listings and its objects, read over the
+//! admin API with this zone's system key, and decoded back from RGW's JSON shapes.
+
+use crate::error::{Result, SyncError};
+use base64::Engine;
+use http::Method;
+use meridian_gateway::ByteStream;
+use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, ZoneGroupZone};
+use meridian_peer::{AdminRequest, PeerClient};
+use serde_json::Value;
+
+/// The header carrying an object's metadata (base64 of its JSON) on `GET /admin/sync/object`.
+pub const OBJECT_META_HEADER: &str = "x-meridian-object";
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub zone_id: String,
+    pub zone_name: String,
+    clients: Vec<PeerClient>,
+}
+
+/// One changed bucket, as a data log entry names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatalogMark {
+    pub marker: String,
+    /// `tenant:name:bucket_id`.
+    pub bucket_key: String,
+    pub timestamp: Timestamp,
+}
+
+/// One metadata change, as a metadata log entry names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdlogMark {
+    pub id: String,
+    /// `section:name`, as `metadata get` takes it.
+    pub key: String,
+    pub timestamp: Timestamp,
+}
+
+/// A bucket of the source's zonegroup with its object count (full sync's denominator).
+#[derive(Debug, Clone)]
+pub struct SourceBucket {
+    pub key: String,
+    pub objects: u64,
+}
+
+impl Source {
+    pub fn new(zone: &ZoneGroupZone, access_key: &str, secret_key: &str) -> Self {
+        Self {
+            zone_id: zone.id.clone(),
+            zone_name: zone.name.clone(),
+            clients: zone
+                .endpoints
+                .iter()
+                .map(|e| PeerClient::new(e, access_key, secret_key))
+                .collect(),
+        }
+    }
+
+    /// Sends to the first endpoint that answers (a refusal is an answer; only unreachable ones are skipped).
+    pub(crate) async fn send(&self, req: AdminRequest) -> Result<Value> {
+        let mut last = None;
+        for client in &self.clients {
+            match client.send(&req).await {
+                Err(e @ meridian_peer::PeerError::Unreachable { .. }) => last = Some(e),
+                other => return other.map_err(SyncError::from),
+            }
+        }
+        Err(last.map_or_else(|| SyncError::NoEndpoint(self.zone_name.clone()), SyncError::from))
+    }
+
+    /// The head of every shard of the source's metadata (`metadata`) or data (`data`) log.
+    pub async fn log_heads(&self, log: &str) -> Result<Vec<LogShardInfo>> {
+        let v = self
+            .send(
+                AdminRequest::new(Method::GET, "log")
+                    .param("type", log)
+                    .param("info", ""),
+            )
+            .await?;
+        v.get("shards")
+            .and_then(Value::as_array)
+            .ok_or_else(|| SyncError::Protocol(format!("{log} log info without shards: {v}")))?
+            .iter()
+            .map(shard_info)
+            .collect()
+    }
+
+    async fn log_page(&self, log: &str, shard: u32, marker: &str, max: usize) -> Result<Vec<Value>> {
+        let v = self
+            .send(
+                AdminRequest::new(Method::GET, "log")
+                    .param("type", log)
+                    .param("id", shard.to_string())
+                    .param("marker", marker)
+                    .param("max-entries", max.to_string()),
+            )
+            .await?;
+        Ok(v.get("entries").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
+    pub async fn datalog(&self, shard: u32, marker: &str, max: usize) -> Result<Vec<DatalogMark>> {
+        self.log_page("data", shard, marker, max)
+            .await?
+            .iter()
+            .map(|e| {
+                Ok(DatalogMark {
+                    marker: text(e, "log_id")?,
+                    bucket_key: e
+                        .pointer("/entry/key")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| SyncError::Protocol(format!("datalog entry without key: {e}")))?
+                        .to_string(),
+                    timestamp: time(e, "log_timestamp")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn mdlog(&self, shard: u32, marker: &str, max: usize) -> Result<Vec<MdlogMark>> {
+        self.log_page("metadata", shard, marker, max)
+            .await?
+            .iter()
+            .map(|e| {
+                Ok(MdlogMark {
+                    id: text(e, "id")?,
+                    key: format!("{}:{}", text(e, "section")?, text(e, "name")?),
+                    timestamp: time(e, "timestamp")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn bilog_head(&self, bucket: &str) -> Result<String> {
+        let v = self
+            .send(
+                AdminRequest::new(Method::GET, "log")
+                    .param("type", "bucket-index")
+                    .param("bucket", bucket)
+                    .param("info", ""),
+            )
+            .await?;
+        Ok(v.get("max_marker")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    pub async fn bilog(&self, bucket: &str, marker: &str, max: usize) -> Result<Vec<BilogEntry>> {
+        let v = self
+            .send(
+                AdminRequest::new(Method::GET, "log")
+                    .param("type", "bucket-index")
+                    .param("bucket", bucket)
+                    .param("marker", marker)
+                    .param("max-entries", max.to_string()),
+            )
+            .await?;
+        v.as_array()
+            .ok_or_else(|| SyncError::Protocol(format!("bucket index log is not a list: {v}")))?
+            .iter()
+            .map(bilog_entry)
+            .collect()
+    }
+
+    /// The buckets of the source's zonegroup.
+    pub async fn buckets(&self) -> Result<Vec<SourceBucket>> {
+        let v = self.send(AdminRequest::new(Method::GET, "sync/buckets")).await?;
+        v.as_array()
+            .ok_or_else(|| SyncError::Protocol(format!("bucket list is not a list: {v}")))?
+            .iter()
+            .map(|b| {
+                Ok(SourceBucket {
+                    key: text(b, "key")?,
+                    objects: b.get("num_objects").and_then(Value::as_u64).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// One page of the source's objects of a bucket after `marker`; the bool says whether more follow.
+    pub async fn objects(&self, bucket: &str, marker: &str, max: usize) -> Result<(Vec<ObjectMeta>, bool)> {
+        let v = self
+            .send(
+                AdminRequest::new(Method::GET, "sync/objects")
+                    .param("bucket", bucket)
+                    .param("marker", marker)
+                    .param("max-entries", max.to_string()),
+            )
+            .await?;
+        let objects = serde_json::from_value(v.get("objects").cloned().unwrap_or(Value::Null))
+            .map_err(|e| SyncError::Protocol(format!("object listing: {e}")))?;
+        Ok((objects, v.get("truncated").and_then(Value::as_bool).unwrap_or(false)))
+    }
+
+    /// The source's current object: its metadata and its bytes, streamed.
+    pub async fn fetch(&self, bucket: &str, key: &str) -> Result<(ObjectMeta, ByteStream)> {
+        let req = AdminRequest::new(Method::GET, "sync/object")
+            .param("bucket", bucket)
+            .param("key", key);
+        let mut last = None;
+        for client in &self.clients {
+            match client.send_streaming(&req).await {
+                Err(e @ meridian_peer::PeerError::Unreachable { .. }) => last = Some(e),
+                Err(e) => return Err(e.into()),
+                Ok(reply) => {
+                    let meta = reply
+                        .headers
+                        .get(OBJECT_META_HEADER)
+                        .and_then(|h| base64::engine::general_purpose::STANDARD.decode(h.as_bytes()).ok())
+                        .and_then(|json| serde_json::from_slice::<ObjectMeta>(&json).ok())
+                        .ok_or_else(|| SyncError::Protocol(format!("object {key} came without its metadata")))?;
+                    let body: ByteStream = Box::pin(futures::TryStreamExt::map_err(reply.body, |e| {
+                        Box::new(e) as meridian_gateway::BoxError
+                    }));
+                    return Ok((meta, body));
+                }
+            }
+        }
+        Err(last.map_or_else(|| SyncError::NoEndpoint(self.zone_name.clone()), SyncError::from))
+    }
+
+    /// What the source has synced from `zone` (its markers), for trimming.
+    pub async fn markers_for(&self, zone: &str) -> Result<Value> {
+        self.send(AdminRequest::new(Method::GET, "sync/markers").param("source-zone", zone))
+            .await
+    }
+}
+
+fn text(v: &Value, field: &str) -> Result<String> {
+    v.get(field)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| SyncError::Protocol(format!("missing {field} in {v}")))
+}
+
+fn time(v: &Value, field: &str) -> Result<Timestamp> {
+    Timestamp::parse_rfc3339(&text(v, field)?).ok_or_else(|| SyncError::Protocol(format!("bad time {field} in {v}")))
+}
+
+fn shard_info(v: &Value) -> Result<LogShardInfo> {
+    Ok(LogShardInfo {
+        marker: v.get("marker").and_then(Value::as_str).unwrap_or_default().to_string(),
+        last_update: v
+            .get("last_update")
+            .and_then(Value::as_str)
+            .and_then(Timestamp::parse_rfc3339),
+    })
+}
+
+fn bilog_entry(e: &Value) -> Result<BilogEntry> {
+    Ok(BilogEntry {
+        op_id: text(e, "op_id")?,
+        op: match text(e, "op")?.as_str() {
+            "write" => BilogOp::Write,
+            "del" => BilogOp::Del,
+            other => return Err(SyncError::Protocol(format!("unknown bilog op {other:?}"))),
+        },
+        object: text(e, "object")?,
+        instance: text(e, "op_tag")?,
+        timestamp: time(e, "timestamp")?,
+        etag: e.get("etag").and_then(Value::as_str).unwrap_or_default().to_string(),
+        size: e.get("size").and_then(Value::as_u64).unwrap_or(0),
+        zones_trace: e
+            .get("zones_trace")
+            .and_then(Value::as_array)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|z| z.get("entry").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}

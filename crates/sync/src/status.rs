@@ -1,0 +1,248 @@
+//! The sync status documents (`GET /admin/sync/status`, `GET /admin/sync/bucket`) and the markers a peer
+//! reads to trim its logs (`GET /admin/sync/markers`). Status compares this zone's persisted progress with
+//! the source's log heads, asked live, so it tells the truth even when the agents are stuck.
+
+use crate::error::Result;
+use crate::source::Source;
+use crate::state::{self, BucketSync, LogSync, Phase};
+use crate::{data, health, meta};
+use meridian_gateway::Gateway;
+use meridian_model::{Timestamp, ZoneGroupZone};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// A shard behind its source that has not moved for this long is stalled.
+const STALL_AFTER: Duration = Duration::from_secs(30);
+/// Behind shards asked for their oldest entry (the age of the oldest change not applied).
+const AGE_PROBES: usize = 16;
+
+fn zone_ref(id: &str, name: &str) -> Value {
+    json!({"id": id, "name": name})
+}
+
+pub async fn sync_status(gw: &Gateway) -> Result<Value> {
+    let site = gw.site();
+    let sources = crate::sources(&site);
+    let zonegroup_name = site
+        .zonegroup(&site.zonegroup_id)
+        .map(|z| z.name.clone())
+        .unwrap_or_default();
+    let mut data_sources = Vec::new();
+    let mut metadata = json!({"role": if site.is_meta_master() { "master" } else { "secondary" }});
+    for (log, zone) in &sources {
+        let doc = source_status(gw, log, zone).await?;
+        if *log == meta::LOG {
+            metadata["source"] = doc;
+        } else {
+            data_sources.push(doc);
+        }
+    }
+    Ok(json!({
+        "realm": site.realm.as_ref().map(|r| zone_ref(&r.id, &r.name)),
+        "zonegroup": zone_ref(&site.zonegroup_id, &zonegroup_name),
+        "zone": zone_ref(&site.zone_id, &site.zone_name),
+        "metadata": metadata,
+        "data": data_sources,
+    }))
+}
+
+async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<Value> {
+    let site = gw.site();
+    let source = Source::new(zone, &site.system_key.access_key, &site.system_key.secret_key);
+    let progress: Option<LogSync> = gw.sync_state_get(&state::log_state(log, &zone.id)).await?;
+    let markers: HashMap<u32, String> = gw
+        .sync_state_scan::<String>(&state::shard_prefix(log, &zone.id), 10_000)
+        .await?
+        .into_iter()
+        .filter_map(|(s, m)| s.parse().ok().map(|s| (s, m)))
+        .collect();
+    let is_data = log == data::LOG;
+    let pending = if is_data {
+        gw.sync_state_count(&state::pending_prefix(&zone.id), usize::MAX)
+            .await?
+    } else {
+        0
+    };
+    let (mut items_done, mut bytes_done) = (progress.as_ref().map_or(0, |p| p.items_done), 0u64);
+    if is_data {
+        for (_, b) in gw
+            .sync_state_scan::<BucketSync>(&state::bucket_prefix(&zone.id), usize::MAX)
+            .await?
+        {
+            items_done += b.objects_done;
+            bytes_done += b.bytes_done;
+        }
+    }
+    let health = health::snapshot(log, &zone.id);
+    let mut last_error = health.last_error.as_ref().map(|(m, _)| m.clone());
+    let mut last_error_age = health.last_error.as_ref().map(|(_, t)| crate::since(*t));
+    let phase = progress.as_ref().map_or("init", |p| p.phase.name());
+    let shards_total = if is_data {
+        meridian_gateway::logs::LogKind::Data.shards()
+    } else {
+        meridian_gateway::logs::LogKind::Metadata.shards()
+    };
+    let (full, incremental) = match progress.as_ref().map(|p| p.phase) {
+        Some(Phase::Incremental) => (0, shards_total),
+        _ => (shards_total, 0),
+    };
+    let mut doc = json!({
+        "source_zone": zone_ref(&zone.id, &zone.name),
+        "reachable": true,
+        "phase": phase,
+        "caught_up": false,
+        "behind_entries": 0,
+        "oldest_change_age_secs": null,
+        "shards": {"total": shards_total, "full": full, "incremental": incremental, "behind": []},
+        "stalled_shards": [],
+        "full_sync": {
+            "items_done": items_done,
+            "items_total": progress.as_ref().map_or(0, |p| p.items_total),
+            "bytes_done": bytes_done,
+        },
+        "errors": health.errors,
+    });
+    if is_data {
+        doc["pending_buckets"] = json!(pending);
+    }
+    match source.log_heads(if is_data { "data" } else { "metadata" }).await {
+        Err(e) => {
+            doc["reachable"] = json!(false);
+            last_error = Some(format!("cannot read the source's log: {e}"));
+            last_error_age = Some(0.0);
+        }
+        Ok(heads) => {
+            let mut behind_entries = 0u64;
+            let mut behind = Vec::new();
+            let mut stalled = Vec::new();
+            for (shard, head) in heads.iter().enumerate() {
+                let shard = shard as u32;
+                let marker = markers.get(&shard).map(String::as_str).unwrap_or("");
+                if head.marker.as_str() <= marker {
+                    continue;
+                }
+                behind_entries += state::seq(&head.marker).saturating_sub(state::seq(marker));
+                behind.push(shard);
+                if health
+                    .shards
+                    .get(&shard)
+                    .is_some_and(|(seen, since)| seen == marker && since.elapsed() > STALL_AFTER)
+                {
+                    stalled.push(shard);
+                }
+            }
+            let mut oldest: Option<Timestamp> = None;
+            for &shard in behind.iter().take(AGE_PROBES) {
+                let marker = markers.get(&shard).cloned().unwrap_or_default();
+                let first = if is_data {
+                    source
+                        .datalog(shard, &marker, 1)
+                        .await
+                        .ok()
+                        .and_then(|m| m.first().map(|e| e.timestamp))
+                } else {
+                    source
+                        .mdlog(shard, &marker, 1)
+                        .await
+                        .ok()
+                        .and_then(|m| m.first().map(|e| e.timestamp))
+                };
+                if let Some(t) = first {
+                    oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                }
+            }
+            let caught_up =
+                progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental) && behind_entries == 0 && pending == 0;
+            doc["caught_up"] = json!(caught_up);
+            doc["behind_entries"] = json!(behind_entries);
+            doc["oldest_change_age_secs"] = json!(oldest.map(|t| Timestamp::now().0.saturating_sub(t.0) as f64 / 1e9));
+            doc["shards"]["behind"] = json!(behind);
+            doc["stalled_shards"] = json!(stalled);
+        }
+    }
+    doc["last_error"] = json!(last_error);
+    doc["last_error_age_secs"] = json!(last_error_age);
+    Ok(doc)
+}
+
+/// Per source zone, where one bucket's sync stands.
+pub async fn bucket_status(gw: &Gateway, spec: &str) -> Result<Value> {
+    let bucket = gw.bucket_info(spec).await?;
+    let site = gw.site();
+    let key = meridian_gateway::logs::bucket_log_key(&bucket);
+    let mut sources = Vec::new();
+    for (log, zone) in crate::sources(&site) {
+        if log != data::LOG {
+            continue;
+        }
+        let st: Option<BucketSync> = gw.sync_state_get(&state::bucket(&zone.id, &bucket.bucket_id)).await?;
+        let pending = gw
+            .sync_state_get::<String>(&state::pending(&zone.id, &key))
+            .await?
+            .is_some();
+        let source = Source::new(&zone, &site.system_key.access_key, &site.system_key.secret_key);
+        let mut doc = json!({
+            "source_zone": zone_ref(&zone.id, &zone.name),
+            "phase": st.as_ref().map_or("none", |s| s.phase.name()),
+            "marker": st.as_ref().map(|s| s.needed_from().to_string()).unwrap_or_default(),
+            "pending": pending,
+            "caught_up": false,
+            "behind_entries": null,
+            "source_head": null,
+            "last_error": null,
+        });
+        match source.bilog_head(spec).await {
+            Ok(head) => {
+                let marker = st.as_ref().map(|s| s.needed_from().to_string()).unwrap_or_default();
+                let behind = state::seq(&head).saturating_sub(state::seq(&marker));
+                let incremental = st.as_ref().is_some_and(|s| s.phase == Phase::Incremental);
+                doc["caught_up"] = json!(incremental && behind == 0 && !pending);
+                doc["behind_entries"] = json!(behind);
+                doc["source_head"] = json!(head);
+            }
+            Err(e) => doc["last_error"] = json!(format!("cannot read the source's bucket index log: {e}")),
+        }
+        sources.push(doc);
+    }
+    Ok(json!({"bucket": spec, "bucket_id": bucket.bucket_id, "sources": sources}))
+}
+
+/// What this zone has synced from `source_zone`, and still needs: shard markers of both logs, each
+/// bucket's position, and buckets about to start over (pending without a position yet).
+pub async fn markers(gw: &Gateway, source_zone: &str) -> Result<Value> {
+    let mut out = Map::new();
+    for (log, field) in [(meta::LOG, "metadata"), (data::LOG, "data")] {
+        let started = gw
+            .sync_state_get::<LogSync>(&state::log_state(log, source_zone))
+            .await?
+            .is_some();
+        let shards: Map<String, Value> = gw
+            .sync_state_scan::<String>(&state::shard_prefix(log, source_zone), 10_000)
+            .await?
+            .into_iter()
+            .map(|(s, m)| {
+                (
+                    s.trim_start_matches('0').parse::<u32>().unwrap_or(0).to_string(),
+                    json!(m),
+                )
+            })
+            .collect();
+        out.insert(field.into(), if started { Value::Object(shards) } else { Value::Null });
+    }
+    let buckets: Map<String, Value> = gw
+        .sync_state_scan::<BucketSync>(&state::bucket_prefix(source_zone), usize::MAX)
+        .await?
+        .into_iter()
+        .map(|(id, b)| (id, json!(b.needed_from())))
+        .collect();
+    out.insert("buckets".into(), Value::Object(buckets));
+    let pending: Vec<String> = gw
+        .sync_state_scan::<String>(&state::pending_prefix(source_zone), usize::MAX)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    out.insert("pending".into(), json!(pending));
+    Ok(Value::Object(out))
+}
