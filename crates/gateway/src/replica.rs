@@ -198,4 +198,119 @@ mod tests {
         assert!(replaces(tomb.as_ref(), &order(12, "a"), Some("i1")));
         assert!(replaces(None, &order(1, "a"), None));
     }
+
+    async fn gateway(dir: &tempfile::TempDir) -> Gateway {
+        use meridian_store::local::{LocalData, LocalMeta};
+        let (gw, _) = Gateway::open(
+            std::sync::Arc::new(LocalMeta::open(&dir.path().join("meta.redb")).unwrap()),
+            std::sync::Arc::new(LocalData::open(&dir.path().join("data")).unwrap()),
+            None,
+            crate::GatewayOptions::default(),
+        )
+        .await
+        .unwrap();
+        gw
+    }
+
+    fn body(data: &'static [u8]) -> ByteStream {
+        Box::pin(futures::stream::iter([Ok(bytes::Bytes::from_static(data))]))
+    }
+
+    async fn read_all(gw: &Gateway, bucket: &Bucket, key: &str) -> Option<Vec<u8>> {
+        use futures::TryStreamExt;
+        let read = match gw.get_object(bucket, key, None, &Default::default()).await {
+            Ok(r) => r,
+            Err(GatewayError::NoSuchKey) => return None,
+            Err(e) => panic!("{e}"),
+        };
+        let chunks: Vec<bytes::Bytes> = read.body.try_collect().await.unwrap();
+        Some(chunks.concat())
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn replicas_keep_identity_and_older_changes_never_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(&dir).await;
+        let user = gw
+            .create_user(crate::users::NewUser {
+                uid: "u".into(),
+                display_name: "U".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let bucket = gw.create_bucket(&user, "replicas", None).await.unwrap();
+        let local = gw
+            .put_object(&bucket, "k", body(b"local"), Default::default())
+            .await
+            .unwrap();
+
+        // A write made elsewhere later wins, and keeps its identity.
+        let remote = ObjectMeta {
+            key: "k".into(),
+            instance: "remote-1".into(),
+            size: 6,
+            etag: "2ba38ab6b5d0a5ad5c1b4c4e38de2e9a".into(),
+            mtime: Timestamp(local.mtime.0 + 1),
+            zones_trace: vec!["zone-b".into()],
+            ..local.clone()
+        };
+        let wrong = gw.apply_replica_write(&bucket, remote.clone(), body(b"remote")).await;
+        assert!(wrong.is_err(), "bytes that do not match the ETag are refused");
+        assert_eq!(read_all(&gw, &bucket, "k").await.unwrap(), b"local");
+        let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(b"remote"));
+        let remote = ObjectMeta { etag, ..remote };
+        assert_eq!(
+            gw.apply_replica_write(&bucket, remote.clone(), body(b"remote"))
+                .await
+                .unwrap(),
+            Applied::Done
+        );
+        let stored = gw.object_meta(&bucket, "k").await.unwrap();
+        assert_eq!(
+            (stored.instance.as_str(), stored.mtime, stored.etag.as_str()),
+            ("remote-1", remote.mtime, remote.etag.as_str())
+        );
+        assert_eq!(
+            stored.zones_trace,
+            vec!["zone-b".to_string(), gw.site().zone_id.clone()]
+        );
+        assert_eq!(
+            gw.apply_replica_write(&bucket, remote.clone(), body(b"remote"))
+                .await
+                .unwrap(),
+            Applied::Superseded,
+            "the same write twice is applied once"
+        );
+
+        // An older delete loses; a newer one wins and leaves a tombstone an older write cannot pass.
+        let older = Timestamp(remote.mtime.0 - 1);
+        assert_eq!(
+            gw.apply_replica_delete(&bucket, "k", older, &["zone-c".into()])
+                .await
+                .unwrap(),
+            Applied::Superseded
+        );
+        assert!(read_all(&gw, &bucket, "k").await.is_some());
+        let newer = Timestamp(remote.mtime.0 + 10);
+        assert_eq!(
+            gw.apply_replica_delete(&bucket, "k", newer, &["zone-c".into()])
+                .await
+                .unwrap(),
+            Applied::Done
+        );
+        assert!(read_all(&gw, &bucket, "k").await.is_none());
+        let late = ObjectMeta {
+            instance: "remote-2".into(),
+            mtime: Timestamp(newer.0 - 5),
+            ..remote.clone()
+        };
+        assert_eq!(
+            gw.apply_replica_write(&bucket, late, body(b"remote")).await.unwrap(),
+            Applied::Superseded,
+            "a write older than the delete stays deleted"
+        );
+        assert!(read_all(&gw, &bucket, "k").await.is_none());
+        assert_eq!(gw.bucket_stats(&bucket).await.unwrap().num_objects, 0);
+    }
 }
