@@ -239,14 +239,22 @@ impl S3Client {
 
     /// PUT Object from a shared buffer.
     pub async fn put_object(&self, key: &str, body: RepeatBody) -> Result<Done, RequestError> {
+        self.put_object_etag(key, body).await.map(|(_, done)| done)
+    }
+
+    /// PUT Object, also returning the ETag the server answered (`None` if it sent none).
+    pub async fn put_object_etag(&self, key: &str, body: RepeatBody) -> Result<(Option<String>, Done), RequestError> {
         let len = body.len();
         let answer = self
             .send(Method::PUT, &self.object_path(key), body, None, BodyMode::Drain)
             .await?;
-        Ok(Done {
-            bytes: len,
-            ttfb: answer.ttfb,
-        })
+        Ok((
+            etag_of(&answer.headers),
+            Done {
+                bytes: len,
+                ttfb: answer.ttfb,
+            },
+        ))
     }
 
     /// GET Object, body drained; `expected` (when known) is checked against the bytes received.
@@ -276,6 +284,11 @@ impl S3Client {
 
     /// HEAD Object.
     pub async fn head_object(&self, key: &str) -> Result<Done, RequestError> {
+        self.head_object_etag(key).await.map(|(_, done)| done)
+    }
+
+    /// HEAD Object, also returning the object's ETag (`None` if the answer had none).
+    pub async fn head_object_etag(&self, key: &str) -> Result<(Option<String>, Done), RequestError> {
         let answer = self
             .send(
                 Method::HEAD,
@@ -285,10 +298,13 @@ impl S3Client {
                 BodyMode::Drain,
             )
             .await?;
-        Ok(Done {
-            bytes: 0,
-            ttfb: answer.ttfb,
-        })
+        Ok((
+            etag_of(&answer.headers),
+            Done {
+                bytes: 0,
+                ttfb: answer.ttfb,
+            },
+        ))
     }
 
     /// DELETE Object.
@@ -434,11 +450,7 @@ impl S3Client {
             uri_encode(upload_id, false)
         );
         let answer = self.send(Method::PUT, &path, body, None, BodyMode::Drain).await?;
-        let etag = answer
-            .headers
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        let etag = etag_of(&answer.headers)
             .ok_or_else(|| RequestError::new(ErrorKind::BadResponse, "UploadPart answer without ETag"))?;
         Ok((
             etag,
@@ -487,6 +499,11 @@ impl S3Client {
             ttfb: answer.ttfb,
         })
     }
+}
+
+/// The `ETag` header of an answer, as sent (quotes included).
+fn etag_of(headers: &HeaderMap) -> Option<String> {
+    headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 /// Reads a body to its end, counting bytes; each frame is dropped as soon as it is counted.

@@ -5,16 +5,19 @@
 //! `meridian_bench::run(args).await`. A run creates the bucket if missing, prepares the objects a GET, mixed
 //! or LIST run needs (not measured), then drives `--concurrency` workers until `--objects` operations are done
 //! or `--duration` has passed, whichever comes first, and reports per operation type ops/s, MiB/s, latency
-//! percentiles and errors by kind, next to the client's own CPU use.
+//! percentiles and errors by kind, next to the client's own CPU use. `meridian bench replication` measures
+//! the replication lag between two zones instead.
 //!
 //! Modules: `units` (sizes, durations), `body` (request bodies cut from one shared buffer), `sign` (SigV4),
 //! `xml` (S3 XML bodies), `error` (failure kinds), `client` (pooled signed HTTP client), `stats` (histograms),
-//! `report` (text and JSON), `cpu` (getrusage), `runner` (the phases and workers).
+//! `report` (text and JSON), `cpu` (getrusage), `runner` (the phases and workers), `replication` (the lag
+//! benchmark).
 
 pub mod body;
 pub mod client;
 pub mod cpu;
 pub mod error;
+pub mod replication;
 pub mod report;
 mod runner;
 pub mod sign;
@@ -22,6 +25,7 @@ pub mod stats;
 pub mod units;
 pub mod xml;
 
+pub use replication::{ReplicationArgs, ReplicationReport};
 pub use report::BenchReport;
 pub use units::{ByteSize, DurationArg};
 
@@ -56,6 +60,7 @@ impl Op {
 #[derive(clap::Args, Debug, Clone)]
 #[command(
     about = "S3 load generator (like warp / rados bench)",
+    args_conflicts_with_subcommands = true,
     after_help = "Stops at whichever of --objects / --duration comes first (10s when neither is given). \
                   get, mixed and list first PUT the objects they need; that prepare phase is not measured. \
                   Keys go under a fresh prefix bench-XXXXXXXX/ in the bucket each run."
@@ -120,12 +125,26 @@ pub struct BenchArgs {
     /// Delete the objects written by the run afterwards (and the bucket, if the run created it)
     #[arg(long)]
     pub cleanup: bool,
+
+    /// Another benchmark than the S3 workloads above
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
+}
+
+/// Benchmarks other than the `--op` workloads.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum BenchMode {
+    /// Replication lag between two zones: steady writes to one, HEADs on the other
+    Replication(Box<ReplicationArgs>),
 }
 
 /// Runs a benchmark as `meridian bench` does: prints the report (text, or JSON with `--json`) and fails when
 /// the run cannot start or when every request failed.
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    runner::run(args).await
+pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
+    match args.mode.take() {
+        Some(BenchMode::Replication(r)) => replication::run(*r).await,
+        None => runner::run(args).await,
+    }
 }
 
 /// Runs a benchmark and returns its report without printing it (only notes and progress go to stderr).

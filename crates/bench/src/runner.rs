@@ -393,7 +393,7 @@ impl Progress {
 }
 
 /// Makes sure the bucket exists. Returns whether this run created it.
-async fn ensure_bucket(client: &S3Client, region: &str) -> anyhow::Result<bool> {
+pub(crate) async fn ensure_bucket(client: &S3Client, region: &str) -> anyhow::Result<bool> {
     match client.head_bucket().await {
         Ok(_) => return Ok(false),
         Err(e) if matches!(e.kind, ErrorKind::Http { status: 404, .. }) => {}
@@ -446,7 +446,8 @@ fn summarize_errors(rec: &Recorder) -> String {
     parts.join("; ")
 }
 
-fn random_buffer(len: u64, seed: u64) -> Bytes {
+/// `len` random bytes (request bodies are cut from them).
+pub(crate) fn random_buffer(len: u64, seed: u64) -> Bytes {
     let mut buf = vec![0u8; len as usize];
     SmallRng::seed_from_u64(seed).fill_bytes(&mut buf);
     Bytes::from(buf)
@@ -516,16 +517,15 @@ async fn cleanup(ctx: &Arc<Ctx>, concurrency: u32, delete_bucket: bool) {
     }
 }
 
-fn credentials(args: &BenchArgs) -> anyhow::Result<(String, String)> {
-    let access = args
-        .access_key
-        .clone()
+/// The key pair: the flags, else `$AWS_ACCESS_KEY_ID` / `$AWS_SECRET_ACCESS_KEY`.
+pub(crate) fn credentials(access_key: Option<&str>, secret: Option<&str>) -> anyhow::Result<(String, String)> {
+    let access = access_key
+        .map(str::to_string)
         .or_else(|| std::env::var("AWS_ACCESS_KEY_ID").ok())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| anyhow!("no access key: pass --access-key or set AWS_ACCESS_KEY_ID"))?;
-    let secret = args
-        .secret
-        .clone()
+    let secret = secret
+        .map(str::to_string)
         .or_else(|| std::env::var("AWS_SECRET_ACCESS_KEY").ok())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| anyhow!("no secret key: pass --secret or set AWS_SECRET_ACCESS_KEY"))?;
@@ -534,7 +534,7 @@ fn credentials(args: &BenchArgs) -> anyhow::Result<(String, String)> {
 
 pub(crate) async fn run_report(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let plan = Plan::from_args(args)?;
-    let (access, secret) = credentials(args)?;
+    let (access, secret) = credentials(args.access_key.as_deref(), args.secret.as_deref())?;
     let endpoint = parse_endpoint(&args.endpoint)?;
     let client = S3Client::new(
         endpoint.clone(),
@@ -713,6 +713,7 @@ mod tests {
         assert_eq!(a.concurrency, 8);
         assert_eq!(a.timeout.0, Duration::from_secs(120));
         assert!(!a.json && !a.no_progress && !a.cleanup);
+        assert!(a.mode.is_none());
 
         let a = parse(&[
             "--op",
@@ -749,6 +750,39 @@ mod tests {
         assert!(cmd.clone().try_get_matches_from(["--objects", "0"]).is_err());
         assert!(cmd.clone().try_get_matches_from(["-c", "0"]).is_err());
         assert!(cmd.try_get_matches_from(["--op", "copy"]).is_err());
+    }
+
+    #[test]
+    fn replication_is_a_subcommand() {
+        let a = parse(&[
+            "replication",
+            "--source-endpoint",
+            "http://127.0.0.1:1",
+            "--target-endpoint",
+            "http://127.0.0.1:2",
+            "--rate",
+            "20",
+        ]);
+        match a.mode {
+            Some(crate::BenchMode::Replication(r)) => {
+                assert_eq!(r.source_endpoint, "http://127.0.0.1:1");
+                assert_eq!(r.rate, 20.0);
+            }
+            other => panic!("{other:?}"),
+        }
+        // The workload flags belong to the S3 workloads only.
+        let cmd = BenchArgs::augment_args(Command::new("bench").no_binary_name(true));
+        assert!(cmd
+            .try_get_matches_from([
+                "--op",
+                "get",
+                "replication",
+                "--source-endpoint",
+                "a",
+                "--target-endpoint",
+                "b"
+            ])
+            .is_err());
     }
 
     #[test]

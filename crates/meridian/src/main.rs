@@ -77,6 +77,9 @@ enum Command {
     /// The data log
     #[command(subcommand)]
     Datalog(cli::DatalogCmd),
+    /// Multi-site replication state (metadata and data sync)
+    #[command(subcommand)]
+    Sync(cli::sync::SyncCmd),
     /// Realms (one global namespace of users and buckets)
     #[command(subcommand)]
     Realm(cli::config::RealmCmd),
@@ -156,8 +159,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => cli::execute(&cli.data_dir, cli::user_request(cmd)).await,
         Command::Key(cmd) => cli::execute(&cli.data_dir, cli::key_request(cmd)).await,
+        Command::Bucket(cli::BucketCmd::Sync(cmd)) => cli::sync::bucket(&cli.data_dir, cmd).await,
         Command::Bucket(cmd) => cli::execute(&cli.data_dir, cli::bucket_request(cmd)).await,
         Command::Datalog(cmd) => cli::execute(&cli.data_dir, cli::datalog_request(cmd)).await,
+        Command::Sync(cmd) => cli::sync::run(&cli.data_dir, cmd).await,
         Command::Realm(cmd) => cli::execute(&cli.data_dir, cli::config::realm_request(cmd)).await,
         Command::Zonegroup(cmd) => cli::execute(&cli.data_dir, cli::config::zonegroup_request(cmd)).await,
         Command::Zone(cmd) => cli::execute(&cli.data_dir, cli::config::zone_request(cmd)).await,

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod metadata;
+pub mod sync;
 
 use crate::zone;
 use anyhow::Context;
@@ -102,6 +103,9 @@ pub enum BucketCmd {
     /// The bucket index log
     #[command(subcommand)]
     Log(BucketLogCmd),
+    /// The bucket's replication state
+    #[command(subcommand)]
+    Sync(sync::BucketSyncCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -197,6 +201,7 @@ pub fn bucket_request(cmd: BucketCmd) -> AdminRequest {
             .param("bucket", r.bucket)
             .opt("marker", r.marker)
             .opt("max-entries", r.max_entries.map(|n| n.to_string())),
+        BucketCmd::Sync(sync::BucketSyncCmd::Status { bucket, .. }) => sync::bucket_status_request(&bucket),
     }
 }
 
@@ -216,6 +221,18 @@ pub fn datalog_request(cmd: DatalogCmd) -> AdminRequest {
 
 /// Runs one admin request and prints its JSON answer.
 pub async fn execute(data_dir: &Path, req: AdminRequest) -> anyhow::Result<()> {
+    let value = request(data_dir, req).await?;
+    if !value.is_null() {
+        use std::io::Write;
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&value)?);
+    }
+    Ok(())
+}
+
+/// Runs one admin request and returns its JSON answer: in this process when no server holds the data
+/// directory, else signed with the running server's admin key and sent to it.
+pub async fn request(data_dir: &Path, req: AdminRequest) -> anyhow::Result<serde_json::Value> {
     let value = match zone::open(
         data_dir,
         None,
@@ -242,10 +259,5 @@ pub async fn execute(data_dir: &Path, req: AdminRequest) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e),
     };
-    if !value.is_null() {
-        use std::io::Write;
-        // A closed pipe (`| head`) is not an error worth a panic.
-        let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&value)?);
-    }
-    Ok(())
+    Ok(value)
 }

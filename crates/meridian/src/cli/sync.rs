@@ -1,0 +1,873 @@
+//! `meridian sync status` and `meridian bucket sync status`: ask the zone for its replication state
+//! (`GET /admin/sync/status`, `GET /admin/sync/bucket`) and print it as radosgw-admin does, or as the raw JSON;
+//! `sync status --watch` polls until every source zone is caught up, with progress bars on a terminal.
+
+use super::request;
+use anyhow::{anyhow, bail, Context};
+use http::Method;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use meridian_admin::AdminRequest;
+use meridian_bench::units::{format_bytes, format_duration};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How a status is printed.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// radosgw-admin's layout
+    #[default]
+    Text,
+    /// The admin API's JSON document
+    Json,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SyncCmd {
+    /// Replication state of this zone: metadata sync from the master, data sync from every other zone
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Poll until every source is caught up (progress bars on a terminal, one line per poll otherwise)
+    #[arg(long)]
+    pub watch: bool,
+    /// Milliseconds between two polls of --watch
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub interval_ms: u64,
+    /// With --watch: give up (exit 1) if not caught up after this many seconds
+    #[arg(long)]
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BucketSyncCmd {
+    /// Replication state of one bucket, per source zone
+    Status {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+pub fn status_request() -> AdminRequest {
+    AdminRequest::new(Method::GET, "sync/status")
+}
+
+pub fn bucket_status_request(bucket: &str) -> AdminRequest {
+    AdminRequest::new(Method::GET, "sync/bucket").param("bucket", bucket)
+}
+
+/// A field that may be missing or `null`: its default then (`Option<T>` fields take `null` by themselves).
+fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A flag that reads as true when missing or `null`.
+fn or_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(true))
+}
+
+/// A zone, realm or zonegroup as the documents name it.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(default)]
+pub struct Named {
+    #[serde(deserialize_with = "or_default")]
+    pub id: String,
+    #[serde(deserialize_with = "or_default")]
+    pub name: String,
+}
+
+impl Named {
+    /// "us-east (8c1e…)", or whichever of the two is known.
+    fn label(&self) -> String {
+        match (self.name.is_empty(), self.id.is_empty()) {
+            (false, false) => format!("{} ({})", self.name, self.id),
+            (false, true) => self.name.clone(),
+            (true, false) => format!("({})", self.id),
+            (true, true) => "(unknown)".to_string(),
+        }
+    }
+}
+
+/// `GET /admin/sync/status`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct SyncStatus {
+    #[serde(deserialize_with = "or_default")]
+    pub realm: Named,
+    #[serde(deserialize_with = "or_default")]
+    pub zonegroup: Named,
+    #[serde(deserialize_with = "or_default")]
+    pub zone: Named,
+    #[serde(deserialize_with = "or_default")]
+    pub metadata: MetadataStatus,
+    #[serde(deserialize_with = "or_default")]
+    pub data: Vec<SourceStatus>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct MetadataStatus {
+    #[serde(deserialize_with = "or_default")]
+    pub role: String,
+    pub source: Option<SourceStatus>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct Shards {
+    pub total: Option<u64>,
+    pub full: Option<u64>,
+    pub incremental: Option<u64>,
+    #[serde(deserialize_with = "or_default")]
+    pub behind: Vec<u64>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone, Copy)]
+#[serde(default)]
+pub struct FullSync {
+    #[serde(deserialize_with = "or_default")]
+    pub items_done: u64,
+    #[serde(deserialize_with = "or_default")]
+    pub items_total: u64,
+    #[serde(deserialize_with = "or_default")]
+    pub bytes_done: u64,
+}
+
+/// What this zone has of one source zone's log.
+#[derive(Deserialize, Debug)]
+#[serde(default)]
+pub struct SourceStatus {
+    #[serde(deserialize_with = "or_default")]
+    pub source_zone: Named,
+    #[serde(deserialize_with = "or_true")]
+    pub reachable: bool,
+    #[serde(deserialize_with = "or_default")]
+    pub phase: String,
+    #[serde(deserialize_with = "or_default")]
+    pub caught_up: bool,
+    pub behind_entries: Option<u64>,
+    pub pending_buckets: Option<u64>,
+    pub oldest_change_age_secs: Option<f64>,
+    #[serde(deserialize_with = "or_default")]
+    pub shards: Shards,
+    #[serde(deserialize_with = "or_default")]
+    pub stalled_shards: Vec<u64>,
+    pub full_sync: Option<FullSync>,
+    pub errors: Option<u64>,
+    pub last_error: Option<String>,
+    pub last_error_age_secs: Option<f64>,
+}
+
+impl Default for SourceStatus {
+    fn default() -> Self {
+        SourceStatus {
+            source_zone: Named::default(),
+            // A document that does not say otherwise speaks of a source it reached.
+            reachable: true,
+            phase: String::new(),
+            caught_up: false,
+            behind_entries: None,
+            pending_buckets: None,
+            oldest_change_age_secs: None,
+            shards: Shards::default(),
+            stalled_shards: Vec::new(),
+            full_sync: None,
+            errors: None,
+            last_error: None,
+            last_error_age_secs: None,
+        }
+    }
+}
+
+impl SourceStatus {
+    fn in_full_sync(&self) -> bool {
+        matches!(self.phase.as_str(), "full" | "init")
+    }
+
+    /// The full sync's progress, when it is worth showing: during a full sync, or while one is unfinished and
+    /// the source is not caught up (a zone syncing from several sources fetches part of the items from each,
+    /// so a caught-up source may show fewer done than the total).
+    fn full_progress(&self) -> Option<FullSync> {
+        self.full_sync
+            .filter(|f| self.in_full_sync() || (f.items_done < f.items_total && !self.caught_up))
+    }
+
+    /// Synced: reachable and caught up.
+    fn done(&self) -> bool {
+        self.reachable && self.caught_up
+    }
+}
+
+/// `GET /admin/sync/bucket?bucket=B`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct BucketSyncStatus {
+    #[serde(deserialize_with = "or_default")]
+    pub bucket: String,
+    #[serde(deserialize_with = "or_default")]
+    pub bucket_id: String,
+    #[serde(deserialize_with = "or_default")]
+    pub sources: Vec<BucketSource>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct BucketSource {
+    #[serde(deserialize_with = "or_default")]
+    pub source_zone: Named,
+    #[serde(deserialize_with = "or_default")]
+    pub phase: String,
+    pub marker: Option<String>,
+    pub source_head: Option<String>,
+    pub behind_entries: Option<u64>,
+    #[serde(deserialize_with = "or_default")]
+    pub pending: bool,
+    #[serde(deserialize_with = "or_default")]
+    pub caught_up: bool,
+    pub last_error: Option<String>,
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(value: &Value, what: &str) -> anyhow::Result<T> {
+    T::deserialize(value).with_context(|| {
+        format!("the server answered a {what} document this version cannot read (see it with --format json)")
+    })
+}
+
+fn secs(s: f64) -> String {
+    format!("{s:.1} s")
+}
+
+fn ids(list: &[u64]) -> String {
+    let parts: Vec<String> = list.iter().map(u64::to_string).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The facts of one source, one line each (without indentation). `what` is "metadata" or "data", `upstream`
+/// what it is caught up with ("master", "source").
+pub fn source_lines(s: &SourceStatus, what: &str, upstream: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !s.reachable {
+        lines.push(format!(
+            "source is unreachable: {} (the lines below are this zone's own state)",
+            s.last_error.as_deref().unwrap_or("no answer")
+        ));
+    }
+    if !s.phase.is_empty() {
+        lines.push(format!("phase: {}", s.phase));
+    }
+    if let Some(total) = s.shards.total {
+        lines.push(format!("full sync: {}/{total} shards", s.shards.full.unwrap_or(0)));
+        lines.push(format!(
+            "incremental sync: {}/{total} shards",
+            s.shards.incremental.unwrap_or(0)
+        ));
+    }
+    if let Some(f) = s.full_progress() {
+        lines.push(format!(
+            "full sync progress: {}/{} items, {}",
+            f.items_done,
+            f.items_total,
+            format_bytes(f.bytes_done)
+        ));
+    }
+    if let Some(n) = s.pending_buckets {
+        lines.push(format!("pending buckets: {n}"));
+    }
+    if s.caught_up {
+        lines.push(format!("{what} is caught up with {upstream}"));
+    } else {
+        let mut line = match s.behind_entries {
+            Some(n) if n > 0 => format!("{what} is behind by {n} entries"),
+            _ => format!("{what} is not caught up with {upstream}"),
+        };
+        if let Some(age) = s.oldest_change_age_secs {
+            let _ = write!(line, ", oldest change {} ago", secs(age));
+        }
+        if s.in_full_sync() {
+            line.push_str(" (full sync in progress)");
+        }
+        lines.push(line);
+    }
+    if !s.shards.behind.is_empty() {
+        lines.push(format!("behind shards: {}", ids(&s.shards.behind)));
+    }
+    if !s.stalled_shards.is_empty() {
+        lines.push(format!(
+            "stalled shards: {} (no progress for over 30 s)",
+            ids(&s.stalled_shards)
+        ));
+    }
+    let errors = s.errors.unwrap_or(0);
+    match (&s.last_error, s.reachable) {
+        // An unreachable source's error is already on the first line.
+        (Some(_), false) if errors > 0 => lines.push(format!("errors: {errors}")),
+        (Some(e), true) => {
+            let age = s
+                .last_error_age_secs
+                .map(|a| format!(" ({} ago)", secs(a)))
+                .unwrap_or_default();
+            lines.push(format!("errors: {errors}, last error{age}: {e}"));
+        }
+        (None, _) if errors > 0 => lines.push(format!("errors: {errors}")),
+        _ => {}
+    }
+    lines
+}
+
+/// `label` right-aligned in 15 columns, then the first line; the others under it.
+fn section(out: &mut String, label: &str, lines: &[String]) {
+    let indent = " ".repeat(16);
+    match lines.split_first() {
+        Some((first, rest)) => {
+            let _ = writeln!(out, "{label:>15} {first}");
+            for line in rest {
+                let _ = writeln!(out, "{indent}{line}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "{label:>15}");
+        }
+    }
+}
+
+/// The text of `meridian sync status`.
+pub fn render_status(st: &SyncStatus) -> String {
+    let mut out = String::new();
+    section(&mut out, "realm", &[st.realm.label()]);
+    section(&mut out, "zonegroup", &[st.zonegroup.label()]);
+    section(&mut out, "zone", &[st.zone.label()]);
+    match (&st.metadata.source, st.metadata.role.as_str()) {
+        (_, "master") => section(&mut out, "metadata sync", &["no sync (zone is master)".to_string()]),
+        (Some(src), _) => {
+            let mut lines = vec![format!("source: {}", src.source_zone.label())];
+            lines.extend(source_lines(src, "metadata", "master"));
+            section(&mut out, "metadata sync", &lines);
+        }
+        (None, _) => section(
+            &mut out,
+            "metadata sync",
+            &["unknown (no source in the status)".to_string()],
+        ),
+    }
+    if st.data.is_empty() {
+        section(&mut out, "data sync", &["no source zones".to_string()]);
+    }
+    for src in &st.data {
+        let head = format!("      data sync source: {}", src.source_zone.label());
+        let _ = writeln!(out, "{head}");
+        let indent = " ".repeat(24);
+        for line in source_lines(src, "data", "source") {
+            let _ = writeln!(out, "{indent}{line}");
+        }
+    }
+    out
+}
+
+/// The text of `meridian bucket sync status`.
+pub fn render_bucket(st: &BucketSyncStatus) -> String {
+    let mut out = String::new();
+    let id = if st.bucket_id.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", st.bucket_id)
+    };
+    let _ = writeln!(out, "bucket {}{id}", st.bucket);
+    if st.sources.is_empty() {
+        let _ = writeln!(out, "  no source zones");
+    }
+    let dash = |v: &Option<String>| v.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "-".to_string());
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    for (i, s) in st.sources.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let behind = s
+            .behind_entries
+            .map(|n| format!("{n} entries"))
+            .unwrap_or_else(|| "-".to_string());
+        let rows = [
+            ("source zone", s.source_zone.label()),
+            (
+                "phase",
+                if s.phase.is_empty() {
+                    "-".to_string()
+                } else {
+                    s.phase.clone()
+                },
+            ),
+            ("marker", dash(&s.marker)),
+            ("source head", dash(&s.source_head)),
+            ("behind", behind),
+            ("pending", yes_no(s.pending).to_string()),
+            ("caught up", yes_no(s.caught_up).to_string()),
+            ("last error", s.last_error.clone().unwrap_or_else(|| "none".to_string())),
+        ];
+        for (label, value) in rows {
+            let _ = writeln!(out, "  {label:>11}: {value}");
+        }
+    }
+    out
+}
+
+fn print(text: &str) {
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = write!(std::io::stdout(), "{text}");
+}
+
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    print(&format!("{}\n", serde_json::to_string_pretty(value)?));
+    Ok(())
+}
+
+/// `meridian sync status`.
+pub async fn run(data_dir: &Path, cmd: SyncCmd) -> anyhow::Result<()> {
+    match cmd {
+        SyncCmd::Status(args) if args.watch => watch(data_dir, &args).await,
+        SyncCmd::Status(args) => {
+            if args.timeout_secs.is_some() {
+                bail!("--timeout-secs goes with --watch");
+            }
+            let value = request(data_dir, status_request()).await?;
+            print_status(&value, args.format)
+        }
+    }
+}
+
+fn print_status(value: &Value, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => print_json(value),
+        Format::Text => {
+            print(&render_status(&parse(value, "sync status")?));
+            Ok(())
+        }
+    }
+}
+
+/// `meridian bucket sync status`.
+pub async fn bucket(data_dir: &Path, cmd: BucketSyncCmd) -> anyhow::Result<()> {
+    let BucketSyncCmd::Status { bucket, format } = cmd;
+    let value = request(data_dir, bucket_status_request(&bucket)).await?;
+    match format {
+        Format::Json => print_json(&value),
+        Format::Text => {
+            print(&render_bucket(&parse(&value, "bucket sync status")?));
+            Ok(())
+        }
+    }
+}
+
+/// Every source of a status, labelled "metadata us-east" / "data us-east".
+fn sources(st: &SyncStatus) -> Vec<(String, &SourceStatus)> {
+    let name = |s: &SourceStatus| {
+        if s.source_zone.name.is_empty() {
+            s.source_zone.id.clone()
+        } else {
+            s.source_zone.name.clone()
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(src) = &st.metadata.source {
+        out.push((format!("metadata {}", name(src)), src));
+    }
+    for src in &st.data {
+        out.push((format!("data {}", name(src)), src));
+    }
+    out
+}
+
+/// One source in a few words: "caught up", "full sync 900/1000 items (3.5 MiB)", "12 entries behind".
+pub fn summary(s: &SourceStatus) -> String {
+    if !s.reachable {
+        return format!("unreachable: {}", s.last_error.as_deref().unwrap_or("no answer"));
+    }
+    if s.caught_up {
+        return "caught up".to_string();
+    }
+    let mut text = match s.full_progress() {
+        Some(f) => format!(
+            "full sync {}/{} items ({})",
+            f.items_done,
+            f.items_total,
+            format_bytes(f.bytes_done)
+        ),
+        None if s.in_full_sync() => format!("{} sync", s.phase),
+        None => match s.behind_entries {
+            Some(n) => format!("{n} entries behind"),
+            None => "not caught up".to_string(),
+        },
+    };
+    if let Some(n) = s.pending_buckets.filter(|n| *n > 0) {
+        let _ = write!(text, ", {n} pending buckets");
+    }
+    if !s.stalled_shards.is_empty() {
+        let _ = write!(text, ", stalled shards {}", ids(&s.stalled_shards));
+    }
+    text
+}
+
+/// "metadata us-east: caught up | data us-east: 12 entries behind".
+pub fn poll_line(st: &SyncStatus) -> String {
+    let parts: Vec<String> = sources(st)
+        .into_iter()
+        .map(|(label, s)| format!("{label}: {}", summary(s)))
+        .collect();
+    if parts.is_empty() {
+        "no source zones".to_string()
+    } else {
+        parts.join(" | ")
+    }
+}
+
+/// The sources not caught up yet, for the timeout message.
+pub fn behind(st: &SyncStatus) -> Vec<String> {
+    sources(st)
+        .into_iter()
+        .filter(|(_, s)| !s.done())
+        .map(|(label, s)| format!("{label} ({})", summary(s)))
+        .collect()
+}
+
+/// The progress bars of `--watch` on a terminal: one per source.
+struct Bars {
+    multi: MultiProgress,
+    bars: Vec<(String, ProgressBar, u64)>,
+}
+
+impl Bars {
+    fn new() -> Bars {
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
+            bars: Vec::new(),
+        }
+    }
+
+    fn update(&mut self, st: &SyncStatus) {
+        let style = ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} {msg}")
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        for (label, s) in sources(st) {
+            let index = match self.bars.iter().position(|(l, _, _)| *l == label) {
+                Some(i) => i,
+                None => {
+                    let bar = self.multi.add(ProgressBar::new(1));
+                    bar.set_style(style.clone());
+                    bar.set_prefix(label.clone());
+                    self.bars.push((label.clone(), bar, 0));
+                    self.bars.len() - 1
+                }
+            };
+            let (_, bar, most_behind) = &mut self.bars[index];
+            let full = s.full_progress();
+            if s.done() {
+                let len = bar.length().unwrap_or(1).max(1);
+                bar.set_position(len);
+                bar.set_message("caught up");
+            } else if let (Some(f), true) = (full, s.reachable) {
+                bar.set_length(f.items_total.max(1));
+                bar.set_position(f.items_done);
+                bar.set_message(format!("items, {}", format_bytes(f.bytes_done)));
+            } else {
+                // Incremental: the bar fills as the entries still to apply go down from the most seen.
+                let left = s.behind_entries.unwrap_or(0);
+                *most_behind = (*most_behind).max(left).max(1);
+                bar.set_length(*most_behind);
+                bar.set_position(*most_behind - left.min(*most_behind));
+                bar.set_message(summary(s));
+            }
+        }
+    }
+
+    fn note(&self, text: &str) {
+        let _ = self.multi.println(text);
+    }
+
+    fn finish(self) {
+        for (_, bar, _) in &self.bars {
+            bar.finish_and_clear();
+        }
+        let _ = self.multi.clear();
+    }
+}
+
+/// `sync status --watch`: polls until every source is caught up (then prints the status and succeeds) or until
+/// `--timeout-secs` has passed (then fails naming the sources still behind). A failed poll after the first is
+/// reported and retried.
+async fn watch(data_dir: &Path, args: &StatusArgs) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let deadline = args.timeout_secs.map(|s| start + Duration::from_secs(s));
+    let interval = Duration::from_millis(args.interval_ms);
+    let mut bars = std::io::stdout().is_terminal().then(Bars::new);
+    let mut last: Option<(Value, SyncStatus)> = None;
+    let outcome = loop {
+        match request(data_dir, status_request()).await {
+            Ok(value) => {
+                let st: SyncStatus = match parse(&value, "sync status") {
+                    Ok(st) => st,
+                    Err(e) => break Err(e),
+                };
+                match bars.as_mut() {
+                    Some(b) => b.update(&st),
+                    None => print(&format!("[{}] {}\n", format_duration(start.elapsed()), poll_line(&st))),
+                }
+                let caught_up = sources(&st).iter().all(|(_, s)| s.done());
+                last = Some((value, st));
+                if caught_up {
+                    break Ok(());
+                }
+            }
+            Err(e) if last.is_none() => break Err(e),
+            Err(e) => {
+                let text = format!("[{}] poll failed: {e:#}", format_duration(start.elapsed()));
+                match &bars {
+                    Some(b) => b.note(&text),
+                    None => print(&format!("{text}\n")),
+                }
+            }
+        }
+        if let Some(deadline) = deadline {
+            if Instant::now() >= deadline {
+                let behind = last.as_ref().map(|(_, st)| behind(st)).unwrap_or_default();
+                break Err(anyhow!(
+                    "sync is not caught up after {} s; behind: {}",
+                    args.timeout_secs.unwrap_or(0),
+                    if behind.is_empty() {
+                        "unknown (the last polls failed)".to_string()
+                    } else {
+                        behind.join("; ")
+                    }
+                ));
+            }
+            tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
+        } else {
+            tokio::time::sleep(interval).await;
+        }
+    };
+    if let Some(b) = bars {
+        b.finish();
+    }
+    if let Some((value, _)) = &last {
+        print_status(value, args.format)?;
+    }
+    if outcome.is_ok() {
+        print(&format!("caught up after {}\n", format_duration(start.elapsed())));
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn secondary() -> Value {
+        json!({
+            "realm": {"id": "r-1", "name": "gold"},
+            "zonegroup": {"id": "zg-1", "name": "us"},
+            "zone": {"id": "z-west", "name": "us-west"},
+            "metadata": {
+                "role": "secondary",
+                "source": {
+                    "source_zone": {"id": "z-east", "name": "us-east"},
+                    "reachable": true,
+                    "phase": "incremental",
+                    "caught_up": true,
+                    "behind_entries": 0,
+                    "oldest_change_age_secs": null,
+                    "shards": {"total": 64, "full": 0, "incremental": 64, "behind": []},
+                    "stalled_shards": [],
+                    "full_sync": {"items_done": 4, "items_total": 10, "bytes_done": 0},
+                    "errors": 0,
+                    "last_error": null,
+                    "last_error_age_secs": null
+                }
+            },
+            "data": [
+                {
+                    "source_zone": {"id": "z-east", "name": "us-east"},
+                    "reachable": true,
+                    "phase": "incremental",
+                    "caught_up": false,
+                    "behind_entries": 12,
+                    "pending_buckets": 3,
+                    "oldest_change_age_secs": 4.2,
+                    "shards": {"total": 128, "full": 0, "incremental": 128, "behind": [5, 17]},
+                    "stalled_shards": [17],
+                    "full_sync": {"items_done": 1000, "items_total": 1000, "bytes_done": 4096000},
+                    "errors": 2,
+                    "last_error": "fetch photos/a.jpg from us-east: connection reset",
+                    "last_error_age_secs": 10.5
+                },
+                {
+                    "source_zone": {"id": "z-eu", "name": "eu-1"},
+                    "reachable": false,
+                    "phase": "full",
+                    "caught_up": false,
+                    "behind_entries": 0,
+                    "pending_buckets": 1,
+                    "oldest_change_age_secs": null,
+                    "shards": {"total": 128, "full": 128, "incremental": 0, "behind": []},
+                    "stalled_shards": [],
+                    "full_sync": {"items_done": 900, "items_total": 1000, "bytes_done": 3686400},
+                    "errors": 5,
+                    "last_error": "cannot reach http://127.0.0.1:9: connection refused",
+                    "last_error_age_secs": 1.0
+                }
+            ]
+        })
+    }
+
+    fn status(v: &Value) -> SyncStatus {
+        parse(v, "sync status").unwrap()
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().map(str::trim).collect()
+    }
+
+    #[test]
+    fn secondary_zone_text() {
+        let text = render_status(&status(&secondary()));
+        let l = lines(&text);
+        assert_eq!(l[0], "realm gold (r-1)", "{text}");
+        assert_eq!(l[1], "zonegroup us (zg-1)", "{text}");
+        assert_eq!(l[2], "zone us-west (z-west)", "{text}");
+        assert!(text.contains("  metadata sync source: us-east (z-east)\n"), "{text}");
+        for want in [
+            "full sync: 0/64 shards",
+            "incremental sync: 64/64 shards",
+            "metadata is caught up with master",
+            "data sync source: us-east (z-east)",
+            "incremental sync: 128/128 shards",
+            "pending buckets: 3",
+            "data is behind by 12 entries, oldest change 4.2 s ago",
+            "behind shards: [5, 17]",
+            "stalled shards: [17] (no progress for over 30 s)",
+            "errors: 2, last error (10.5 s ago): fetch photos/a.jpg from us-east: connection reset",
+            "data sync source: eu-1 (z-eu)",
+            "source is unreachable: cannot reach http://127.0.0.1:9: connection refused (the lines below are \
+             this zone's own state)",
+            "full sync progress: 900/1000 items, 3.5 MiB",
+            "data is not caught up with source (full sync in progress)",
+            "errors: 5",
+        ] {
+            assert!(l.contains(&want), "no line {want:?} in\n{text}");
+        }
+        // A finished full sync of a caught-up source is not shown.
+        assert!(!text.contains("4/10 items"), "{text}");
+        assert!(!text.contains("1000/1000 items"), "{text}");
+        // Lines of a data source sit under its header.
+        assert!(
+            text.contains("\n                        pending buckets: 3\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn master_zone_text() {
+        let v = json!({
+            "realm": {"id": "r-1", "name": "gold"},
+            "zonegroup": {"id": "zg-1", "name": "us"},
+            "zone": {"id": "z-east", "name": "us-east"},
+            "metadata": {"role": "master"},
+            "data": [{
+                "source_zone": {"id": "z-west", "name": "us-west"},
+                "reachable": true, "phase": "incremental", "caught_up": true, "behind_entries": 0,
+                "pending_buckets": 0, "oldest_change_age_secs": null,
+                "shards": {"total": 128, "full": 0, "incremental": 128, "behind": []},
+                "stalled_shards": [], "errors": 0, "last_error": null
+            }]
+        });
+        let text = render_status(&status(&v));
+        assert!(text.contains("  metadata sync no sync (zone is master)\n"), "{text}");
+        assert!(lines(&text).contains(&"data is caught up with source"), "{text}");
+        assert!(!text.contains("errors"), "{text}");
+        assert_eq!(poll_line(&status(&v)), "data us-west: caught up");
+        assert!(behind(&status(&v)).is_empty());
+
+        // A zone outside any realm: null realm, null lists.
+        let alone = json!({"realm": null, "zone": {"name": "solo", "id": null}, "metadata": {"role": "master"},
+                           "data": null});
+        let text = render_status(&status(&alone));
+        assert!(text.contains("realm (unknown)\n"), "{text}");
+        assert!(text.contains("zone solo\n"), "{text}");
+        assert!(text.contains("data sync no source zones"), "{text}");
+    }
+
+    #[test]
+    fn watch_summaries() {
+        let st = status(&secondary());
+        assert_eq!(
+            poll_line(&st),
+            "metadata us-east: caught up | data us-east: 12 entries behind, 3 pending buckets, stalled shards \
+             [17] | data eu-1: unreachable: cannot reach http://127.0.0.1:9: connection refused"
+        );
+        let b = behind(&st);
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert!(b[0].starts_with("data us-east (12 entries behind"), "{b:?}");
+        assert!(b[1].starts_with("data eu-1 (unreachable"), "{b:?}");
+
+        let full: SourceStatus = serde_json::from_value(json!({
+            "source_zone": {"name": "us-east"}, "phase": "full", "caught_up": false,
+            "full_sync": {"items_done": 900, "items_total": 1000, "bytes_done": 3686400}
+        }))
+        .unwrap();
+        assert!(full.reachable, "reachable unless the document says otherwise");
+        let null: SourceStatus = serde_json::from_value(json!({"reachable": null, "shards": null})).unwrap();
+        assert!(null.reachable && null.shards.behind.is_empty());
+        assert_eq!(summary(&full), "full sync 900/1000 items (3.5 MiB)");
+        let init: SourceStatus = serde_json::from_value(json!({"phase": "init"})).unwrap();
+        assert_eq!(summary(&init), "init sync");
+    }
+
+    #[test]
+    fn bucket_text() {
+        let v = json!({"bucket": "photos", "bucket_id": "b-1", "sources": [
+            {"source_zone": {"id": "z-east", "name": "us-east"}, "phase": "incremental",
+             "marker": "00000000000000000040", "source_head": "00000000000000000052", "behind_entries": 12,
+             "pending": true, "caught_up": false, "last_error": "fetch photos/a.jpg: 503"},
+            {"source_zone": {"id": "z-eu", "name": "eu-1"}, "phase": "none", "marker": null,
+             "source_head": null, "behind_entries": 0, "pending": false, "caught_up": true, "last_error": null}
+        ]});
+        let text = render_bucket(&parse(&v, "bucket sync status").unwrap());
+        let l = lines(&text);
+        assert_eq!(l[0], "bucket photos (b-1)");
+        for want in [
+            "source zone: us-east (z-east)",
+            "phase: incremental",
+            "marker: 00000000000000000040",
+            "source head: 00000000000000000052",
+            "behind: 12 entries",
+            "pending: yes",
+            "caught up: no",
+            "last error: fetch photos/a.jpg: 503",
+            "source zone: eu-1 (z-eu)",
+            "phase: none",
+            "marker: -",
+            "caught up: yes",
+            "last error: none",
+        ] {
+            assert!(l.contains(&want), "no line {want:?} in\n{text}");
+        }
+        let empty = render_bucket(&parse(&json!({"bucket": "x", "sources": []}), "bucket sync status").unwrap());
+        assert_eq!(empty, "bucket x\n  no source zones\n");
+    }
+
+    #[test]
+    fn unreadable_documents_are_named() {
+        let err = parse::<SyncStatus>(&json!({"data": "nope"}), "sync status").unwrap_err();
+        assert!(format!("{err:#}").contains("--format json"), "{err:#}");
+    }
+}
