@@ -86,13 +86,42 @@ struct Running {
     log: Arc<Mutex<Vec<String>>>,
 }
 
+/// The replication agents' server flags (`--sync-poll-interval-ms`, `--sync-concurrency`,
+/// `--log-trim-interval-secs`), with test-friendly defaults: agents ask an idle source every 100 ms, and logs
+/// are trimmed only when a test asks for it (the server's default is every 60 s).
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub poll_interval_ms: u64,
+    pub concurrency: usize,
+    pub log_trim_interval_secs: u64,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            poll_interval_ms: 100,
+            concurrency: 4,
+            log_trim_interval_secs: 3600,
+        }
+    }
+}
+
 /// One zone: a data directory, the port its endpoint names, and (while started) its server process.
 pub struct Zone {
     pub name: String,
+    /// Where the test connects (S3 clients, signed admin requests).
     pub addr: SocketAddr,
-    /// `http://127.0.0.1:PORT`, as the period names it.
+    /// `http://127.0.0.1:PORT`, as the period names it (what other zones connect to).
     pub endpoint: String,
     pub data_dir: PathBuf,
+    /// Sync flags passed to the next `start`.
+    pub sync: SyncOptions,
+    /// More server flags passed to the next `start`.
+    pub extra_args: Vec<String>,
+    /// The address the server binds.
+    listen: SocketAddr,
+    /// A network namespace the server and the CLI run in (`ip netns exec NS ...`).
+    netns: Option<String>,
     root: PathBuf,
     server: Option<Running>,
     /// Logs of servers of this zone that were stopped (kept for failure messages).
@@ -106,15 +135,44 @@ impl Zone {
     pub fn new(root: &Path, name: &str) -> Zone {
         let port = free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        Zone::with_network(root, name, addr, addr, format!("http://{addr}"), None)
+    }
+
+    /// A zone whose server binds `listen` (in network namespace `netns` if given), is reached by the test at
+    /// `addr`, and by the other zones at `endpoint`.
+    pub fn with_network(
+        root: &Path,
+        name: &str,
+        listen: SocketAddr,
+        addr: SocketAddr,
+        endpoint: String,
+        netns: Option<String>,
+    ) -> Zone {
         Zone {
             name: name.to_string(),
             addr,
-            endpoint: format!("http://{addr}"),
+            endpoint,
             data_dir: root.join(name),
+            sync: SyncOptions::default(),
+            extra_args: Vec::new(),
+            listen,
+            netns,
             root: root.to_path_buf(),
             server: None,
             old_logs: Vec::new(),
             tmp: None,
+        }
+    }
+
+    /// `meridian` itself, or `ip netns exec NS meridian` for a zone in a network namespace.
+    fn command(&self) -> Command {
+        match &self.netns {
+            Some(ns) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns]).arg(BIN);
+                cmd
+            }
+            None => Command::new(BIN),
         }
     }
 
@@ -143,11 +201,20 @@ impl Zone {
     /// connections.
     pub fn start(&mut self) {
         assert!(self.server.is_none(), "zone {} is already running", self.name);
-        let mut child = Command::new(BIN)
+        let sync = [
+            "--sync-poll-interval-ms".to_string(),
+            self.sync.poll_interval_ms.to_string(),
+            "--sync-concurrency".to_string(),
+            self.sync.concurrency.to_string(),
+            "--log-trim-interval-secs".to_string(),
+            self.sync.log_trim_interval_secs.to_string(),
+        ];
+        let mut child = self
+            .command()
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["server", "--listen"])
-            .arg(self.addr.to_string())
+            .arg(self.listen.to_string())
             .args([
                 "--period-pull-interval-secs",
                 "1",
@@ -158,6 +225,8 @@ impl Zone {
                 "--log",
                 "info",
             ])
+            .args(sync)
+            .args(&self.extra_args)
             .current_dir(&self.root)
             .env_remove("MERIDIAN_CONFIG")
             .env_remove("MERIDIAN_DATA_DIR")
@@ -189,10 +258,10 @@ impl Zone {
             panic!("{why}; its log:\n{}", log.lock().unwrap().join("\n"));
         };
         match listening {
-            Ok(a) if a == self.addr.to_string() => {}
+            Ok(a) if a == self.listen.to_string() => {}
             Ok(a) => fail(
                 &mut child,
-                format!("zone {} listens on {a}, not on {}", self.name, self.addr),
+                format!("zone {} listens on {a}, not on {}", self.name, self.listen),
             ),
             Err(_) => fail(&mut child, format!("the server of zone {} did not start", self.name)),
         }
@@ -211,11 +280,29 @@ impl Zone {
 
     /// Kills the server (as a crash or an outage would) and waits for it to be gone.
     pub fn stop(&mut self) {
+        self.kill();
+    }
+
+    /// `kill -9`: SIGKILL (what `Child::kill` sends on Unix), no graceful shutdown, no chance to flush
+    /// anything; waits until the process is gone. A no-op if no server runs.
+    pub fn kill(&mut self) {
         if let Some(mut running) = self.server.take() {
             let _ = running.child.kill();
             let _ = running.child.wait();
             self.old_logs.push(running.log.lock().unwrap().join("\n"));
         }
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(|r| r.child.id())
+    }
+
+    /// The last `n` lines of the server log (of every server of this zone), for failure messages.
+    pub fn log_tail(&self, n: usize) -> String {
+        let all = self.server_log();
+        let lines: Vec<&str> = all.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
     /// The log of the running server (and of this zone's earlier servers).
@@ -232,7 +319,7 @@ impl Zone {
 
     /// Runs an admin verb on this zone's data directory (through its server while one runs).
     pub fn cli_raw(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = self.command();
         cmd.arg("--data-dir")
             .arg(&self.data_dir)
             .args(args)
@@ -328,11 +415,11 @@ impl Zone {
 
     /// The SDK client of the default user `tester`.
     pub fn client(&self) -> Client {
-        make_client(&self.endpoint, ACCESS_KEY, SECRET_KEY)
+        self.client_for(ACCESS_KEY, SECRET_KEY)
     }
 
     pub fn client_for(&self, access_key: &str, secret: &str) -> Client {
-        make_client(&self.endpoint, access_key, secret)
+        make_client(&format!("http://{}", self.addr), access_key, secret)
     }
 
     /// A SigV4 signer with the default user's key.
@@ -518,6 +605,265 @@ pub async fn send_signed(
     query: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, reqwest::header::HeaderMap, String) {
+    send_signed_checked(signer, method, addr, host, path, query, body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Replication: zones of ONE zonegroup (data sync only runs between zones of the same zonegroup).
+
+/// Realm `gold`, one zonegroup `us` holding every zone; the first zone is the master zone (the metadata
+/// master), the others are secondaries. Every server runs; the default user `tester` exists.
+pub struct Site {
+    pub zones: Vec<Zone>,
+    pub realm_id: String,
+    /// Kept last: the zones' data directories live in it.
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// Zones named `names` (the first the master zone), default options.
+    pub fn build(names: &[&str]) -> Site {
+        Self::build_with(names, |_| {})
+    }
+
+    /// Like `build`, with `tweak` applied to every zone before its first start (sync options, flags).
+    pub fn build_with(names: &[&str], tweak: impl Fn(&mut Zone)) -> Site {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let zones = names
+            .iter()
+            .map(|name| {
+                let mut zone = Zone::new(dir.path(), name);
+                tweak(&mut zone);
+                zone
+            })
+            .collect();
+        Self::from_zones(dir, zones)
+    }
+
+    /// Runs the operator sequence for zones made by the caller (e.g. with their own network), whose data
+    /// directories are under `dir`.
+    pub fn from_zones(dir: tempfile::TempDir, mut zones: Vec<Zone>) -> Site {
+        assert!(!zones.is_empty(), "a site needs a zone");
+        let (master, others) = zones.split_first_mut().expect("a zone");
+        let realm = master.cli(&["realm", "create", "--rgw-realm", "gold", "--default"]);
+        let realm_id = realm["id"].as_str().expect("realm id").to_string();
+        master.cli(&[
+            "zonegroup",
+            "create",
+            "--rgw-zonegroup",
+            "us",
+            "--endpoints",
+            &master.endpoint,
+            "--master",
+            "--default",
+        ]);
+        master.cli_with_key(&[
+            "zone",
+            "create",
+            "--rgw-zonegroup",
+            "us",
+            "--rgw-zone",
+            &master.name,
+            "--endpoints",
+            &master.endpoint,
+            "--master",
+            "--default",
+        ]);
+        master.cli(&["period", "update", "--commit"]);
+        master.start();
+        for zone in others.iter_mut() {
+            Self::join(master, zone);
+        }
+        master.cli(&[
+            "user",
+            "create",
+            "--uid",
+            UID,
+            "--display-name",
+            "Tester",
+            "--access-key",
+            ACCESS_KEY,
+            "--secret",
+            SECRET_KEY,
+        ]);
+        Site { zones, realm_id, dir }
+    }
+
+    /// A new secondary zone of zonegroup `us`: realm pull from the master, zone create, period commit, start.
+    fn join(master: &Zone, zone: &mut Zone) {
+        zone.cli_with_key(&["realm", "pull", "--url", &master.endpoint]);
+        zone.cli_with_key(&[
+            "zone",
+            "create",
+            "--rgw-zonegroup",
+            "us",
+            "--rgw-zone",
+            &zone.name,
+            "--endpoints",
+            &zone.endpoint,
+            "--default",
+        ]);
+        zone.cli(&["period", "update", "--commit"]);
+        zone.start();
+    }
+
+    /// Adds (and starts) one more zone to the zonegroup of a running site; returns its index.
+    pub fn add_zone(&mut self, name: &str, tweak: impl Fn(&mut Zone)) -> usize {
+        let mut zone = Zone::new(self.dir.path(), name);
+        tweak(&mut zone);
+        Self::join(&self.zones[0], &mut zone);
+        self.zones.push(zone);
+        self.zones.len() - 1
+    }
+
+    pub fn master(&self) -> &Zone {
+        &self.zones[0]
+    }
+
+    #[track_caller]
+    pub fn zone(&self, name: &str) -> &Zone {
+        self.zones
+            .iter()
+            .find(|z| z.name == name)
+            .unwrap_or_else(|| panic!("no zone {name}"))
+    }
+
+    /// The end of every zone's server log, for failure messages.
+    pub fn logs(&self) -> String {
+        self.zones
+            .iter()
+            .map(|z| format!("===== {} (last 300 lines) =====\n{}", z.name, z.log_tail(300)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// How long one admin or S3 request of the replication helpers may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A signed admin request with the realm's system key: status and JSON answer (a string if not JSON).
+pub async fn admin_request(
+    zone: &Zone,
+    method: &str,
+    resource: &str,
+    query: &[(&str, &str)],
+) -> Result<(u16, Value), String> {
+    admin_request_within(zone, method, resource, query, REQUEST_TIMEOUT).await
+}
+
+/// `admin_request` that gives up after `timeout`.
+pub async fn admin_request_within(
+    zone: &Zone,
+    method: &str,
+    resource: &str,
+    query: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<(u16, Value), String> {
+    let signer = Signer::new(SYS_ACCESS, SYS_SECRET);
+    let path = format!("/admin/{resource}");
+    let host = zone.addr.to_string();
+    let sent = send_signed_checked(&signer, method, zone.addr, &host, &path, query, b"");
+    match tokio::time::timeout(timeout, sent).await {
+        Err(_) => Err(format!(
+            "{method} {path} {query:?} on {}: no answer in {timeout:?}",
+            zone.name
+        )),
+        Ok(Err(e)) => Err(format!("{method} {path} {query:?} on {}: {e}", zone.name)),
+        Ok(Ok((status, _, text))) => Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text)))),
+    }
+}
+
+/// A signed admin GET that must answer 200.
+pub async fn admin_get(zone: &Zone, resource: &str, query: &[(&str, &str)]) -> Result<Value, String> {
+    match admin_request(zone, "GET", resource, query).await? {
+        (200, v) => Ok(v),
+        (status, v) => Err(format!(
+            "GET /admin/{resource} {query:?} on {}: {status} {v}",
+            zone.name
+        )),
+    }
+}
+
+/// `GET /admin/sync/status`.
+pub async fn sync_status(zone: &Zone) -> Result<Value, String> {
+    admin_get(zone, "sync/status", &[]).await
+}
+
+/// `GET /admin/sync/bucket?bucket=B`.
+pub async fn bucket_sync_status(zone: &Zone, bucket: &str) -> Result<Value, String> {
+    admin_get(zone, "sync/bucket", &[("bucket", bucket)]).await
+}
+
+/// `GET /admin/log?type=bucket-index&bucket=B`: every entry of the bucket's index log.
+pub async fn bilog(zone: &Zone, bucket: &str) -> Result<Vec<Value>, String> {
+    let v = admin_get(
+        zone,
+        "log",
+        &[("type", "bucket-index"), ("bucket", bucket), ("max-entries", "100000")],
+    )
+    .await?;
+    match v {
+        Value::Array(entries) => Ok(entries),
+        other => Err(format!(
+            "the bilog of {bucket} on {} is not an array: {other}",
+            zone.name
+        )),
+    }
+}
+
+/// The body of `GET /metrics`.
+pub async fn metrics_text(zone: &Zone) -> Result<String, String> {
+    let url = format!("http://{}/metrics", zone.addr);
+    let get = async {
+        let resp = super::http().get(&url).send().await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        if status == 200 {
+            Ok(text)
+        } else {
+            Err(format!("{status}: {text}"))
+        }
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, get)
+        .await
+        .map_err(|_| format!("GET {url}: no answer"))?
+        .map_err(|e| format!("GET {url}: {e}"))
+}
+
+/// The samples of a Prometheus text exposition named exactly `name` whose labels include every `labels`
+/// pair: `(full line, value)`.
+pub fn metric_samples(text: &str, name: &str, labels: &[(&str, &str)]) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, label_text) = match series.split_once('{') {
+                Some((m, rest)) => (m, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            if metric != name {
+                return None;
+            }
+            let all = labels
+                .iter()
+                .all(|(k, v)| label_text.split(',').any(|kv| kv == format!("{k}=\"{v}\"")));
+            all.then(|| (line.to_string(), value.parse().unwrap_or(f64::NAN)))
+        })
+        .collect()
+}
+
+/// `send_signed` that reports connection errors instead of panicking (a stopped zone is an answer too).
+pub async fn send_signed_checked(
+    signer: &Signer,
+    method: &str,
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, reqwest::header::HeaderMap, String), String> {
     let signed = signer.sign(
         method,
         addr,
@@ -529,13 +875,73 @@ pub async fn send_signed(
         std::time::SystemTime::now(),
     );
     let resp = signed
-        .request(&http_no_redirect(), method.parse().expect("method"))
+        .request(&http_no_redirect(), method.parse().map_err(|e| format!("{e}"))?)
         .body(body.to_vec())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{method} {host}{path}: {e}"));
+        .map_err(|e| format!("{method} {host}{path}: {e}"))?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
-    (status, headers, text)
+    Ok((status, headers, text))
+}
+
+/// One object of a listing: size and ETag (quotes removed).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Listed {
+    pub size: i64,
+    pub etag: String,
+}
+
+/// Every object of `bucket` as `zone` lists it (ListObjectsV2, every page), with the default user's key.
+pub async fn list_objects(zone: &Zone, bucket: &str) -> Result<std::collections::BTreeMap<String, Listed>, String> {
+    list_objects_as(zone, bucket, ACCESS_KEY, SECRET_KEY).await
+}
+
+/// `list_objects` with another user's key.
+pub async fn list_objects_as(
+    zone: &Zone,
+    bucket: &str,
+    access_key: &str,
+    secret: &str,
+) -> Result<std::collections::BTreeMap<String, Listed>, String> {
+    let client = zone.client_for(access_key, secret);
+    let mut out = std::collections::BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .max_keys(1000)
+            .set_continuation_token(token.clone())
+            .send();
+        let page = tokio::time::timeout(REQUEST_TIMEOUT, page)
+            .await
+            .map_err(|_| format!("list {bucket} on {}: no answer", zone.name))?
+            .map_err(|e| format!("list {bucket} on {}: {e:?}", zone.name))?;
+        for o in page.contents() {
+            out.insert(
+                o.key().unwrap_or_default().to_string(),
+                Listed {
+                    size: o.size().unwrap_or(-1),
+                    etag: o.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+                },
+            );
+        }
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// `(num_objects, size)` of `bucket stats` (usage `rgw.main`).
+#[track_caller]
+pub fn bucket_stats(zone: &Zone, bucket: &str) -> (u64, u64) {
+    let v = zone.cli(&["bucket", "stats", "--bucket", bucket]);
+    let main = &v["usage"]["rgw.main"];
+    (
+        main["num_objects"].as_u64().unwrap_or(0),
+        main["size"].as_u64().unwrap_or(0),
+    )
 }
