@@ -158,9 +158,13 @@ async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
 async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let bucket = gw.bucket_info(req.require("bucket")?).await?;
     let max = req.number("max-entries", 1000)?.clamp(1, 10_000);
-    let (objects, truncated) = gw
+    let page = gw
         .replica_list(&bucket, req.get("marker").map(str::to_string), max)
         .await?;
-    let next = objects.last().map(|o| o.key.clone());
-    Ok(json!({"objects": objects, "truncated": truncated, "next_marker": next}))
+    Ok(json!({
+        "objects": page.objects,
+        "tombstones": page.tombstones,
+        "truncated": page.truncated,
+        "next_marker": page.next_marker,
+    }))
 }

@@ -148,10 +148,15 @@ fn head(r: &dyn ReadOps, prefix: &[u8]) -> Result<LogShardInfo> {
 }
 
 /// Deletes up to `batch` entries under `prefix` with markers up to and including `upto`; returns how many.
+/// The newest entry always stays: it is the log's head, which readers compare their positions with.
 fn trim(txn: &mut dyn WriteTxn, prefix: &[u8], upto: &str, batch: usize) -> Result<usize> {
     let mut end = prefix.to_vec();
     end.extend_from_slice(upto.as_bytes());
     end.push(0);
+    let log_end = meridian_store::meta::prefix_end(prefix);
+    if let Some((newest, _)) = txn.scan_rev(prefix, &log_end, 1)?.into_iter().next() {
+        end = end.min(newest);
+    }
     let page = txn.scan(prefix, &end, batch)?;
     for (k, v) in &page {
         txn.delete(k)?;

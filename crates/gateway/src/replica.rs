@@ -148,24 +148,57 @@ impl Gateway {
         .await
     }
 
-    /// One page of a bucket's objects after `marker` (by key), for another zone's full sync.
-    pub async fn replica_list(
-        &self,
-        bucket: &Bucket,
-        marker: Option<String>,
-        max: usize,
-    ) -> Result<(Vec<ObjectMeta>, bool)> {
-        let prefix = keys::object_prefix(&bucket.bucket_id);
+    /// One page of a bucket's state after `marker` (by key), for another zone's full sync: objects and the
+    /// tombstones of deleted keys, merged in key order, at most `max` in all.
+    pub async fn replica_list(&self, bucket: &Bucket, marker: Option<String>, max: usize) -> Result<ReplicaPage> {
+        let id = bucket.bucket_id.clone();
         self.read(move |r| {
-            let mut start = prefix.clone();
-            if let Some(m) = marker.filter(|m| !m.is_empty()) {
-                start.extend_from_slice(m.as_bytes());
-                start.push(0);
+            let after = |prefix: Vec<u8>| {
+                let mut start = prefix.clone();
+                if let Some(m) = marker.as_deref().filter(|m| !m.is_empty()) {
+                    start.extend_from_slice(m.as_bytes());
+                    start.push(0);
+                }
+                r.scan(&start, &meridian_store::meta::prefix_end(&prefix), max + 1)
+                    .map(|rows| (prefix.len(), rows))
+            };
+            let (olen, objects) = after(keys::object_prefix(&id))?;
+            let (tlen, tombs) = after(keys::tombstone_prefix(&id))?;
+            let mut merged: Vec<(Vec<u8>, bool, Vec<u8>)> = objects
+                .into_iter()
+                .map(|(k, v)| (k[olen..].to_vec(), true, v))
+                .chain(tombs.into_iter().map(|(k, v)| (k[tlen..].to_vec(), false, v)))
+                .collect();
+            merged.sort_by(|a, b| a.0.cmp(&b.0));
+            let truncated = merged.len() > max;
+            merged.truncate(max);
+            let mut page = ReplicaPage {
+                truncated,
+                next_marker: merged.last().map(|(k, _, _)| String::from_utf8_lossy(k).into_owned()),
+                ..Default::default()
+            };
+            for (key, is_object, value) in merged {
+                if is_object {
+                    page.objects.push(records::decode(&key, &value)?);
+                } else {
+                    let tomb: Tombstone = records::decode(&key, &value)?;
+                    page.tombstones.push((String::from_utf8_lossy(&key).into_owned(), tomb));
+                }
             }
-            records::page(r, &start, &meridian_store::meta::prefix_end(&prefix), max)
+            Ok(page)
         })
         .await
     }
+}
+
+/// A page of `replica_list`.
+#[derive(Debug, Default)]
+pub struct ReplicaPage {
+    pub objects: Vec<ObjectMeta>,
+    pub tombstones: Vec<(String, Tombstone)>,
+    pub truncated: bool,
+    /// The last key of the page (objects and tombstones alike): where the next page starts.
+    pub next_marker: Option<String>,
 }
 
 #[cfg(test)]

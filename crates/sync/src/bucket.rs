@@ -42,11 +42,12 @@ async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut Bu
             save(agent, name, st).await?;
         }
         loop {
-            let (objects, truncated) = src.objects(spec, &st.full_marker, PAGE).await?;
-            let Some(last) = objects.last().map(|o| o.key.clone()) else {
+            let page = src.objects(spec, &st.full_marker, PAGE).await?;
+            let Some(next) = page.next_marker.clone() else {
                 break;
             };
-            let fetches: Vec<BoxFuture<'_, Result<u64>>> = objects
+            let mut work: Vec<BoxFuture<'_, Result<u64>>> = page
+                .objects
                 .iter()
                 .map(|o| {
                     let order = WriteOrder::of(o.mtime, &o.zones_trace);
@@ -61,7 +62,18 @@ async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut Bu
                     )) as BoxFuture<'_, Result<u64>>
                 })
                 .collect();
-            let results: Vec<Result<u64>> = futures::stream::iter(fetches)
+            // Keys the source deleted before we started reading its log: their deletes are only in its
+            // tombstones now.
+            for (key, tomb) in &page.tombstones {
+                work.push(Box::pin(async move {
+                    agent
+                        .gw
+                        .apply_replica_delete(bucket, key, tomb.mtime, std::slice::from_ref(&tomb.origin))
+                        .await?;
+                    Ok(0)
+                }));
+            }
+            let results: Vec<Result<u64>> = futures::stream::iter(work)
                 .buffer_unordered(agent.concurrency)
                 .collect()
                 .await;
@@ -72,9 +84,9 @@ async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut Bu
                     st.bytes_done += bytes;
                 }
             }
-            st.full_marker = last;
+            st.full_marker = next;
             save(agent, name, st).await?;
-            if !truncated {
+            if !page.truncated {
                 break;
             }
         }

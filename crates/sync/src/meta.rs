@@ -13,7 +13,7 @@ use meridian_peer::{master, AdminRequest};
 use serde_json::Value;
 use std::collections::HashMap;
 
-pub const LOG: &str = "meta";
+pub const LOG: &str = "metadata";
 const PAGE: usize = 100;
 
 /// One pass; true when it did something (the caller polls again at once).

@@ -5,7 +5,7 @@ use crate::error::{Result, SyncError};
 use base64::Engine;
 use http::Method;
 use meridian_gateway::ByteStream;
-use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, ZoneGroupZone};
+use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, Tombstone, ZoneGroupZone};
 use meridian_peer::{AdminRequest, PeerClient};
 use serde_json::Value;
 
@@ -37,6 +37,15 @@ pub struct MdlogMark {
     pub timestamp: Timestamp,
 }
 
+/// One page of a bucket full sync's listing.
+#[derive(Debug, Clone)]
+pub struct ObjectPage {
+    pub objects: Vec<ObjectMeta>,
+    pub tombstones: Vec<(String, Tombstone)>,
+    pub truncated: bool,
+    pub next_marker: Option<String>,
+}
+
 /// A bucket of the source's zonegroup with its object count (full sync's denominator).
 #[derive(Debug, Clone)]
 pub struct SourceBucket {
@@ -55,6 +64,14 @@ impl Source {
                 .map(|e| PeerClient::new(e, access_key, secret_key))
                 .collect(),
         }
+    }
+
+    /// The same source with a shorter deadline per request (status must answer even when a link hangs).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        for c in &mut self.clients {
+            c.timeout = timeout;
+        }
+        self
     }
 
     /// Sends to the first endpoint that answers (a refusal is an answer; only unreachable ones are skipped).
@@ -178,8 +195,9 @@ impl Source {
             .collect()
     }
 
-    /// One page of the source's objects of a bucket after `marker`; the bool says whether more follow.
-    pub async fn objects(&self, bucket: &str, marker: &str, max: usize) -> Result<(Vec<ObjectMeta>, bool)> {
+    /// One page of the source's objects of a bucket after `marker`, with the tombstones of deleted keys in
+    /// the same key range; the bool says whether more follow.
+    pub async fn objects(&self, bucket: &str, marker: &str, max: usize) -> Result<ObjectPage> {
         let v = self
             .send(
                 AdminRequest::new(Method::GET, "sync/objects")
@@ -188,9 +206,15 @@ impl Source {
                     .param("max-entries", max.to_string()),
             )
             .await?;
-        let objects = serde_json::from_value(v.get("objects").cloned().unwrap_or(Value::Null))
-            .map_err(|e| SyncError::Protocol(format!("object listing: {e}")))?;
-        Ok((objects, v.get("truncated").and_then(Value::as_bool).unwrap_or(false)))
+        let field = |name: &str| v.get(name).cloned().unwrap_or(Value::Array(vec![]));
+        Ok(ObjectPage {
+            objects: serde_json::from_value(field("objects"))
+                .map_err(|e| SyncError::Protocol(format!("object listing: {e}")))?,
+            tombstones: serde_json::from_value(field("tombstones"))
+                .map_err(|e| SyncError::Protocol(format!("tombstone listing: {e}")))?,
+            truncated: v.get("truncated").and_then(Value::as_bool).unwrap_or(false),
+            next_marker: v.get("next_marker").and_then(Value::as_str).map(str::to_string),
+        })
     }
 
     /// The source's current object: its metadata and its bytes, streamed.

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// A shard behind its source that has not moved for this long is stalled.
 const STALL_AFTER: Duration = Duration::from_secs(30);
+/// A status must answer even while a link to a source hangs.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Behind shards asked for their oldest entry (the age of the oldest change not applied).
 const AGE_PROBES: usize = 16;
 
@@ -30,8 +32,9 @@ pub async fn sync_status(gw: &Gateway) -> Result<Value> {
         .unwrap_or_default();
     let mut data_sources = Vec::new();
     let mut metadata = json!({"role": if site.is_meta_master() { "master" } else { "secondary" }});
-    for (log, zone) in &sources {
-        let doc = source_status(gw, log, zone).await?;
+    let docs = futures::future::join_all(sources.iter().map(|(log, zone)| source_status(gw, log, zone))).await;
+    for ((log, _), doc) in sources.iter().zip(docs) {
+        let doc = doc?;
         if *log == meta::LOG {
             metadata["source"] = doc;
         } else {
@@ -49,7 +52,8 @@ pub async fn sync_status(gw: &Gateway) -> Result<Value> {
 
 async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<Value> {
     let site = gw.site();
-    let source = Source::new(zone, &site.system_key.access_key, &site.system_key.secret_key);
+    let source =
+        Source::new(zone, &site.system_key.access_key, &site.system_key.secret_key).with_timeout(PROBE_TIMEOUT);
     let progress: Option<LogSync> = gw.sync_state_get(&state::log_state(log, &zone.id)).await?;
     let markers: HashMap<u32, String> = gw
         .sync_state_scan::<String>(&state::shard_prefix(log, &zone.id), 10_000)
@@ -106,7 +110,7 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
     if is_data {
         doc["pending_buckets"] = json!(pending);
     }
-    match source.log_heads(if is_data { "data" } else { "metadata" }).await {
+    match source.log_heads(log).await {
         Err(e) => {
             doc["reachable"] = json!(false);
             last_error = Some(format!("cannot read the source's log: {e}"));
@@ -181,7 +185,8 @@ pub async fn bucket_status(gw: &Gateway, spec: &str) -> Result<Value> {
             .sync_state_get::<String>(&state::pending(&zone.id, &key))
             .await?
             .is_some();
-        let source = Source::new(&zone, &site.system_key.access_key, &site.system_key.secret_key);
+        let source =
+            Source::new(&zone, &site.system_key.access_key, &site.system_key.secret_key).with_timeout(PROBE_TIMEOUT);
         let mut doc = json!({
             "source_zone": zone_ref(&zone.id, &zone.name),
             "phase": st.as_ref().map_or("none", |s| s.phase.name()),
