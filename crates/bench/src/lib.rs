@@ -70,17 +70,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "http://127.0.0.1:7480")]
     pub endpoint: String,
 
-    /// Access key (default: $AWS_ACCESS_KEY_ID)
-    #[arg(long)]
-    pub access_key: Option<String>,
-
-    /// Secret key (default: $AWS_SECRET_ACCESS_KEY)
-    #[arg(long, visible_alias = "secret-key")]
-    pub secret: Option<String>,
-
-    /// Region used in the signature (and in the LocationConstraint when the bucket is created)
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
+    #[command(flatten)]
+    pub signing: SigningArgs,
 
     /// Bucket to use, created if missing
     #[arg(long, default_value = "meridian-bench")]
@@ -151,4 +142,20 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
 /// Fails when the run cannot start; a run whose requests all failed is returned as is.
 pub async fn run_report(args: BenchArgs) -> anyhow::Result<BenchReport> {
     runner::run_report(&args).await
+}
+
+/// How the benchmark signs its requests.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SigningArgs {
+    /// Access key (default: $AWS_ACCESS_KEY_ID)
+    #[arg(long)]
+    pub access_key: Option<String>,
+
+    /// Secret key (default: $AWS_SECRET_ACCESS_KEY)
+    #[arg(long, visible_alias = "secret-key")]
+    pub secret: Option<String>,
+
+    /// Region used in the signature (and in the LocationConstraint when the bucket is created)
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::SigningArgs;
 use anyhow::{anyhow, bail};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
@@ -51,17 +52,8 @@ pub struct ReplicationArgs {
     #[arg(long)]
     pub target_endpoint: String,
 
-    /// Access key (default: $AWS_ACCESS_KEY_ID)
-    #[arg(long)]
-    pub access_key: Option<String>,
-
-    /// Secret key (default: $AWS_SECRET_ACCESS_KEY)
-    #[arg(long, visible_alias = "secret-key")]
-    pub secret: Option<String>,
-
-    /// Region used in the signature (and in the LocationConstraint when the bucket is created)
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
+    #[command(flatten)]
+    pub signing: SigningArgs,
 
     /// Bucket to use, created (through the source zone) if missing
     #[arg(long, default_value = "meridian-bench-repl")]
@@ -404,25 +396,25 @@ fn progress(enabled: bool, ctx: Arc<Ctx>) -> Option<(ProgressBar, tokio::task::J
 /// Runs the benchmark and returns its report (notes and progress go to stderr).
 pub async fn run_report(args: &ReplicationArgs) -> anyhow::Result<ReplicationReport> {
     let plan = Plan::from_args(args)?;
-    let (access, secret) = credentials(args.access_key.as_deref(), args.secret.as_deref())?;
+    let (access, secret) = credentials(args.signing.access_key.as_deref(), args.signing.secret.as_deref())?;
     let source_ep = parse_endpoint(&args.source_endpoint)?;
     let target_ep = parse_endpoint(&args.target_endpoint)?;
     let connections = args.poll_concurrency as usize + 8;
     let source = S3Client::new(
         source_ep.clone(),
-        Signer::new(&access, &secret, &args.region),
+        Signer::new(&access, &secret, &args.signing.region),
         &args.bucket,
         connections,
         args.timeout.0,
     )?;
     let target = S3Client::new(
         target_ep.clone(),
-        Signer::new(&access, &secret, &args.region),
+        Signer::new(&access, &secret, &args.signing.region),
         &args.bucket,
         connections,
         args.timeout.0,
     )?;
-    ensure_bucket(&source, &args.region).await?;
+    ensure_bucket(&source, &args.signing.region).await?;
 
     let seed: u64 = rand::rng().next_u64();
     let prefix = format!("repl-{:08x}", seed as u32);
@@ -646,7 +638,7 @@ mod tests {
             (p.duration, p.max_objects, p.size),
             (Duration::from_secs(5), Some(10), 1 << 20)
         );
-        assert_eq!(a.secret.as_deref(), Some("s"));
+        assert_eq!(a.signing.secret.as_deref(), Some("s"));
 
         assert!(
             parse(&["--source-endpoint", "http://a"]).is_err(),

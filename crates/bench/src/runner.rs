@@ -534,11 +534,11 @@ pub(crate) fn credentials(access_key: Option<&str>, secret: Option<&str>) -> any
 
 pub(crate) async fn run_report(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let plan = Plan::from_args(args)?;
-    let (access, secret) = credentials(args.access_key.as_deref(), args.secret.as_deref())?;
+    let (access, secret) = credentials(args.signing.access_key.as_deref(), args.signing.secret.as_deref())?;
     let endpoint = parse_endpoint(&args.endpoint)?;
     let client = S3Client::new(
         endpoint.clone(),
-        Signer::new(&access, &secret, &args.region),
+        Signer::new(&access, &secret, &args.signing.region),
         &args.bucket,
         plan.concurrency as usize + 4,
         args.timeout.0,
@@ -547,7 +547,7 @@ pub(crate) async fn run_report(args: &BenchArgs) -> anyhow::Result<BenchReport> 
     let seed: u64 = rand::rng().next_u64();
     let prefix = format!("bench-{:08x}", seed as u32);
 
-    let created_bucket = ensure_bucket(&client, &args.region).await?;
+    let created_bucket = ensure_bucket(&client, &args.signing.region).await?;
     let buffer = random_buffer(plan.buffer_size(), seed);
     let ctx = Arc::new(Ctx {
         client,
@@ -705,7 +705,7 @@ mod tests {
     fn flags_and_defaults() {
         let a = parse(&[]);
         assert_eq!(a.endpoint, "http://127.0.0.1:7480");
-        assert_eq!(a.region, "us-east-1");
+        assert_eq!(a.signing.region, "us-east-1");
         assert_eq!(a.bucket, "meridian-bench");
         assert_eq!(a.op, Op::Put);
         assert_eq!(a.size.0, 4096);
@@ -737,13 +737,13 @@ mod tests {
         ]);
         assert_eq!(a.op, Op::Multipart);
         assert_eq!(a.size.0, 256 << 20);
-        assert_eq!(a.secret.as_deref(), Some("s"));
-        assert_eq!(a.access_key.as_deref(), Some("k"));
+        assert_eq!(a.signing.secret.as_deref(), Some("s"));
+        assert_eq!(a.signing.access_key.as_deref(), Some("k"));
         assert_eq!(a.objects, Some(3));
         assert_eq!(a.duration.map(|d| d.0), Some(Duration::from_secs(60)));
         assert_eq!(a.concurrency, 4);
         assert!(a.json && a.cleanup);
-        assert_eq!(parse(&["--secret", "x"]).secret.as_deref(), Some("x"));
+        assert_eq!(parse(&["--secret", "x"]).signing.secret.as_deref(), Some("x"));
 
         let cmd = BenchArgs::augment_args(Command::new("bench").no_binary_name(true));
         assert!(cmd.clone().try_get_matches_from(["--size", "4XB"]).is_err());

@@ -95,17 +95,7 @@ pub(crate) fn list_after<T: serde::de::DeserializeOwned>(
 
 /// Removes a bucket's whole index log (when the bucket itself is removed).
 pub(crate) fn drop_bilog(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> {
-    let prefix = keys::bilog_prefix(bucket_id);
-    let end = meridian_store::meta::prefix_end(&prefix);
-    loop {
-        let page = txn.scan(&prefix, &end, 1000)?;
-        if page.is_empty() {
-            return Ok(());
-        }
-        for (k, _) in page {
-            txn.delete(&k)?;
-        }
-    }
+    records::delete_prefix(txn, &keys::bilog_prefix(bucket_id))
 }
 
 /// The two sharded logs.

@@ -74,3 +74,17 @@ pub(crate) fn next_seq(w: &mut dyn WriteTxn, name: &str) -> Result<u64> {
     w.put(&key, next.to_string().as_bytes())?;
     Ok(next)
 }
+
+/// Deletes every record under `prefix`, a page at a time.
+pub(crate) fn delete_prefix(txn: &mut dyn WriteTxn, prefix: &[u8]) -> Result<()> {
+    let end = meridian_store::meta::prefix_end(prefix);
+    loop {
+        let page = txn.scan(prefix, &end, 1000)?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        for (k, _) in page {
+            txn.delete(&k)?;
+        }
+    }
+}

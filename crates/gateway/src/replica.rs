@@ -41,17 +41,7 @@ pub(crate) fn record_tombstone(txn: &mut dyn WriteTxn, bucket_id: &str, key: &st
 }
 
 pub(crate) fn drop_tombstones(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> {
-    let prefix = keys::tombstone_prefix(bucket_id);
-    let end = meridian_store::meta::prefix_end(&prefix);
-    loop {
-        let page = txn.scan(&prefix, &end, 1000)?;
-        if page.is_empty() {
-            return Ok(());
-        }
-        for (k, _) in page {
-            txn.delete(&k)?;
-        }
-    }
+    records::delete_prefix(txn, &keys::tombstone_prefix(bucket_id))
 }
 
 /// `trace` with this zone appended (once).
