@@ -80,15 +80,14 @@ async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
         let entries = gw.bilog_list(req.require("bucket")?, marker, max).await?;
         return Ok(Value::Array(entries.iter().map(rgw_json::bilog_entry).collect()));
     };
-    let shard = shard(req, kind)?;
-    let heads = gw.log_heads(kind).await?;
-    match (shard, info) {
+    match (shard(req, kind)?, info) {
         (None, true) => Ok(json!({
             "num_shards": kind.shards(),
-            "shards": heads.iter().map(shard_info).collect::<Vec<_>>(),
+            "shards": gw.log_heads(kind).await?.iter().map(shard_info).collect::<Vec<_>>(),
         })),
-        (Some(s), true) => Ok(shard_info(&heads[s as usize])),
+        (Some(s), true) => Ok(shard_info(&gw.log_head(kind, s).await?)),
         (Some(s), false) => {
+            let head = gw.log_head(kind, s).await?;
             let (entries, last): (Vec<Value>, Option<String>) = match kind {
                 LogKind::Metadata => {
                     let e = gw.mdlog_list(s, marker.clone(), max).await?;
@@ -101,7 +100,7 @@ async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
                     (e.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(), last)
                 }
             };
-            let truncated = last.as_deref().is_some_and(|l| l < heads[s as usize].marker.as_str());
+            let truncated = last.as_deref().is_some_and(|l| l < head.marker.as_str());
             Ok(json!({
                 "marker": last.or(marker).unwrap_or_default(),
                 "entries": entries,

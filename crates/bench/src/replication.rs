@@ -552,12 +552,7 @@ fn record_lag(lags: &Mutex<Histogram<u64>>, lag: Duration) {
 /// fails when the run cannot start, when no object was written, or when none reached the target.
 pub async fn run(args: ReplicationArgs) -> anyhow::Result<()> {
     let report = run_report(&args).await?;
-    if args.json {
-        eprint!("{}", report.to_text());
-        println!("{}", report.to_json()?);
-    } else {
-        print!("{}", report.to_text());
-    }
+    crate::report::print(args.json, &report.to_text(), || report.to_json())?;
     if report.written == 0 {
         bail!(
             "no object was written to {} ({} PUT errors)",

@@ -292,6 +292,22 @@ impl BenchReport {
     }
 }
 
+/// Prints a report: the text on stdout, or with `json` the JSON on stdout and the text on stderr (so a
+/// script piping the JSON still shows a person the summary).
+pub(crate) fn print(
+    json: bool,
+    text: &str,
+    to_json: impl FnOnce() -> serde_json::Result<String>,
+) -> anyhow::Result<()> {
+    if json {
+        eprint!("{text}");
+        println!("{}", to_json()?);
+    } else {
+        print!("{text}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

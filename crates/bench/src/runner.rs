@@ -674,12 +674,7 @@ pub(crate) async fn run_report(args: &BenchArgs) -> anyhow::Result<BenchReport> 
 
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let report = run_report(&args).await?;
-    if args.json {
-        eprint!("{}", report.to_text());
-        println!("{}", report.to_json()?);
-    } else {
-        print!("{}", report.to_text());
-    }
+    crate::report::print(args.json, &report.to_text(), || report.to_json())?;
     let total = &report.total;
     if total.ops == 0 {
         if total.errors > 0 {

@@ -19,6 +19,8 @@ mod records;
 pub mod replica;
 mod site;
 pub mod sync_state;
+#[cfg(test)]
+mod test_support;
 pub mod users;
 
 pub use blob::{BoxError, ByteStream};

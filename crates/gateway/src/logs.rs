@@ -166,6 +166,11 @@ fn trim(txn: &mut dyn WriteTxn, prefix: &[u8], upto: &str, batch: usize) -> Resu
 const TRIM_BATCH: usize = 1000;
 
 impl crate::Gateway {
+    /// The head of one shard of a log.
+    pub async fn log_head(&self, kind: LogKind, shard: u32) -> Result<LogShardInfo> {
+        self.read(move |r| head(r, &kind.prefix(shard))).await
+    }
+
     /// The head of every shard of a log.
     pub async fn log_heads(&self, kind: LogKind) -> Result<Vec<LogShardInfo>> {
         self.read(move |r| (0..kind.shards()).map(|s| head(r, &kind.prefix(s))).collect())
@@ -233,27 +238,13 @@ impl crate::Gateway {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::{body, gateway};
     use crate::users::NewUser;
-    use crate::{Gateway, GatewayOptions};
-    use bytes::Bytes;
-    use meridian_store::local::{LocalData, LocalMeta};
-    use std::sync::Arc;
-
-    fn body(data: &'static [u8]) -> crate::ByteStream {
-        Box::pin(futures::stream::iter([Ok(Bytes::from_static(data))]))
-    }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn datalog_marks_coalesce_to_the_tail_and_bilog_keeps_every_change() {
         let dir = tempfile::tempdir().unwrap();
-        let (gw, _) = Gateway::open(
-            Arc::new(LocalMeta::open(&dir.path().join("meta.redb")).unwrap()),
-            Arc::new(LocalData::open(&dir.path().join("data")).unwrap()),
-            None,
-            GatewayOptions::default(),
-        )
-        .await
-        .unwrap();
+        let gw = gateway(dir.path()).await;
         let user = gw
             .create_user(NewUser {
                 uid: "u".into(),

@@ -926,21 +926,9 @@ mod tests {
     use super::*;
     use crate::realm::ZoneGroupSpec;
     use crate::users::NewUser;
-    use crate::GatewayOptions;
-    use bytes::Bytes;
-    use meridian_store::local::{LocalData, LocalMeta};
-    use std::sync::Arc;
 
     async fn gateway(dir: &tempfile::TempDir) -> Gateway {
-        let (gw, _) = Gateway::open(
-            Arc::new(LocalMeta::open(&dir.path().join("meta.redb")).unwrap()),
-            Arc::new(LocalData::open(&dir.path().join("data")).unwrap()),
-            None,
-            GatewayOptions::default(),
-        )
-        .await
-        .unwrap();
-        gw
+        crate::test_support::gateway(dir.path()).await
     }
 
     async fn user(gw: &Gateway, uid: &str, access: &str) -> User {
@@ -955,9 +943,7 @@ mod tests {
         .unwrap()
     }
 
-    fn body(data: &'static [u8]) -> crate::ByteStream {
-        Box::pin(futures::stream::iter([Ok(Bytes::from_static(data))]))
-    }
+    use crate::test_support::body;
 
     fn conflict(r: Result<MetadataEntry>) -> String {
         match r {

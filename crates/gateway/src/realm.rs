@@ -1113,20 +1113,8 @@ fn apply_zonegroup_spec(w: &mut dyn WriteTxn, zg: &mut ZoneGroup, spec: &ZoneGro
 mod tests {
     use super::*;
     use crate::GatewayOptions;
-    use meridian_store::local::{LocalData, LocalMeta};
-    use std::sync::Arc;
 
-    async fn gateway(dir: &std::path::Path) -> Gateway {
-        Gateway::open(
-            Arc::new(LocalMeta::open(&dir.join("meta.redb")).unwrap()),
-            Arc::new(LocalData::open(&dir.join("data")).unwrap()),
-            None,
-            GatewayOptions::default(),
-        )
-        .await
-        .unwrap()
-        .0
-    }
+    use crate::test_support::gateway;
 
     /// realm gold, zonegroup us (master) with zone us-east (master), served by the returned gateway.
     async fn master_zone(dir: &std::path::Path) -> Gateway {

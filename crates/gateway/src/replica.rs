@@ -222,22 +222,7 @@ mod tests {
         assert!(replaces(None, &order(1, "a"), None));
     }
 
-    async fn gateway(dir: &tempfile::TempDir) -> Gateway {
-        use meridian_store::local::{LocalData, LocalMeta};
-        let (gw, _) = Gateway::open(
-            std::sync::Arc::new(LocalMeta::open(&dir.path().join("meta.redb")).unwrap()),
-            std::sync::Arc::new(LocalData::open(&dir.path().join("data")).unwrap()),
-            None,
-            crate::GatewayOptions::default(),
-        )
-        .await
-        .unwrap();
-        gw
-    }
-
-    fn body(data: &'static [u8]) -> ByteStream {
-        Box::pin(futures::stream::iter([Ok(bytes::Bytes::from_static(data))]))
-    }
+    use crate::test_support::{body, gateway};
 
     async fn read_all(gw: &Gateway, bucket: &Bucket, key: &str) -> Option<Vec<u8>> {
         use futures::TryStreamExt;
@@ -253,7 +238,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn replicas_keep_identity_and_older_changes_never_win() {
         let dir = tempfile::tempdir().unwrap();
-        let gw = gateway(&dir).await;
+        let gw = gateway(dir.path()).await;
         let user = gw
             .create_user(crate::users::NewUser {
                 uid: "u".into(),

@@ -32,7 +32,7 @@ pub(crate) async fn datalog_step(agent: &Agent) -> Result<bool> {
         return Ok(true);
     }
     let heads = src.log_heads("data").await?;
-    let markers = crate::meta::markers(agent, LOG, &src.zone_id).await?;
+    let markers = state::shard_markers(gw, LOG, &src.zone_id).await?;
     let mut progressed = false;
     let mut behind = 0;
     for (shard, head) in heads.iter().enumerate() {

@@ -101,7 +101,7 @@ pub async fn run(gw: Gateway, opts: SyncOptions) {
             tracing::info!(log, source_zone = %zone.name, "starting sync agent");
             let agent = Arc::new(Agent {
                 gw: gw.clone(),
-                source: Source::new(&zone, &site.system_key.access_key, &site.system_key.secret_key),
+                source: Source::new(&zone, &site),
                 concurrency: opts.concurrency.max(1),
                 fetches: Semaphore::new(opts.concurrency.max(1)),
                 wake: Notify::new(),

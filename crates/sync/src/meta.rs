@@ -11,7 +11,6 @@ use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_model::{LogShardInfo, Timestamp};
 use meridian_peer::{master, AdminRequest};
 use serde_json::Value;
-use std::collections::HashMap;
 
 pub const LOG: &str = "metadata";
 const PAGE: usize = 100;
@@ -26,7 +25,7 @@ pub(crate) async fn step(agent: &Agent) -> Result<bool> {
         return Ok(true);
     }
     let heads = src.log_heads("metadata").await?;
-    let markers = markers(agent, LOG, &src.zone_id).await?;
+    let markers = state::shard_markers(gw, LOG, &src.zone_id).await?;
     let mut progressed = false;
     let mut behind = 0;
     let mut first_error = None;
@@ -78,17 +77,6 @@ async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<St
         gw.sync_state_apply(batch).await?;
     }
     outcome.map(|()| done)
-}
-
-/// Every shard marker of a log from one source.
-pub(crate) async fn markers(agent: &Agent, log: &str, src: &str) -> Result<HashMap<u32, String>> {
-    Ok(agent
-        .gw
-        .sync_state_scan::<String>(&state::shard_prefix(log, src), 10_000)
-        .await?
-        .into_iter()
-        .filter_map(|(shard, m)| shard.parse().ok().map(|s| (s, m)))
-        .collect())
 }
 
 /// The heads are read first: whatever changes during the copy is in the log after them.

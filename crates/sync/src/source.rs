@@ -4,7 +4,7 @@
 use crate::error::{Result, SyncError};
 use base64::Engine;
 use http::Method;
-use meridian_gateway::ByteStream;
+use meridian_gateway::{ByteStream, Site};
 use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, Tombstone, ZoneGroupZone};
 use meridian_peer::{AdminRequest, PeerClient};
 use serde_json::Value;
@@ -54,14 +54,16 @@ pub struct SourceBucket {
 }
 
 impl Source {
-    pub fn new(zone: &ZoneGroupZone, access_key: &str, secret_key: &str) -> Self {
+    /// `zone` as this site reaches it: its endpoints, signed with this zone's system key.
+    pub fn new(zone: &ZoneGroupZone, site: &Site) -> Self {
+        let key = &site.system_key;
         Self {
             zone_id: zone.id.clone(),
             zone_name: zone.name.clone(),
             clients: zone
                 .endpoints
                 .iter()
-                .map(|e| PeerClient::new(e, access_key, secret_key))
+                .map(|e| PeerClient::new(e, &key.access_key, &key.secret_key))
                 .collect(),
         }
     }

@@ -1,7 +1,11 @@
-//! The persisted shape of sync progress, and where each piece lives under the zone's `sync/` records.
+//! The persisted shape of sync progress, where each piece lives under the zone's `sync/` records, and
+//! reading the shard markers back.
 
+use crate::error::Result;
+use meridian_gateway::Gateway;
 use meridian_model::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,6 +105,16 @@ pub fn bucket_prefix(src: &str) -> String {
 
 pub fn bucket(src: &str, bucket_id: &str) -> String {
     format!("{}{bucket_id}", bucket_prefix(src))
+}
+
+/// Every shard's marker of one log's sync from one source.
+pub async fn shard_markers(gw: &Gateway, log: &str, src: &str) -> Result<HashMap<u32, String>> {
+    Ok(gw
+        .sync_state_scan::<String>(&shard_prefix(log, src), 10_000)
+        .await?
+        .into_iter()
+        .filter_map(|(shard, m)| shard.parse().ok().map(|s| (s, m)))
+        .collect())
 }
 
 /// The sequence number a log marker stands for (markers are zero-padded counters).

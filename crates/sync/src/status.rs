@@ -9,7 +9,6 @@ use crate::{data, health, meta};
 use meridian_gateway::Gateway;
 use meridian_model::{Timestamp, ZoneGroupZone};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// A shard behind its source that has not moved for this long is stalled.
@@ -52,15 +51,9 @@ pub async fn sync_status(gw: &Gateway) -> Result<Value> {
 
 async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<Value> {
     let site = gw.site();
-    let source =
-        Source::new(zone, &site.system_key.access_key, &site.system_key.secret_key).with_timeout(PROBE_TIMEOUT);
+    let source = Source::new(zone, &site).with_timeout(PROBE_TIMEOUT);
     let progress: Option<LogSync> = gw.sync_state_get(&state::log_state(log, &zone.id)).await?;
-    let markers: HashMap<u32, String> = gw
-        .sync_state_scan::<String>(&state::shard_prefix(log, &zone.id), 10_000)
-        .await?
-        .into_iter()
-        .filter_map(|(s, m)| s.parse().ok().map(|s| (s, m)))
-        .collect();
+    let markers = state::shard_markers(gw, log, &zone.id).await?;
     let is_data = log == data::LOG;
     let pending = if is_data {
         gw.sync_state_count(&state::pending_prefix(&zone.id), usize::MAX)
@@ -185,8 +178,7 @@ pub async fn bucket_status(gw: &Gateway, spec: &str) -> Result<Value> {
             .sync_state_get::<String>(&state::pending(&zone.id, &key))
             .await?
             .is_some();
-        let source =
-            Source::new(&zone, &site.system_key.access_key, &site.system_key.secret_key).with_timeout(PROBE_TIMEOUT);
+        let source = Source::new(&zone, &site).with_timeout(PROBE_TIMEOUT);
         let mut doc = json!({
             "source_zone": zone_ref(&zone.id, &zone.name),
             "phase": st.as_ref().map_or("none", |s| s.phase.name()),

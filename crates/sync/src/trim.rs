@@ -69,7 +69,7 @@ pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
         if docs.contains_key(&z.id) {
             continue;
         }
-        let source = Source::new(z, &site.system_key.access_key, &site.system_key.secret_key);
+        let source = Source::new(z, &site);
         docs.insert(z.id.clone(), source.markers_for(&site.zone_id).await.ok());
     }
     let of = |zones: &[ZoneGroupZone]| -> Vec<Option<Value>> {

@@ -428,6 +428,78 @@ impl Zone {
     }
 }
 
+impl Zone {
+    /// The operator sequence of a realm's first zone: realm `gold`, `zonegroup` as the master zonegroup (with
+    /// `zonegroup_args`), this zone as its master with the system key, the first commit; then starts the server.
+    /// Returns the realm.
+    pub fn found_realm(&mut self, zonegroup: &str, zonegroup_args: &[&str]) -> Value {
+        let realm = self.cli(&["realm", "create", "--rgw-realm", "gold", "--default"]);
+        let endpoint = self.endpoint.clone();
+        let mut args = vec![
+            "zonegroup",
+            "create",
+            "--rgw-zonegroup",
+            zonegroup,
+            "--endpoints",
+            &endpoint,
+        ];
+        args.extend_from_slice(zonegroup_args);
+        args.extend(["--master", "--default"]);
+        self.cli(&args);
+        let name = self.name.clone();
+        self.cli_with_key(&[
+            "zone",
+            "create",
+            "--rgw-zonegroup",
+            zonegroup,
+            "--rgw-zone",
+            &name,
+            "--endpoints",
+            &endpoint,
+            "--master",
+            "--default",
+        ]);
+        self.cli(&["period", "update", "--commit"]);
+        self.start();
+        realm
+    }
+
+    /// A new secondary zone of `zonegroup`: realm pull from the master, zone create, period commit, start.
+    pub fn join_zonegroup(&mut self, master: &Zone, zonegroup: &str) {
+        self.cli_with_key(&["realm", "pull", "--url", &master.endpoint]);
+        let (name, endpoint) = (self.name.clone(), self.endpoint.clone());
+        self.cli_with_key(&[
+            "zone",
+            "create",
+            "--rgw-zonegroup",
+            zonegroup,
+            "--rgw-zone",
+            &name,
+            "--endpoints",
+            &endpoint,
+            "--default",
+        ]);
+        self.cli(&["period", "update", "--commit"]);
+        self.start();
+    }
+
+    /// The tests' user `tester` (`ACCESS_KEY`/`SECRET_KEY`), created on this (master) zone.
+    pub fn create_test_user(&self) {
+        self.cli(&[
+            "user",
+            "create",
+            "--uid",
+            UID,
+            "--display-name",
+            "Tester",
+            "--access-key",
+            ACCESS_KEY,
+            "--secret",
+            SECRET_KEY,
+        ]);
+    }
+}
+
 impl Drop for Zone {
     fn drop(&mut self) {
         if let Some(mut running) = self.server.take() {
@@ -462,54 +534,15 @@ impl Realm {
         let mut c = Zone::new(dir.path(), "eu-1");
 
         // The master zone, configured with no server running.
-        let realm = a.cli(&["realm", "create", "--rgw-realm", "gold", "--default"]);
+        let realm = a.found_realm("us", &["--hostnames", "s3.us.example.com"]);
         let realm_id = realm["id"].as_str().expect("realm id").to_string();
         let first_period = realm["current_period"]
             .as_str()
             .expect("realm's first period")
             .to_string();
-        a.cli(&[
-            "zonegroup",
-            "create",
-            "--rgw-zonegroup",
-            "us",
-            "--endpoints",
-            &a.endpoint,
-            "--hostnames",
-            "s3.us.example.com",
-            "--master",
-            "--default",
-        ]);
-        a.cli_with_key(&[
-            "zone",
-            "create",
-            "--rgw-zonegroup",
-            "us",
-            "--rgw-zone",
-            "us-east",
-            "--endpoints",
-            &a.endpoint,
-            "--master",
-            "--default",
-        ]);
-        a.cli(&["period", "update", "--commit"]);
-        a.start();
 
         // A secondary zone of the same zonegroup.
-        b.cli_with_key(&["realm", "pull", "--url", &a.endpoint]);
-        b.cli_with_key(&[
-            "zone",
-            "create",
-            "--rgw-zonegroup",
-            "us",
-            "--rgw-zone",
-            "us-west",
-            "--endpoints",
-            &b.endpoint,
-            "--default",
-        ]);
-        b.cli(&["period", "update", "--commit"]);
-        b.start();
+        b.join_zonegroup(&a, "us");
 
         // The master zone of a second zonegroup.
         c.cli_with_key(&["realm", "pull", "--url", &a.endpoint]);
@@ -538,18 +571,7 @@ impl Realm {
         c.cli(&["period", "update", "--commit"]);
         c.start();
 
-        a.cli(&[
-            "user",
-            "create",
-            "--uid",
-            UID,
-            "--display-name",
-            "Tester",
-            "--access-key",
-            ACCESS_KEY,
-            "--secret",
-            SECRET_KEY,
-        ]);
+        a.create_test_user();
         Realm {
             a,
             b,
@@ -647,73 +669,20 @@ impl Site {
     pub fn from_zones(dir: tempfile::TempDir, mut zones: Vec<Zone>) -> Site {
         assert!(!zones.is_empty(), "a site needs a zone");
         let (master, others) = zones.split_first_mut().expect("a zone");
-        let realm = master.cli(&["realm", "create", "--rgw-realm", "gold", "--default"]);
+        let realm = master.found_realm("us", &[]);
         let realm_id = realm["id"].as_str().expect("realm id").to_string();
-        master.cli(&[
-            "zonegroup",
-            "create",
-            "--rgw-zonegroup",
-            "us",
-            "--endpoints",
-            &master.endpoint,
-            "--master",
-            "--default",
-        ]);
-        master.cli_with_key(&[
-            "zone",
-            "create",
-            "--rgw-zonegroup",
-            "us",
-            "--rgw-zone",
-            &master.name,
-            "--endpoints",
-            &master.endpoint,
-            "--master",
-            "--default",
-        ]);
-        master.cli(&["period", "update", "--commit"]);
-        master.start();
         for zone in others.iter_mut() {
-            Self::join(master, zone);
+            zone.join_zonegroup(master, "us");
         }
-        master.cli(&[
-            "user",
-            "create",
-            "--uid",
-            UID,
-            "--display-name",
-            "Tester",
-            "--access-key",
-            ACCESS_KEY,
-            "--secret",
-            SECRET_KEY,
-        ]);
+        master.create_test_user();
         Site { zones, realm_id, dir }
-    }
-
-    /// A new secondary zone of zonegroup `us`: realm pull from the master, zone create, period commit, start.
-    fn join(master: &Zone, zone: &mut Zone) {
-        zone.cli_with_key(&["realm", "pull", "--url", &master.endpoint]);
-        zone.cli_with_key(&[
-            "zone",
-            "create",
-            "--rgw-zonegroup",
-            "us",
-            "--rgw-zone",
-            &zone.name,
-            "--endpoints",
-            &zone.endpoint,
-            "--default",
-        ]);
-        zone.cli(&["period", "update", "--commit"]);
-        zone.start();
     }
 
     /// Adds (and starts) one more zone to the zonegroup of a running site; returns its index.
     pub fn add_zone(&mut self, name: &str, tweak: impl Fn(&mut Zone)) -> usize {
         let mut zone = Zone::new(self.dir.path(), name);
         tweak(&mut zone);
-        Self::join(&self.zones[0], &mut zone);
+        zone.join_zonegroup(&self.zones[0], "us");
         self.zones.push(zone);
         self.zones.len() - 1
     }
