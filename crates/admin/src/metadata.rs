@@ -3,9 +3,9 @@
 
 use crate::error::AdminError;
 use crate::ops::Params;
-use meridian_gateway::metadata::{MetadataEntry, PutMode};
+use meridian_gateway::metadata::{zonegroup_change_refused, MetadataEntry, PutMode};
 use meridian_gateway::Gateway;
-use meridian_peer::AdminRequest;
+use meridian_peer::{master, AdminRequest};
 use serde_json::{json, Value};
 
 /// Serves `metadata[/<section>]`; `None` when the request is for another resource.
@@ -44,6 +44,9 @@ async fn serve(gw: &Gateway, req: &AdminRequest, section: Option<&str>) -> Resul
             } else {
                 PutMode::Checked
             };
+            if mode == PutMode::Checked {
+                refuse_stranding_zonegroup_change(gw, &key, &entry).await?;
+            }
             entry_json(&gw.metadata_put(&key, entry, mode).await?)
         }
         (&Method::DELETE, Some(key)) => {
@@ -56,6 +59,23 @@ async fn serve(gw: &Gateway, req: &AdminRequest, section: Option<&str>) -> Resul
         }
         _ => Err(unsupported(req)),
     }
+}
+
+/// An operator's put that gives a bucket of another zonegroup a new zonegroup: this zone holds none of that
+/// bucket's data, so the zones of its zonegroup are asked whether it is empty. (A bucket of this zone's
+/// zonegroup is checked against the local index inside the put's transaction.)
+async fn refuse_stranding_zonegroup_change(gw: &Gateway, key: &str, entry: &MetadataEntry) -> Result<(), AdminError> {
+    let Some((bucket, to)) = gw.metadata_zonegroup_change(key, entry).await? else {
+        return Ok(());
+    };
+    if bucket.zonegroup == gw.site().zonegroup_id {
+        return Ok(());
+    }
+    let contents = master::remote_bucket_contents(gw, &bucket).await?;
+    if contents.is_empty() {
+        return Ok(());
+    }
+    Err(zonegroup_change_refused(&bucket, contents, &to).into())
 }
 
 /// The keys of a section: RGW's plain array, or, when the caller pages (`max-entries` and/or `marker`, as

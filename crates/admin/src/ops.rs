@@ -46,7 +46,7 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
         }
         if let Some(key) = metadata_change_key(req) {
             let answer = master::forward(gw, req).await?;
-            master::copy_entry_from_master(gw, &key).await?;
+            copy_after_forward(gw, &key).await;
             return Ok(answer);
         }
     }
@@ -74,8 +74,22 @@ async fn forward_user_change(gw: &Gateway, req: &AdminRequest) -> Result<Value, 
         None => gw.lookup_access_key(req.require("access-key")?).await?.0.full_id(),
     };
     let answer = master::forward(gw, req).await?;
-    master::copy_user_from_master(gw, &uid).await?;
+    copy_after_forward(gw, &format!("user:{uid}")).await;
     Ok(answer)
+}
+
+/// Once the master applied a change, the change is made: the caller is told so even when this zone cannot
+/// store the master's record right now (an error would claim that nothing changed). Metadata sync brings the
+/// record here later, as it does for every zone.
+async fn copy_after_forward(gw: &Gateway, key: &str) {
+    if let Err(e) = master::copy_entry_from_master(gw, key).await {
+        tracing::warn!(
+            %key,
+            error = %e,
+            "the metadata master applied the change, but this zone could not store its record yet; metadata sync \
+             will bring it"
+        );
+    }
 }
 
 async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
@@ -162,7 +176,10 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             Some(spec) => {
                 let bucket = gw.bucket_info(spec).await?;
                 let stats = gw.bucket_stats(&bucket).await?;
-                Ok(rgw_json::bucket_stats(&bucket, &stats))
+                let mut out = rgw_json::bucket_stats(&bucket, &stats);
+                // Beyond RGW's fields: what a zonegroup change by metadata put must know (see metadata.rs).
+                out["num_incomplete_uploads"] = json!(gw.bucket_contents(&bucket).await?.uploads);
+                Ok(out)
             }
             None => {
                 let buckets = match req.get("uid") {

@@ -787,9 +787,33 @@ fn count_under(r: &dyn ReadOps, prefix: &[u8], limit: usize) -> Result<usize> {
     Ok(r.scan(prefix, &meridian_store::meta::prefix_end(prefix), limit)?.len())
 }
 
-/// A bucket's zonegroup says where its data is: changing it while the bucket holds objects or uploads would
-/// leave them where no request looks.
-fn refuse_zonegroup_change(r: &dyn ReadOps, b: &Bucket, to: &str) -> Result<()> {
+/// What a bucket holds in this zone: the reason its zonegroup may not change by metadata put.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BucketContents {
+    pub objects: u64,
+    pub uploads: u64,
+}
+
+impl BucketContents {
+    pub fn is_empty(&self) -> bool {
+        self.objects == 0 && self.uploads == 0
+    }
+
+    /// "3 objects and 1 multipart upload".
+    pub fn describe(&self) -> String {
+        let plural = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let mut what = Vec::new();
+        if self.objects > 0 {
+            what.push(plural(self.objects, "object"));
+        }
+        if self.uploads > 0 {
+            what.push(plural(self.uploads, "multipart upload"));
+        }
+        what.join(" and ")
+    }
+}
+
+fn bucket_contents(r: &dyn ReadOps, b: &Bucket) -> Result<BucketContents> {
     const LIMIT: usize = 100_000;
     let stats: BucketStats = records::get(r, &keys::stats(&b.bucket_id))?.unwrap_or_default();
     let scanned = count_under(r, &keys::object_prefix(&b.bucket_id), LIMIT)?;
@@ -798,27 +822,29 @@ fn refuse_zonegroup_change(r: &dyn ReadOps, b: &Bucket, to: &str) -> Result<()> 
     } else {
         stats.num_objects.max(scanned as u64)
     };
-    let uploads = count_under(r, &keys::upload_prefix(&b.bucket_id), LIMIT)?;
-    if objects == 0 && uploads == 0 {
+    let uploads = count_under(r, &keys::upload_prefix(&b.bucket_id), LIMIT)? as u64;
+    Ok(BucketContents { objects, uploads })
+}
+
+/// The refusal of a zonegroup change of a bucket that holds data, naming the command that moves data.
+pub fn zonegroup_change_refused(b: &Bucket, contents: BucketContents, to: &str) -> GatewayError {
+    GatewayError::Conflict(format!(
+        "bucket {} holds {} in zonegroup {}: changing its zonegroup (to {to}) by metadata put would strand them; \
+         moving a bucket with its data is a separate command (bucket move), not this one; nothing was changed",
+        bucket_spec(&b.tenant, &b.name),
+        contents.describe(),
+        b.zonegroup
+    ))
+}
+
+/// A bucket's zonegroup says where its data is: changing it while the bucket holds objects or uploads would
+/// leave them where no request looks.
+fn refuse_zonegroup_change(r: &dyn ReadOps, b: &Bucket, to: &str) -> Result<()> {
+    let contents = bucket_contents(r, b)?;
+    if contents.is_empty() {
         return Ok(());
     }
-    let mut what = Vec::new();
-    if objects > 0 {
-        what.push(format!("{objects} object{}", if objects == 1 { "" } else { "s" }));
-    }
-    if uploads > 0 {
-        what.push(format!(
-            "{uploads} multipart upload{}",
-            if uploads == 1 { "" } else { "s" }
-        ));
-    }
-    Err(GatewayError::Conflict(format!(
-        "bucket {} holds {} in zonegroup {}: changing its zonegroup (to {to}) by metadata put would strand them; \
-         moving a bucket with its data is a separate command (bucket move), not this one",
-        bucket_spec(&b.tenant, &b.name),
-        what.join(" and "),
-        b.zonegroup
-    )))
+    Err(zonegroup_change_refused(b, contents, to))
 }
 
 impl Gateway {
@@ -887,6 +913,34 @@ impl Gateway {
             _ => put_bucket(txn, &key, &mkey, &entry, mode, &defaults),
         })
         .await
+    }
+
+    /// The bucket a put of `entry` at `key` would give another zonegroup, with that zonegroup; `None` when
+    /// the put changes no bucket's zonegroup (a user, a new bucket, or the same zonegroup).
+    pub async fn metadata_zonegroup_change(
+        &self,
+        key: &str,
+        entry: &MetadataEntry,
+    ) -> Result<Option<(Bucket, String)>> {
+        let (tenant, name, doc) = match MetaKey::parse(key)? {
+            MetaKey::Instance { tenant, name, .. } => {
+                let doc = instance_doc(&entry.data, &tenant, &name)?;
+                (tenant, name, doc)
+            }
+            // An entry point carries no zonegroup, and a user is no bucket.
+            MetaKey::Bucket { .. } | MetaKey::User(_) => return Ok(None),
+        };
+        let Some(to) = doc.zonegroup else { return Ok(None) };
+        let stored: Option<Bucket> = self
+            .read(move |r| records::get(r, &keys::bucket(&tenant, &name)))
+            .await?;
+        Ok(stored.filter(|b| b.zonegroup != to).map(|b| (b, to)))
+    }
+
+    /// What `b` holds in this zone (objects and multipart uploads).
+    pub async fn bucket_contents(&self, b: &Bucket) -> Result<BucketContents> {
+        let b = b.clone();
+        self.read(move |r| bucket_contents(r, &b)).await
     }
 
     /// Removes an entry: a user only while it owns no bucket (its data is never purged here); a bucket (by

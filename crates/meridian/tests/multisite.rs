@@ -860,3 +860,151 @@ async fn offline_configuration_rules() {
         .unwrap_or_else(|| panic!("zone {west} missing: {us:#}"));
     assert_eq!(entry["name"], "us-west-2");
 }
+
+/// `admin_post` with another method (a signed admin request with a JSON body).
+async fn admin_send(zone: &Zone, method: &str, resource: &str, query: &[(&str, &str)], body: &Value) -> (u16, Value) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let (status, _, answer) = send_signed(
+        &Signer::new(SYS_ACCESS, SYS_SECRET),
+        method,
+        zone.addr,
+        &zone.addr.to_string(),
+        &format!("/admin/{resource}"),
+        query,
+        &bytes,
+    )
+    .await;
+    (status, serde_json::from_str(&answer).unwrap_or_else(|_| json!(answer)))
+}
+
+/// `metadata get` of a bucket's instance with its zonegroup replaced, written to a file for `metadata put`.
+fn instance_with_zonegroup(zone: &Zone, bucket: &str, zonegroup: &str) -> (String, Value, std::path::PathBuf) {
+    let bucket_id = text(&zone.cli(&["bucket", "stats", "--bucket", bucket])["id"]);
+    let key = format!("bucket.instance:{bucket}:{bucket_id}");
+    let mut doc = zone.cli(&["metadata", "get", &key]);
+    doc["data"]["bucket_info"]["zonegroup"] = json!(zonegroup);
+    let file = zone.root_dir().join(format!("{bucket}-{zonegroup}.json"));
+    std::fs::write(&file, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    (key, doc, file)
+}
+
+/// The defects of a `metadata put` that changes a bucket's zonegroup (issue 12): the master must not count
+/// only its own objects for another zonegroup's bucket; an entry a zone cannot apply must not stall its
+/// metadata sync; an error reported to the caller means nothing changed.
+#[tokio::test]
+async fn zonegroup_changes_by_metadata_put_never_strand_objects() {
+    let mut realm = Realm::build_three_zones();
+    let us = realm.a.zonegroup_id("us");
+    let eu = realm.a.zonegroup_id("eu");
+    let tester_c = realm.c.client();
+    create_bucket_in(&tester_c, "eu-full", "eu").await;
+    create_bucket_in(&tester_c, "eu-empty", "eu").await;
+    for i in 0..3 {
+        put(&tester_c, "eu-full", &format!("k{i}"), b"kept in eu").await;
+    }
+    let (a, c) = (&realm.a, &realm.c);
+
+    // 1. On the master: eu-full holds objects in eu, which the master does not hold; refused, unchanged.
+    let (key, _, file) = instance_with_zonegroup(a, "eu-full", &us);
+    let err = a.cli_fails(&["metadata", "put", &key, "--infile", &file.to_string_lossy()]);
+    assert!(err.contains("bucket move") && err.contains("3 objects"), "{err}");
+    assert_eq!(bucket_zonegroup(a, "eu-full"), eu);
+    assert_eq!(get_bytes(&tester_c, "eu-full", "k0").await, b"kept in eu");
+
+    // 3. The same put sent to the eu zone: refused there too (the master refused), and nothing changed anywhere.
+    let (key_c, _, file_c) = instance_with_zonegroup(c, "eu-full", &us);
+    assert_eq!(key_c, key);
+    let err = c.cli_fails(&["metadata", "put", &key, "--infile", &file_c.to_string_lossy()]);
+    assert!(err.contains("bucket move"), "{err}");
+    assert_eq!(bucket_zonegroup(a, "eu-full"), eu);
+    assert_eq!(bucket_zonegroup(c, "eu-full"), eu);
+
+    // An empty eu bucket's zonegroup change still works, sent to the eu zone: the master asks eu, commits,
+    // and the eu zone reports success with the master's record stored.
+    let (key_empty, _, file_empty) = instance_with_zonegroup(c, "eu-empty", &us);
+    c.cli(&["metadata", "put", &key_empty, "--infile", &file_empty.to_string_lossy()]);
+    assert_eq!(bucket_zonegroup(a, "eu-empty"), us);
+    assert_eq!(bucket_zonegroup(c, "eu-empty"), us);
+
+    // 2. An entry the eu zone cannot apply: the master stores a zonegroup change of eu-full verbatim (a sync
+    // put, as a race or an older master could leave it). eu refuses it, sets it aside, and keeps syncing.
+    let (_, mut doc, _) = instance_with_zonegroup(a, "eu-full", &us);
+    doc["ver"]["ver"] = json!(doc["ver"]["ver"].as_u64().unwrap() + 1);
+    let bucket_id = key.rsplit(':').next().unwrap().to_string();
+    let (status, out) = admin_send(
+        a,
+        "PUT",
+        "metadata/bucket.instance",
+        &[("key", &format!("eu-full:{bucket_id}")), ("sync", "true")],
+        &doc,
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    a.cli(&["user", "create", "--uid", "after-refusal", "--display-name", "After"]);
+    let mut seen_user = false;
+    let mut status_doc = Value::Null;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        seen_user = c.cli_raw(&["user", "info", "--uid", "after-refusal"]).status.success();
+        status_doc = sync_status(c).await.unwrap_or_default();
+        let set_aside = status_doc["metadata"]["source"]["set_aside_entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if seen_user
+            && set_aside
+                .iter()
+                .any(|e| e["key"] == "bucket:eu-full" || e["key"] == key.as_str())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        seen_user,
+        "a user created after the refused entry never reached eu: {}",
+        realm.logs()
+    );
+    let source = &status_doc["metadata"]["source"];
+    assert_eq!(source["caught_up"], false, "{status_doc:#}");
+    let set_aside = source["set_aside_entries"].as_array().cloned().unwrap_or_default();
+    assert!(!set_aside.is_empty(), "the refused entry is not shown: {status_doc:#}");
+    assert!(
+        set_aside[0]["error"].as_str().unwrap_or("").contains("bucket move"),
+        "{status_doc:#}"
+    );
+    let text_status = String::from_utf8_lossy(&c.cli_raw(&["sync", "status"]).stdout).into_owned();
+    assert!(text_status.contains("set aside"), "{text_status}");
+    assert_eq!(bucket_zonegroup(c, "eu-full"), eu, "eu kept its objects' zonegroup");
+
+    // Reverted on the master: the set-aside entry applies on its retry and eu is caught up again.
+    let (_, mut back, _) = instance_with_zonegroup(a, "eu-full", &eu);
+    back["ver"]["ver"] = json!(back["ver"]["ver"].as_u64().unwrap() + 1);
+    let (status, out) = admin_send(
+        a,
+        "PUT",
+        "metadata/bucket.instance",
+        &[("key", &format!("eu-full:{bucket_id}")), ("sync", "true")],
+        &back,
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let mut cleared = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline && !cleared {
+        status_doc = sync_status(c).await.unwrap_or_default();
+        let source = &status_doc["metadata"]["source"];
+        cleared = source["set_aside_entries"].as_array().is_some_and(Vec::is_empty) && source["caught_up"] == true;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(cleared, "the set-aside entry was never applied: {status_doc:#}");
+
+    // The eu zone unreachable: the master cannot confirm eu-full is empty, so it refuses.
+    realm.c.stop();
+    let (key, _, file) = instance_with_zonegroup(&realm.a, "eu-full", &us);
+    let err = realm
+        .a
+        .cli_fails(&["metadata", "put", &key, "--infile", &file.to_string_lossy()]);
+    assert!(err.contains("cannot confirm"), "{err}");
+    assert_eq!(bucket_zonegroup(&realm.a, "eu-full"), eu);
+}

@@ -4,7 +4,7 @@
 
 use crate::{AdminRequest, PeerClient, PeerError};
 use http::Method;
-use meridian_gateway::metadata::{MetadataEntry, PutMode};
+use meridian_gateway::metadata::{BucketContents, MetadataEntry, PutMode};
 use meridian_gateway::realm::Accepted;
 use meridian_gateway::{Gateway, GatewayError, Site};
 use meridian_model::{AccessKey, Bucket, Period, Realm, User};
@@ -65,6 +65,52 @@ async fn send_to_any(site: &Site, endpoints: &[String], req: &AdminRequest) -> R
         }
     }
     Err(last.unwrap_or_else(|| PeerError::BadEndpoint("no endpoint".into())))
+}
+
+/// What a bucket holds in the zones of its own zonegroup, asked of the first of them that answers: the
+/// metadata master holds no data of another zonegroup's buckets, so its own count proves nothing.
+pub async fn remote_bucket_contents(gw: &Gateway, b: &Bucket) -> Result<BucketContents, GatewayError> {
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        #[serde(default)]
+        usage: std::collections::HashMap<String, Usage>,
+        #[serde(default)]
+        num_incomplete_uploads: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Usage {
+        #[serde(default)]
+        num_objects: u64,
+    }
+    let site = gw.site();
+    let zonegroup = site.zonegroup(&b.zonegroup).ok_or_else(|| {
+        GatewayError::Conflict(format!(
+            "bucket {} belongs to zonegroup {}, which the current period does not name; nothing was changed",
+            bucket_spec(&b.tenant, &b.name),
+            b.zonegroup
+        ))
+    })?;
+    let mut endpoints: Vec<String> = zonegroup.zones.iter().flat_map(|z| z.endpoints.clone()).collect();
+    endpoints.extend(zonegroup.endpoints.iter().cloned());
+    let req = AdminRequest::new(Method::GET, "bucket").param("bucket", bucket_spec(&b.tenant, &b.name));
+    let unconfirmed = |why: String| {
+        GatewayError::MasterUnavailable(format!(
+            "cannot confirm that bucket {} is empty in its zonegroup {} ({why}); nothing was changed",
+            bucket_spec(&b.tenant, &b.name),
+            zonegroup.name
+        ))
+    };
+    let answer = match send_to_any(&site, &endpoints, &req).await {
+        Ok(v) => v,
+        // Metadata sync has not brought the bucket there yet: it cannot hold anything.
+        Err(PeerError::Remote { code, .. }) if code == "NoSuchBucket" => return Ok(BucketContents::default()),
+        Err(e) => return Err(unconfirmed(e.to_string())),
+    };
+    let stats: Stats = serde_json::from_value(answer).map_err(|e| unconfirmed(format!("unreadable stats: {e}")))?;
+    Ok(BucketContents {
+        objects: stats.usage.values().map(|u| u.num_objects).sum(),
+        uploads: stats.num_incomplete_uploads,
+    })
 }
 
 /// `tenant/name` as metadata keys spell a bucket.

@@ -4,10 +4,11 @@
 
 use crate::error::Result;
 use crate::source::Source;
-use crate::state::{self, LogSync, Phase};
+use crate::state::{self, LogSync, Phase, RetryEntry};
 use crate::{health, Agent};
 use http::Method;
 use meridian_gateway::sync_state::SyncStateBatch;
+use meridian_gateway::GatewayError;
 use meridian_model::{LogShardInfo, Timestamp};
 use meridian_peer::{master, AdminRequest};
 use serde_json::Value;
@@ -50,6 +51,12 @@ pub(crate) async fn step(agent: &Agent) -> Result<bool> {
         }
     }
     crate::metrics::behind(&src.zone_name, LOG, behind);
+    match retry_parked(agent).await {
+        Ok(applied) => progressed |= applied,
+        Err(e) => {
+            first_error.get_or_insert(e);
+        }
+    }
     match first_error {
         Some(e) => Err(e),
         None => Ok(progressed),
@@ -63,20 +70,82 @@ async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<St
     let entries = src.mdlog(shard, marker, PAGE).await?;
     let mut done = None;
     let mut outcome = Ok(());
+    let mut batch = SyncStateBatch::default();
     for e in &entries {
         if let Err(err) = master::copy_entry_from_master(gw, &e.key).await {
-            outcome = Err(err.into());
-            break;
+            if is_transient(&err) {
+                outcome = Err(err.into());
+                break;
+            }
+            park(agent, &mut batch, &e.key, &err)?;
         }
         crate::metrics::lag(&src.zone_name, LOG, e.timestamp);
         done = Some(e.id.clone());
     }
     if let Some(m) = &done {
-        let mut batch = SyncStateBatch::default();
         batch.put(state::shard_marker(LOG, &src.zone_id, shard), m)?;
         gw.sync_state_apply(batch).await?;
     }
     outcome.map(|()| done)
+}
+
+/// A failure that says nothing about the entry (the master or the local store is unavailable): the shard
+/// waits and tries again. Any other failure is the entry's own, and must not hold the entries behind it.
+fn is_transient(e: &GatewayError) -> bool {
+    matches!(e, GatewayError::MasterUnavailable(_) | GatewayError::Store(_))
+}
+
+/// Records an entry that could not be applied, in the batch that moves past it, for `retry_parked`.
+fn park(agent: &Agent, batch: &mut SyncStateBatch, key: &str, err: &GatewayError) -> Result<()> {
+    let src = &agent.source;
+    health::record_error(
+        LOG,
+        &src.zone_id,
+        &src.zone_name,
+        format!("{key}: {err} (set aside, retried later)"),
+    );
+    let now = Timestamp::now();
+    batch.put(
+        state::retry(LOG, &src.zone_id, key),
+        &RetryEntry {
+            error: err.to_string(),
+            attempts: 1,
+            first_failed: now,
+            last_attempt: now,
+        },
+    )?;
+    Ok(())
+}
+
+/// Tries the set-aside entries that are due again; true when one applied. The master's current record is
+/// copied, so an entry retried late still ends as the master has it.
+async fn retry_parked(agent: &Agent) -> Result<bool> {
+    let (gw, src) = (&agent.gw, &agent.source);
+    let prefix = state::retry_prefix(LOG, &src.zone_id);
+    let now = Timestamp::now();
+    let mut applied = false;
+    for (key, mut entry) in gw.sync_state_scan::<RetryEntry>(&prefix, PAGE).await? {
+        if !entry.due(now) {
+            continue;
+        }
+        let mut batch = SyncStateBatch::default();
+        match master::copy_entry_from_master(gw, &key).await {
+            Ok(()) => {
+                tracing::info!(source_zone = %src.zone_name, %key, attempts = entry.attempts, "set-aside metadata entry applied");
+                batch.delete(state::retry(LOG, &src.zone_id, &key));
+                applied = true;
+            }
+            Err(e) if is_transient(&e) => return Err(e.into()),
+            Err(e) => {
+                entry.attempts += 1;
+                entry.last_attempt = now;
+                entry.error = e.to_string();
+                batch.put(state::retry(LOG, &src.zone_id, &key), &entry)?;
+            }
+        }
+        gw.sync_state_apply(batch).await?;
+    }
+    Ok(applied)
 }
 
 /// The heads are read first: whatever changes during the copy is in the log after them.
@@ -103,11 +172,16 @@ async fn full_sync(agent: &Agent) -> Result<()> {
     batch.put(name.clone(), &progress)?;
     gw.sync_state_apply(batch).await?;
     for chunk in keys.chunks(PAGE) {
+        let mut batch = SyncStateBatch::default();
         for key in chunk {
-            master::copy_entry_from_master(gw, key).await?;
+            if let Err(err) = master::copy_entry_from_master(gw, key).await {
+                if is_transient(&err) {
+                    return Err(err.into());
+                }
+                park(agent, &mut batch, key, &err)?;
+            }
         }
         progress.items_done += chunk.len() as u64;
-        let mut batch = SyncStateBatch::default();
         batch.put(name.clone(), &progress)?;
         gw.sync_state_apply(batch).await?;
     }

@@ -107,6 +107,32 @@ pub fn bucket(src: &str, bucket_id: &str) -> String {
     format!("{}{bucket_id}", bucket_prefix(src))
 }
 
+/// A metadata entry this zone could not apply: the shard went past it, and it is retried on its own until it
+/// applies (one refused entry must never hold the entries behind it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RetryEntry {
+    pub error: String,
+    pub attempts: u32,
+    pub first_failed: Timestamp,
+    pub last_attempt: Timestamp,
+}
+
+impl RetryEntry {
+    /// Due again after 1 s, 2 s, 4 s, ... capped at 5 minutes.
+    pub fn due(&self, now: Timestamp) -> bool {
+        let wait_ns = (1_000_000_000u64 << self.attempts.saturating_sub(1).min(8)).min(300_000_000_000);
+        now.0.saturating_sub(self.last_attempt.0) >= wait_ns
+    }
+}
+
+pub fn retry_prefix(log: &str, src: &str) -> String {
+    format!("{log}/{src}/retry/")
+}
+
+pub fn retry(log: &str, src: &str, key: &str) -> String {
+    format!("{}{key}", retry_prefix(log, src))
+}
+
 /// Every shard's marker of one log's sync from one source.
 pub async fn shard_markers(gw: &Gateway, log: &str, src: &str) -> Result<HashMap<u32, String>> {
     Ok(gw

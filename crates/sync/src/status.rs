@@ -17,6 +17,8 @@ const STALL_AFTER: Duration = Duration::from_secs(30);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Behind shards asked for their oldest entry (the age of the oldest change not applied).
 const AGE_PROBES: usize = 16;
+/// Set-aside metadata entries listed in the status (the first ones by key).
+const SET_ASIDE_SHOWN: usize = 20;
 
 fn zone_ref(id: &str, name: &str) -> Value {
     json!({"id": id, "name": name})
@@ -103,6 +105,17 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
     if is_data {
         doc["pending_buckets"] = json!(pending);
     }
+    // Metadata entries this zone could not apply (the shards went on past them; see meta.rs).
+    let set_aside = gw
+        .sync_state_scan::<state::RetryEntry>(&state::retry_prefix(log, &zone.id), SET_ASIDE_SHOWN)
+        .await?;
+    if !is_data {
+        doc["set_aside_entries"] = json!(set_aside
+            .iter()
+            .map(|(key, e)| json!({"key": key, "error": e.error, "attempts": e.attempts,
+                                   "first_failed": e.first_failed.to_rfc3339()}))
+            .collect::<Vec<_>>());
+    }
     match source.log_heads(log).await {
         Err(e) => {
             doc["reachable"] = json!(false);
@@ -149,8 +162,10 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
                     oldest = Some(oldest.map_or(t, |o| o.min(t)));
                 }
             }
-            let caught_up =
-                progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental) && behind_entries == 0 && pending == 0;
+            let caught_up = progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental)
+                && behind_entries == 0
+                && pending == 0
+                && set_aside.is_empty();
             doc["caught_up"] = json!(caught_up);
             doc["behind_entries"] = json!(behind_entries);
             doc["oldest_change_age_secs"] = json!(oldest.map(|t| Timestamp::now().0.saturating_sub(t.0) as f64 / 1e9));

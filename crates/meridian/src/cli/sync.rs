@@ -169,6 +169,16 @@ pub struct SourceStatus {
     pub errors: Option<u64>,
     pub last_error: Option<String>,
     pub last_error_age_secs: Option<f64>,
+    /// Metadata entries that could not be applied, set aside and retried (metadata sync only).
+    #[serde(deserialize_with = "or_default")]
+    pub set_aside_entries: Vec<SetAside>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SetAside {
+    pub key: String,
+    pub error: String,
+    pub attempts: u64,
 }
 
 impl Default for SourceStatus {
@@ -188,6 +198,7 @@ impl Default for SourceStatus {
             errors: None,
             last_error: None,
             last_error_age_secs: None,
+            set_aside_entries: Vec::new(),
         }
     }
 }
@@ -308,6 +319,15 @@ pub fn source_lines(s: &SourceStatus, what: &str, upstream: &str) -> Vec<String>
         lines.push(format!(
             "stalled shards: {} (no progress for over 30 s)",
             ids(&s.stalled_shards)
+        ));
+    }
+    for e in &s.set_aside_entries {
+        lines.push(format!(
+            "set aside: {} (not applied, retried; {} attempt{}): {}",
+            e.key,
+            e.attempts,
+            if e.attempts == 1 { "" } else { "s" },
+            e.error
         ));
     }
     let errors = s.errors.unwrap_or(0);
