@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command: build, `cargo test --workspace`, the real-client checks (tests/clients/run.sh) and
-# the crash checks (tests/crash/run.sh). Exits non-zero if anything failed; the last line is
-# `N passed, M failed` over cargo's tests and every script check.
+# The project's test command: build, style (rustfmt, clippy -D warnings), `cargo test --workspace`, the
+# real-client checks (tests/clients/run.sh) and the crash checks (tests/crash/run.sh). Exits non-zero if
+# anything failed; the last line is `N passed, M failed` over cargo's tests and every script check.
 #
 # Needs awscli, s3cmd, rclone and boto3: scripts/install-test-deps.sh installs them (run here when one is missing).
 #   scripts/test-all.sh                 everything
@@ -57,6 +57,26 @@ if ! cargo build --workspace --all-targets; then
     echo "${PASSED} passed, ${FAILED} failed"
     exit 1
 fi
+
+echo
+echo "==> style: cargo fmt --check, cargo clippy --all-targets -D warnings"
+if cargo fmt --all -- --check >"$LOGS/fmt.log" 2>&1; then
+    echo "PASS fmt"
+    fmt_failed=0
+else
+    cat "$LOGS/fmt.log"
+    echo "FAIL fmt: cargo fmt --all -- --check (run cargo fmt --all)"
+    fmt_failed=1
+fi
+if cargo clippy --workspace --all-targets -- -D warnings >"$LOGS/clippy.log" 2>&1; then
+    echo "PASS clippy"
+    clippy_failed=0
+else
+    grep -E '^(warning|error)' -A7 "$LOGS/clippy.log" | head -200
+    echo "FAIL clippy: cargo clippy --workspace --all-targets -- -D warnings"
+    clippy_failed=1
+fi
+stage_result style $((2 - fmt_failed - clippy_failed)) $((fmt_failed + clippy_failed))
 
 echo
 echo "==> cargo test --workspace"
