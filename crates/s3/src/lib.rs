@@ -2,13 +2,17 @@
 //! errors, mapped onto the gateway services.
 
 mod auth;
+mod chunk_frames;
 mod convert;
 mod errors;
+pub mod guard;
 mod host;
 mod region_compat;
 mod service;
 
 pub use auth::GatewayAuth;
+pub use chunk_frames::ChunkFrames;
+pub use guard::{GuardConfig, RequestGuard};
 pub use errors::to_s3_error;
 pub use host::ConfiguredHosts;
 pub use region_compat::normalize_signing_region;
