@@ -97,14 +97,16 @@ pub struct BodyWatch(Arc<AtomicU8>);
 
 const BODY_TIMED_OUT: u8 = 1;
 const BODY_MISSING_FINAL_CHUNK: u8 = 2;
+/// The body was read to its end (or failed): nothing of it is left on the connection.
+const BODY_ENDED: u8 = 4;
 
 impl BodyWatch {
-    fn set(&self, v: u8) {
-        self.0.store(v, Ordering::Relaxed);
+    fn set(&self, flag: u8) {
+        self.0.fetch_or(flag, Ordering::Relaxed);
     }
 
-    fn get(&self) -> u8 {
-        self.0.load(Ordering::Relaxed)
+    fn has(&self, flag: u8) -> bool {
+        self.0.load(Ordering::Relaxed) & flag != 0
     }
 }
 
@@ -149,10 +151,12 @@ where
             }
             Poll::Ready(Some(Err(e))) => {
                 this.finished = true;
+                this.watch.set(BODY_ENDED);
                 Poll::Ready(Some(Err(e.into())))
             }
             Poll::Ready(None) => {
                 this.finished = true;
+                this.watch.set(BODY_ENDED);
                 if this.frames.as_ref().is_some_and(ChunkFrames::missing_final_chunk) {
                     this.watch.set(BODY_MISSING_FINAL_CHUNK);
                     return Poll::Ready(Some(Err(Box::new(BodyFault::MissingFinalChunk))));
@@ -227,6 +231,15 @@ impl RequestGuard {
 
     /// The header-only checks, in the order AWS applies them, and the body plan.
     pub fn check(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<BodyPlan, Refusal> {
+        // Path-style requests for a bucket named `admin` would reach the admin API (`/admin/...`), which has
+        // nothing at its root: say the name is reserved (`metrics` is refused when it is created).
+        if matches!(uri.path(), "/admin" | "/admin/") && !self.names_object(uri, headers) {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidBucketName",
+                "The specified bucket is not valid: bucket name \"admin\" is reserved: /admin is this gateway's own endpoint",
+            ));
+        }
         check_presigned_expiry(uri.query().unwrap_or_default())?;
         check_sigv2_date(headers, SystemTime::now())?;
         check_content_md5(headers)?;
@@ -266,6 +279,9 @@ impl RequestGuard {
             }
         };
         let watch = BodyWatch::default();
+        if body.is_end_stream() {
+            watch.set(BODY_ENDED);
+        }
         let guarded = GuardedBody {
             inner: body,
             timeout: self.config.body_timeout,
@@ -283,18 +299,26 @@ impl RequestGuard {
     }
 
     /// Replaces the answer to a request whose body failed in the guard with the precise S3 error.
+    /// An error answer given before the body was read to its end closes the connection (the rest of the
+    /// body is still on it), and says so, so that clients do not reuse it.
     pub fn finish(&self, watch: &BodyWatch, resp: &mut http::Response<s3s::Body>) {
         if resp.status().as_u16() < 400 {
             return;
         }
-        let refusal = match watch.get() {
-            BODY_TIMED_OUT => timed_out(),
-            BODY_MISSING_FINAL_CHUNK => Refusal::new(
+        let refusal = if watch.has(BODY_TIMED_OUT) {
+            timed_out()
+        } else if watch.has(BODY_MISSING_FINAL_CHUNK) {
+            Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "IncompleteBody",
                 "The aws-chunked request body ended without its final zero-length chunk.",
-            ),
-            _ => return,
+            )
+        } else {
+            if !watch.has(BODY_ENDED) && !resp.headers().contains_key(http::header::CONNECTION) {
+                resp.headers_mut()
+                    .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+            }
+            return;
         };
         *resp = refusal.closing().response();
     }
@@ -376,7 +400,7 @@ where
         let frame = match frame {
             Ok(f) => f,
             Err(e) => {
-                if watch.get() == BODY_TIMED_OUT {
+                if watch.has(BODY_TIMED_OUT) {
                     return Err(timed_out());
                 }
                 return Err(Refusal::new(
