@@ -9,6 +9,8 @@ pub mod guard;
 mod host;
 mod region_compat;
 mod service;
+#[cfg(test)]
+mod service_proptests;
 
 pub use auth::GatewayAuth;
 pub use chunk_frames::ChunkFrames;
