@@ -7,7 +7,10 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
 }
 
 /// Any JSON value, a few levels deep.
@@ -20,8 +23,18 @@ fn json() -> impl Strategy<Value = Value> {
         "\\PC{0,16}".prop_map(Value::String),
         // Names the user document uses, so objects hit the real fields.
         prop_oneof![
-            Just("user_id"), Just("keys"), Just("caps"), Just("suspended"), Just("system"), Just("max_buckets"),
-            Just("display_name"), Just("email"), Just("access_key"), Just("secret_key"), Just("type"), Just("perm"),
+            Just("user_id"),
+            Just("keys"),
+            Just("caps"),
+            Just("suspended"),
+            Just("system"),
+            Just("max_buckets"),
+            Just("display_name"),
+            Just("email"),
+            Just("access_key"),
+            Just("secret_key"),
+            Just("type"),
+            Just("perm"),
         ]
         .prop_map(|s| Value::String(s.to_string())),
     ];
@@ -30,9 +43,15 @@ fn json() -> impl Strategy<Value = Value> {
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             proptest::collection::btree_map(
                 prop_oneof![
-                    Just("user_id".to_string()), Just("keys".to_string()), Just("caps".to_string()),
-                    Just("suspended".to_string()), Just("system".to_string()), Just("max_buckets".to_string()),
-                    Just("access_key".to_string()), Just("secret_key".to_string()), "[a-z_]{1,10}",
+                    Just("user_id".to_string()),
+                    Just("keys".to_string()),
+                    Just("caps".to_string()),
+                    Just("suspended".to_string()),
+                    Just("system".to_string()),
+                    Just("max_buckets".to_string()),
+                    Just("access_key".to_string()),
+                    Just("secret_key".to_string()),
+                    "[a-z_]{1,10}",
                 ],
                 inner,
                 0..8
@@ -53,23 +72,25 @@ fn user() -> impl Strategy<Value = User> {
         any::<bool>(),
         -1i64..100_000,
     )
-        .prop_map(|(tenant, uid, display_name, email, keys, suspended, system, max_buckets)| User {
-            tenant,
-            uid,
-            display_name,
-            email,
-            keys: keys
-                .into_iter()
-                .map(|(access_key, secret_key)| AccessKey { access_key, secret_key })
-                .collect(),
-            suspended,
-            system,
-            caps: vec![],
-            max_buckets,
-            created: Timestamp::default(),
-            ver: Default::default(),
-            mtime: Timestamp::default(),
-        })
+        .prop_map(
+            |(tenant, uid, display_name, email, keys, suspended, system, max_buckets)| User {
+                tenant,
+                uid,
+                display_name,
+                email,
+                keys: keys
+                    .into_iter()
+                    .map(|(access_key, secret_key)| AccessKey { access_key, secret_key })
+                    .collect(),
+                suspended,
+                system,
+                caps: vec![],
+                max_buckets,
+                created: Timestamp::default(),
+                ver: Default::default(),
+                mtime: Timestamp::default(),
+            },
+        )
 }
 
 proptest! {

@@ -89,7 +89,10 @@ impl ConnState {
         let (deadline, why) = if head != NONE && self.busy.load(Ordering::Acquire) == 0 {
             let header_deadline = head.saturating_add(limits.header_read_timeout.as_millis() as u64);
             if header_deadline <= idle_deadline {
-                (header_deadline, "the request head did not arrive within header_read_timeout_secs")
+                (
+                    header_deadline,
+                    "the request head did not arrive within header_read_timeout_secs",
+                )
             } else {
                 (idle_deadline, "no bytes moved for idle_timeout_secs")
             }
@@ -269,7 +272,10 @@ mod tests {
         // Idle: closed after idle_timeout.
         s.last_io.store(0, Ordering::Relaxed);
         std::thread::sleep(Duration::from_millis(520));
-        assert_eq!(s.verdict(&limits()).unwrap_err(), "no bytes moved for idle_timeout_secs");
+        assert_eq!(
+            s.verdict(&limits()).unwrap_err(),
+            "no bytes moved for idle_timeout_secs"
+        );
 
         // A head that started and does not finish: closed after header_read_timeout even while bytes dribble.
         let s = ConnState::new();

@@ -51,7 +51,17 @@ fn start_server(data_dir: &Path) -> (Proc, SocketAddr) {
     let mut child = Command::new(BIN)
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["server", "--listen", "127.0.0.1:0", "--log", "info", "--gc-delay-secs", "0", "--gc-interval-secs", "1"])
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+            "--gc-delay-secs",
+            "0",
+            "--gc-interval-secs",
+            "1",
+        ])
         .env_remove("MERIDIAN_CONFIG")
         .env_remove("MERIDIAN_DATA_DIR")
         .stdin(Stdio::null())
@@ -79,7 +89,11 @@ fn start_server(data_dir: &Path) -> (Proc, SocketAddr) {
 }
 
 fn free_bytes(dir: &Path) -> u64 {
-    let out = Command::new("df").args(["-B1", "--output=avail"]).arg(dir).output().expect("df");
+    let out = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(dir)
+        .output()
+        .expect("df");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .nth(1)
@@ -89,7 +103,11 @@ fn free_bytes(dir: &Path) -> u64 {
 
 #[tokio::test]
 async fn put_on_a_full_disk_fails_cleanly_and_recovers() {
-    if !Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0") {
+    if !Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    {
         println!("skipped: mounting a tmpfs needs root");
         return;
     }
@@ -108,7 +126,18 @@ async fn put_on_a_full_disk_fails_cleanly_and_recovers() {
     let out = Command::new(BIN)
         .arg("--data-dir")
         .arg(&data_dir)
-        .args(["user", "create", "--uid", UID, "--display-name", "T", "--access-key", ACCESS_KEY, "--secret", SECRET_KEY])
+        .args([
+            "user",
+            "create",
+            "--uid",
+            UID,
+            "--display-name",
+            "T",
+            "--access-key",
+            ACCESS_KEY,
+            "--secret",
+            SECRET_KEY,
+        ])
         .output()
         .expect("user create");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -50,7 +50,8 @@ fn complete_response(bytes: &[u8]) -> Option<String> {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
     (bytes.len() >= head_end + 4 + len).then_some(text)
@@ -76,9 +77,18 @@ fn signed_head(
         payload_hash,
         SystemTime::now(),
     );
-    let target = signed.url.split_once(&srv.addr.to_string()).map(|(_, t)| t.to_string()).unwrap();
+    let target = signed
+        .url
+        .split_once(&srv.addr.to_string())
+        .map(|(_, t)| t.to_string())
+        .unwrap();
     let mut head = format!("{method} {target} HTTP/1.1\r\n");
-    for (k, v) in signed.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(unsigned_headers.iter().copied()) {
+    for (k, v) in signed
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(unsigned_headers.iter().copied())
+    {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
@@ -158,7 +168,10 @@ async fn slowloris_connections_are_closed_and_normal_requests_keep_their_latency
         closed_after.push(task.await.expect("dribble task"));
     }
     let still_open = closed_after.iter().filter(|c| c.is_none()).count();
-    assert_eq!(still_open, 0, "slow connections still open after 40 s: {still_open} of 200");
+    assert_eq!(
+        still_open, 0,
+        "slow connections still open after 40 s: {still_open} of 200"
+    );
     let slowest_close = closed_after.iter().flatten().max().copied().unwrap_or_default();
     assert!(
         slowest_close < Duration::from_secs(15),
@@ -222,7 +235,11 @@ async fn stalled_or_short_bodies_fail_with_request_timeout() {
     assert_eq!(status_of(&text), 400, "{text}");
     assert_eq!(code_of(&text), "RequestTimeout", "{text}");
     assert!(took < Duration::from_secs(15), "answered after {took:?}");
-    expect_err(s3.get_object().bucket("stall").key("short").send().await, "NoSuchKey", 404);
+    expect_err(
+        s3.get_object().bucket("stall").key("short").send().await,
+        "NoSuchKey",
+        404,
+    );
 
     // A stalled DeleteObjects body (read into memory) times out the same way.
     let head = signed_head(
@@ -246,7 +263,13 @@ async fn connections_over_the_cap_are_refused_clearly() {
         held.push(TcpStream::connect(srv.addr).await.unwrap());
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (text, _) = raw_exchange(srv.addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", b"", Duration::from_secs(10)).await;
+    let (text, _) = raw_exchange(
+        srv.addr,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(status_of(&text), 503, "{text}");
     assert_eq!(code_of(&text), "ServiceUnavailable", "{text}");
     assert!(text.contains("max_connections"), "{text}");
@@ -265,7 +288,14 @@ async fn connections_over_the_cap_are_refused_clearly() {
     })
     .await;
     assert!(ok, "requests work again once connections were closed");
-    let metrics = http().get(format!("{}/metrics", srv.endpoint)).send().await.unwrap().text().await.unwrap();
+    let metrics = http()
+        .get(format!("{}/metrics", srv.endpoint))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("meridian_connections_refused_total"), "{metrics}");
 }
 
@@ -334,7 +364,10 @@ async fn user_metadata_is_capped_at_2_kb() {
         400,
     );
     assert_eq!(err_status(s3.head_object().bucket("meta").key("big").send().await), 404);
-    assert_eq!(err_status(s3.head_object().bucket("meta").key("copy").send().await), 404);
+    assert_eq!(
+        err_status(s3.head_object().bucket("meta").key("copy").send().await),
+        404
+    );
 }
 
 #[tokio::test]
@@ -487,7 +520,11 @@ async fn aws_chunked_body_without_its_final_chunk_is_refused() {
     let text = resp.text().await.unwrap();
     assert_eq!(status, 400, "{text}");
     assert_eq!(code_of(&text), "IncompleteBody", "{text}");
-    expect_err(s3.get_object().bucket("chunks").key("truncated").send().await, "NoSuchKey", 404);
+    expect_err(
+        s3.get_object().bucket("chunks").key("truncated").send().await,
+        "NoSuchKey",
+        404,
+    );
 }
 
 #[tokio::test]
@@ -509,7 +546,9 @@ async fn bucket_names_follow_the_aws_rules() {
         "metrics",
     ] {
         let err = expect_err(s3.create_bucket().bucket(name).send().await, "InvalidBucketName", 400);
-        let msg = aws_sdk_s3::error::ProvideErrorMetadata::message(&err).unwrap_or_default().to_string();
+        let msg = aws_sdk_s3::error::ProvideErrorMetadata::message(&err)
+            .unwrap_or_default()
+            .to_string();
         assert!(msg.contains("reserved") || msg.contains("IP address"), "{name}: {msg}");
     }
     // Near misses are fine.
@@ -594,15 +633,27 @@ async fn client_errors_are_not_logged_as_errors() {
     let srv = Server::start();
     let s3 = srv.client();
     for _ in 0..5 {
-        expect_err(s3.get_object().bucket("nosuch").key("k").send().await, "NoSuchBucket", 404);
+        expect_err(
+            s3.get_object().bucket("nosuch").key("k").send().await,
+            "NoSuchBucket",
+            404,
+        );
         let resp = http().get(format!("{}/nosuch/k", srv.endpoint)).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 403);
     }
-    expect_err(s3.create_bucket().bucket("BAD_NAME").send().await, "InvalidBucketName", 400);
+    expect_err(
+        s3.create_bucket().bucket("BAD_NAME").send().await,
+        "InvalidBucketName",
+        400,
+    );
     // Let the log lines arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let log = srv.server_log();
     let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
-    assert!(errors.is_empty(), "client mistakes logged at ERROR:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "client mistakes logged at ERROR:\n{}",
+        errors.join("\n")
+    );
     assert!(log.contains("listening on"), "{log}");
 }

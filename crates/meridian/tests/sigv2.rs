@@ -17,7 +17,9 @@ fn sign_v2(secret: &str, string_to_sign: &str) -> String {
 
 fn http_date(t: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let secs = t.duration_since(UNIX_EPOCH).unwrap().as_secs();
     let (date, datetime) = amz_dates(t);
     let (y, m, d) = (&date[..4], &date[4..6], &date[6..8]);
@@ -65,7 +67,10 @@ impl V2 {
         let sts = format!("{method}\n\n{content_type}\n{date_line}\n{amz_headers}{resource}");
         let mut rb = http
             .request(method, format!("{}{resource}", srv.endpoint))
-            .header("authorization", format!("AWS {}:{}", self.access_key, sign_v2(&self.secret, &sts)))
+            .header(
+                "authorization",
+                format!("AWS {}:{}", self.access_key, sign_v2(&self.secret, &sts)),
+            )
             .body(body.to_vec());
         if !content_type.is_empty() {
             rb = rb.header("content-type", content_type);
@@ -94,7 +99,10 @@ async fn answer(rb: reqwest::RequestBuilder) -> (u16, String) {
 }
 
 fn code(text: &str) -> &str {
-    text.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or_default()
+    text.split("<Code>")
+        .nth(1)
+        .and_then(|r| r.split("</Code>").next())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -107,7 +115,17 @@ async fn sigv2_header_requests() {
     let now = SystemTime::now();
     use reqwest::Method;
 
-    let (status, text) = answer(v2.request(&http, &srv, Method::PUT, "/vtwo/k", Some(now), false, "text/plain", b"v2 body")).await;
+    let (status, text) = answer(v2.request(
+        &http,
+        &srv,
+        Method::PUT,
+        "/vtwo/k",
+        Some(now),
+        false,
+        "text/plain",
+        b"v2 body",
+    ))
+    .await;
     assert_eq!(status, 200, "{text}");
     let (status, text) = answer(v2.request(&http, &srv, Method::GET, "/vtwo/k", Some(now), false, "", b"")).await;
     assert_eq!((status, text.as_str()), (200, "v2 body"));
@@ -117,7 +135,8 @@ async fn sigv2_header_requests() {
 
     // More than 15 minutes off, either way.
     for skewed in [now - Duration::from_secs(20 * 60), now + Duration::from_secs(20 * 60)] {
-        let (status, text) = answer(v2.request(&http, &srv, Method::GET, "/vtwo/k", Some(skewed), false, "", b"")).await;
+        let (status, text) =
+            answer(v2.request(&http, &srv, Method::GET, "/vtwo/k", Some(skewed), false, "", b"")).await;
         assert_eq!((status, code(&text)), (403, "RequestTimeTooSkewed"), "{text}");
     }
     // No date at all.
@@ -134,7 +153,11 @@ async fn sigv2_header_requests() {
     // A refused PUT wrote nothing.
     let (status, _) = answer(wrong.request(&http, &srv, Method::PUT, "/vtwo/other", Some(now), false, "", b"x")).await;
     assert_eq!(status, 403);
-    expect_err(s3.get_object().bucket("vtwo").key("other").send().await, "NoSuchKey", 404);
+    expect_err(
+        s3.get_object().bucket("vtwo").key("other").send().await,
+        "NoSuchKey",
+        404,
+    );
 }
 
 #[tokio::test]

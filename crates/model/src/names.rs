@@ -40,7 +40,10 @@ pub const RESERVED_BUCKET_NAMES: &[&str] = &["admin", "metrics"];
 /// Four dot-separated all-digit labels: what AWS calls "formatted as an IP address" (`10.0.0.300` too).
 fn ip_shaped(name: &str) -> bool {
     let labels: Vec<&str> = name.split('.').collect();
-    labels.len() == 4 && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+    labels.len() == 4
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
 }
 
 pub fn validate_bucket_name(name: &str) -> Result<(), NameError> {
@@ -126,8 +129,14 @@ mod tests {
             validate_bucket_name("photos--x-s3"),
             Err(NameError::BucketReservedSuffix("--x-s3"))
         );
-        assert_eq!(validate_bucket_name("admin"), Err(NameError::BucketReservedName("admin")));
-        assert_eq!(validate_bucket_name("metrics"), Err(NameError::BucketReservedName("metrics")));
+        assert_eq!(
+            validate_bucket_name("admin"),
+            Err(NameError::BucketReservedName("admin"))
+        );
+        assert_eq!(
+            validate_bucket_name("metrics"),
+            Err(NameError::BucketReservedName("metrics"))
+        );
         assert!(validate_bucket_name("admins").is_ok());
         assert_eq!(validate_bucket_name("a_b"), Err(NameError::BucketChars));
     }

@@ -165,9 +165,7 @@ where
             }
             Poll::Pending => {
                 let timeout = this.timeout;
-                let idle = this
-                    .idle
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                let idle = this.idle.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                 if idle.as_mut().poll(cx).is_ready() {
                     this.finished = true;
                     this.watch.set(BODY_TIMED_OUT);
@@ -452,7 +450,10 @@ pub fn check_presigned_expiry(query: &str) -> Result<(), Refusal> {
         return Ok(());
     }
     let params = query_params(query);
-    if !params.iter().any(|(k, _)| k == "X-Amz-Signature" || k == "X-Amz-Algorithm") {
+    if !params
+        .iter()
+        .any(|(k, _)| k == "X-Amz-Signature" || k == "X-Amz-Algorithm")
+    {
         return Ok(());
     }
     let Some((_, expires)) = params.iter().find(|(k, _)| k == "X-Amz-Expires") else {
@@ -620,7 +621,10 @@ mod tests {
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert!(check_presigned_expiry(&q("1000000000")).is_err());
         assert!(check_presigned_expiry(&q("-1")).is_err());
-        assert!(check_presigned_expiry("X-Amz-Expires=999999999").is_ok(), "not a presigned request");
+        assert!(
+            check_presigned_expiry("X-Amz-Expires=999999999").is_ok(),
+            "not a presigned request"
+        );
         assert!(check_presigned_expiry("list-type=2").is_ok());
     }
 
@@ -632,7 +636,9 @@ mod tests {
         assert!(check_sigv2_date(&headers(&[auth, ("date", &fmt(now))]), now).is_ok());
         let old = fmt(now - Duration::from_secs(16 * 60));
         assert_eq!(
-            check_sigv2_date(&headers(&[auth, ("date", &old)]), now).unwrap_err().code,
+            check_sigv2_date(&headers(&[auth, ("date", &old)]), now)
+                .unwrap_err()
+                .code,
             "RequestTimeTooSkewed"
         );
         let future = fmt(now + Duration::from_secs(16 * 60));
@@ -658,7 +664,10 @@ mod tests {
         assert!(check_user_metadata(&headers(&[("x-amz-meta-a", &v)])).is_ok());
         let err = check_user_metadata(&headers(&[("x-amz-meta-ab", &v)])).unwrap_err();
         assert_eq!(err.code, "MetadataTooLarge");
-        assert_eq!(user_metadata_size(&headers(&[("x-amz-meta-k", "vv"), ("content-type", "x")])), 3);
+        assert_eq!(
+            user_metadata_size(&headers(&[("x-amz-meta-k", "vv"), ("content-type", "x")])),
+            3
+        );
     }
 
     #[test]

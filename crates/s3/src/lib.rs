@@ -14,8 +14,8 @@ mod service_proptests;
 
 pub use auth::GatewayAuth;
 pub use chunk_frames::ChunkFrames;
-pub use guard::{GuardConfig, RequestGuard};
 pub use errors::to_s3_error;
+pub use guard::{GuardConfig, RequestGuard};
 pub use host::ConfiguredHosts;
 pub use region_compat::normalize_signing_region;
 pub use service::MeridianS3;

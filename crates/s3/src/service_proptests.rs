@@ -70,7 +70,10 @@ fn env() -> &'static Env {
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
 }
 
 /// Sends a request through the guard and the service; the HTTP status.
@@ -106,7 +109,13 @@ fn signed(method: http::Method, path_and_query: &str, body: Vec<u8>) -> http::Re
     headers.insert("content-length", body.len().to_string().parse().unwrap());
     headers.insert("x-amz-content-sha256", "UNSIGNED-PAYLOAD".parse().unwrap());
     headers.insert("x-amz-date", datetime.parse().unwrap());
-    let signed = ["content-length", "content-md5", "host", "x-amz-content-sha256", "x-amz-date"];
+    let signed = [
+        "content-length",
+        "content-md5",
+        "host",
+        "x-amz-content-sha256",
+        "x-amz-date",
+    ];
     let canonical = canonical_request(&method, &uri, &headers, &signed, "UNSIGNED-PAYLOAD").unwrap();
     let hash = hex::encode(<Sha256 as sha2::Digest>::digest(canonical.as_bytes()));
     let sig = signature(SK, &datetime, &date, "us-east-1", "s3", &hash);
