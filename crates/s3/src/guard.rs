@@ -488,7 +488,7 @@ pub fn check_sigv2_date(headers: &HeaderMap, now: SystemTime) -> Result<(), Refu
         .get("x-amz-date")
         .or_else(|| headers.get(http::header::DATE))
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v.trim()).ok());
+        .and_then(|v| parse_sigv2_date(v.trim()));
     let Some(date) = date else {
         return Err(Refusal::new(
             StatusCode::FORBIDDEN,
@@ -508,6 +508,15 @@ pub fn check_sigv2_date(headers: &HeaderMap, now: SystemTime) -> Result<(), Refu
         ));
     }
     Ok(())
+}
+
+/// RFC 1123 (`GMT`), the other HTTP date forms, and RFC 2822 with a numeric zone (s3cmd sends `+0000`).
+fn parse_sigv2_date(v: &str) -> Option<SystemTime> {
+    if let Ok(t) = httpdate::parse_http_date(v) {
+        return Some(t);
+    }
+    let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    Some(SystemTime::from(t))
 }
 
 /// A Content-MD5 header that is present must hold a base64 MD5 digest; s3s takes an empty one for none.
@@ -643,6 +652,12 @@ mod tests {
         );
         let future = fmt(now + Duration::from_secs(16 * 60));
         assert!(check_sigv2_date(&headers(&[auth, ("date", &future)]), now).is_err());
+        // s3cmd's form: RFC 2822 with a numeric zone.
+        let s3cmd = time::OffsetDateTime::from(now)
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap();
+        assert!(s3cmd.ends_with("+0000"), "{s3cmd}");
+        assert!(check_sigv2_date(&headers(&[auth, ("x-amz-date", &s3cmd)]), now).is_ok());
         // x-amz-date wins over Date.
         assert!(check_sigv2_date(&headers(&[auth, ("date", &old), ("x-amz-date", &fmt(now))]), now).is_ok());
         let missing = check_sigv2_date(&headers(&[auth]), now).unwrap_err();
