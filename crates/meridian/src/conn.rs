@@ -4,7 +4,6 @@
 //! moving for `idle_timeout` is closed (an idle keep-alive, or a client that stopped reading its response).
 //! Stalled request bodies are the request guard's (`meridian_s3::guard`) job.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -226,31 +225,29 @@ impl AsyncWrite for TrackedIo {
 
 /// Answers a connection over the cap with `503 ServiceUnavailable` and closes it, reading (and dropping)
 /// what the client sends for a moment so that it sees the answer rather than a reset.
-pub fn refuse(mut stream: TcpStream, max_connections: usize) -> impl Future<Output = ()> + Send {
-    async move {
-        let body = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code><Message>The server is at its limit of {max_connections} open connections (max_connections); retry later.</Message></Error>"
-        );
-        let head = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
-            body.len()
-        );
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            stream.write_all(head.as_bytes()).await?;
-            stream.write_all(body.as_bytes()).await?;
-            stream.shutdown().await?;
-            let mut sink = [0u8; 16 * 1024];
-            let mut drained = 0usize;
-            while drained < 1 << 20 {
-                match stream.read(&mut sink).await? {
-                    0 => break,
-                    n => drained += n,
-                }
+pub async fn refuse(mut stream: TcpStream, max_connections: usize) {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code><Message>The server is at its limit of {max_connections} open connections (max_connections); retry later.</Message></Error>"
+    );
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 16 * 1024];
+        let mut drained = 0usize;
+        while drained < 1 << 20 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => drained += n,
             }
-            Ok::<(), io::Error>(())
-        })
-        .await;
-    }
+        }
+        Ok::<(), io::Error>(())
+    })
+    .await;
 }
 
 #[cfg(test)]
