@@ -411,6 +411,27 @@ check_s3cmd_rb() {
     ! grep -q 's3://s3cmdb$' "$W/ls.out" || die "bucket still listed after rb: $(cat "$W/ls.out")"
 }
 
+# The zonegroup's api_name (here `default`) in another case, as `s3cmd mb --bucket-location=EU` sends for `eu`.
+check_s3cmd_mb_location_case() {
+    s3c mb --bucket-location=DEFAULT s3://s3cmdloc >/dev/null
+    s3c info s3://s3cmdloc >"$W/info.out"
+    grep -Eq 'Location: +default' "$W/info.out" || die "s3cmd info location: $(cat "$W/info.out")"
+    s3c rb s3://s3cmdloc >/dev/null
+}
+
+# SigV2 (s3cmd --signature-v2): header-signed requests.
+check_s3cmd_signature_v2() {
+    mkrand "$W/v2.bin" 30000
+    s3c --signature-v2 mb s3://s3cmdv2 >/dev/null
+    s3c --signature-v2 put "$W/v2.bin" s3://s3cmdv2/v2.bin >/dev/null
+    s3c --signature-v2 get --force s3://s3cmdv2/v2.bin "$W/v2.out" >/dev/null
+    same "$W/v2.bin" "$W/v2.out"
+    s3c --signature-v2 ls s3://s3cmdv2/ >"$W/ls.out"
+    grep -q 's3://s3cmdv2/v2.bin' "$W/ls.out" || die "v2 ls: $(cat "$W/ls.out")"
+    s3c --signature-v2 del s3://s3cmdv2/v2.bin >/dev/null
+    s3c --signature-v2 rb s3://s3cmdv2 >/dev/null
+}
+
 # ------------------------------------------------------------------ rclone
 check_rclone_copy_check() {
     rm -rf "$W/rsrc" "$W/rdst"
@@ -510,6 +531,8 @@ run_check s3cmd-ls check_s3cmd_ls
 run_check s3cmd-multipart check_s3cmd_multipart
 run_check s3cmd-del check_s3cmd_del
 run_check s3cmd-rb check_s3cmd_rb
+run_check s3cmd-mb-location-case check_s3cmd_mb_location_case
+run_check s3cmd-signature-v2 check_s3cmd_signature_v2
 
 echo "rclone: $(rclone version 2>&1 | head -n 1)"
 run_check rclone-copy-check check_rclone_copy_check

@@ -41,7 +41,8 @@ impl Gateway {
         };
         let site = self.site();
         let zg = loc.split(':').next().unwrap_or_default();
-        if zg == site.zonegroup_api_name {
+        // RGW users send the api_name in any case (`s3cmd mb --bucket-location=EU` sends `EU` for `eu`).
+        if zg.eq_ignore_ascii_case(&site.zonegroup_api_name) {
             return Ok(());
         }
         let hint = match site.zonegroup_by_api_name(zg) {

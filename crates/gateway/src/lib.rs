@@ -4,6 +4,8 @@
 
 mod blob;
 pub mod buckets;
+#[cfg(test)]
+mod codec_proptests;
 pub mod conditions;
 pub mod error;
 pub mod gc;

@@ -29,6 +29,14 @@ pub struct Config {
     pub sync_concurrency: usize,
     /// Seconds between log trimming passes (logs are trimmed up to what every peer has synced).
     pub log_trim_interval_secs: u64,
+    /// Open client connections at most; one more is answered `503 ServiceUnavailable` and closed.
+    pub max_connections: usize,
+    /// Seconds a request head may take from its first byte to its last (slowloris defence).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may sit with no request in progress and no bytes moving (idle keep-alive).
+    pub idle_timeout_secs: u64,
+    /// Seconds a request body may deliver no bytes before the request fails with `RequestTimeout`.
+    pub body_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -45,6 +53,10 @@ impl Default for Config {
             sync_poll_interval_ms: 1000,
             sync_concurrency: 8,
             log_trim_interval_secs: 60,
+            max_connections: 4096,
+            header_read_timeout_secs: 20,
+            idle_timeout_secs: 120,
+            body_timeout_secs: 30,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod conn;
 mod server;
 mod zone;
 
@@ -59,6 +60,18 @@ struct ServerArgs {
     /// Seconds between log trimming passes
     #[arg(long)]
     log_trim_interval_secs: Option<u64>,
+    /// Open client connections at most (one more gets 503 and is closed)
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Seconds a request head may take from its first byte to its last
+    #[arg(long)]
+    header_read_timeout_secs: Option<u64>,
+    /// Seconds an idle connection (no request in progress, no bytes moving) is kept open
+    #[arg(long)]
+    idle_timeout_secs: Option<u64>,
+    /// Seconds a request body may deliver no bytes before the request fails (RequestTimeout)
+    #[arg(long)]
+    body_timeout_secs: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,6 +167,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(v) = args.log_trim_interval_secs {
                 cfg.log_trim_interval_secs = v;
             }
+            if let Some(v) = args.max_connections {
+                cfg.max_connections = v;
+            }
+            if let Some(v) = args.header_read_timeout_secs {
+                cfg.header_read_timeout_secs = v;
+            }
+            if let Some(v) = args.idle_timeout_secs {
+                cfg.idle_timeout_secs = v;
+            }
+            if let Some(v) = args.body_timeout_secs {
+                cfg.body_timeout_secs = v;
+            }
             init_logging(&cfg.log);
             server::run(cfg, &cli.data_dir).await
         }
@@ -173,6 +198,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn init_logging(filter: &str) {
+    // s3s logs every S3 error it returns at ERROR, client mistakes included; the server logs each error
+    // answer itself (4xx at debug, 5xx at error), so s3s is quiet unless the filter names it.
+    let filter = if filter.contains("s3s") {
+        filter.to_string()
+    } else {
+        format!("{filter},s3s=off")
+    };
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

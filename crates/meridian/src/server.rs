@@ -2,10 +2,11 @@
 //! `/metrics`, and the background tasks (garbage collection, crash-orphan sweep, period pull).
 
 use crate::config::Config;
+use crate::conn::{self, ConnLimits, ConnState, TrackedBody, TrackedIo};
 use crate::zone::{self, AdminEndpoint};
 use anyhow::Context;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use meridian_admin::AdminRoute;
 use meridian_gateway::GatewayOptions;
@@ -114,8 +115,23 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         cfg.hostnames.clone(),
         Some(Box::new(AdminRoute::new(gw.clone()))),
     );
+    let guard = Arc::new(meridian_s3::RequestGuard::new(
+        gw.clone(),
+        cfg.hostnames.clone(),
+        meridian_s3::GuardConfig {
+            body_timeout: Duration::from_secs(cfg.body_timeout_secs.max(1)),
+            ..Default::default()
+        },
+    ));
+    let limits = ConnLimits {
+        max_connections: cfg.max_connections.max(1),
+        header_read_timeout: Duration::from_secs(cfg.header_read_timeout_secs.max(1)),
+        idle_timeout: Duration::from_secs(cfg.idle_timeout_secs.max(1)),
+    };
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let http = Http {
         s3,
+        guard,
         gateway: gw.clone(),
         metrics,
         next_id: Arc::new(AtomicU64::new(1)),
@@ -123,7 +139,14 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     };
     eprintln!("listening on http://{local} (S3 and /admin), metrics at http://{local}/metrics");
 
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper's own head timer runs from when it starts waiting for a head, idle time included: a backstop
+    // behind the connection watchdog, which times heads from their first byte.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout + limits.idle_timeout);
+    builder.http2().timer(TokioTimer::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
@@ -132,19 +155,44 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
                 let (stream, _) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
+                        // e.g. out of file descriptors: pause instead of spinning on the error.
                         tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    metrics::counter!("meridian_connections_refused_total").increment(1);
+                    tracing::warn!(max_connections = limits.max_connections, "connection refused: at max_connections");
+                    tokio::spawn(conn::refuse(stream, limits.max_connections));
+                    continue;
+                };
+                let state = ConnState::new();
                 let http = http.clone();
-                let service = hyper::service::service_fn(move |req| http.clone().handle(req));
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                let service_state = state.clone();
+                let service = hyper::service::service_fn(move |req| {
+                    let http = http.clone();
+                    let (handling, busy) = service_state.begin_request();
+                    async move {
+                        let resp = http.handle(req).await;
+                        drop(handling);
+                        resp.map(|r| TrackedBody::wrap(r, busy))
+                    }
+                });
+                let io = TokioIo::new(TrackedIo::new(stream, state.clone()));
+                let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    let _permit = permit;
+                    metrics::gauge!("meridian_connections_open").increment(1.0);
+                    tokio::select! {
+                        ended = conn => if let Err(e) = ended {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        },
+                        why = conn::watchdog(state, limits) => tracing::debug!(reason = why, "connection closed"),
                     }
+                    metrics::gauge!("meridian_connections_open").decrement(1.0);
                 });
             }
             _ = &mut shutdown => {
@@ -179,6 +227,7 @@ async fn shutdown_signal() {
 #[derive(Clone)]
 struct Http {
     s3: S3Service,
+    guard: Arc<meridian_s3::RequestGuard>,
     gateway: meridian_gateway::Gateway,
     metrics: PrometheusHandle,
     next_id: Arc<AtomicU64>,
@@ -205,9 +254,17 @@ impl Http {
         let (mut parts, body) = req.into_parts();
         let close_after = expects_continue_without_body(&parts.headers);
         meridian_s3::normalize_signing_region(&self.gateway, &parts.method, &parts.uri, &mut parts.headers).await;
-        let req = http::Request::from_parts(parts, s3s::Body::from(body));
-        let mut resp = self.s3.call(req).await?;
+        let path = parts.uri.path().to_string();
+        let mut resp = match self.guard.admit(parts, body).await {
+            Ok((req, watch)) => {
+                let mut resp = self.s3.call(req).await?;
+                self.guard.finish(&watch, &mut resp);
+                resp
+            }
+            Err(refusal) => refusal.response(),
+        };
         let status = resp.status().as_u16();
+        meridian_s3::guard::log_answer(&method, &path, &request_id, &resp);
         if status >= 300 {
             add_request_id(&mut resp, &request_id);
         }

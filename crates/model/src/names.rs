@@ -12,6 +12,14 @@ pub enum NameError {
     BucketEdge,
     #[error("bucket name must not contain '..' or look like an IP address")]
     BucketShape,
+    #[error("bucket name must not be formatted as an IP address (four dot-separated numbers)")]
+    BucketIpShaped,
+    #[error("bucket names starting with {0:?} are reserved")]
+    BucketReservedPrefix(&'static str),
+    #[error("bucket names ending with {0:?} are reserved")]
+    BucketReservedSuffix(&'static str),
+    #[error("bucket name {0:?} is reserved: /{0} is this gateway's own endpoint")]
+    BucketReservedName(&'static str),
     #[error("object key must not be empty")]
     KeyEmpty,
     #[error("object key is longer than 1024 bytes")]
@@ -21,6 +29,22 @@ pub enum NameError {
 }
 
 pub const MAX_KEY_LEN: usize = 1024;
+
+/// Prefixes AWS reserves for its own bucket names (general purpose bucket naming rules).
+pub const RESERVED_BUCKET_PREFIXES: &[&str] = &["xn--", "sthree-", "amzn-s3-demo-"];
+/// Suffixes AWS reserves (access point aliases, Object Lambda, directory, table and MRAP buckets).
+pub const RESERVED_BUCKET_SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+/// Names whose path-style URL is one of the gateway's own endpoints (`/admin/...`, `/metrics`).
+pub const RESERVED_BUCKET_NAMES: &[&str] = &["admin", "metrics"];
+
+/// Four dot-separated all-digit labels: what AWS calls "formatted as an IP address" (`10.0.0.300` too).
+fn ip_shaped(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    labels.len() == 4
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+}
 
 pub fn validate_bucket_name(name: &str) -> Result<(), NameError> {
     let bytes = name.as_bytes();
@@ -37,8 +61,20 @@ pub fn validate_bucket_name(name: &str) -> Result<(), NameError> {
     if !edge_ok(bytes[0]) || !edge_ok(bytes[bytes.len() - 1]) {
         return Err(NameError::BucketEdge);
     }
-    if name.contains("..") || name.contains(".-") || name.contains("-.") || name.parse::<std::net::Ipv4Addr>().is_ok() {
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
         return Err(NameError::BucketShape);
+    }
+    if ip_shaped(name) {
+        return Err(NameError::BucketIpShaped);
+    }
+    if let Some(p) = RESERVED_BUCKET_PREFIXES.iter().find(|p| name.starts_with(*p)) {
+        return Err(NameError::BucketReservedPrefix(p));
+    }
+    if let Some(s) = RESERVED_BUCKET_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
+        return Err(NameError::BucketReservedSuffix(s));
+    }
+    if let Some(n) = RESERVED_BUCKET_NAMES.iter().find(|n| name == **n) {
+        return Err(NameError::BucketReservedName(n));
     }
     Ok(())
 }
@@ -68,7 +104,40 @@ mod tests {
         assert_eq!(validate_bucket_name("My-Bucket"), Err(NameError::BucketChars));
         assert_eq!(validate_bucket_name("-abc"), Err(NameError::BucketEdge));
         assert_eq!(validate_bucket_name("a..b"), Err(NameError::BucketShape));
-        assert_eq!(validate_bucket_name("192.168.1.1"), Err(NameError::BucketShape));
+        assert_eq!(validate_bucket_name("192.168.1.1"), Err(NameError::BucketIpShaped));
+        assert_eq!(validate_bucket_name("10.0.0.300"), Err(NameError::BucketIpShaped));
+        assert!(validate_bucket_name("10.0.0.300a").is_ok());
+        assert!(validate_bucket_name("1.2.3").is_ok());
+        assert!(validate_bucket_name("1.2.3.4.5").is_ok());
+        assert_eq!(
+            validate_bucket_name("xn--bcher-kva"),
+            Err(NameError::BucketReservedPrefix("xn--"))
+        );
+        assert_eq!(
+            validate_bucket_name("sthree-configurator"),
+            Err(NameError::BucketReservedPrefix("sthree-"))
+        );
+        assert_eq!(
+            validate_bucket_name("photos-s3alias"),
+            Err(NameError::BucketReservedSuffix("-s3alias"))
+        );
+        assert_eq!(
+            validate_bucket_name("photos--ol-s3"),
+            Err(NameError::BucketReservedSuffix("--ol-s3"))
+        );
+        assert_eq!(
+            validate_bucket_name("photos--x-s3"),
+            Err(NameError::BucketReservedSuffix("--x-s3"))
+        );
+        assert_eq!(
+            validate_bucket_name("admin"),
+            Err(NameError::BucketReservedName("admin"))
+        );
+        assert_eq!(
+            validate_bucket_name("metrics"),
+            Err(NameError::BucketReservedName("metrics"))
+        );
+        assert!(validate_bucket_name("admins").is_ok());
         assert_eq!(validate_bucket_name("a_b"), Err(NameError::BucketChars));
     }
 

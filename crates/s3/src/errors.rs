@@ -55,6 +55,15 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
             err.set_status_code(http::StatusCode::MOVED_PERMANENTLY);
             return err;
         }
+        G::Store(ref s) if storage_full(s) => {
+            tracing::error!(error = %msg, "the data directory's filesystem is full");
+            let mut err = S3Error::with_message(
+                C::Custom("InsufficientStorage".into()),
+                "The gateway's storage is full; the request was not applied. Retry once space has been freed.",
+            );
+            err.set_status_code(http::StatusCode::INSUFFICIENT_STORAGE);
+            return err;
+        }
         G::Corrupt(..) | G::Store(_) | G::Internal(_) => {
             tracing::error!(error = %msg, "internal error");
             return S3Error::with_message(C::InternalError, "We encountered an internal error. Please try again.");
@@ -67,4 +76,35 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
         .map(str::to_string)
         .unwrap_or(msg);
     S3Error::with_message(code, msg)
+}
+
+/// Whether an error (or one of its causes) is the filesystem running out of space (ENOSPC, or EDQUOT: a
+/// quota on the data directory's filesystem).
+pub(crate) fn storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull || io.kind() == std::io::ErrorKind::QuotaExceeded {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_is_insufficient_storage() {
+        let full = std::io::Error::from_raw_os_error(28); // ENOSPC
+        let err = to_s3_error(GatewayError::Store(full.into()));
+        assert_eq!(err.code().as_str(), "InsufficientStorage");
+        assert_eq!(err.status_code(), Some(http::StatusCode::INSUFFICIENT_STORAGE));
+        let other = std::io::Error::from_raw_os_error(5); // EIO
+        let err = to_s3_error(GatewayError::Store(other.into()));
+        assert_eq!(err.code().as_str(), "InternalError");
+    }
 }

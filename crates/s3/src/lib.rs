@@ -2,14 +2,20 @@
 //! errors, mapped onto the gateway services.
 
 mod auth;
+mod chunk_frames;
 mod convert;
 mod errors;
+pub mod guard;
 mod host;
 mod region_compat;
 mod service;
+#[cfg(test)]
+mod service_proptests;
 
 pub use auth::GatewayAuth;
+pub use chunk_frames::ChunkFrames;
 pub use errors::to_s3_error;
+pub use guard::{GuardConfig, RequestGuard};
 pub use host::ConfiguredHosts;
 pub use region_compat::normalize_signing_region;
 pub use service::MeridianS3;

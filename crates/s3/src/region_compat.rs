@@ -91,7 +91,7 @@ fn canonical_query(query: &str) -> String {
         .join("&")
 }
 
-fn canonical_request(
+pub(crate) fn canonical_request(
     method: &http::Method,
     uri: &http::Uri,
     headers: &http::HeaderMap,
@@ -126,7 +126,14 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-fn signature(secret: &str, amz_date: &str, date: &str, region: &str, service: &str, canonical_hash: &str) -> String {
+pub(crate) fn signature(
+    secret: &str,
+    amz_date: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+    canonical_hash: &str,
+) -> String {
     let scope = format!("{date}/{region}/{service}/aws4_request");
     let string_to_sign = format!("{ALGORITHM}\n{amz_date}\n{scope}\n{canonical_hash}");
     let key = hmac(format!("AWS4{secret}").as_bytes(), date);

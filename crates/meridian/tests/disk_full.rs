@@ -1,0 +1,184 @@
+//! Disk full: the data directory on a small tmpfs the test mounts (needs root; skipped otherwise). A PUT that
+//! runs out of space gets `507 InsufficientStorage`, leaves no partial object or staged file, the server
+//! stays up, and writes work again once space is freed.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(Self(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+struct Proc {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(data_dir: &Path) -> (Proc, SocketAddr) {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+            "--gc-delay-secs",
+            "0",
+            "--gc-interval-secs",
+            "1",
+        ])
+        .env_remove("MERIDIAN_CONFIG")
+        .env_remove("MERIDIAN_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn meridian server");
+    let stderr = child.stderr.take().expect("stderr");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let proc = Proc { child, log };
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("server did not start:\n{}", proc.log.lock().unwrap().join("\n")));
+    (proc, addr.parse().expect("address"))
+}
+
+fn free_bytes(dir: &Path) -> u64 {
+    let out = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(dir)
+        .output()
+        .expect("df");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df output")
+}
+
+#[tokio::test]
+async fn put_on_a_full_disk_fails_cleanly_and_recovers() {
+    if !Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    {
+        println!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let mnt = root.path().join("mnt");
+    let _fs = match Tmpfs::mount(&mnt, "48m") {
+        Ok(m) => m,
+        Err(e) => {
+            println!("skipped: cannot mount a tmpfs: {e}");
+            return;
+        }
+    };
+    let data_dir = mnt.join("data");
+    let (proc, addr) = start_server(&data_dir);
+    let endpoint = format!("http://{addr}");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args([
+            "user",
+            "create",
+            "--uid",
+            UID,
+            "--display-name",
+            "T",
+            "--access-key",
+            ACCESS_KEY,
+            "--secret",
+            SECRET_KEY,
+        ])
+        .output()
+        .expect("user create");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s3 = make_client(&endpoint, ACCESS_KEY, SECRET_KEY);
+    create_bucket(&s3, "full").await;
+    put(&s3, "full", "before", &pattern(300 * 1024, 1)).await;
+
+    // Leave about 2 MiB free, then PUT 6 MiB.
+    let filler = mnt.join("filler");
+    let fill = free_bytes(&mnt).saturating_sub(2 << 20);
+    std::fs::write(&filler, vec![0u8; fill as usize]).expect("write filler");
+    let big = pattern(6 << 20, 2);
+    let err = expect_err(
+        s3.put_object()
+            .bucket("full")
+            .key("big")
+            .body(aws_sdk_s3::primitives::ByteStream::from(big.clone()))
+            .send()
+            .await,
+        "InsufficientStorage",
+        507,
+    );
+    println!("full disk answered: {err:?}");
+    // No partial object, nothing left staged.
+    assert_eq!(err_status(s3.head_object().bucket("full").key("big").send().await), 404);
+    let staged: Vec<PathBuf> = walk(&data_dir)
+        .into_iter()
+        .filter(|p| p.is_file())
+        .filter_map(|p| p.strip_prefix(&data_dir).ok().map(Path::to_path_buf))
+        .filter(|p| p.components().any(|c| c.as_os_str() == "tmp"))
+        .collect();
+    assert!(staged.is_empty(), "staged files left: {staged:?}");
+    // The server is up: reads work.
+    assert_eq!(get_bytes(&s3, "full", "before").await, pattern(300 * 1024, 1));
+
+    // Space freed: the same PUT works.
+    std::fs::remove_file(&filler).unwrap();
+    put(&s3, "full", "big", &big).await;
+    assert!(get_bytes(&s3, "full", "big").await == big);
+    put(&s3, "full", "small", b"after").await;
+
+    let log = proc.log.lock().unwrap().join("\n");
+    assert!(log.contains("filesystem is full"), "the fault is logged:\n{log}");
+}
