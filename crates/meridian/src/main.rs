@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod dns;
 mod server;
 mod zone;
 
@@ -59,6 +60,8 @@ struct ServerArgs {
     /// Seconds between log trimming passes
     #[arg(long)]
     log_trim_interval_secs: Option<u64>,
+    #[command(flatten)]
+    dns: dns::DnsArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -97,6 +100,9 @@ enum Command {
     Metadata(cli::metadata::MetadataCmd),
     /// S3 load generator (works against any S3 endpoint)
     Bench(meridian_bench::BenchArgs),
+    /// The DNS global namespace
+    #[command(subcommand)]
+    Dns(dns::DnsCmd),
 }
 
 fn main() -> ExitCode {
@@ -154,6 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(v) = args.log_trim_interval_secs {
                 cfg.log_trim_interval_secs = v;
             }
+            args.dns.apply(&mut cfg);
             init_logging(&cfg.log);
             server::run(cfg, &cli.data_dir).await
         }
@@ -169,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Period(cmd) => cli::execute(&cli.data_dir, cli::config::period_request(cmd)).await,
         Command::Metadata(cmd) => cli::execute(&cli.data_dir, cli::metadata::metadata_request(cmd)?).await,
         Command::Bench(args) => meridian_bench::run(args).await,
+        Command::Dns(cmd) => dns::run(&cli.data_dir, cli.config.as_deref(), cmd).await,
     }
 }
 
