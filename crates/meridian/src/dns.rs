@@ -160,7 +160,7 @@ pub async fn start(cfg: &Config, gw: Gateway, data_dir: &Path) -> anyhow::Result
         );
     }
     if let Some(addr) = started.backend {
-        eprintln!("pdns remote backend listening on http://{addr}/dns");
+        eprintln!("pdns remote backend serving http://{addr}/dns");
     }
     Ok(())
 }
