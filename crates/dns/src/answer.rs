@@ -367,20 +367,37 @@ impl Resolver<'_> {
             answers: vec![],
             authority: vec![],
         };
-        match at.records {
-            None => {
+        let mut at = at;
+        // Follows CNAMEs into the zones served here (as PowerDNS and BIND do for their own data), so one
+        // question gets the whole chain; a bounded number of steps.
+        for _ in 0..8 {
+            let Some(records) = at.records else {
                 answer.rcode = Rcode::NxDomain;
                 answer.authority.push(self.soa(&at.apex));
-            }
-            Some(records) => {
-                // A CNAME answers every type (RFC 1034 3.6.2); otherwise the records of the type asked.
-                let cname = records.iter().any(|r| matches!(r.data, RecordData::Cname(_)));
-                answer.answers = records
+                return answer;
+            };
+            // A CNAME answers every type (RFC 1034 3.6.2); otherwise the records of the type asked.
+            let target = records.iter().find_map(|r| match &r.data {
+                RecordData::Cname(t) => Some(t.clone()),
+                _ => None,
+            });
+            let before = answer.answers.len();
+            answer.answers.extend(
+                records
                     .into_iter()
-                    .filter(|r| cname || qtype == QType::Any || r.data.qtype() == qtype)
-                    .collect();
-                if answer.answers.is_empty() {
-                    answer.authority.push(self.soa(&at.apex));
+                    .filter(|r| target.is_some() || qtype == QType::Any || r.data.qtype() == qtype),
+            );
+            let next = match target {
+                Some(t) if !matches!(qtype, QType::Cname | QType::Any) => self.records_at(&t, &zonegroups),
+                _ => None,
+            };
+            match next {
+                Some(n) => at = n,
+                None => {
+                    if answer.answers.len() == before {
+                        answer.authority.push(self.soa(&at.apex));
+                    }
+                    return answer;
                 }
             }
         }
@@ -442,19 +459,35 @@ mod tests {
         assert_eq!(a.rcode, Rcode::NoError);
         assert_eq!(
             a.answers,
-            vec![Record {
-                name: "photos.s3.example.com".into(),
-                ttl: 60,
-                data: RecordData::Cname("photos.s3.us.example.com".into())
-            }]
+            vec![
+                Record {
+                    name: "photos.s3.example.com".into(),
+                    ttl: 60,
+                    data: RecordData::Cname("photos.s3.us.example.com".into())
+                },
+                Record {
+                    name: "photos.s3.us.example.com".into(),
+                    ttl: 60,
+                    data: RecordData::A(Ipv4Addr::LOCALHOST)
+                }
+            ]
         );
-        // A CNAME answers every type.
-        assert_eq!(r.answer("photos.s3.example.com", QType::Other(16)).answers.len(), 1);
+        // The CNAME question: the CNAME alone.
+        assert_eq!(r.answer("photos.s3.example.com", QType::Cname).answers.len(), 1);
+        // A CNAME answers every type; a target with no data of the type gets its zone's SOA.
+        let a = r.answer("photos.s3.example.com", QType::Other(16));
+        assert_eq!(
+            (a.answers.len(), a.authority[0].name.as_str()),
+            (1, "s3.us.example.com")
+        );
         let a = r.answer("my.dotted.bucket.s3.example.com", QType::Aaaa);
         assert_eq!(
             a.answers[0].data,
             RecordData::Cname("my.dotted.bucket.s3.eu.example.com".into())
         );
+        // eu's endpoint is a name outside the zones served: the chain ends there.
+        assert_eq!(a.answers[1].data, RecordData::Cname("gw.eu.example.net".into()));
+        assert_eq!(a.answers.len(), 2);
         // Empty non-terminal: NOERROR, no data.
         let a = r.answer("bucket.s3.example.com", QType::A);
         assert_eq!((a.rcode, a.answers.len(), a.authority.len()), (Rcode::NoError, 0, 1));

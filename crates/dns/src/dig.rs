@@ -100,7 +100,7 @@ mod tests {
         let text = format(&m);
         assert!(text.contains("status: NOERROR, id: 1"), "{text}");
         assert!(
-            text.contains(";; flags: qr aa; QUERY: 1, ANSWER: 1, AUTHORITY: 0"),
+            text.contains(";; flags: qr aa; QUERY: 1, ANSWER: 2, AUTHORITY: 0"),
             "{text}"
         );
         assert!(

@@ -132,7 +132,15 @@ fn parse_dig(text: &str) -> Dig {
 fn dig(server: SocketAddr, name: &str, qtype: &str, opts: &[&str]) -> Dig {
     let mut cmd = Command::new("dig");
     cmd.arg(format!("@{}", server.ip()))
-        .args(["-p", &server.port().to_string(), name, qtype, "+norec", "+time=3", "+tries=3"])
+        .args([
+            "-p",
+            &server.port().to_string(),
+            name,
+            qtype,
+            "+norec",
+            "+time=3",
+            "+tries=3",
+        ])
         .args(opts);
     let out = run_with_timeout(cmd, Duration::from_secs(60));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -154,6 +162,14 @@ fn cname(bucket: &str, host: &str) -> Vec<Rr> {
         "CNAME",
         &format!("{bucket}.{host}."),
     )]
+}
+
+/// The answer to an A question for a bucket: the CNAME, and the address the responder follows it to.
+fn chain(bucket: &str, host: &str, ip: &str) -> Vec<Rr> {
+    let mut v = cname(bucket, host);
+    v.push(rr(&format!("{bucket}.{host}."), "A", ip));
+    v.sort();
+    v
 }
 
 /// Asks until `check` holds (metadata sync takes a moment); returns the last answer.
@@ -323,12 +339,24 @@ fn start_pdns(backend: SocketAddr) -> Pdns {
             panic!("pdns_server exited ({status}): {}", p.log_text());
         }
         let mut cmd = Command::new("dig");
-        cmd.args(["@127.0.0.1", "-p", &port.to_string(), DOMAIN, "SOA", "+time=1", "+tries=1"]);
+        cmd.args([
+            "@127.0.0.1",
+            "-p",
+            &port.to_string(),
+            DOMAIN,
+            "SOA",
+            "+time=1",
+            "+tries=1",
+        ]);
         let out = run_with_timeout(cmd, Duration::from_secs(30));
         if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("status: NOERROR") {
             return p;
         }
-        assert!(Instant::now() < deadline, "pdns_server does not answer: {}", p.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "pdns_server does not answer: {}",
+            p.log_text()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -401,7 +429,8 @@ impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for 
 
 #[derive(Clone)]
 struct DnsConnector {
-    client: hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector<HickoryResolve>, SdkBody>,
+    client:
+        hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector<HickoryResolve>, SdkBody>,
 }
 
 impl std::fmt::Debug for DnsConnector {
@@ -486,16 +515,29 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
     // us-west answers for all of them once metadata sync brought them.
     let dns_b = responder_of(&b.server_log());
     let d = dig_until(dns_b, &format!("eu-photos.{DOMAIN}"), "A", |d| d.status == "NOERROR").await;
-    assert_eq!(d.answer, cname("eu-photos", "s3.eu.example.com"), "{d:?}\n{}", realm.logs());
-    let d = dig_until(dns_b, &format!("my.dotted.bucket.{DOMAIN}"), "A", |d| d.status == "NOERROR").await;
-    assert_eq!(d.answer, cname("my.dotted.bucket", "s3.us.example.com"), "{d:?}");
+    assert_eq!(
+        d.answer,
+        chain("eu-photos", "s3.eu.example.com", "127.0.0.2"),
+        "{d:?}\n{}",
+        realm.logs()
+    );
+    let d = dig_until(dns_b, &format!("my.dotted.bucket.{DOMAIN}"), "A", |d| {
+        d.status == "NOERROR"
+    })
+    .await;
+    assert_eq!(
+        d.answer,
+        chain("my.dotted.bucket", "s3.us.example.com", "127.0.0.1"),
+        "{d:?}"
+    );
     let d = dig(dns_b, &format!("photos.{DOMAIN}"), "A", &[]);
     assert_eq!(d.status, "NOERROR");
     assert!(d.flags.contains(&"aa".to_string()), "authoritative: {d:?}");
-    assert_eq!(d.answer, cname("photos", "s3.us.example.com"));
-    // Any case; AAAA and CNAME questions get the CNAME too.
+    assert_eq!(d.answer, chain("photos", "s3.us.example.com", "127.0.0.1"));
+    // Any case; AAAA and CNAME questions get the CNAME too (no AAAA behind it: the target zone's SOA).
     let d = dig(dns_b, "PhOtOs.S3.Example.COM", "AAAA", &[]);
     assert_eq!(d.answer, cname("photos", "s3.us.example.com"), "{d:?}");
+    assert_eq!(d.authority[0].0, "s3.us.example.com.", "{d:?}");
     let d = dig(dns_b, &format!("eu-photos.{DOMAIN}"), "CNAME", &["+tcp"]);
     assert_eq!(d.answer, cname("eu-photos", "s3.eu.example.com"), "{d:?}");
 
@@ -525,7 +567,12 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
 
     // hickory's resolver, pointed only at us-west, follows the whole chain.
     let resolver = resolver_for(dns_b);
-    let ips: Vec<IpAddr> = resolver.lookup_ip("photos.s3.example.com.").await.expect("photos").iter().collect();
+    let ips: Vec<IpAddr> = resolver
+        .lookup_ip("photos.s3.example.com.")
+        .await
+        .expect("photos")
+        .iter()
+        .collect();
     assert_eq!(ips, vec![IpAddr::from([127, 0, 0, 1])]);
     let ips: Vec<IpAddr> = resolver
         .lookup_ip("eu-photos.s3.example.com.")
@@ -542,6 +589,8 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
     let mut pdns = start_pdns(backend_of(&b.server_log()));
     let questions = [
         (format!("photos.{DOMAIN}"), "A"),
+        (format!("photos.{DOMAIN}"), "AAAA"),
+        (format!("photos.{DOMAIN}"), "TXT"),
         (format!("eu-photos.{DOMAIN}"), "A"),
         (format!("my.dotted.bucket.{DOMAIN}"), "CNAME"),
         (format!("no-such-bucket.{DOMAIN}"), "A"),
@@ -567,7 +616,10 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
     }
     let m = metrics_text(b.addr).await;
     assert!(
-        metric(&m, "meridian_dns_queries_total{type=\"ANY\",rcode=\"NOERROR\",via=\"pdns\"}") >= 1.0,
+        metric(
+            &m,
+            "meridian_dns_queries_total{type=\"ANY\",rcode=\"NOERROR\",via=\"pdns\"}"
+        ) >= 1.0,
         "pdns asked the backend: {m}"
     );
 
@@ -575,7 +627,12 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
     let dns_c = responder_of(&c.server_log());
     create_bucket(&a.client(), "late-bucket").await;
     let d = dig_until(dns_c, &format!("late-bucket.{DOMAIN}"), "A", |d| d.status == "NOERROR").await;
-    assert_eq!(d.answer, cname("late-bucket", "s3.us.example.com"), "{d:?}\n{}", realm.logs());
+    assert_eq!(
+        d.answer,
+        chain("late-bucket", "s3.us.example.com", "127.0.0.1"),
+        "{d:?}\n{}",
+        realm.logs()
+    );
     // A metadata put moving the (empty) bucket to eu changes the answer everywhere.
     let id = a.cli(&["bucket", "stats", "--bucket", "late-bucket"])["id"]
         .as_str()
@@ -590,24 +647,44 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
     a.cli(&["metadata", "put", &key, "--infile", file.to_str().unwrap()]);
     let dns_a = responder_of(&a.server_log());
     for (zone, dns) in [("us-east", dns_a), ("eu-1", dns_c), ("us-west", dns_b)] {
-        let d = dig_until(dns, &format!("late-bucket.{DOMAIN}"), "A", |d| {
-            d.answer == cname("late-bucket", "s3.eu.example.com")
-        })
-        .await;
-        assert_eq!(d.answer, cname("late-bucket", "s3.eu.example.com"), "{zone}: {d:?}");
+        let moved = chain("late-bucket", "s3.eu.example.com", "127.0.0.2");
+        let d = dig_until(dns, &format!("late-bucket.{DOMAIN}"), "A", |d| d.answer == moved).await;
+        assert_eq!(d.answer, moved, "{zone}: {d:?}");
     }
     // A removed bucket becomes NXDOMAIN.
     a.cli(&["bucket", "rm", "--bucket", "late-bucket"]);
     for (zone, dns) in [("us-east", dns_a), ("eu-1", dns_c), ("us-west", dns_b)] {
         let d = dig_until(dns, &format!("late-bucket.{DOMAIN}"), "A", |d| d.status == "NXDOMAIN").await;
-        assert_eq!((d.status.as_str(), d.authority.clone()), ("NXDOMAIN", vec![soa.clone()]), "{zone}");
+        assert_eq!(
+            (d.status.as_str(), d.authority.clone()),
+            ("NXDOMAIN", vec![soa.clone()]),
+            "{zone}"
+        );
     }
 
     // Metrics: queries by type and rcode, and the index size (photos, my.dotted.bucket, eu-photos).
     let m = metrics_text(b.addr).await;
-    assert!(metric(&m, "meridian_dns_queries_total{type=\"A\",rcode=\"NXDOMAIN\",via=\"udp\"}") >= 1.0, "{m}");
-    assert!(metric(&m, "meridian_dns_queries_total{type=\"SOA\",rcode=\"NOERROR\",via=\"udp\"}") >= 1.0, "{m}");
-    assert!(metric(&m, "meridian_dns_queries_total{type=\"A\",rcode=\"REFUSED\",via=\"udp\"}") >= 1.0, "{m}");
+    assert!(
+        metric(
+            &m,
+            "meridian_dns_queries_total{type=\"A\",rcode=\"NXDOMAIN\",via=\"udp\"}"
+        ) >= 1.0,
+        "{m}"
+    );
+    assert!(
+        metric(
+            &m,
+            "meridian_dns_queries_total{type=\"SOA\",rcode=\"NOERROR\",via=\"udp\"}"
+        ) >= 1.0,
+        "{m}"
+    );
+    assert!(
+        metric(
+            &m,
+            "meridian_dns_queries_total{type=\"A\",rcode=\"REFUSED\",via=\"udp\"}"
+        ) >= 1.0,
+        "{m}"
+    );
     assert_eq!(metric(&m, "meridian_dns_index_buckets "), 3.0, "{m}");
 
     // End to end: aws-sdk-s3 resolving only through us-west's responder reaches each bucket's own zonegroup
@@ -865,8 +942,14 @@ async fn bad_input_truncation_and_floods_do_not_stop_the_responder() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (sent, answered) = flood.join().unwrap();
     assert!(sent > 5_000, "the flood sent {sent} queries");
-    assert!(answered * 4 < sent, "the flooder got {answered} answers to {sent} queries");
-    assert!(elapsed < Duration::from_secs(30), "20 queries took {elapsed:?} during the flood");
+    assert!(
+        answered * 4 < sent,
+        "the flooder got {answered} answers to {sent} queries"
+    );
+    assert!(
+        elapsed < Duration::from_secs(30),
+        "20 queries took {elapsed:?} during the flood"
+    );
     let m = metrics_text(server.addr).await;
     assert!(
         metric(&m, "meridian_dns_dropped_total{reason=\"rate_limit\"}") > 0.0,
