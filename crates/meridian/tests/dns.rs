@@ -394,11 +394,14 @@ fn resolver_for(server: SocketAddr) -> TokioResolver {
     builder.build().expect("hickory resolver")
 }
 
+/// What each name resolved to.
+type Seen = Arc<Mutex<BTreeMap<String, Vec<IpAddr>>>>;
+
 /// hyper's DNS hook, answered by hickory's resolver; records what each name resolved to.
 #[derive(Clone)]
 struct HickoryResolve {
     resolver: Arc<TokioResolver>,
-    seen: Arc<Mutex<BTreeMap<String, Vec<IpAddr>>>>,
+    seen: Seen,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -455,7 +458,7 @@ impl HttpConnector for DnsConnector {
 
 /// An S3 client for `http://s3.example.com:PORT`, virtual-hosted style, whose every name is resolved by
 /// hickory asking only `dns`.
-fn sdk_over_dns(dns: SocketAddr, port: u16) -> (aws_sdk_s3::Client, Arc<Mutex<BTreeMap<String, Vec<IpAddr>>>>) {
+fn sdk_over_dns(dns: SocketAddr, port: u16) -> (aws_sdk_s3::Client, Seen) {
     let seen = Arc::new(Mutex::new(BTreeMap::new()));
     let resolve = HickoryResolve {
         resolver: Arc::new(resolver_for(dns)),
