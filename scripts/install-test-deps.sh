@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the external S3 clients used by tests/clients and tests/crash:
 #   awscli, s3cmd, rclone (Debian packages) and boto3 (pip, for the python3 on PATH; with awscli v1 from pip
-#   kept on the same botocore).
+#   kept on the same botocore); and for the DNS tests dig (dnsutils), pdns-server and pdns-backend-remote.
 # Idempotent: only what is missing is installed; `apt-get update` runs at most once.
 set -euo pipefail
 
@@ -32,14 +32,37 @@ command -v aws    >/dev/null 2>&1 || missing+=(awscli)
 command -v s3cmd  >/dev/null 2>&1 || missing+=(s3cmd)
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 
+# The DNS tests: dig (dnsutils) and a real PowerDNS with the remote backend (started by the tests themselves).
+command -v dig >/dev/null 2>&1 || missing+=(dnsutils)
+[ -x /usr/sbin/pdns_server ] || command -v pdns_server >/dev/null 2>&1 || missing+=(pdns-server)
+ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 || missing+=(pdns-backend-remote)
+
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "install-test-deps: apt-get install ${missing[*]}"
-    $SUDO apt-get update -qq >/dev/null
-    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+    # No package may start a service here (pdns would take port 53): policy-rc.d refuses every start while
+    # installing, unless the machine already has one.
+    POLICY=/usr/sbin/policy-rc.d
+    OWN_POLICY=0
+    if [ ! -e "$POLICY" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+        $SUDO chmod 755 "$POLICY"
+        OWN_POLICY=1
+    fi
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ "$OWN_POLICY" = 1 ]; then $SUDO rm -f "$POLICY"; fi
+    # If a pdns service started anyway (a systemd machine), stop and disable it: the tests run their own.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet pdns 2>/dev/null; then
+        $SUDO systemctl disable --now pdns || true
+    fi
 fi
 
-for tool in aws s3cmd rclone; do
+for tool in aws s3cmd rclone dig; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
+{ [ -x /usr/sbin/pdns_server ] || command -v pdns_server >/dev/null 2>&1; } ||
+    { echo "install-test-deps: pdns_server still missing" >&2; exit 1; }
+ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 ||
+    { echo "install-test-deps: the pdns remote backend still missing" >&2; exit 1; }
 botocore_ok || { echo "install-test-deps: boto3 with botocore >= 1.43.77 still missing" >&2; exit 1; }
 echo "install-test-deps: ok ($(aws --version 2>&1 | head -1); s3cmd $(s3cmd --version 2>&1 | awk '{print $NF}'); $(rclone version 2>/dev/null | head -1); boto3 $(python3 -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)'))"

@@ -40,6 +40,10 @@ run_script() { # name script
 }
 
 START=$(date +%s)
+if ! command -v dig >/dev/null || ! { [ -x /usr/sbin/pdns_server ] || command -v pdns_server >/dev/null; }; then
+    echo "==> scripts/install-test-deps.sh (dig or pdns_server missing: the DNS tests need them)"
+    bash scripts/install-test-deps.sh </dev/null || echo "install-test-deps failed: the DNS tests will fail"
+fi
 if [ "${SKIP_CLIENTS:-0}${SKIP_CRASH:-0}" != 11 ]; then
     if ! command -v aws >/dev/null || ! command -v s3cmd >/dev/null || ! command -v rclone >/dev/null ||
         ! python3 -c 'import boto3' 2>/dev/null; then

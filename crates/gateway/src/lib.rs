@@ -6,6 +6,7 @@ mod blob;
 pub mod buckets;
 #[cfg(test)]
 mod codec_proptests;
+pub mod changes;
 pub mod conditions;
 pub mod error;
 pub mod gc;
@@ -61,6 +62,8 @@ pub struct Gateway {
     site: Arc<RwLock<Arc<Site>>>,
     zone_selector: Option<String>,
     options: Arc<GatewayOptions>,
+    /// Told after every committed bucket metadata change and every new site view (see `changes`).
+    changes: tokio::sync::broadcast::Sender<changes::MetaChange>,
 }
 
 impl Gateway {
@@ -89,6 +92,7 @@ impl Gateway {
                 site: Arc::new(RwLock::new(Arc::new(site))),
                 zone_selector,
                 options: Arc::new(options),
+                changes: tokio::sync::broadcast::channel(changes::CAPACITY).0,
             },
             created,
         ))
@@ -108,6 +112,8 @@ impl Gateway {
             Err(poisoned) => poisoned.into_inner(),
         };
         *g = Arc::new(site);
+        drop(g);
+        self.notify(changes::MetaChange::Site);
     }
 
     pub fn options(&self) -> &GatewayOptions {

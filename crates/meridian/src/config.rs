@@ -1,7 +1,7 @@
 //! Server configuration: `meridian.toml`, every option overridable by a flag; defaults are printed at start.
 
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +37,23 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Seconds a request body may deliver no bytes before the request fails with `RequestTimeout`.
     pub body_timeout_secs: u64,
+    /// The global DNS domain: `BUCKET.<dns_domain>` answers `CNAME BUCKET.<zonegroup hostname>`.
+    pub dns_domain: Option<String>,
+    /// The built-in DNS responder (UDP and TCP); off when unset.
+    pub dns_listen: Option<SocketAddr>,
+    /// The PowerDNS remote-backend HTTP endpoint; off when unset.
+    pub dns_backend_listen: Option<SocketAddr>,
+    /// TTL of DNS answers and of negative answers.
+    pub dns_ttl_secs: u32,
+    /// Name servers in the SOA and NS records (default: the domain itself).
+    pub dns_nameservers: Vec<String>,
+    /// SOA mailbox (default: `hostmaster.<dns_domain>`).
+    pub dns_hostmaster: Option<String>,
+    /// Addresses of the domain's apex.
+    pub dns_apex_a: Vec<Ipv4Addr>,
+    pub dns_apex_aaaa: Vec<Ipv6Addr>,
+    /// DNS queries per second one source address may send before the excess is dropped (0: no limit).
+    pub dns_rate_limit_qps: u32,
 }
 
 impl Default for Config {
@@ -57,6 +74,15 @@ impl Default for Config {
             header_read_timeout_secs: 20,
             idle_timeout_secs: 120,
             body_timeout_secs: 30,
+            dns_domain: None,
+            dns_listen: None,
+            dns_backend_listen: None,
+            dns_ttl_secs: 60,
+            dns_nameservers: vec![],
+            dns_hostmaster: None,
+            dns_apex_a: vec![],
+            dns_apex_aaaa: vec![],
+            dns_rate_limit_qps: 2000,
         }
     }
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod conn;
+mod dns;
 mod server;
 mod zone;
 
@@ -72,6 +73,8 @@ struct ServerArgs {
     /// Seconds a request body may deliver no bytes before the request fails (RequestTimeout)
     #[arg(long)]
     body_timeout_secs: Option<u64>,
+    #[command(flatten)]
+    dns: dns::DnsArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +113,9 @@ enum Command {
     Metadata(cli::metadata::MetadataCmd),
     /// S3 load generator (works against any S3 endpoint)
     Bench(meridian_bench::BenchArgs),
+    /// The DNS global namespace
+    #[command(subcommand)]
+    Dns(dns::DnsCmd),
 }
 
 fn main() -> ExitCode {
@@ -179,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(v) = args.body_timeout_secs {
                 cfg.body_timeout_secs = v;
             }
+            args.dns.apply(&mut cfg);
             init_logging(&cfg.log);
             server::run(cfg, &cli.data_dir).await
         }
@@ -194,6 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Period(cmd) => cli::execute(&cli.data_dir, cli::config::period_request(cmd)).await,
         Command::Metadata(cmd) => cli::execute(&cli.data_dir, cli::metadata::metadata_request(cmd)?).await,
         Command::Bench(args) => meridian_bench::run(args).await,
+        Command::Dns(cmd) => dns::run(&cli.data_dir, cli.config.as_deref(), cmd).await,
     }
 }
 

@@ -24,6 +24,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     for line in toml::to_string(&cfg)?.lines() {
         eprintln!("  {line}");
     }
+    crate::dns::print_unset_keys(&cfg);
     let options = GatewayOptions {
         gc_delay: Duration::from_secs(cfg.gc_delay_secs),
         ..Default::default()
@@ -110,9 +111,10 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         }
     });
 
+    crate::dns::start(&cfg, gw.clone(), data_dir).await?;
     let s3 = meridian_s3::build_service(
         gw.clone(),
-        cfg.hostnames.clone(),
+        crate::dns::vhost_hostnames(&cfg),
         Some(Box::new(AdminRoute::new(gw.clone()))),
     );
     let guard = Arc::new(meridian_s3::RequestGuard::new(
