@@ -2,6 +2,7 @@
 //! Every mutation writes its metadata, its bucket-index-log entry and its data-log mark in ONE store
 //! transaction; object bytes are written (durably) before that transaction and reclaimed after it.
 
+pub mod backup_snapshot;
 mod blob;
 pub mod buckets;
 pub mod conditions;
@@ -59,6 +60,8 @@ pub struct Gateway {
     site: Arc<RwLock<Arc<Site>>>,
     zone_selector: Option<String>,
     options: Arc<GatewayOptions>,
+    /// Backup snapshots that hold garbage collection back.
+    gc_pins: Arc<backup_snapshot::GcPins>,
 }
 
 impl Gateway {
@@ -87,6 +90,7 @@ impl Gateway {
                 site: Arc::new(RwLock::new(Arc::new(site))),
                 zone_selector,
                 options: Arc::new(options),
+                gc_pins: Arc::default(),
             },
             created,
         ))

@@ -29,6 +29,14 @@ pub struct Config {
     pub sync_concurrency: usize,
     /// Seconds between log trimming passes (logs are trimmed up to what every peer has synced).
     pub log_trim_interval_secs: u64,
+    /// Seconds between scheduled backups (0: none).
+    pub backup_interval_secs: u64,
+    /// Where scheduled backups are written (and what `backup list` lists by default).
+    pub backup_dir: PathBuf,
+    /// How many of the newest scheduled backups are kept.
+    pub backup_keep: usize,
+    /// Whether scheduled backups include the object bytes kept outside the metadata store.
+    pub backup_with_data: bool,
 }
 
 impl Default for Config {
@@ -45,6 +53,10 @@ impl Default for Config {
             sync_poll_interval_ms: 1000,
             sync_concurrency: 8,
             log_trim_interval_secs: 60,
+            backup_interval_secs: 0,
+            backup_dir: PathBuf::from("./meridian-backups"),
+            backup_keep: 7,
+            backup_with_data: true,
         }
     }
 }

@@ -109,10 +109,19 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         }
     });
 
+    let backups = meridian_backup::BackupService::new(gw.clone(), data_dir.join("backup-staging"));
+    if cfg.backup_interval_secs > 0 {
+        tokio::spawn(backups.clone().run_schedule(meridian_backup::Schedule {
+            interval: Duration::from_secs(cfg.backup_interval_secs),
+            dir: cfg.backup_dir.clone(),
+            keep: cfg.backup_keep.max(1),
+            with_data: cfg.backup_with_data,
+        }));
+    }
     let s3 = meridian_s3::build_service(
         gw.clone(),
         cfg.hostnames.clone(),
-        Some(Box::new(AdminRoute::new(gw.clone()))),
+        Some(Box::new(AdminRoute::new(gw.clone()).with_backup(backups))),
     );
     let http = Http {
         s3,

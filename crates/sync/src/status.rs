@@ -103,6 +103,10 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
     if is_data {
         doc["pending_buckets"] = json!(pending);
     }
+    doc["full_sync_fallbacks"] = json!(gw
+        .sync_state_get::<Vec<crate::gap::Fallback>>(&crate::gap::fallbacks_name(log, &zone.id))
+        .await?
+        .unwrap_or_default());
     match source.log_heads(log).await {
         Err(e) => {
             doc["reachable"] = json!(false);
