@@ -4,11 +4,11 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum BackupError {
-    #[error("{0}")]
+    #[error(transparent)]
     Gateway(#[from] meridian_gateway::GatewayError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] meridian_store::StoreError),
-    #[error("I/O: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The archive is not a complete, intact Meridian backup; the text says what is wrong.
     #[error("the backup is damaged or incomplete: {0}")]
