@@ -4,7 +4,10 @@
 use s3s::{Body, S3Response};
 use std::collections::BTreeMap;
 
-pub async fn serve(service: Option<&meridian_backup::BackupService>, params: &BTreeMap<String, String>) -> S3Response<Body> {
+pub async fn serve(
+    service: Option<&meridian_backup::BackupService>,
+    params: &BTreeMap<String, String>,
+) -> S3Response<Body> {
     let Some(service) = service else {
         return error(501, "NotImplemented", "this server does not serve backups".into());
     };

@@ -150,7 +150,13 @@ pub const SUFFIX: &str = ".tar.zst";
 fn file_prefix(zone: &str) -> String {
     let safe: String = zone
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("meridian-{safe}-")
 }
@@ -183,7 +189,10 @@ pub fn prune(dir: &Path, zone: &str, keep: usize) -> Result<Vec<PathBuf>> {
 
 /// The temporary name a backup is written under until it is complete.
 pub fn partial_name(out: &Path) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     out.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 
@@ -221,12 +230,13 @@ pub fn write_file(prepared: create::Prepared, out: &Path, progress: &mut Progres
 fn record(outcome: &Result<(Written, u64)>) {
     match outcome {
         Ok((w, size)) => {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
             metrics::gauge!("meridian_backup_last_success_timestamp_seconds").set(now);
             metrics::gauge!("meridian_backup_last_size_bytes").set(*size as f64);
             metrics::gauge!("meridian_backup_last_duration_seconds").set(w.duration.as_secs_f64());
-            metrics::gauge!("meridian_backup_last_snapshot_wait_seconds")
-                .set(w.manifest.snapshot_wait_us as f64 / 1e6);
+            metrics::gauge!("meridian_backup_last_snapshot_wait_seconds").set(w.manifest.snapshot_wait_us as f64 / 1e6);
             metrics::gauge!("meridian_backup_last_objects").set(w.manifest.counts.objects as f64);
         }
         Err(_) => metrics::counter!("meridian_backup_failures_total").increment(1),

@@ -32,10 +32,7 @@ impl GcPins {
         st.next_id += 1;
         let id = st.next_id;
         st.pins.insert(id, None);
-        GcPin {
-            pins: self.clone(),
-            id,
-        }
+        GcPin { pins: self.clone(), id }
     }
 
     /// The highest GC queue sequence number that may be collected now; `None`: no limit.
@@ -176,7 +173,11 @@ mod tests {
         let snap = gw.backup_snapshot().await.unwrap();
         assert_eq!(gw.gc_pinned_by(), 1);
         gw.put_object(&bucket, "k", big(), Default::default()).await.unwrap();
-        assert_eq!(gw.collect_garbage().await.unwrap(), 0, "the snapshot still references the old blob");
+        assert_eq!(
+            gw.collect_garbage().await.unwrap(),
+            0,
+            "the snapshot still references the old blob"
+        );
         assert!(gw.data_store().open(&old_blob, 0, 1).is_ok());
         assert!(snap.reader.get(&keys::blob_ref(&old_blob)).unwrap().is_some());
 

@@ -106,8 +106,12 @@ fn meridian_ok(data_dir: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout)
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("meridian {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "meridian {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 /// Runs a verb that must fail; returns its stderr.
@@ -129,7 +133,11 @@ fn s(p: &Path) -> &str {
 /// Every file name in `dir`.
 fn names_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -144,12 +152,19 @@ async fn check_bodies(
     let client = zone.client();
     for (key, l) in &listing {
         let body = get_bytes(&client, bucket, key).await;
-        assert_eq!(body.len() as i64, l.size, "{key}: the body's length differs from the listing");
+        assert_eq!(
+            body.len() as i64,
+            l.size,
+            "{key}: the body's length differs from the listing"
+        );
         if l.etag.contains('-') {
             let known = multipart_bodies
                 .get(&l.etag)
                 .unwrap_or_else(|| panic!("{key}: multipart ETag {} was never written", l.etag));
-            assert!(known == &body, "{key}: multipart body differs from the one its ETag stands for");
+            assert!(
+                known == &body,
+                "{key}: multipart body differs from the one its ETag stands for"
+            );
         } else {
             assert_eq!(md5_of(&body), l.etag, "{key}: torn object (body MD5 is not its ETag)");
         }
@@ -167,7 +182,11 @@ async fn online_backup_under_load_restores_the_snapshot() {
     // Acknowledged before the backup: small (inline) and large (blob file) objects, and multipart ones.
     let mut stable: BTreeMap<String, String> = BTreeMap::new();
     for i in 0..120u64 {
-        let size = if i % 6 == 0 { 100 * 1024 + (i as usize) * 997 } else { 1 + (i as usize) * 131 };
+        let size = if i % 6 == 0 {
+            100 * 1024 + (i as usize) * 997
+        } else {
+            1 + (i as usize) * 131
+        };
         let key = format!("stable/{i:04}");
         let etag = put(&client, "load", &key, &pattern(size, i)).await;
         stable.insert(key, etag.trim_matches('"').to_string());
@@ -199,10 +218,22 @@ async fn online_backup_under_load_restores_the_snapshot() {
                 let seed = w * 1_000_000 + n;
                 match n % 4 {
                     0 => {
-                        put(&client, "load", &format!("new/{w}-{n:05}"), &pattern((seed as usize * 37) % 150_000, seed)).await;
+                        put(
+                            &client,
+                            "load",
+                            &format!("new/{w}-{n:05}"),
+                            &pattern((seed as usize * 37) % 150_000, seed),
+                        )
+                        .await;
                     }
                     1 => {
-                        put(&client, "load", &format!("churn/{:03}", seed % 40), &pattern(90 * 1024, seed)).await;
+                        put(
+                            &client,
+                            "load",
+                            &format!("churn/{:03}", seed % 40),
+                            &pattern(90 * 1024, seed),
+                        )
+                        .await;
                     }
                     2 => {
                         let _ = client
@@ -228,9 +259,11 @@ async fn online_backup_under_load_restores_the_snapshot() {
     let backup = dir.path().join("zone.tar.zst");
     let data_dir = zone.data_dir.clone();
     let b = backup.clone();
-    let created = tokio::task::spawn_blocking(move || meridian_ok(&data_dir, &["backup", "create", "--out", s(&b), "--with-data"]))
-        .await
-        .expect("backup create");
+    let created = tokio::task::spawn_blocking(move || {
+        meridian_ok(&data_dir, &["backup", "create", "--out", s(&b), "--with-data"])
+    })
+    .await
+    .expect("backup create");
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
     let mut ops = 0;
@@ -238,7 +271,10 @@ async fn online_backup_under_load_restores_the_snapshot() {
         ops += t.await.expect("load task");
     }
     assert!(ops > 20, "the load made only {ops} requests");
-    assert!(backup.exists(), "backup create reported success without the file: {created}");
+    assert!(
+        backup.exists(),
+        "backup create reported success without the file: {created}"
+    );
     assert_eq!(created["with_data"], true);
     for m in mp_written.lock().unwrap().iter() {
         multipart_bodies.insert(m.0.clone(), m.1.clone());
@@ -257,7 +293,9 @@ async fn online_backup_under_load_restores_the_snapshot() {
 
     let listing = check_bodies(&restored, "load", &multipart_bodies).await;
     for (key, etag) in &stable {
-        let got = listing.get(key).unwrap_or_else(|| panic!("{key}, acknowledged before the backup, is missing"));
+        let got = listing
+            .get(key)
+            .unwrap_or_else(|| panic!("{key}, acknowledged before the backup, is missing"));
         assert_eq!(&got.etag, etag, "{key}: wrong ETag after restore");
     }
     assert_eq!(
@@ -267,7 +305,11 @@ async fn online_backup_under_load_restores_the_snapshot() {
     );
     let stats = restored.cli(&["bucket", "stats", "--bucket", "load"]);
     let usage = &stats["usage"]["rgw.main"];
-    assert_eq!(usage["num_objects"].as_u64(), Some(listing.len() as u64), "bucket stats: {stats}");
+    assert_eq!(
+        usage["num_objects"].as_u64(),
+        Some(listing.len() as u64),
+        "bucket stats: {stats}"
+    );
     let listed_bytes: i64 = listing.values().map(|l| l.size).sum();
     assert_eq!(usage["size"].as_i64(), Some(listed_bytes), "bucket stats: {stats}");
     assert_eq!(
@@ -295,7 +337,13 @@ async fn small_backup(root: &Path) -> (Zone, PathBuf) {
     let client = zone.client();
     create_bucket(&client, "small").await;
     for i in 0..30u64 {
-        put(&client, "small", &format!("k{i}"), &pattern(if i % 3 == 0 { 200_000 } else { 3000 }, i)).await;
+        put(
+            &client,
+            "small",
+            &format!("k{i}"),
+            &pattern(if i % 3 == 0 { 200_000 } else { 3000 }, i),
+        )
+        .await;
     }
     zone.stop();
     let file = root.join("small.tar.zst");
@@ -331,8 +379,14 @@ async fn damaged_and_truncated_backups_are_refused() {
 
     for bad in [&flipped, &truncated, &halved] {
         let err = meridian_fails(dir.path(), &["backup", "verify", s(bad)]);
-        assert!(err.contains("damaged") || err.contains("incomplete"), "{}: {err}", bad.display());
-        let target = dir.path().join(format!("restore-{}", bad.file_name().unwrap().to_string_lossy()));
+        assert!(
+            err.contains("damaged") || err.contains("incomplete"),
+            "{}: {err}",
+            bad.display()
+        );
+        let target = dir
+            .path()
+            .join(format!("restore-{}", bad.file_name().unwrap().to_string_lossy()));
         let err = meridian_fails(&target, &["backup", "restore", s(bad)]);
         assert!(err.contains("cannot restore"), "{err}");
         assert!(
@@ -434,7 +488,10 @@ async fn kill_9_during_backup_create_leaves_nothing_complete() {
         if failures.first().is_some_and(|(_, v)| *v >= 1.0) {
             break;
         }
-        assert!(Instant::now() < deadline, "the killed backups were not counted as failures: {failures:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the killed backups were not counted as failures: {failures:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -523,7 +580,10 @@ async fn wait_equal(zones: &[&Zone], buckets: &[&str]) {
         }
         let Some(diff) = diff else { return };
         if Instant::now() > deadline {
-            let logs: Vec<String> = zones.iter().map(|z| format!("== {} ==\n{}", z.name, z.log_tail(200))).collect();
+            let logs: Vec<String> = zones
+                .iter()
+                .map(|z| format!("== {} ==\n{}", z.name, z.log_tail(200)))
+                .collect();
             panic!("zones did not converge: {diff}\n{}", logs.join("\n"));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -536,7 +596,13 @@ async fn restored_zone_falls_back_to_full_sync_where_peers_trimmed_and_converges
     let east = site.zones[0].client();
     create_bucket(&east, "msite").await;
     for i in 0..20u64 {
-        put(&east, "msite", &format!("before/{i}"), &pattern(if i % 5 == 0 { 100_000 } else { 500 }, i)).await;
+        put(
+            &east,
+            "msite",
+            &format!("before/{i}"),
+            &pattern(if i % 5 == 0 { 100_000 } else { 500 }, i),
+        )
+        .await;
     }
     put(&site.zones[1].client(), "msite", "from-west", b"west").await;
     wait_equal(&[&site.zones[0], &site.zones[1]], &["msite"]).await;
@@ -549,10 +615,21 @@ async fn restored_zone_falls_back_to_full_sync_where_peers_trimmed_and_converges
     // 2. The others keep writing (objects and a new bucket, so both logs move); us-west keeps syncing, so
     //    us-east trims past what the backup's markers say.
     for i in 0..30u64 {
-        put(&east, "msite", &format!("after/{i}"), &pattern(700 + i as usize, 100 + i)).await;
+        put(
+            &east,
+            "msite",
+            &format!("after/{i}"),
+            &pattern(700 + i as usize, 100 + i),
+        )
+        .await;
     }
     for i in 0..5u64 {
-        east.delete_object().bucket("msite").key(format!("before/{i}")).send().await.expect("delete");
+        east.delete_object()
+            .bucket("msite")
+            .key(format!("before/{i}"))
+            .send()
+            .await
+            .expect("delete");
     }
     create_bucket(&east, "msite-later").await;
     put(&east, "msite-later", "x", b"later").await;
@@ -569,14 +646,20 @@ async fn restored_zone_falls_back_to_full_sync_where_peers_trimmed_and_converges
     wait_equal(&[&site.zones[0], &site.zones[1]], &all).await;
     let deadline = Instant::now() + CONVERGE;
     loop {
-        let t = admin_get(&site.zones[0], "sync/trimmed", &[]).await.expect("sync/trimmed");
+        let t = admin_get(&site.zones[0], "sync/trimmed", &[])
+            .await
+            .expect("sync/trimmed");
         let buckets = t["buckets"].as_object().map_or(0, |m| m.len());
         let data = t["data"].as_object().map_or(0, |m| m.len());
         let meta = t["metadata"].as_object().map_or(0, |m| m.len());
         if buckets > 0 && data > 0 && meta > 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "us-east never trimmed its logs: {t}\n{}", site.logs());
+        assert!(
+            Instant::now() < deadline,
+            "us-east never trimmed its logs: {t}\n{}",
+            site.logs()
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
@@ -599,16 +682,26 @@ async fn restored_zone_falls_back_to_full_sync_where_peers_trimmed_and_converges
         .flat_map(|d| d["full_sync_fallbacks"].as_array().into_iter().flatten())
         .collect();
     assert!(
-        fallbacks.iter().any(|f| f["what"].as_str().is_some_and(|w| w.contains("msite"))),
+        fallbacks
+            .iter()
+            .any(|f| f["what"].as_str().is_some_and(|w| w.contains("msite"))),
         "no bucket fell back to full sync: {status:#}"
     );
     assert!(
-        fallbacks.iter().any(|f| f["what"].as_str().is_some_and(|w| w.starts_with("shard"))),
+        fallbacks
+            .iter()
+            .any(|f| f["what"].as_str().is_some_and(|w| w.starts_with("shard"))),
         "no data log shard fell back to full sync: {status:#}"
     );
-    let meta_fallbacks = status["metadata"]["source"]["full_sync_fallbacks"].as_array().map_or(0, Vec::len);
+    let meta_fallbacks = status["metadata"]["source"]["full_sync_fallbacks"]
+        .as_array()
+        .map_or(0, Vec::len);
     assert!(meta_fallbacks > 0, "the metadata log fell back to nothing: {status:#}");
-    let keys: BTreeSet<String> = listing(&site.zones[1], "msite").await.expect("list").into_keys().collect();
+    let keys: BTreeSet<String> = listing(&site.zones[1], "msite")
+        .await
+        .expect("list")
+        .into_keys()
+        .collect();
     assert!(keys.contains("after/29") && !keys.contains("before/0"), "{keys:?}");
 
     // Writes on the restored zone reach its peer (its own logs moved past what the peer had read).

@@ -119,11 +119,7 @@ impl LocalMeta {
 /// key order) as it goes; returns how many were copied. Pages are committed without fsync as they go (a
 /// huge snapshot never sits in one transaction's memory) and the last commit is durable; `dest` is a file
 /// nobody else uses until the caller is done with it.
-pub fn copy_snapshot(
-    snap: &dyn ReadOps,
-    dest: &Path,
-    mut each: impl FnMut(&[u8], &[u8]),
-) -> Result<u64, StoreError> {
+pub fn copy_snapshot(snap: &dyn ReadOps, dest: &Path, mut each: impl FnMut(&[u8], &[u8])) -> Result<u64, StoreError> {
     const PAGE: usize = 4096;
     const PAGES_PER_COMMIT: usize = 32;
     let out = Database::create(dest)?;

@@ -51,7 +51,12 @@ pub(crate) async fn check_until_done(agent: &Agent, log: &str) {
         match check(agent, log).await {
             Ok(()) => return,
             // A source that does not know the request (an older version) cannot say: not checked.
-            Err(e @ SyncError::Peer(PeerError::Remote { status: 400 | 404 | 501, .. })) => {
+            Err(
+                e @ SyncError::Peer(PeerError::Remote {
+                    status: 400 | 404 | 501,
+                    ..
+                }),
+            ) => {
                 tracing::debug!(log, source_zone = %agent.source.zone_name, error = %e,
                     "the source does not report its trimmed logs; not checked");
                 return;
@@ -75,7 +80,11 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
     let v: Value = src.send(AdminRequest::new(Method::GET, "sync/trimmed")).await?;
     let trimmed: Trimmed = serde_json::from_value(v).unwrap_or_default();
     let markers = state::shard_markers(gw, log, &src.zone_id).await?;
-    let shard_map = if log == meta::LOG { &trimmed.metadata } else { &trimmed.data };
+    let shard_map = if log == meta::LOG {
+        &trimmed.metadata
+    } else {
+        &trimmed.data
+    };
     let mut found = Vec::new();
     for (shard, upto) in shard_map {
         let Ok(shard) = shard.parse::<u32>() else { continue };
@@ -106,7 +115,12 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
             let Some(upto) = trimmed.buckets.get(&id) else { continue };
             if st.needed_from() < upto.as_str() {
                 let name = key_of.get(id.as_str()).copied().unwrap_or(id.as_str());
-                found.push(fallback(log, format!("bucket {name}"), st.needed_from().to_string(), upto.clone()));
+                found.push(fallback(
+                    log,
+                    format!("bucket {name}"),
+                    st.needed_from().to_string(),
+                    upto.clone(),
+                ));
                 batch.put(state::bucket(&src.zone_id, &id), &BucketSync::default())?;
                 if let Some(key) = key_of.get(id.as_str()) {
                     batch.put(state::pending(&src.zone_id, key), &String::new())?;

@@ -171,7 +171,10 @@ async fn online(data_dir: &Path, out: &Path, with_data: bool) -> anyhow::Result<
     let ep: zone::AdminEndpoint = serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
     let client = PeerClient::new(&ep.endpoint, &ep.access_key, &ep.secret_key);
     let req = AdminRequest::new(http::Method::GET, "backup").flag("with-data", with_data);
-    let reply = client.send_streaming(&req).await.context("the server refused the backup")?;
+    let reply = client
+        .send_streaming(&req)
+        .await
+        .context("the server refused the backup")?;
     let mut body = reply.body;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
     let out_path = out.to_path_buf();
@@ -204,7 +207,9 @@ async fn online(data_dir: &Path, out: &Path, with_data: bool) -> anyhow::Result<
         }
     }
     drop(tx);
-    writer.await?.context("the backup from the server is incomplete or damaged; nothing was written")
+    writer
+        .await?
+        .context("the backup from the server is incomplete or damaged; nothing was written")
 }
 
 /// Reads the streamed archive and writes every byte it reads to the file.
@@ -294,7 +299,11 @@ impl Status {
             self.label,
             self.done as f64 / 1048576.0,
             self.total as f64 / 1048576.0,
-            if self.total > 0 { self.done as f64 * 100.0 / self.total as f64 } else { 0.0 },
+            if self.total > 0 {
+                self.done as f64 * 100.0 / self.total as f64
+            } else {
+                0.0
+            },
             rate / 1048576.0,
         );
     }
