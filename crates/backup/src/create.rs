@@ -70,6 +70,7 @@ pub fn prepare(
                     bad_record.get_or_insert_with(|| format!("{}: {e}", String::from_utf8_lossy(k)));
                 }
             }
+        } else if !with_data {
         } else if let Some(id) = k.strip_prefix(keys::BLOB_REF.as_bytes()) {
             referenced.push(String::from_utf8_lossy(id).into_owned());
         } else if let Some(id) = k.strip_prefix(keys::INLINE.as_bytes()) {
