@@ -70,11 +70,12 @@ pub fn prepare(
                     bad_record.get_or_insert_with(|| format!("{}: {e}", String::from_utf8_lossy(k)));
                 }
             }
-        } else if !with_data {
-        } else if let Some(id) = k.strip_prefix(keys::BLOB_REF.as_bytes()) {
-            referenced.push(String::from_utf8_lossy(id).into_owned());
-        } else if let Some(id) = k.strip_prefix(keys::INLINE.as_bytes()) {
-            inline.insert(String::from_utf8_lossy(id).into_owned());
+        } else if with_data {
+            if let Some(id) = k.strip_prefix(keys::BLOB_REF.as_bytes()) {
+                referenced.push(String::from_utf8_lossy(id).into_owned());
+            } else if let Some(id) = k.strip_prefix(keys::INLINE.as_bytes()) {
+                inline.insert(String::from_utf8_lossy(id).into_owned());
+            }
         }
         if last_beat.elapsed() > Duration::from_secs(2) && beat_error.is_none() {
             last_beat = Instant::now();
