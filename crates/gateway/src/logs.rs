@@ -95,6 +95,7 @@ pub(crate) fn list_after<T: serde::de::DeserializeOwned>(
 
 /// Removes a bucket's whole index log (when the bucket itself is removed).
 pub(crate) fn drop_bilog(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> {
+    txn.delete(&keys::log_trimmed(&keys::bilog_prefix(bucket_id)))?;
     records::delete_prefix(txn, &keys::bilog_prefix(bucket_id))
 }
 
