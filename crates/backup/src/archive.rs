@@ -280,3 +280,90 @@ pub fn read_archive(
     io::copy(&mut rest, &mut io::sink()).map_err(|e| damaged(format!("after the last member: {e}")))?;
     Ok(ReadOutcome { manifest, blobs })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Counts, Member, NamedId, Sizes};
+
+    fn manifest(members: Vec<Member>) -> Manifest {
+        Manifest {
+            format: manifest::FORMAT.into(),
+            version: manifest::FORMAT_VERSION,
+            snapshot_time: "2026-12-01T00:00:00Z".into(),
+            snapshot_unix_nanos: 0,
+            snapshot_wait_us: 0,
+            with_data: true,
+            realm: None,
+            zonegroup: NamedId {
+                id: "zg".into(),
+                name: "zg".into(),
+            },
+            zone: NamedId {
+                id: "z".into(),
+                name: "z".into(),
+            },
+            period: None,
+            counts: Counts::default(),
+            bytes: Sizes {
+                objects: 0,
+                members: members.iter().map(|m| m.size).sum(),
+            },
+            members,
+        }
+    }
+
+    fn archive(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let listed = members
+            .iter()
+            .map(|(name, data)| Member {
+                name: name.to_string(),
+                size: data.len() as u64,
+                sha256: hash_reader(&data[..]).unwrap().1,
+            })
+            .collect();
+        let m = serde_json::to_vec(&manifest(listed)).unwrap();
+        let mut progress = |_| {};
+        let mut w = ArchiveWriter::new(Vec::new(), 0, &mut progress).unwrap();
+        w.add(manifest::MANIFEST, m.len() as u64, &m[..]).unwrap();
+        for (name, data) in members {
+            w.add(name, data.len() as u64, &data[..]).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn members_round_trip_and_damage_is_found() {
+        let blob: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let bytes = archive(&[(manifest::METADATA, b"meta".to_vec()), ("blobs/0123456789abcdef", blob)]);
+        let outcome = read_archive(&bytes[..], &Targets::default(), &mut |_, _| {}).unwrap();
+        assert_eq!(outcome.blobs.get("0123456789abcdef"), Some(&200_000));
+        assert_eq!(read_manifest(&bytes[..]).unwrap().zone.name, "z");
+
+        for at in [bytes.len() / 3, bytes.len() / 2, bytes.len() - 10] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x40;
+            let err = read_archive(&bad[..], &Targets::default(), &mut |_, _| {}).unwrap_err();
+            assert!(matches!(err, BackupError::Damaged(_)), "flip at {at}: {err}");
+        }
+        for len in [bytes.len() - 1, bytes.len() / 2, 10] {
+            let err = read_archive(&bytes[..len], &Targets::default(), &mut |_, _| {}).unwrap_err();
+            assert!(matches!(err, BackupError::Damaged(_)), "cut at {len}: {err}");
+        }
+    }
+
+    #[test]
+    fn unlisted_and_unsafe_members_are_refused() {
+        let bytes = archive(&[(manifest::METADATA, b"meta".to_vec())]);
+        assert!(read_archive(&bytes[..], &Targets::default(), &mut |_, _| {}).is_ok());
+        // A member the manifest does not list.
+        let m = serde_json::to_vec(&manifest(vec![])).unwrap();
+        let mut progress = |_| {};
+        let mut w = ArchiveWriter::new(Vec::new(), 0, &mut progress).unwrap();
+        w.add(manifest::MANIFEST, m.len() as u64, &m[..]).unwrap();
+        w.add("blobs/../../../etc/x", 1, &b"x"[..]).unwrap();
+        let bad = w.finish().unwrap();
+        let err = read_archive(&bad[..], &Targets::default(), &mut |_, _| {}).unwrap_err();
+        assert!(err.to_string().contains("not in the manifest"), "{err}");
+    }
+}

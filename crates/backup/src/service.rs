@@ -275,3 +275,32 @@ impl Write for ChannelWriter {
         self.send()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_keeps_the_newest_of_one_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "meridian-a-20261201T000001Z.tar.zst",
+            "meridian-a-20261201T000003Z.tar.zst",
+            "meridian-a-20261201T000002Z.tar.zst",
+            "meridian-b-20261201T000000Z.tar.zst",
+            ".meridian-a-20261201T000004Z.tar.zst.partial-1",
+        ];
+        for n in names {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        let removed = prune(dir.path(), "a", 2).unwrap();
+        assert_eq!(removed, vec![dir.path().join(names[0])]);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), 4, "{left:?}");
+        assert!(stamp(SystemTime::now()) > stamp(UNIX_EPOCH));
+    }
+}
