@@ -323,7 +323,7 @@ mod tests {
             })
             .collect();
         let m = serde_json::to_vec(&manifest(listed)).unwrap();
-        let mut progress = |_| {};
+        let mut progress = |_: u64| {};
         let mut w = ArchiveWriter::new(Vec::new(), 0, &mut progress).unwrap();
         w.add(manifest::MANIFEST, m.len() as u64, &m[..]).unwrap();
         for (name, data) in members {
@@ -358,7 +358,7 @@ mod tests {
         assert!(read_archive(&bytes[..], &Targets::default(), &mut |_, _| {}).is_ok());
         // A member the manifest does not list.
         let m = serde_json::to_vec(&manifest(vec![])).unwrap();
-        let mut progress = |_| {};
+        let mut progress = |_: u64| {};
         let mut w = ArchiveWriter::new(Vec::new(), 0, &mut progress).unwrap();
         w.add(manifest::MANIFEST, m.len() as u64, &m[..]).unwrap();
         w.add("blobs/../../../etc/x", 1, &b"x"[..]).unwrap();
