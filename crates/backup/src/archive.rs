@@ -353,6 +353,18 @@ mod tests {
     }
 
     #[test]
+    fn keepalive_frames_before_the_archive_are_skipped() {
+        let bytes = archive(&[(manifest::METADATA, b"meta".to_vec())]);
+        let mut streamed = Vec::new();
+        for _ in 0..3 {
+            streamed.extend_from_slice(&crate::service::KEEPALIVE_FRAME);
+        }
+        streamed.extend_from_slice(&bytes);
+        let outcome = read_archive(&streamed[..], &Targets::default(), &mut |_, _| {}).unwrap();
+        assert_eq!(outcome.manifest.members.len(), 1);
+    }
+
+    #[test]
     fn unlisted_and_unsafe_members_are_refused() {
         let bytes = archive(&[(manifest::METADATA, b"meta".to_vec())]);
         assert!(read_archive(&bytes[..], &Targets::default(), &mut |_, _| {}).is_ok());
