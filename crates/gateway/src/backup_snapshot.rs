@@ -162,7 +162,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let bucket = gw.create_bucket(&user, "b", None).await.unwrap();
+        let bucket = gw.create_bucket(&user, "pinned", None).await.unwrap();
         let big = || -> crate::ByteStream {
             Box::pin(futures::stream::iter([Ok(bytes::Bytes::from(vec![7u8; 200 * 1024]))]))
         };
