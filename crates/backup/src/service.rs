@@ -63,13 +63,15 @@ impl BackupService {
         let outcome = async {
             let (snap, started) = create::snapshot(&self.gw).await?;
             let (gw, staging, out) = (self.gw.clone(), self.staging.clone(), out.to_path_buf());
-            tokio::task::spawn_blocking(move || {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            low_priority_thread(move || {
                 let _permit = permit;
-                let prepared = create::prepare(&gw, snap, started, &staging, with_data, &mut || Ok(()))?;
-                write_file(prepared, &out, &mut progress)
-            })
-            .await
-            .map_err(|e| BackupError::Internal(e.to_string()))?
+                let outcome = create::prepare(&gw, snap, started, &staging, with_data, &mut || Ok(()))
+                    .and_then(|prepared| write_file(prepared, &out, &mut progress));
+                let _ = tx.send(outcome);
+            })?;
+            rx.await
+                .map_err(|_| BackupError::Internal("the backup thread stopped".into()))?
         }
         .await;
         record(&outcome);
@@ -83,7 +85,7 @@ impl BackupService {
         let (snap, started) = create::snapshot(&self.gw).await?;
         let (tx, mut rx) = mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(8);
         let (gw, staging) = (self.gw.clone(), self.staging.clone());
-        tokio::task::spawn_blocking(move || {
+        low_priority_thread(move || {
             let _permit = permit;
             let beat_tx = tx.clone();
             let mut heartbeat = move || -> Result<()> {
@@ -106,7 +108,7 @@ impl BackupService {
                 let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
             }
             record(&outcome);
-        });
+        })?;
         Ok(Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx))))
     }
 
@@ -143,6 +145,34 @@ impl BackupService {
         }
     }
 }
+
+/// Runs backup work on a thread of its own at a lower CPU priority (nice 10 above the process), so requests
+/// keep the CPU while a backup runs.
+fn low_priority_thread(f: impl FnOnce() + Send + 'static) -> Result<()> {
+    std::thread::Builder::new()
+        .name("meridian-backup".into())
+        .spawn(move || {
+            lower_priority();
+            f()
+        })
+        .map(|_| ())
+        .map_err(BackupError::Io)
+}
+
+/// Lowers the calling thread's CPU priority by 10 (Linux keeps a nice value per thread).
+#[cfg(target_os = "linux")]
+pub fn lower_priority() {
+    // SAFETY: plain syscalls on the calling thread's own id; no memory is shared with the kernel. Failure
+    // (no permission) leaves the priority as it was, which is harmless.
+    unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        let current = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, (current + 10).min(19));
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn lower_priority() {}
 
 /// Scheduled backups are named `meridian-<zone>-<UTC time>.tar.zst`.
 pub const SUFFIX: &str = ".tar.zst";

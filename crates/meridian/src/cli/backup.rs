@@ -179,6 +179,8 @@ async fn online(data_dir: &Path, out: &Path, with_data: bool) -> anyhow::Result<
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
     let out_path = out.to_path_buf();
     let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<meridian_backup::Manifest> {
+        // Checking the stream must not take CPU from the server it comes from.
+        meridian_backup::service::lower_priority();
         let tmp = partial_name(&out_path);
         let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut bar = Status::new("backup");
