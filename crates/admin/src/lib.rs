@@ -2,6 +2,7 @@
 //! uses while a server runs. One dispatcher serves both the REST API and the CLI's direct (offline) mode,
 //! so a verb behaves the same whichever way it arrives.
 
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod logs;

@@ -25,6 +25,7 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Option<Result<Value, 
                 .map_err(AdminError::from),
             Err(e) => Err(e),
         },
+        (Method::GET, "sync/trimmed") => trimmed(gw).await,
         (Method::GET, "sync/markers") => match req.require("source-zone") {
             Ok(z) => meridian_sync::status::markers(gw, z).await.map_err(AdminError::from),
             Err(e) => Err(e),
@@ -166,4 +167,11 @@ async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> 
         "truncated": page.truncated,
         "next_marker": page.next_marker,
     }))
+}
+
+/// How far this zone has trimmed each of its logs (readers further back missed entries: see
+/// `meridian_sync::gap`).
+async fn trimmed(gw: &Gateway) -> Result<Value, AdminError> {
+    let t = gw.trimmed_markers().await?;
+    Ok(json!({"metadata": t.metadata, "data": t.data, "buckets": t.buckets}))
 }

@@ -12,11 +12,18 @@ const MAX_BODY: usize = 8 << 20;
 
 pub struct AdminRoute {
     gateway: Gateway,
+    backup: Option<std::sync::Arc<meridian_backup::BackupService>>,
 }
 
 impl AdminRoute {
     pub fn new(gateway: Gateway) -> Self {
-        Self { gateway }
+        Self { gateway, backup: None }
+    }
+
+    /// Serves `GET /admin/backup` (the backup archive, streamed) with this service.
+    pub fn with_backup(mut self, service: std::sync::Arc<meridian_backup::BackupService>) -> Self {
+        self.backup = Some(service);
+        self
     }
 
     /// `GET /admin/sync/object`: an object's bytes, streamed, with its metadata (identity, times, headers,
@@ -90,6 +97,9 @@ impl S3Route for AdminRoute {
             url::form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
+        if resource == "backup" && req.method == http::Method::GET {
+            return Ok(crate::backup::serve(self.backup.as_deref(), &params).await);
+        }
         if resource == "sync/object" && req.method == http::Method::GET {
             return Ok(match self.object(&params).await {
                 Ok(resp) => resp,

@@ -42,6 +42,14 @@ pub(crate) fn enqueue(txn: &mut dyn WriteTxn, data_ids: Vec<String>) -> Result<(
     )
 }
 
+/// The sequence number of a GC queue entry (`gc/<marker>`).
+fn queue_seq(key: &[u8]) -> u64 {
+    std::str::from_utf8(&key[keys::GC.len().min(key.len())..])
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
 impl crate::Gateway {
     /// Removes the blobs queued at least `gc_delay` ago. Returns how many blobs were removed.
     pub async fn collect_garbage(&self) -> Result<usize> {
@@ -60,6 +68,11 @@ impl crate::Gateway {
             .into_iter()
             .filter(|(_, e)| e.queued <= cutoff)
             .collect();
+        // Read after the queue: a backup snapshot taken since then is already pinned here.
+        let due = match self.gc_pins.collectable() {
+            None => due,
+            Some(limit) => due.into_iter().filter(|(k, _)| queue_seq(k) <= limit).collect(),
+        };
         if due.is_empty() {
             return Ok(0);
         }

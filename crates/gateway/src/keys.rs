@@ -19,6 +19,9 @@ pub const SEQ: &str = "seq/";
 pub const CONFIG: &str = "cfg/";
 pub const MDLOG: &str = "mdlog/";
 pub const TOMBSTONE: &str = "tomb/";
+/// Per log (by its key prefix): the newest marker trimming has removed, so a reader further back knows it
+/// missed entries.
+pub const LOG_TRIMMED: &str = "ltrim/";
 /// This zone's replication progress (markers, pending buckets): never replicated, never logged.
 pub const SYNC: &str = "sync/";
 
@@ -160,4 +163,10 @@ pub fn period_epoch(period_id: &str, epoch: u64) -> Vec<u8> {
 
 pub fn period_prefix(period_id: &str) -> Vec<u8> {
     format!("{CONFIG}period/{period_id}/").into_bytes()
+}
+
+pub fn log_trimmed(log_prefix: &[u8]) -> Vec<u8> {
+    let mut k = LOG_TRIMMED.as_bytes().to_vec();
+    k.extend_from_slice(log_prefix);
+    k
 }

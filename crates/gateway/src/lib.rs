@@ -2,6 +2,7 @@
 //! Every mutation writes its metadata, its bucket-index-log entry and its data-log mark in ONE store
 //! transaction; object bytes are written (durably) before that transaction and reclaimed after it.
 
+pub mod backup_snapshot;
 mod blob;
 pub mod buckets;
 #[cfg(test)]
@@ -64,6 +65,8 @@ pub struct Gateway {
     options: Arc<GatewayOptions>,
     /// Told after every committed bucket metadata change and every new site view (see `changes`).
     changes: tokio::sync::broadcast::Sender<changes::MetaChange>,
+    /// Backup snapshots that hold garbage collection back.
+    gc_pins: Arc<backup_snapshot::GcPins>,
 }
 
 impl Gateway {
@@ -93,6 +96,7 @@ impl Gateway {
                 zone_selector,
                 options: Arc::new(options),
                 changes: tokio::sync::broadcast::channel(changes::CAPACITY).0,
+                gc_pins: Arc::default(),
             },
             created,
         ))

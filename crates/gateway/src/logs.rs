@@ -95,6 +95,7 @@ pub(crate) fn list_after<T: serde::de::DeserializeOwned>(
 
 /// Removes a bucket's whole index log (when the bucket itself is removed).
 pub(crate) fn drop_bilog(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> {
+    txn.delete(&keys::log_trimmed(&keys::bilog_prefix(bucket_id)))?;
     records::delete_prefix(txn, &keys::bilog_prefix(bucket_id))
 }
 
@@ -159,7 +160,53 @@ fn trim(txn: &mut dyn WriteTxn, prefix: &[u8], upto: &str, batch: usize) -> Resu
             }
         }
     }
+    if let Some((last, _)) = page.last() {
+        let marker = &last[prefix.len()..];
+        let key = keys::log_trimmed(prefix);
+        if txn.get(&key)?.is_none_or(|old| old.as_slice() < marker) {
+            txn.put(&key, marker)?;
+        }
+    }
     Ok(page.len())
+}
+
+/// How far trimming has gone in each log: the newest marker removed from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrimmedMarkers {
+    pub metadata: std::collections::BTreeMap<u32, String>,
+    pub data: std::collections::BTreeMap<u32, String>,
+    /// By bucket instance id.
+    pub buckets: std::collections::BTreeMap<String, String>,
+}
+
+fn trimmed_markers(r: &dyn ReadOps) -> Result<TrimmedMarkers> {
+    let mut out = TrimmedMarkers::default();
+    let prefix = keys::LOG_TRIMMED.as_bytes();
+    let end = meridian_store::meta::prefix_end(prefix);
+    let mut start = prefix.to_vec();
+    loop {
+        let page = r.scan(&start, &end, 1000)?;
+        let done = page.len() < 1000;
+        for (k, v) in &page {
+            let log = String::from_utf8_lossy(&k[prefix.len()..]);
+            let marker = String::from_utf8_lossy(v).into_owned();
+            let shard = |rest: &str| rest.trim_end_matches('/').parse::<u32>().ok();
+            if let Some(id) = log.strip_prefix(keys::BILOG) {
+                out.buckets.insert(id.trim_end_matches('/').to_string(), marker);
+            } else if let Some(s) = log.strip_prefix(keys::DATALOG).and_then(shard) {
+                out.data.insert(s, marker);
+            } else if let Some(s) = log.strip_prefix(keys::MDLOG).and_then(shard) {
+                out.metadata.insert(s, marker);
+            }
+        }
+        match page.into_iter().last() {
+            Some((k, _)) if !done => {
+                start = k;
+                start.push(0);
+            }
+            _ => return Ok(out),
+        }
+    }
 }
 
 /// Trims entries a page per transaction, so a long log never holds the writer for long.
@@ -180,6 +227,11 @@ impl crate::Gateway {
     pub async fn bilog_head(&self, bucket_id: &str) -> Result<LogShardInfo> {
         let prefix = keys::bilog_prefix(bucket_id);
         self.read(move |r| head(r, &prefix)).await
+    }
+
+    /// How far trimming has gone in every log of this zone.
+    pub async fn trimmed_markers(&self) -> Result<TrimmedMarkers> {
+        self.read(trimmed_markers).await
     }
 
     /// Removes a log shard's entries up to and including `upto`; returns how many went.

@@ -54,6 +54,14 @@ pub struct Config {
     pub dns_apex_aaaa: Vec<Ipv6Addr>,
     /// DNS queries per second one source address may send before the excess is dropped (0: no limit).
     pub dns_rate_limit_qps: u32,
+    /// Seconds between scheduled backups (0: none).
+    pub backup_interval_secs: u64,
+    /// Where scheduled backups are written (and what `backup list` lists by default).
+    pub backup_dir: PathBuf,
+    /// How many of the newest scheduled backups are kept.
+    pub backup_keep: usize,
+    /// Whether scheduled backups include the object bytes kept outside the metadata store.
+    pub backup_with_data: bool,
 }
 
 impl Default for Config {
@@ -83,6 +91,10 @@ impl Default for Config {
             dns_apex_a: vec![],
             dns_apex_aaaa: vec![],
             dns_rate_limit_qps: 2000,
+            backup_interval_secs: 0,
+            backup_dir: PathBuf::from("./meridian-backups"),
+            backup_keep: 7,
+            backup_with_data: true,
         }
     }
 }

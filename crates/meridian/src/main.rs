@@ -75,6 +75,18 @@ struct ServerArgs {
     body_timeout_secs: Option<u64>,
     #[command(flatten)]
     dns: dns::DnsArgs,
+    /// Seconds between scheduled backups (0: none)
+    #[arg(long)]
+    backup_interval_secs: Option<u64>,
+    /// Directory of scheduled backups
+    #[arg(long)]
+    backup_dir: Option<PathBuf>,
+    /// How many scheduled backups to keep
+    #[arg(long)]
+    backup_keep: Option<usize>,
+    /// Whether scheduled backups include object bytes (true/false)
+    #[arg(long)]
+    backup_with_data: Option<bool>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -111,6 +123,9 @@ enum Command {
     /// Users' and buckets' metadata entries (RGW's metadata API)
     #[command(subcommand)]
     Metadata(cli::metadata::MetadataCmd),
+    /// Backups of the zone: create (online or offline), verify, restore, list
+    #[command(subcommand)]
+    Backup(cli::backup::BackupCmd),
     /// S3 load generator (works against any S3 endpoint)
     Bench(meridian_bench::BenchArgs),
     /// The DNS global namespace
@@ -186,6 +201,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cfg.body_timeout_secs = v;
             }
             args.dns.apply(&mut cfg);
+            if let Some(v) = args.backup_interval_secs {
+                cfg.backup_interval_secs = v;
+            }
+            if let Some(v) = args.backup_dir {
+                cfg.backup_dir = v;
+            }
+            if let Some(v) = args.backup_keep {
+                cfg.backup_keep = v.max(1);
+            }
+            if let Some(v) = args.backup_with_data {
+                cfg.backup_with_data = v;
+            }
             init_logging(&cfg.log);
             server::run(cfg, &cli.data_dir).await
         }
@@ -200,6 +227,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Zone(cmd) => cli::execute(&cli.data_dir, cli::config::zone_request(cmd)).await,
         Command::Period(cmd) => cli::execute(&cli.data_dir, cli::config::period_request(cmd)).await,
         Command::Metadata(cmd) => cli::execute(&cli.data_dir, cli::metadata::metadata_request(cmd)?).await,
+        Command::Backup(cmd) => cli::backup::run(&cli.data_dir, cli.config.as_deref(), cmd).await,
         Command::Bench(args) => meridian_bench::run(args).await,
         Command::Dns(cmd) => dns::run(&cli.data_dir, cli.config.as_deref(), cmd).await,
     }

@@ -112,14 +112,24 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     });
 
     crate::dns::start(&cfg, gw.clone(), data_dir).await?;
+    let backups = meridian_backup::BackupService::new(gw.clone(), data_dir.join("backup-staging"));
+    if cfg.backup_interval_secs > 0 {
+        tokio::spawn(backups.clone().run_schedule(meridian_backup::Schedule {
+            interval: Duration::from_secs(cfg.backup_interval_secs),
+            dir: cfg.backup_dir.clone(),
+            keep: cfg.backup_keep.max(1),
+            with_data: cfg.backup_with_data,
+        }));
+    }
+    let vhosts = crate::dns::vhost_hostnames(&cfg);
     let s3 = meridian_s3::build_service(
         gw.clone(),
-        crate::dns::vhost_hostnames(&cfg),
-        Some(Box::new(AdminRoute::new(gw.clone()))),
+        vhosts.clone(),
+        Some(Box::new(AdminRoute::new(gw.clone()).with_backup(backups))),
     );
     let guard = Arc::new(meridian_s3::RequestGuard::new(
         gw.clone(),
-        cfg.hostnames.clone(),
+        vhosts,
         meridian_s3::GuardConfig {
             body_timeout: Duration::from_secs(cfg.body_timeout_secs.max(1)),
             ..Default::default()

@@ -22,6 +22,8 @@ pub trait DataStore: Send + Sync + 'static {
     fn delete(&self, id: &str) -> Result<(), StoreError>;
     /// Ids of blobs last modified before `before` (for the orphan sweep after a crash).
     fn list_older_than(&self, before: std::time::SystemTime) -> Result<Vec<String>, StoreError>;
+    /// The size of one blob.
+    fn blob_size(&self, id: &str) -> Result<u64, StoreError>;
     /// Total bytes held by blobs.
     fn bytes_used(&self) -> Result<u64, StoreError>;
 }

@@ -110,22 +110,51 @@ impl LocalMeta {
 
     /// Copies a consistent snapshot of every key into a new database file at `dest` (online backup).
     pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
-        let snap = self.db.begin_read()?;
-        let src = snap.open_table(KV)?;
-        let out = Database::create(dest)?;
-        let txn = out.begin_write()?;
-        let mut count = 0;
+        let snap = Snapshot(self.db.begin_read()?);
+        copy_snapshot(&snap, dest, |_, _| {})
+    }
+}
+
+/// Writes every entry `snap` sees into a new database file at `dest`, calling `each` for every entry (in
+/// key order) as it goes; returns how many were copied. Pages are committed without fsync as they go (a
+/// huge snapshot never sits in one transaction's memory) and the last commit is durable; `dest` is a file
+/// nobody else uses until the caller is done with it.
+pub fn copy_snapshot(snap: &dyn ReadOps, dest: &Path, mut each: impl FnMut(&[u8], &[u8])) -> Result<u64, StoreError> {
+    const PAGE: usize = 4096;
+    const PAGES_PER_COMMIT: usize = 32;
+    let out = Database::create(dest)?;
+    let mut count = 0;
+    let mut start: Vec<u8> = Vec::new();
+    // Every key starts with an ASCII prefix, so all of them sort before 0xFF.
+    let end = [0xFFu8];
+    let mut done = false;
+    while !done {
+        let mut txn = out.begin_write()?;
+        txn.set_durability(Durability::None)
+            .map_err(|e| StoreError::Meta(e.to_string()))?;
         {
             let mut table = txn.open_table(KV)?;
-            for entry in src.range::<&[u8]>(..)? {
-                let (k, v) = entry?;
-                table.insert(k.value(), v.value())?;
-                count += 1;
+            for _ in 0..PAGES_PER_COMMIT {
+                let page = snap.scan(&start, &end, PAGE)?;
+                done = page.len() < PAGE;
+                for (k, v) in &page {
+                    each(k, v);
+                    table.insert(k.as_slice(), v.as_slice())?;
+                    count += 1;
+                }
+                if let Some((k, _)) = page.into_iter().last() {
+                    start = k;
+                    start.push(0);
+                }
+                if done {
+                    break;
+                }
             }
         }
         txn.commit()?;
-        Ok(count)
     }
+    flush(&out)?;
+    Ok(count)
 }
 
 fn collect<'a>(
@@ -359,6 +388,14 @@ impl DataStore for LocalData {
             }
         }
         Ok(ids)
+    }
+
+    fn blob_size(&self, id: &str) -> Result<u64, StoreError> {
+        match fs::metadata(self.blob_path(id)?) {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::BlobNotFound(id.to_string())),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn bytes_used(&self) -> Result<u64, StoreError> {

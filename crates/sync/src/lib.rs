@@ -5,6 +5,7 @@
 mod bucket;
 mod data;
 pub mod error;
+pub mod gap;
 mod health;
 mod meta;
 mod metrics;
@@ -108,9 +109,13 @@ pub async fn run(gw: Gateway, opts: SyncOptions) {
                 poll: opts.poll_interval,
             });
             let task = if log == meta::LOG {
-                tokio::spawn(async move { repeat(&agent, Step::Metadata).await })
+                tokio::spawn(async move {
+                    gap::check_until_done(&agent, meta::LOG).await;
+                    repeat(&agent, Step::Metadata).await
+                })
             } else {
                 tokio::spawn(async move {
+                    gap::check_until_done(&agent, data::LOG).await;
                     let mut retry_at = HashMap::new();
                     let buckets = async {
                         loop {

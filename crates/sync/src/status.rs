@@ -116,6 +116,10 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
                                    "first_failed": e.first_failed.to_rfc3339()}))
             .collect::<Vec<_>>());
     }
+    doc["full_sync_fallbacks"] = json!(gw
+        .sync_state_get::<Vec<crate::gap::Fallback>>(&crate::gap::fallbacks_name(log, &zone.id))
+        .await?
+        .unwrap_or_default());
     match source.log_heads(log).await {
         Err(e) => {
             doc["reachable"] = json!(false);

@@ -1,6 +1,7 @@
 //! The admin verbs, shaped like radosgw-admin. Each verb becomes one admin request, run directly on the
 //! data directory when no server holds it, or sent to the running server's admin API otherwise.
 
+pub mod backup;
 pub mod config;
 pub mod metadata;
 pub mod sync;
