@@ -29,6 +29,8 @@ pub struct Config {
     pub sync_concurrency: usize,
     /// Seconds between log trimming passes (logs are trimmed up to what every peer has synced).
     pub log_trim_interval_secs: u64,
+    /// Listen address of the web dashboard; unset: no dashboard.
+    pub dashboard_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -45,6 +47,7 @@ impl Default for Config {
             sync_poll_interval_ms: 1000,
             sync_concurrency: 8,
             log_trim_interval_secs: 60,
+            dashboard_listen: None,
         }
     }
 }

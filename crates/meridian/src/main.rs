@@ -3,6 +3,8 @@
 
 mod cli;
 mod config;
+mod dashboard;
+mod demo;
 mod server;
 mod zone;
 
@@ -59,12 +61,19 @@ struct ServerArgs {
     /// Seconds between log trimming passes
     #[arg(long)]
     log_trim_interval_secs: Option<u64>,
+    /// Serve the web dashboard on this address (off unless given)
+    #[arg(long)]
+    dashboard_listen: Option<SocketAddr>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the S3 gateway
     Server(ServerArgs),
+    /// Create the data directory (with zone "default") without starting a server
+    Init,
+    /// A whole demo realm on this machine: zonegroups us (2 zones) and eu, a user, buckets, the dashboard
+    Demo(demo::DemoArgs),
     /// Users
     #[command(subcommand)]
     User(cli::UserCmd),
@@ -154,9 +163,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(v) = args.log_trim_interval_secs {
                 cfg.log_trim_interval_secs = v;
             }
+            if let Some(v) = args.dashboard_listen {
+                cfg.dashboard_listen = Some(v);
+            }
             init_logging(&cfg.log);
             server::run(cfg, &cli.data_dir).await
         }
+        Command::Init => cli::init(&cli.data_dir).await,
+        Command::Demo(args) => demo::run(args).await,
         Command::User(cmd) => cli::execute(&cli.data_dir, cli::user_request(cmd)).await,
         Command::Key(cmd) => cli::execute(&cli.data_dir, cli::key_request(cmd)).await,
         Command::Bucket(cli::BucketCmd::Sync(cmd)) => cli::sync::bucket(&cli.data_dir, cmd).await,
