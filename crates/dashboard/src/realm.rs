@@ -76,6 +76,20 @@ pub async fn topology(home: &PeerClient, home_zone: &str) -> Topology {
 }
 
 fn from_period(p: &Period, home: &PeerClient, home_zone: &str) -> Topology {
+    let mut t = from_period_unsorted(p, home, home_zone);
+    // The master zonegroup first, then by name; zones likewise with their zonegroup's master first.
+    t.zonegroups.sort_by(|a, b| b.is_master.cmp(&a.is_master).then_with(|| a.name.cmp(&b.name)));
+    for zg in &mut t.zonegroups {
+        zg.zones.sort_by(|a, b| {
+            b.zonegroup_master
+                .cmp(&a.zonegroup_master)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+    }
+    t
+}
+
+fn from_period_unsorted(p: &Period, home: &PeerClient, home_zone: &str) -> Topology {
     Topology {
         realm: Some(p.realm_name.clone()).filter(|n| !n.is_empty()),
         period_id: Some(p.id.clone()),

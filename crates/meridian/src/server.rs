@@ -225,7 +225,10 @@ impl Http {
         }
         metrics::counter!("meridian_http_requests_total", "method" => method.clone(), "status" => status.to_string())
             .increment(1);
-        metrics::counter!("meridian_http_sent_bytes_total").increment(content_length(resp.headers()));
+        let sent = hyper::body::Body::size_hint(resp.body())
+            .exact()
+            .unwrap_or_else(|| content_length(resp.headers()));
+        metrics::counter!("meridian_http_sent_bytes_total").increment(sent);
         metrics::histogram!("meridian_http_request_seconds", "method" => method)
             .record(started.elapsed().as_secs_f64());
         Ok(resp)
