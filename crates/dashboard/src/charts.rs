@@ -3,7 +3,7 @@
 use maud::{html, Markup, PreEscaped};
 use std::collections::BTreeMap;
 
-const W: f64 = 640.0;
+const W: f64 = 1000.0;
 const H: f64 = 200.0;
 const LEFT: f64 = 64.0;
 const BOTTOM: f64 = 22.0;
@@ -24,7 +24,7 @@ pub fn line_chart(title: &str, series: &BTreeMap<String, Vec<(f64, f64)>>, unit:
     let y = |v: f64| 8.0 + (1.0 - v / ymax) * (H - BOTTOM - 8.0);
     let mut svg = String::new();
     svg.push_str(&format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" aria-label=\"{}\">",
+        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
         escape(title)
     ));
     for i in 0..=4 {
@@ -110,7 +110,11 @@ pub fn per_second(v: f64) -> String {
 }
 
 pub fn seconds(v: f64) -> String {
-    format!("{v:.1} s")
+    if v > 0.0 && v < 1.0 {
+        format!("{v:.2} s")
+    } else {
+        format!("{v:.1} s")
+    }
 }
 
 pub fn bytes_per_second(v: f64) -> String {

@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub cfg: DashboardConfig,
     pub sessions: session::Sessions,
     pub samples: samples::Samples,
+    /// The last topology read, shown while the home zone does not answer.
+    pub topology: std::sync::Mutex<Option<realm::Topology>>,
 }
 
 #[derive(Clone)]
@@ -62,6 +64,7 @@ pub async fn serve(
         cfg,
         sessions: session::Sessions::default(),
         samples: samples::Samples::default(),
+        topology: std::sync::Mutex::new(None),
     }));
     let sampler = tokio::spawn(web::run_sampler(app.clone()));
     let result = axum::serve(listener, web::router(app))

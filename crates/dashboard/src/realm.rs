@@ -60,18 +60,21 @@ impl Topology {
     }
 }
 
-/// Reads the current period from the home zone; a zone outside any realm is shown as one zone.
-pub async fn topology(home: &PeerClient, home_zone: &str) -> Topology {
+/// Reads the current period from the home zone; a zone outside any realm is shown as one zone. `Err` when
+/// the home zone did not answer (the caller keeps what it knew).
+pub async fn topology(home: &PeerClient, home_zone: &str) -> Result<Topology> {
     let client = PeerClient {
         timeout: Duration::from_secs(5),
         ..home.clone()
     };
     match client.send(&AdminRequest::new(http::Method::GET, "config/period/get")).await {
-        Ok(v) => match serde_json::from_value::<Period>(v) {
+        Ok(v) => Ok(match serde_json::from_value::<Period>(v) {
             Ok(p) if !p.period_map.zonegroups.is_empty() => from_period(&p, home, home_zone),
             _ => standalone(home, home_zone),
-        },
-        Err(_) => standalone(home, home_zone),
+        }),
+        // The zone answered: it has no realm (no current period).
+        Err(meridian_peer::PeerError::Remote { .. }) => Ok(standalone(home, home_zone)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -139,7 +142,7 @@ fn standalone(home: &PeerClient, home_zone: &str) -> Topology {
             is_master: true,
             zones: vec![ZoneView {
                 id: home_zone.to_string(),
-                name: "default".into(),
+                name: "this zone".into(),
                 endpoint: home.endpoint.clone(),
                 endpoints: vec![home.endpoint.clone()],
                 zonegroup_master: true,

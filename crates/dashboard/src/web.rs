@@ -207,7 +207,18 @@ impl App {
     }
 
     pub(crate) async fn topology(&self) -> Topology {
-        realm::topology(&self.service(), &self.cfg.home_zone).await
+        let fresh = realm::topology(&self.service(), &self.cfg.home_zone).await;
+        let mut last = self.0.topology.lock().unwrap_or_else(|p| p.into_inner());
+        match fresh {
+            Ok(t) => {
+                *last = Some(t.clone());
+                t
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read the period; showing the last one read");
+                last.clone().unwrap_or_default()
+            }
+        }
     }
 
     /// The zone a view of a zonegroup's data uses: the requested one if it is in the zonegroup, else this
@@ -350,6 +361,13 @@ fn zonegroup_endpoint(app: &App, t: &Topology, api_name: &str) -> Result<String,
         .zonegroups
         .iter()
         .find(|zg| zg.api_name == api_name)
+        .or_else(|| {
+            // No constraint: this zone's zonegroup, as for any S3 client.
+            api_name
+                .is_empty()
+                .then(|| t.zonegroup_of_zone(&app.cfg.home_zone))
+                .flatten()
+        })
         .ok_or_else(|| DashError::BadRequest(format!("no zonegroup {api_name:?} in the realm")))?;
     app.pick_zone(t, zg, None)
         .map(|z| z.endpoint.clone())
