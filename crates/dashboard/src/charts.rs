@@ -88,7 +88,10 @@ pub fn line_chart(title: &str, series: &BTreeMap<String, Vec<(f64, f64)>>, unit:
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The smallest of 1, 2, 5 × 10^n at or above `v` (at least 1).

@@ -42,7 +42,9 @@ impl Topology {
     }
 
     pub fn zones(&self) -> impl Iterator<Item = (&ZonegroupView, &ZoneView)> {
-        self.zonegroups.iter().flat_map(|zg| zg.zones.iter().map(move |z| (zg, z)))
+        self.zonegroups
+            .iter()
+            .flat_map(|zg| zg.zones.iter().map(move |z| (zg, z)))
     }
 
     pub fn zonegroup_by_api_name(&self, api_name: &str) -> Option<&ZonegroupView> {
@@ -52,7 +54,9 @@ impl Topology {
     }
 
     pub fn zonegroup_of_zone(&self, zone_id: &str) -> Option<&ZonegroupView> {
-        self.zonegroups.iter().find(|zg| zg.zones.iter().any(|z| z.id == zone_id))
+        self.zonegroups
+            .iter()
+            .find(|zg| zg.zones.iter().any(|z| z.id == zone_id))
     }
 
     pub fn zone_name(&self, id: &str) -> String {
@@ -67,7 +71,10 @@ pub async fn topology(home: &PeerClient, home_zone: &str) -> Result<Topology> {
         timeout: Duration::from_secs(5),
         ..home.clone()
     };
-    match client.send(&AdminRequest::new(http::Method::GET, "config/period/get")).await {
+    match client
+        .send(&AdminRequest::new(http::Method::GET, "config/period/get"))
+        .await
+    {
         Ok(v) => Ok(match serde_json::from_value::<Period>(v) {
             Ok(p) if !p.period_map.zonegroups.is_empty() => from_period(&p, home, home_zone),
             _ => standalone(home, home_zone),
@@ -81,7 +88,8 @@ pub async fn topology(home: &PeerClient, home_zone: &str) -> Result<Topology> {
 fn from_period(p: &Period, home: &PeerClient, home_zone: &str) -> Topology {
     let mut t = from_period_unsorted(p, home, home_zone);
     // The master zonegroup first, then by name; zones likewise with their zonegroup's master first.
-    t.zonegroups.sort_by(|a, b| b.is_master.cmp(&a.is_master).then_with(|| a.name.cmp(&b.name)));
+    t.zonegroups
+        .sort_by(|a, b| b.is_master.cmp(&a.is_master).then_with(|| a.name.cmp(&b.name)));
     for zg in &mut t.zonegroups {
         zg.zones.sort_by(|a, b| {
             b.zonegroup_master
@@ -270,7 +278,10 @@ mod tests {
         let s = parse_sync_status(&doc);
         assert_eq!(s.len(), 3);
         assert_eq!((s[0].log, s[0].state), ("metadata", SyncState::CaughtUp));
-        assert_eq!((s[1].state, s[1].behind_entries, s[1].lag_secs), (SyncState::Behind, 7, 2.5));
+        assert_eq!(
+            (s[1].state, s[1].behind_entries, s[1].lag_secs),
+            (SyncState::Behind, 7, 2.5)
+        );
         assert_eq!(s[2].state, SyncState::Unreachable);
     }
 

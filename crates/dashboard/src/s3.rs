@@ -196,7 +196,9 @@ impl S3Client {
     }
 
     pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
-        let xml = self.text(Method::GET, &self.url(None, None, &[]), &[], Payload::Empty).await?;
+        let xml = self
+            .text(Method::GET, &self.url(None, None, &[]), &[], Payload::Empty)
+            .await?;
         let doc = parse(&xml)?;
         Ok(doc
             .descendants()
@@ -240,7 +242,12 @@ impl S3Client {
 
     /// One page of the bucket below `prefix`, `/` as the delimiter.
     pub async fn list_objects(&self, bucket: &str, prefix: &str, token: Option<&str>) -> Result<Listing> {
-        let mut q = vec![("list-type", "2"), ("delimiter", "/"), ("prefix", prefix), ("max-keys", "1000")];
+        let mut q = vec![
+            ("list-type", "2"),
+            ("delimiter", "/"),
+            ("prefix", prefix),
+            ("max-keys", "1000"),
+        ];
         if let Some(t) = token {
             q.push(("continuation-token", t));
         }
@@ -343,12 +350,23 @@ impl S3Client {
         Ok(id)
     }
 
-    pub async fn upload_part(&self, bucket: &str, key: &str, upload_id: &str, part: u32, payload: Payload) -> Result<String> {
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part: u32,
+        payload: Payload,
+    ) -> Result<String> {
         let part = part.to_string();
         let resp = self
             .send(
                 Method::PUT,
-                &self.url(Some(bucket), Some(key), &[("partNumber", &part), ("uploadId", upload_id)]),
+                &self.url(
+                    Some(bucket),
+                    Some(key),
+                    &[("partNumber", &part), ("uploadId", upload_id)],
+                ),
                 &[],
                 payload,
                 None,
@@ -357,7 +375,13 @@ impl S3Client {
         Ok(etag(resp.headers()))
     }
 
-    pub async fn complete_multipart(&self, bucket: &str, key: &str, upload_id: &str, parts: &[(u32, String)]) -> Result<()> {
+    pub async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<()> {
         let mut body = String::from("<CompleteMultipartUpload>");
         for (n, etag) in parts {
             body.push_str(&format!(
@@ -430,7 +454,10 @@ fn parse_error(status: u16, text: &str) -> DashError {
 }
 
 pub fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -441,7 +468,11 @@ mod tests {
     fn urls_encode_keys_but_keep_slashes() {
         let c = S3Client::new("http://127.0.0.1:1/", "a", "b");
         assert_eq!(
-            c.url(Some("b"), Some("dir/a b+c.txt"), &[("uploadId", "x/y"), ("partNumber", "2")]),
+            c.url(
+                Some("b"),
+                Some("dir/a b+c.txt"),
+                &[("uploadId", "x/y"), ("partNumber", "2")]
+            ),
             "http://127.0.0.1:1/b/dir/a%20b%2Bc.txt?partNumber=2&uploadId=x%2Fy"
         );
         assert_eq!(c.url(None, None, &[]), "http://127.0.0.1:1/");

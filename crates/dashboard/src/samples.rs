@@ -43,7 +43,12 @@ impl Samples {
     }
 
     pub fn all(&self) -> Vec<Sample> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn latest(&self) -> Option<Sample> {
@@ -75,7 +80,10 @@ pub fn parse_metrics(text: &str) -> Counters {
 }
 
 async fn scrape(endpoint: &str) -> Option<Counters> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().ok()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .ok()?;
     let resp = client.get(format!("{endpoint}/metrics")).send().await.ok()?;
     if !resp.status().is_success() {
         return None;
@@ -85,7 +93,10 @@ async fn scrape(endpoint: &str) -> Option<Counters> {
 
 /// One sample of every zone of `topology`.
 pub async fn take(topology: &Topology, service: &PeerClient) -> Sample {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
     let zones: Vec<(String, String)> = topology
         .zones()
         .map(|(_, z)| (z.name.clone(), z.endpoint.clone()))
@@ -106,9 +117,17 @@ pub async fn take(topology: &Topology, service: &PeerClient) -> Sample {
         if let Ok(sources) = &sync {
             for s in sources {
                 let key = format!("{zone} ← {}", s.source);
-                let lag = if s.state == SyncState::Unreachable { f64::NAN } else { s.lag_secs };
+                let lag = if s.state == SyncState::Unreachable {
+                    f64::NAN
+                } else {
+                    s.lag_secs
+                };
                 let e = sample.lag.entry(key).or_insert(0.0);
-                *e = if lag.is_nan() || e.is_nan() { f64::NAN } else { e.max(lag) };
+                *e = if lag.is_nan() || e.is_nan() {
+                    f64::NAN
+                } else {
+                    e.max(lag)
+                };
             }
         }
         sample.sync.insert(zone, sync);

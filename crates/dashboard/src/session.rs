@@ -42,11 +42,7 @@ impl Session {
 
 /// 244 random bits (two v4 UUIDs), hex.
 pub fn random_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
 #[derive(Clone, Default)]

@@ -57,7 +57,12 @@ pub async fn download(
     match result {
         Ok(streamed) => {
             let mut resp = Response::new(Body::from_stream(streamed.body));
-            for name in [header::CONTENT_LENGTH, header::CONTENT_TYPE, header::ETAG, header::LAST_MODIFIED] {
+            for name in [
+                header::CONTENT_LENGTH,
+                header::CONTENT_TYPE,
+                header::ETAG,
+                header::LAST_MODIFIED,
+            ] {
                 if let Some(v) = streamed.headers.get(&name) {
                     resp.headers_mut().insert(name, v.clone());
                 }
@@ -65,7 +70,13 @@ pub async fn download(
             let file = oq.key.rsplit('/').next().unwrap_or("download");
             let ascii: String = file
                 .chars()
-                .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             let disposition = format!(
                 "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",

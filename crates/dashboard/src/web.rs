@@ -64,7 +64,10 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     origin.split_once("://").map(|(_, h)| h) == Some(host)
 }
 
@@ -243,7 +246,9 @@ impl App {
         t: &'t Topology,
         bucket: &str,
     ) -> Result<&'t realm::ZonegroupView, DashError> {
-        let location = user_s3(session, &self.cfg.home_endpoint).bucket_location(bucket).await?;
+        let location = user_s3(session, &self.cfg.home_endpoint)
+            .bucket_location(bucket)
+            .await?;
         Ok(t.zonegroup_by_api_name(&location)
             .or_else(|| t.zonegroup_of_zone(&self.cfg.home_zone))
             .or_else(|| t.zonegroups.first())
@@ -261,7 +266,11 @@ fn page(session: &Session, active: &str, title: &str, flash: Option<Flash>, cont
 
 fn error_response(session: &Session, e: &DashError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
-    (status, Html(pages::error_page(session, "Error", &e.to_string()).into_string())).into_response()
+    (
+        status,
+        Html(pages::error_page(session, "Error", &e.to_string()).into_string()),
+    )
+        .into_response()
 }
 
 /// A redirect after a form, with its outcome shown on the next page.
@@ -421,7 +430,11 @@ struct BrowseQuery {
     err: Option<String>,
 }
 
-async fn browse(State(app): State<App>, Extension(s): Extension<Arc<Session>>, Query(bq): Query<BrowseQuery>) -> Response {
+async fn browse(
+    State(app): State<App>,
+    Extension(s): Extension<Arc<Session>>,
+    Query(bq): Query<BrowseQuery>,
+) -> Response {
     let t = app.topology().await;
     let zg = match app.bucket_zonegroup(&s, &t, &bq.bucket).await {
         Ok(zg) => zg,
@@ -480,7 +493,11 @@ pub(crate) async fn object_endpoint(
     Ok((z.endpoint.clone(), z.id.clone()))
 }
 
-async fn object_info(State(app): State<App>, Extension(s): Extension<Arc<Session>>, Query(oq): Query<ObjectQuery>) -> Response {
+async fn object_info(
+    State(app): State<App>,
+    Extension(s): Extension<Arc<Session>>,
+    Query(oq): Query<ObjectQuery>,
+) -> Response {
     let result = async {
         let (endpoint, zone) = object_endpoint(&app, &s, &oq.bucket, oq.zone.as_deref()).await?;
         let headers = user_s3(&s, &endpoint).head_object(&oq.bucket, &oq.key).await?;
@@ -516,7 +533,11 @@ struct DeleteForm {
     prefix: String,
 }
 
-async fn object_delete(State(app): State<App>, Extension(s): Extension<Arc<Session>>, Form(f): Form<DeleteForm>) -> Response {
+async fn object_delete(
+    State(app): State<App>,
+    Extension(s): Extension<Arc<Session>>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
     let result = async {
         let (endpoint, zone) = object_endpoint(&app, &s, &f.bucket, f.zone.as_deref()).await?;
         user_s3(&s, &endpoint).delete_object(&f.bucket, &f.key).await?;
@@ -551,11 +572,17 @@ fn need_admin(s: &Session) -> Result<(), DashError> {
     if s.admin {
         Ok(())
     } else {
-        Err(DashError::Forbidden("only a system (admin) key may manage users".into()))
+        Err(DashError::Forbidden(
+            "only a system (admin) key may manage users".into(),
+        ))
     }
 }
 
-async fn users(State(app): State<App>, Extension(s): Extension<Arc<Session>>, Query(fq): Query<FlashQuery>) -> Response {
+async fn users(
+    State(app): State<App>,
+    Extension(s): Extension<Arc<Session>>,
+    Query(fq): Query<FlashQuery>,
+) -> Response {
     let result = async {
         need_admin(&s)?;
         let client = admin_client(&app, &s);
@@ -600,7 +627,11 @@ struct UserForm {
     email: String,
 }
 
-async fn user_create(State(app): State<App>, Extension(s): Extension<Arc<Session>>, Form(f): Form<UserForm>) -> Response {
+async fn user_create(
+    State(app): State<App>,
+    Extension(s): Extension<Arc<Session>>,
+    Form(f): Form<UserForm>,
+) -> Response {
     let result = async {
         need_admin(&s)?;
         let req = AdminRequest::new(Method::PUT, "user")
@@ -623,7 +654,11 @@ struct SuspendForm {
     suspended: String,
 }
 
-async fn user_suspend(State(app): State<App>, Extension(s): Extension<Arc<Session>>, Form(f): Form<SuspendForm>) -> Response {
+async fn user_suspend(
+    State(app): State<App>,
+    Extension(s): Extension<Arc<Session>>,
+    Form(f): Form<SuspendForm>,
+) -> Response {
     let suspend = f.suspended == "true";
     let result = async {
         need_admin(&s)?;
@@ -646,7 +681,11 @@ struct UidQuery {
     uid: String,
 }
 
-async fn user_show(State(app): State<App>, Extension(s): Extension<Arc<Session>>, Query(uq): Query<UidQuery>) -> Response {
+async fn user_show(
+    State(app): State<App>,
+    Extension(s): Extension<Arc<Session>>,
+    Query(uq): Query<UidQuery>,
+) -> Response {
     let result = async {
         need_admin(&s)?;
         let v = admin_client(&app, &s)

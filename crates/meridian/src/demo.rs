@@ -170,7 +170,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         stale => {
             if stale.is_some() {
-                eprintln!("a previous demo setup in {} did not finish: starting over", dir.display());
+                eprintln!(
+                    "a previous demo setup in {} did not finish: starting over",
+                    dir.display()
+                );
                 for z in &ZONES {
                     let _ = std::fs::remove_dir_all(dir.join(z.name));
                 }
@@ -241,7 +244,9 @@ fn save(path: &Path, state: &DemoState) -> anyhow::Result<()> {
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    let mut f = opts.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut f = opts
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(&serde_json::to_vec_pretty(state)?)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -306,18 +311,34 @@ impl Demo {
     async fn create(&mut self) -> anyhow::Result<()> {
         let (ea, eb, ec) = (self.state.endpoint(0), self.state.endpoint(1), self.state.endpoint(2));
         eprintln!("  us-east: realm {REALM}, zonegroup us, metadata master at {ea}");
-        self.cli(0, &["realm", "create", "--rgw-realm", REALM, "--default"]).await?;
+        self.cli(0, &["realm", "create", "--rgw-realm", REALM, "--default"])
+            .await?;
         self.cli(
             0,
             &[
-                "zonegroup", "create", "--rgw-zonegroup", "us", "--endpoints", &ea, "--master", "--default",
+                "zonegroup",
+                "create",
+                "--rgw-zonegroup",
+                "us",
+                "--endpoints",
+                &ea,
+                "--master",
+                "--default",
             ],
         )
         .await?;
         self.cli_with_key(
             0,
             &[
-                "zone", "create", "--rgw-zonegroup", "us", "--rgw-zone", "us-east", "--endpoints", &ea, "--master",
+                "zone",
+                "create",
+                "--rgw-zonegroup",
+                "us",
+                "--rgw-zone",
+                "us-east",
+                "--endpoints",
+                &ea,
+                "--master",
                 "--default",
             ],
         )
@@ -329,7 +350,17 @@ impl Demo {
         self.cli_with_key(1, &["realm", "pull", "--url", &ea]).await?;
         self.cli_with_key(
             1,
-            &["zone", "create", "--rgw-zonegroup", "us", "--rgw-zone", "us-west", "--endpoints", &eb, "--default"],
+            &[
+                "zone",
+                "create",
+                "--rgw-zonegroup",
+                "us",
+                "--rgw-zone",
+                "us-west",
+                "--endpoints",
+                &eb,
+                "--default",
+            ],
         )
         .await?;
         self.cli(1, &["period", "update", "--commit"]).await?;
@@ -342,7 +373,15 @@ impl Demo {
         self.cli_with_key(
             2,
             &[
-                "zone", "create", "--rgw-zonegroup", "eu", "--rgw-zone", "eu-1", "--endpoints", &ec, "--master",
+                "zone",
+                "create",
+                "--rgw-zonegroup",
+                "eu",
+                "--rgw-zone",
+                "eu-1",
+                "--endpoints",
+                &ec,
+                "--master",
                 "--default",
             ],
         )
@@ -355,16 +394,33 @@ impl Demo {
         self.cli(
             0,
             &[
-                "user", "create", "--uid", "demo", "--display-name", "Demo user", "--access-key", &user.access_key,
-                "--secret", &user.secret_key,
+                "user",
+                "create",
+                "--uid",
+                "demo",
+                "--display-name",
+                "Demo user",
+                "--access-key",
+                &user.access_key,
+                "--secret",
+                &user.secret_key,
             ],
         )
         .await?;
         self.cli(
             0,
             &[
-                "user", "create", "--uid", "admin", "--display-name", "Demo admin (system)", "--system",
-                "--access-key", &admin.access_key, "--secret", &admin.secret_key,
+                "user",
+                "create",
+                "--uid",
+                "admin",
+                "--display-name",
+                "Demo admin (system)",
+                "--system",
+                "--access-key",
+                &admin.access_key,
+                "--secret",
+                &admin.secret_key,
             ],
         )
         .await?;
@@ -445,7 +501,10 @@ impl Demo {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("zone {name} did not listen on {addr} within 60 s; see {}", log_path.display());
+                bail!(
+                    "zone {name} did not listen on {addr} within 60 s; see {}",
+                    log_path.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -514,7 +573,10 @@ fn print_summary(dir: &Path, s: &DemoState) {
     let s3cfg_path = dir.join("s3cfg");
     let _ = std::fs::write(&s3cfg_path, &s3cfg);
     let mut out = String::new();
-    out.push_str(&format!("\nMeridian demo realm \"{REALM}\" is running (data and logs in {})\n\n", dir.display()));
+    out.push_str(&format!(
+        "\nMeridian demo realm \"{REALM}\" is running (data and logs in {})\n\n",
+        dir.display()
+    ));
     out.push_str("Endpoints (S3 and /admin):\n");
     let mut last_zg = "";
     for (i, z) in ZONES.iter().enumerate() {
@@ -529,7 +591,10 @@ fn print_summary(dir: &Path, s: &DemoState) {
         };
         out.push_str(&format!("    {:<8} {}{role}\n", z.name, s.endpoint(i)));
     }
-    out.push_str(&format!("\nDashboard: {}  (log in with either key below)\n\n", s.dashboard()));
+    out.push_str(&format!(
+        "\nDashboard: {}  (log in with either key below)\n\n",
+        s.dashboard()
+    ));
     out.push_str(&format!(
         "Demo user \"demo\":          access key {}  secret {}\n",
         s.user.access_key, s.user.secret_key

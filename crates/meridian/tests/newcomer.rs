@@ -21,7 +21,12 @@ fn meridian(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn admin_verb_in_the_wrong_directory_creates_nothing_and_says_where_it_looked() {
     let dir = tempfile::tempdir().unwrap();
-    for verb in [&["user", "list"][..], &["bucket", "list"], &["sync", "status"], &["zone", "get"]] {
+    for verb in [
+        &["user", "list"][..],
+        &["bucket", "list"],
+        &["sync", "status"],
+        &["zone", "get"],
+    ] {
         let out = meridian(dir.path(), verb);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{verb:?} succeeded: {err}");
@@ -30,7 +35,10 @@ fn admin_verb_in_the_wrong_directory_creates_nothing_and_says_where_it_looked() 
             err.contains(&expected.display().to_string()) && err.contains("does not exist"),
             "{verb:?}: {err}"
         );
-        assert!(!dir.path().join("meridian-data").exists(), "{verb:?} created ./meridian-data");
+        assert!(
+            !dir.path().join("meridian-data").exists(),
+            "{verb:?} created ./meridian-data"
+        );
     }
     // An existing directory without data is named too, and stays empty.
     let empty = dir.path().join("empty");
@@ -39,7 +47,12 @@ fn admin_verb_in_the_wrong_directory_creates_nothing_and_says_where_it_looked() 
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("holds no Meridian data") && err.contains("empty"), "{err}");
-    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0, "user list wrote into {}", empty.display());
+    assert_eq!(
+        std::fs::read_dir(&empty).unwrap().count(),
+        0,
+        "user list wrote into {}",
+        empty.display()
+    );
 }
 
 #[test]
@@ -60,10 +73,11 @@ fn init_creates_the_data_directory_and_verbs_then_work() {
 }
 
 fn dashboard_url(server: &Server) -> Option<String> {
-    server
-        .server_log()
-        .lines()
-        .find_map(|l| l.split("dashboard at ").nth(1).map(|u| u.trim().trim_end_matches('/').to_string()))
+    server.server_log().lines().find_map(|l| {
+        l.split("dashboard at ")
+            .nth(1)
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+    })
 }
 
 fn no_redirects() -> reqwest::Client {
@@ -100,7 +114,10 @@ async fn dashboard_login_gate() {
     let login = |ak: &str, sk: &str| {
         http.post(format!("{url}/login"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("access_key={ak}&secret_key={}", sk.replace('/', "%2F").replace('+', "%2B")))
+            .body(format!(
+                "access_key={ak}&secret_key={}",
+                sk.replace('/', "%2F").replace('+', "%2B")
+            ))
             .send()
     };
     let wrong = login(ACCESS_KEY, "not-the-secret").await.unwrap();
@@ -111,7 +128,10 @@ async fn dashboard_login_gate() {
         .post(format!("{url}/login"))
         .header("origin", "http://evil.example")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("access_key={ACCESS_KEY}&secret_key={}", SECRET_KEY.replace('/', "%2F")))
+        .body(format!(
+            "access_key={ACCESS_KEY}&secret_key={}",
+            SECRET_KEY.replace('/', "%2F")
+        ))
         .send()
         .await
         .unwrap();
@@ -120,7 +140,10 @@ async fn dashboard_login_gate() {
     let ok = login(ACCESS_KEY, SECRET_KEY).await.unwrap();
     assert_eq!(ok.status(), 303);
     let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let session = cookie.split(';').next().unwrap().to_string();
     let page = http
         .get(format!("{url}/buckets"))

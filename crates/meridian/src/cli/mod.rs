@@ -243,7 +243,11 @@ pub async fn init(data_dir: &Path) -> anyhow::Result<()> {
     let site = opened.gateway.site();
     println!(
         "{} data directory {} (zone {:?} of zonegroup {:?})",
-        if opened.created { "initialised" } else { "already initialised:" },
+        if opened.created {
+            "initialised"
+        } else {
+            "already initialised:"
+        },
         zone::display_path(data_dir),
         site.zone_name,
         site.zonegroup_api_name
