@@ -249,10 +249,10 @@ impl App {
         let location = user_s3(session, &self.cfg.home_endpoint)
             .bucket_location(bucket)
             .await?;
-        Ok(t.zonegroup_by_api_name(&location)
+        t.zonegroup_by_api_name(&location)
             .or_else(|| t.zonegroup_of_zone(&self.cfg.home_zone))
             .or_else(|| t.zonegroups.first())
-            .ok_or_else(|| DashError::Internal("the realm has no zonegroup".into()))?)
+            .ok_or_else(|| DashError::Internal("the realm has no zonegroup".into()))
     }
 }
 
