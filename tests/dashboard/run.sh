@@ -132,4 +132,27 @@ else
     fail demo-resumes-same-realm "the second run did not come up"
 fi
 
+# A zone's server dying is noticed: the demo stops the other zones and exits non-zero, naming the zone.
+if start_demo "$TMP/demo3.out"; then
+    EU_PID=$(pgrep -f -- "--data-dir $TMP/demo/eu-1 --config" | head -n 1)
+    kill -KILL "$EU_PID" 2>/dev/null
+    for _ in $(seq 1 600); do kill -0 "$DEMO_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$DEMO_PID" 2>/dev/null; then
+        fail demo-notices-dead-zone "still running 60 s after eu-1 was killed"
+        stop_demo
+    else
+        wait "$DEMO_PID"
+        rc=$?
+        DEMO_PID=""
+        if [ "$rc" -ne 0 ] && grep -q "zone eu-1's server exited" "$TMP/demo3.out.err" &&
+            [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$US_EAST/" 2>/dev/null)" = 000 ]; then
+            pass demo-notices-dead-zone
+        else
+            fail demo-notices-dead-zone "exit $rc; $(tail -n 3 "$TMP/demo3.out.err" | tr '\n' '|')"
+        fi
+    fi
+else
+    fail demo-notices-dead-zone "the third run did not come up"
+fi
+
 summary dashboard

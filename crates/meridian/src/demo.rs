@@ -221,10 +221,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         return Err(e);
     }
     print_summary(&demo.dir, &demo.state);
-    let why = demo.wait().await;
+    let (why, failed) = demo.wait().await;
     eprintln!("{why}: stopping the zones");
     demo.stop().await;
     eprintln!("stopped; `meridian demo{}` resumes this realm", dir_flag(&args));
+    if failed {
+        bail!("{why}");
+    }
     Ok(())
 }
 
@@ -510,24 +513,24 @@ impl Demo {
         }
     }
 
-    /// Until Ctrl-C, SIGTERM, or a zone's server exiting by itself; says which.
-    async fn wait(&mut self) -> String {
+    /// Until Ctrl-C, SIGTERM, or a zone's server exiting by itself; says which, and whether it is a failure.
+    async fn wait(&mut self) -> (String, bool) {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(s) => s,
-            Err(e) => return format!("cannot watch for SIGTERM ({e})"),
+            Err(e) => return (format!("cannot watch for SIGTERM ({e})"), true),
         };
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return "interrupted".into(),
-                _ = term.recv() => return "terminated".into(),
+                _ = tokio::signal::ctrl_c() => return ("interrupted".into(), false),
+                _ = term.recv() => return ("terminated".into(), false),
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {
                     for (zone, c) in &mut self.children {
                         if let Ok(Some(status)) = c.try_wait() {
-                            return format!(
+                            return (format!(
                                 "zone {}'s server exited ({status}; see {})",
                                 ZONES[*zone].name,
                                 self.dir.join("logs").join(format!("{}.log", ZONES[*zone].name)).display()
-                            );
+                            ), true);
                         }
                     }
                 }
