@@ -151,19 +151,22 @@ def run(d):
     d.find_element(By.LINK_TEXT, bucket).click()
     wait(d, EC.presence_of_element_located((By.ID, "upload-file")))
     d.find_element(By.ID, "upload-file").send_keys(src)
+    started = time.time()
     d.find_element(By.ID, "upload-submit").click()
     try:
-        wait(d, lambda d: 0 < int(d.find_element(By.ID, "upload-progress").get_attribute("value") or 0) < 100, 30)
+        wait(d, lambda d: 0 < int(d.find_element(By.ID, "upload-progress").get_attribute("value") or 0) < 100, 10)
         shot(d, "05-uploading")
     except Exception:
         pass  # a fast upload may finish before the bar is caught mid-way
     row = wait(d, EC.presence_of_element_located((By.CSS_SELECTOR, f"tr.object[data-key='{name}']")), 180)
+    print(f"upload of 20 MiB through the dashboard listed after {time.time() - started:.1f} s", flush=True)
     check("upload-20MiB-listed", "20.0 MiB" in row.text, row.text)
     shot(d, "06-objects")
 
     # The same object in the other us zone's view (replicated there).
     d.find_element(By.CSS_SELECTOR, "a.zone-tab[data-zone='us-west']").click()
     deadline = time.time() + 120
+    started = time.time()
     seen = False
     while time.time() < deadline:
         if d.find_elements(By.CSS_SELECTOR, f"tr.object[data-key='{name}']"):
@@ -171,6 +174,7 @@ def run(d):
             break
         time.sleep(2)
         d.refresh()
+    print(f"listed in the us-west view {time.time() - started:.1f} s after the upload", flush=True)
     active = d.find_element(By.CSS_SELECTOR, ".zone-tab.active").text
     check("visible-in-other-us-zone", seen and active == "us-west", f"seen={seen} active view={active}")
     shot(d, "07-other-zone-view")
