@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the external S3 clients used by tests/clients and tests/crash:
 #   awscli, s3cmd, rclone (Debian packages) and boto3 (pip, for the python3 on PATH; with awscli v1 from pip
-#   kept on the same botocore); and for the DNS tests dig (dnsutils), pdns-server and pdns-backend-remote.
+#   kept on the same botocore); for the DNS tests dig (dnsutils), pdns-server and pdns-backend-remote; and for
+#   tests/dashboard: chromium + chromium-driver (Debian) and selenium (pip).
 # Idempotent: only what is missing is installed; `apt-get update` runs at most once.
 set -euo pipefail
 
@@ -31,6 +32,8 @@ missing=()
 command -v aws    >/dev/null 2>&1 || missing+=(awscli)
 command -v s3cmd  >/dev/null 2>&1 || missing+=(s3cmd)
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 
 # The DNS tests: dig (dnsutils) and a real PowerDNS with the remote backend (started by the tests themselves).
 command -v dig >/dev/null 2>&1 || missing+=(dnsutils)
@@ -57,7 +60,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-for tool in aws s3cmd rclone dig; do
+
+if ! python3 -c 'import selenium' 2>/dev/null; then
+    echo "install-test-deps: pip install selenium"
+    python3 -m pip install -q --disable-pip-version-check selenium
+fi
+
+for tool in aws s3cmd rclone dig chromium chromedriver; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
 { [ -x /usr/sbin/pdns_server ] || command -v pdns_server >/dev/null 2>&1; } ||
@@ -65,4 +74,5 @@ done
 ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 ||
     { echo "install-test-deps: the pdns remote backend still missing" >&2; exit 1; }
 botocore_ok || { echo "install-test-deps: boto3 with botocore >= 1.43.77 still missing" >&2; exit 1; }
+python3 -c 'import selenium' 2>/dev/null || { echo "install-test-deps: selenium still missing" >&2; exit 1; }
 echo "install-test-deps: ok ($(aws --version 2>&1 | head -1); s3cmd $(s3cmd --version 2>&1 | awk '{print $NF}'); $(rclone version 2>/dev/null | head -1); boto3 $(python3 -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)'))"

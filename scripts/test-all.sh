@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command: build, style (rustfmt, clippy -D warnings), `cargo test --workspace`, the
-# real-client checks (tests/clients/run.sh) and the crash checks (tests/crash/run.sh). Exits non-zero if
-# anything failed; the last line is `N passed, M failed` over cargo's tests and every script check.
+# real-client checks (tests/clients/run.sh), the crash checks (tests/crash/run.sh) and `meridian demo` + the
+# dashboard in Chromium (tests/dashboard/run.sh). Exits non-zero if anything failed; the last line is
+# `N passed, M failed` over cargo's tests and every script check.
 #
 # Needs awscli, s3cmd, rclone and boto3: scripts/install-test-deps.sh installs them (run here when one is missing).
 #   scripts/test-all.sh                 everything
-#   SKIP_CLIENTS=1 / SKIP_CRASH=1       leave out a stage
+#   SKIP_CLIENTS=1 / SKIP_CRASH=1 / SKIP_DASHBOARD=1   leave out a stage
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,7 +47,8 @@ if ! command -v dig >/dev/null || ! { [ -x /usr/sbin/pdns_server ] || command -v
 fi
 if [ "${SKIP_CLIENTS:-0}${SKIP_CRASH:-0}" != 11 ]; then
     if ! command -v aws >/dev/null || ! command -v s3cmd >/dev/null || ! command -v rclone >/dev/null ||
-        ! python3 -c 'import boto3' 2>/dev/null; then
+        ! python3 -c 'import boto3' 2>/dev/null || ! command -v chromedriver >/dev/null ||
+        ! python3 -c 'import selenium' 2>/dev/null; then
         echo "==> scripts/install-test-deps.sh (S3 clients missing)"
         bash scripts/install-test-deps.sh </dev/null || echo "install-test-deps failed: the client checks will fail"
     fi
@@ -98,6 +100,7 @@ stage_result cargo-test "$cp" "$cf"
 export MERIDIAN_SKIP_BUILD=1 # built above (target/debug/meridian)
 [ "${SKIP_CLIENTS:-0}" = 1 ] || run_script clients tests/clients/run.sh
 [ "${SKIP_CRASH:-0}" = 1 ] || run_script crash tests/crash/run.sh
+[ "${SKIP_DASHBOARD:-0}" = 1 ] || run_script dashboard tests/dashboard/run.sh
 
 echo
 echo "==> summary ($(($(date +%s) - START)) s)"

@@ -32,7 +32,9 @@ fi
 
 AK="MERIDIANCRASH000001"
 SK="crashSecretKey/0001+abcdefghijklmnopqrstu"
-# The server is not running yet: `user create` writes the data dir directly.
+# The server is not running yet: `init` creates the data dir (admin verbs never do), then `user create`
+# writes it directly.
+(cd "$TMP" && "$BIN" --data-dir "$DATA" init >/dev/null) || fail cli-init "meridian init failed"
 if create_user "$DATA" crash "$AK" "$SK" "$TMP/user.json" 2>"$TMP/user.err"; then
     pass cli-user-create-offline
 else

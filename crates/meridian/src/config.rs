@@ -62,6 +62,8 @@ pub struct Config {
     pub backup_keep: usize,
     /// Whether scheduled backups include the object bytes kept outside the metadata store.
     pub backup_with_data: bool,
+    /// Listen address of the web dashboard; unset: no dashboard.
+    pub dashboard_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -95,6 +97,7 @@ impl Default for Config {
             backup_dir: PathBuf::from("./meridian-backups"),
             backup_keep: 7,
             backup_with_data: true,
+            dashboard_listen: None,
         }
     }
 }

@@ -5,6 +5,8 @@ mod cli;
 mod config;
 mod conn;
 mod dns;
+mod dashboard;
+mod demo;
 mod server;
 mod zone;
 
@@ -87,12 +89,19 @@ struct ServerArgs {
     /// Whether scheduled backups include object bytes (true/false)
     #[arg(long)]
     backup_with_data: Option<bool>,
+    /// Serve the web dashboard on this address (off unless given)
+    #[arg(long)]
+    dashboard_listen: Option<SocketAddr>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the S3 gateway
     Server(ServerArgs),
+    /// Create the data directory (with zone "default") without starting a server
+    Init,
+    /// A whole demo realm on this machine: zonegroups us (2 zones) and eu, a user, buckets, the dashboard
+    Demo(demo::DemoArgs),
     /// Users
     #[command(subcommand)]
     User(cli::UserCmd),
@@ -213,9 +222,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(v) = args.backup_with_data {
                 cfg.backup_with_data = v;
             }
+            if let Some(v) = args.dashboard_listen {
+                cfg.dashboard_listen = Some(v);
+            }
             init_logging(&cfg.log);
             server::run(cfg, &cli.data_dir).await
         }
+        Command::Init => cli::init(&cli.data_dir).await,
+        Command::Demo(args) => demo::run(args).await,
         Command::User(cmd) => cli::execute(&cli.data_dir, cli::user_request(cmd)).await,
         Command::Key(cmd) => cli::execute(&cli.data_dir, cli::key_request(cmd)).await,
         Command::Bucket(cli::BucketCmd::Sync(cmd)) => cli::sync::bucket(&cli.data_dir, cmd).await,

@@ -150,6 +150,10 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         instance: gw.site().zone_name.clone(),
     };
     eprintln!("listening on http://{local} (S3 and /admin), metrics at http://{local}/metrics");
+    if let Some(addr) = cfg.dashboard_listen {
+        let at = crate::dashboard::spawn(addr, local, &gw).await?;
+        eprintln!("dashboard at http://{at}/");
+    }
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper's own head timer runs from when it starts waiting for a head, idle time included: a backstop
@@ -264,6 +268,7 @@ impl Http {
             self.instance
         );
         let (mut parts, body) = req.into_parts();
+        metrics::counter!("meridian_http_received_bytes_total").increment(content_length(&parts.headers));
         let close_after = expects_continue_without_body(&parts.headers);
         meridian_s3::normalize_signing_region(&self.gateway, &parts.method, &parts.uri, &mut parts.headers).await;
         let path = parts.uri.path().to_string();
@@ -289,10 +294,23 @@ impl Http {
         }
         metrics::counter!("meridian_http_requests_total", "method" => method.clone(), "status" => status.to_string())
             .increment(1);
+        let sent = hyper::body::Body::size_hint(resp.body())
+            .exact()
+            .unwrap_or_else(|| content_length(resp.headers()));
+        metrics::counter!("meridian_http_sent_bytes_total").increment(sent);
         metrics::histogram!("meridian_http_request_seconds", "method" => method)
             .record(started.elapsed().as_secs_f64());
         Ok(resp)
     }
+}
+
+/// A message's declared body size (what the byte counters of the dashboard's charts add up).
+fn content_length(headers: &http::HeaderMap) -> u64 {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// S3 error documents carry the request id (s3s leaves it out of the errors it raises itself) and any extra

@@ -43,6 +43,38 @@ pub async fn open(
     Ok(Opened { gateway, created })
 }
 
+/// The verbs that start a zone's setup (`realm create`, `realm pull`) may create the data directory, as
+/// `server` and `init` do; every other admin verb needs one that exists.
+pub fn creates_data_dir(req: &meridian_admin::AdminRequest) -> bool {
+    matches!(req.resource.as_str(), "config/realm/create" | "config/realm/pull")
+}
+
+/// A data directory's path as the user should read it: absolute.
+pub fn display_path(data_dir: &Path) -> String {
+    std::path::absolute(data_dir)
+        .unwrap_or_else(|_| data_dir.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Fails, naming the directory, unless `data_dir` holds Meridian data: an admin verb run from the wrong
+/// place must not create an empty data directory and answer from it.
+pub fn require_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    if data_dir.join("meta.redb").is_file() {
+        return Ok(());
+    }
+    let why = if data_dir.exists() {
+        "exists but holds no Meridian data (no meta.redb)"
+    } else {
+        "does not exist"
+    };
+    anyhow::bail!(
+        "the data directory {} {why}; pass --data-dir (or set MERIDIAN_DATA_DIR) to the directory your \
+         `meridian server` uses, or create one with `meridian --data-dir DIR init`",
+        display_path(data_dir)
+    )
+}
+
 pub fn anyhow_store(e: StoreError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }

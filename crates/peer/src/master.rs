@@ -280,18 +280,26 @@ pub async fn push_period(gw: &Gateway, period: &Period) {
         let site = site.clone();
         let req = req.clone();
         async move {
+            // (error, whether the zone answered at all)
             let error = if endpoints.is_empty() {
-                Some("the zone has no endpoints".to_string())
+                Some(("the zone has no endpoints".to_string(), false))
             } else {
                 match tokio::time::timeout(Duration::from_secs(10), send_to_any(&site, &endpoints, &req)).await {
                     Ok(Ok(_)) => None,
-                    Ok(Err(e)) => Some(e.to_string()),
-                    Err(_) => Some("timed out".to_string()),
+                    Ok(Err(e @ PeerError::Unreachable { .. })) => Some((e.to_string(), false)),
+                    Ok(Err(e)) => Some((e.to_string(), true)),
+                    Err(_) => Some(("timed out".to_string(), false)),
                 }
             };
             match &error {
                 None => tracing::info!(%zone, "period pushed"),
-                Some(e) => tracing::warn!(%zone, error = %e, "period push failed; the zone will pull it"),
+                // A zone that is not running yet (or is down) is normal during setup: harmless.
+                Some((e, false)) => tracing::info!(
+                    %zone,
+                    error = %e,
+                    "period not pushed: the zone is not reachable (not started yet?); it will pull the period itself"
+                ),
+                Some((e, true)) => tracing::warn!(%zone, error = %e, "period push failed; the zone will pull it"),
             }
         }
     });

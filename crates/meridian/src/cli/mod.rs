@@ -231,9 +231,37 @@ pub async fn execute(data_dir: &Path, req: AdminRequest) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `meridian init`: creates the data directory (zone "default" in zonegroup "default") and says so.
+pub async fn init(data_dir: &Path) -> anyhow::Result<()> {
+    let opened = zone::open(
+        data_dir,
+        None,
+        GatewayOptions::default(),
+        meridian_store::local::DEFAULT_CACHE_BYTES,
+    )
+    .await
+    .with_context(|| format!("cannot initialise {}", data_dir.display()))?;
+    let site = opened.gateway.site();
+    println!(
+        "{} data directory {} (zone {:?} of zonegroup {:?})",
+        if opened.created {
+            "initialised"
+        } else {
+            "already initialised:"
+        },
+        zone::display_path(data_dir),
+        site.zone_name,
+        site.zonegroup_api_name
+    );
+    Ok(())
+}
+
 /// Runs one admin request and returns its JSON answer: in this process when no server holds the data
 /// directory, else signed with the running server's admin key and sent to it.
 pub async fn request(data_dir: &Path, req: AdminRequest) -> anyhow::Result<serde_json::Value> {
+    if !zone::creates_data_dir(&req) {
+        zone::require_data_dir(data_dir)?;
+    }
     let value = match zone::open(
         data_dir,
         None,
