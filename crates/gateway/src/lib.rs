@@ -28,7 +28,32 @@ pub use error::{GatewayError, Result};
 pub use site::Site;
 
 use meridian_store::{DataStore, MetaStore, ReadOps, WriteTxn};
+use std::cell::Cell;
 use std::sync::{Arc, RwLock};
+use tokio::sync::watch;
+
+/// How many committed transactions wrote to each change log other zones read (counters that only grow).
+/// The sync notifier watches them to wake its peers' agents (see `subscribe_log_changes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogChanges {
+    /// Transactions that marked the data log (every object change does).
+    pub data: u64,
+    /// Transactions that wrote the metadata log.
+    pub metadata: u64,
+}
+
+const LOGGED_DATA: u8 = 1;
+const LOGGED_METADATA: u8 = 2;
+
+thread_local! {
+    /// The logs the transaction running on this (blocking) thread wrote to.
+    static LOGGED: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Called by the log writers inside a write transaction.
+pub(crate) fn note_logged(metadata: bool) {
+    LOGGED.with(|l| l.set(l.get() | if metadata { LOGGED_METADATA } else { LOGGED_DATA }));
+}
 
 /// Tunables of the services (none of them changes what is stored).
 #[derive(Debug, Clone)]
@@ -59,6 +84,8 @@ pub struct Gateway {
     site: Arc<RwLock<Arc<Site>>>,
     zone_selector: Option<String>,
     options: Arc<GatewayOptions>,
+    /// Bumped after every commit that wrote a change log.
+    changes: Arc<watch::Sender<LogChanges>>,
 }
 
 impl Gateway {
@@ -87,6 +114,7 @@ impl Gateway {
                 site: Arc::new(RwLock::new(Arc::new(site))),
                 zone_selector,
                 options: Arc::new(options),
+                changes: Arc::new(watch::Sender::new(LogChanges::default())),
             },
             created,
         ))
@@ -110,6 +138,12 @@ impl Gateway {
 
     pub fn options(&self) -> &GatewayOptions {
         &self.options
+    }
+
+    /// Follows the change logs: the receiver sees `LogChanges` move after each commit that wrote to the data
+    /// or metadata log (changes coalesce: a slow reader sees only the latest counters).
+    pub fn subscribe_log_changes(&self) -> watch::Receiver<LogChanges> {
+        self.changes.subscribe()
     }
 
     pub fn data_store(&self) -> &Arc<dyn DataStore> {
@@ -137,10 +171,24 @@ impl Gateway {
         F: FnOnce(&mut dyn WriteTxn) -> Result<T> + Send + 'static,
     {
         let meta = self.meta.clone();
+        let changes = self.changes.clone();
         tokio::task::spawn_blocking(move || {
+            LOGGED.with(|l| l.set(0));
             let mut txn = meta.begin()?;
-            let out = f(&mut *txn)?;
+            let out = f(&mut *txn);
+            let logged = LOGGED.with(|l| l.replace(0));
+            let out = out?;
             txn.commit()?;
+            if logged != 0 {
+                changes.send_modify(|c| {
+                    if logged & LOGGED_DATA != 0 {
+                        c.data += 1;
+                    }
+                    if logged & LOGGED_METADATA != 0 {
+                        c.metadata += 1;
+                    }
+                });
+            }
             Ok(out)
         })
         .await?
