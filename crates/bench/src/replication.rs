@@ -330,6 +330,8 @@ impl Ctx {
 
     /// Records `key` as waiting for the log follower; true when the follower saw it already.
     fn register(&self, key: &str, acked: Instant, etag: Option<String>) -> bool {
+        // The log names ETags without the quotes the PUT answer has.
+        let etag = etag.map(|e| e.trim_matches('"').to_string());
         let mut t = self.tracker();
         let seen_early = t
             .early

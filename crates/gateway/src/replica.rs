@@ -493,4 +493,96 @@ mod tests {
         assert!(read_all(&gw, &bucket, "k").await.is_none());
         assert_eq!(gw.bucket_stats(&bucket).await.unwrap().num_objects, 0);
     }
+
+    /// Many changes in one transaction with the sync position they bring: all or nothing, each deciding
+    /// by `WriteOrder` as a single apply would.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_batch_applies_with_its_position_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(dir.path()).await;
+        let user = gw
+            .create_user(crate::users::NewUser {
+                uid: "u".into(),
+                display_name: "U".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let bucket = gw.create_bucket(&user, "batch", None).await.unwrap();
+        let held = gw
+            .put_object(&bucket, "held", body(b"held"), Default::default())
+            .await
+            .unwrap();
+        let gone = gw
+            .put_object(&bucket, "gone", body(b"gone"), Default::default())
+            .await
+            .unwrap();
+        let remote = |key: &str, data: &[u8], mtime: u64| ObjectMeta {
+            key: key.into(),
+            instance: format!("remote-{key}"),
+            size: data.len() as u64,
+            etag: hex::encode(<md5::Md5 as md5::Digest>::digest(data)),
+            mtime: Timestamp(mtime),
+            zones_trace: vec!["zone-b".into()],
+            ..held.clone()
+        };
+        let stage = |key: &'static str, data: &'static [u8], mtime: u64| {
+            let gw = gw.clone();
+            let bucket = bucket.clone();
+            let meta = remote(key, data, mtime);
+            async move { gw.stage_replica_write(&bucket, meta, body(data)).await.unwrap() }
+        };
+        let mut progress = SyncStateBatch::default();
+        progress.put("test/position", &"p1".to_string()).unwrap();
+        let changes = vec![
+            ReplicaChange::Write(stage("new-1", b"one", held.mtime.0 + 5).await),
+            // Older than what this zone holds: loses.
+            ReplicaChange::Write(stage("held", b"older", held.mtime.0 - 1).await),
+            ReplicaChange::Write(stage("new-2", b"two", held.mtime.0 + 5).await),
+            ReplicaChange::Delete {
+                key: "gone".into(),
+                mtime: Timestamp(gone.mtime.0 + 1),
+                zones_trace: vec!["zone-b".into()],
+            },
+        ];
+        let applied = gw.apply_replica_batch(&bucket, changes, progress).await.unwrap();
+        assert_eq!(
+            applied,
+            vec![Applied::Done, Applied::Superseded, Applied::Done, Applied::Done]
+        );
+        assert_eq!(read_all(&gw, &bucket, "new-1").await.unwrap(), b"one");
+        assert_eq!(read_all(&gw, &bucket, "new-2").await.unwrap(), b"two");
+        assert_eq!(read_all(&gw, &bucket, "held").await.unwrap(), b"held");
+        assert!(read_all(&gw, &bucket, "gone").await.is_none());
+        assert_eq!(
+            gw.sync_state_get::<String>("test/position").await.unwrap().as_deref(),
+            Some("p1")
+        );
+        let wanted = gw
+            .replica_writes_wanted(
+                &bucket,
+                vec![
+                    ("new-1".into(), WriteOrder::of(Timestamp(held.mtime.0 + 5), &["zone-b".to_string()]), "remote-new-1".into()),
+                    ("new-3".into(), WriteOrder::of(Timestamp(1), &["zone-b".to_string()]), "x".into()),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(wanted, vec![false, true], "held writes are not fetched again");
+
+        // A batch that cannot apply (the bucket went away) saves neither its changes nor its position.
+        let staged = stage("new-4", b"four", held.mtime.0 + 9).await;
+        gw.remove_bucket(&bucket.tenant, &bucket.name, true).await.unwrap();
+        let mut progress = SyncStateBatch::default();
+        progress.put("test/position", &"p2".to_string()).unwrap();
+        assert!(gw
+            .apply_replica_batch(&bucket, vec![ReplicaChange::Write(staged)], progress)
+            .await
+            .is_err());
+        assert_eq!(
+            gw.sync_state_get::<String>("test/position").await.unwrap().as_deref(),
+            Some("p1"),
+            "the position moved without its changes"
+        );
+    }
 }

@@ -91,3 +91,23 @@ pub fn applied(log: &str, src: &str, n: u64) {
 pub fn snapshot(log: &str, src: &str) -> Health {
     with(log, src, |h| h.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_counts_the_last_window_only() {
+        assert_eq!(snapshot("data", "rate-zone").rate(), 0.0);
+        applied("data", "rate-zone", 50);
+        applied("data", "rate-zone", 50);
+        let rate = snapshot("data", "rate-zone").rate();
+        assert!((rate - 100.0 / RATE_WINDOW.as_secs_f64()).abs() < 1e-9, "{rate}");
+        with("data", "rate-zone", |h| {
+            for (t, _) in h.applied.iter_mut() {
+                *t -= RATE_WINDOW;
+            }
+        });
+        assert_eq!(snapshot("data", "rate-zone").rate(), 0.0, "changes older than the window");
+    }
+}
