@@ -784,7 +784,12 @@ async fn measure(
             let log_error = rec
                 .ops
                 .get(&OpKind::List)
-                .and_then(|s| s.errors.iter().next().map(|(kind, e)| format!(" (reading its log: {kind}: {})", e.sample)))
+                .and_then(|s| {
+                    s.errors
+                        .iter()
+                        .next()
+                        .map(|(kind, e)| format!(" (reading its log: {kind}: {})", e.sample))
+                })
                 .unwrap_or_default();
             bail!(
                 "the warm-up object written to {source_base} did not show on {target_base} within {}{log_error}: is \

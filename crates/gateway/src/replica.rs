@@ -3,9 +3,9 @@
 //! deletes leave a tombstone so a late replica of an older write cannot bring a deleted key back.
 
 use crate::blob::{self, ByteStream, WrittenBlob};
-use crate::sync_state::SyncStateBatch;
 use crate::error::{GatewayError, Result};
 use crate::objects::{commit_object, remove_object};
+use crate::sync_state::SyncStateBatch;
 use crate::{keys, records, Gateway};
 use meridian_model::names::validate_object_key;
 use meridian_model::{Bucket, Manifest, ObjectMeta, Timestamp, Tombstone, WriteOrder};
@@ -90,7 +90,12 @@ impl Gateway {
     /// checked against the source's size and MD5 (for a plain ETag) so a torn fetch is never made visible;
     /// nothing is visible until `apply_replica_batch` commits it. The object keeps its identity (instance,
     /// mtime, ETag, headers) and its zones trace gains this zone.
-    pub async fn stage_replica_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<StagedReplica> {
+    pub async fn stage_replica_write(
+        &self,
+        bucket: &Bucket,
+        source: ObjectMeta,
+        body: ByteStream,
+    ) -> Result<StagedReplica> {
         validate_object_key(&source.key)?;
         let written = self.write_blob(body, Some(source.size), u64::MAX).await?;
         let plain_etag = source.parts_count.is_none() && !source.etag.contains('-');
@@ -562,8 +567,16 @@ mod tests {
             .replica_writes_wanted(
                 &bucket,
                 vec![
-                    ("new-1".into(), WriteOrder::of(Timestamp(held.mtime.0 + 5), &["zone-b".to_string()]), "remote-new-1".into()),
-                    ("new-3".into(), WriteOrder::of(Timestamp(1), &["zone-b".to_string()]), "x".into()),
+                    (
+                        "new-1".into(),
+                        WriteOrder::of(Timestamp(held.mtime.0 + 5), &["zone-b".to_string()]),
+                        "remote-new-1".into(),
+                    ),
+                    (
+                        "new-3".into(),
+                        WriteOrder::of(Timestamp(1), &["zone-b".to_string()]),
+                        "x".into(),
+                    ),
                 ],
             )
             .await

@@ -3,8 +3,8 @@
 
 use crate::error::{GatewayError, Result};
 use crate::{keys, records, Gateway};
-use serde::de::DeserializeOwned;
 use meridian_store::WriteTxn;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Changes to sync state applied in one transaction.

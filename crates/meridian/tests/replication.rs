@@ -1701,7 +1701,10 @@ async fn status_after_an_outage_tells_the_oldest_change_and_counts() {
          status says {age} s: {src:#}"
     );
     assert_eq!(src["caught_up"], false, "{src:#}");
-    assert_eq!(src["changes_behind"], 130, "129 writes to one bucket and 1 to another: {src:#}");
+    assert_eq!(
+        src["changes_behind"], 130,
+        "129 writes to one bucket and 1 to another: {src:#}"
+    );
     assert_eq!(src["behind_buckets"], 2, "{src:#}");
     assert_eq!(src["counts_exact"], true, "{src:#}");
     let text = site.zones[1].cli_raw(&["sync", "status"]);
@@ -1745,7 +1748,10 @@ async fn a_change_wakes_the_peer_without_polling() {
         put_object(client, "pushed", &key, b"pushed").await;
         while !exists(TESTER, to, "pushed", &key).await {
             if start.elapsed() > Duration::from_secs(20) {
-                let msg = format!("pushed/{key} did not reach {} within 20 s while polling is every 60 s", to.name);
+                let msg = format!(
+                    "pushed/{key} did not reach {} within 20 s while polling is every 60 s",
+                    to.name
+                );
                 panic!("{}", report(&msg, &zones).await);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -1799,11 +1805,25 @@ async fn bench_replication_reports_lag_and_its_own_load() {
         ("head", vec!["--head-rate", "100"]),
     ] {
         let mut cmd = Command::new(BIN);
-        cmd.args(["bench", "replication", "--source-endpoint", &a.endpoint, "--target-endpoint", &b.endpoint])
-            .args(["--access-key", ACCESS_KEY, "--secret", SECRET_KEY])
-            .args(["--bucket", &format!("bench-{mode}"), "--rate", "40", "--objects", "40"])
-            .args(["--duration", "30s", "--arrival-timeout", "30s", "--json", "--no-progress"])
-            .args(&extra);
+        cmd.args([
+            "bench",
+            "replication",
+            "--source-endpoint",
+            &a.endpoint,
+            "--target-endpoint",
+            &b.endpoint,
+        ])
+        .args(["--access-key", ACCESS_KEY, "--secret", SECRET_KEY])
+        .args(["--bucket", &format!("bench-{mode}"), "--rate", "40", "--objects", "40"])
+        .args([
+            "--duration",
+            "30s",
+            "--arrival-timeout",
+            "30s",
+            "--json",
+            "--no-progress",
+        ])
+        .args(&extra);
         let out = run_with_timeout(cmd, Duration::from_secs(120));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{mode}: {stderr}\n{}", site.logs());
@@ -1820,7 +1840,10 @@ async fn bench_replication_reports_lag_and_its_own_load() {
         assert!(requests > 0, "{r:#}");
         // The log is read once per 5 ms poll at most; HEADs are held to --head-rate.
         let bound = if mode == "log" { 250.0 } else { 110.0 };
-        assert!(load <= bound, "{mode}: the tool put {load} requests/s on the target: {r:#}");
+        assert!(
+            load <= bound,
+            "{mode}: the tool put {load} requests/s on the target: {r:#}"
+        );
         let p50 = r["lag"]["p50_ms"].as_f64().unwrap_or(-1.0);
         assert!(p50 >= 0.0, "{r:#}");
     }

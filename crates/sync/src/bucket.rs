@@ -245,7 +245,10 @@ async fn fetch_all(
         .map(|keys| -> BoxFuture<'_, Result<FetchedBatch>> {
             Box::pin(async move {
                 let _permit = permit(agent).await?;
-                retrying(keys.first().map_or("", String::as_str), || agent.source.fetch_batch(spec, keys)).await
+                retrying(keys.first().map_or("", String::as_str), || {
+                    agent.source.fetch_batch(spec, keys)
+                })
+                .await
             })
         })
         .collect();
@@ -360,10 +363,7 @@ async fn apply(agent: &Agent, bucket: &Bucket, name: &str, st: &BucketSync, stag
             ReplicaChange::Delete { .. } => None,
         })
         .collect();
-    let applied = agent
-        .gw
-        .apply_replica_batch(bucket, staged.changes, progress)
-        .await?;
+    let applied = agent.gw.apply_replica_batch(bucket, staged.changes, progress).await?;
     let (mut objects, mut bytes) = (0, 0);
     for (size, a) in sizes.iter().zip(&applied) {
         if let (Some(size), Applied::Done) = (size, a) {

@@ -2,8 +2,8 @@
 //! document; the progress itself is persisted (see `state`).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 use std::collections::VecDeque;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default)]
@@ -82,7 +82,11 @@ pub fn applied(log: &str, src: &str, n: u64) {
             Some((t, count)) if now.duration_since(*t) < Duration::from_secs(1) => *count += n,
             _ => h.applied.push_back((now, n)),
         }
-        while h.applied.front().is_some_and(|(t, _)| now.duration_since(*t) >= RATE_WINDOW) {
+        while h
+            .applied
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= RATE_WINDOW)
+        {
             h.applied.pop_front();
         }
     });
@@ -108,6 +112,10 @@ mod tests {
                 *t -= RATE_WINDOW;
             }
         });
-        assert_eq!(snapshot("data", "rate-zone").rate(), 0.0, "changes older than the window");
+        assert_eq!(
+            snapshot("data", "rate-zone").rate(),
+            0.0,
+            "changes older than the window"
+        );
     }
 }

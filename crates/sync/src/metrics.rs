@@ -13,7 +13,8 @@ pub fn fetched(source_zone: &str, objects: u64, bytes: u64) {
     if objects == 0 {
         return;
     }
-    metrics::counter!("meridian_sync_fetched_objects_total", "source_zone" => source_zone.to_string()).increment(objects);
+    metrics::counter!("meridian_sync_fetched_objects_total", "source_zone" => source_zone.to_string())
+        .increment(objects);
     metrics::counter!("meridian_sync_fetched_bytes_total", "source_zone" => source_zone.to_string()).increment(bytes);
 }
 

@@ -263,9 +263,11 @@ impl Source {
             .param("bucket", bucket)
             .with_body(serde_json::json!({ "keys": keys }));
         let v = match self.send(req).await {
-            Err(SyncError::Peer(meridian_peer::PeerError::Remote { status: 400 | 405 | 501, code, .. }))
-                if code != "NoSuchBucket" =>
-            {
+            Err(SyncError::Peer(meridian_peer::PeerError::Remote {
+                status: 400 | 405 | 501,
+                code,
+                ..
+            })) if code != "NoSuchBucket" => {
                 return Ok(FetchedBatch {
                     large: keys.to_vec(),
                     ..Default::default()
@@ -290,7 +292,9 @@ impl Source {
                 .get("meta")
                 .cloned()
                 .ok_or_else(|| SyncError::Protocol(format!("fetched object without meta: {o}")))
-                .and_then(|m| serde_json::from_value(m).map_err(|e| SyncError::Protocol(format!("fetched object: {e}"))))?;
+                .and_then(|m| {
+                    serde_json::from_value(m).map_err(|e| SyncError::Protocol(format!("fetched object: {e}")))
+                })?;
             let data = o
                 .get("data")
                 .and_then(Value::as_str)
