@@ -756,7 +756,7 @@ async fn kill_9_in_the_middle_of_a_sync() {
     let mut site = Site::build_with(&["us-east", "us-west"], |z| z.sync.concurrency = 1);
     // More objects than one page (500), which is applied in one transaction: a kill can fall between pages.
     const N: usize = 1600;
-    const SIZE: usize = 16 << 10;
+    const SIZE: usize = 2 << 10;
     let mut caught_mid_sync = None;
     for round in 0..3 {
         let bucket = format!("bulk-{round}");
