@@ -216,7 +216,11 @@ impl Gateway {
     pub async fn apply_replica_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<Applied> {
         let staged = self.stage_replica_write(bucket, source, body).await?;
         let applied = self
-            .apply_replica_batch(bucket, vec![ReplicaChange::Write(staged)], SyncStateBatch::default())
+            .apply_replica_batch(
+                bucket,
+                vec![ReplicaChange::Write(Box::new(staged))],
+                SyncStateBatch::default(),
+            )
             .await?;
         Ok(applied.first().copied().unwrap_or(Applied::Superseded))
     }
@@ -341,7 +345,7 @@ impl StagedReplica {
 
 /// One change of `apply_replica_batch`.
 pub enum ReplicaChange {
-    Write(StagedReplica),
+    Write(Box<StagedReplica>),
     Delete {
         key: String,
         mtime: Timestamp,
@@ -540,10 +544,10 @@ mod tests {
         let mut progress = SyncStateBatch::default();
         progress.put("test/position", &"p1".to_string()).unwrap();
         let changes = vec![
-            ReplicaChange::Write(stage("new-1", b"one", held.mtime.0 + 5).await),
+            ReplicaChange::Write(Box::new(stage("new-1", b"one", held.mtime.0 + 5).await)),
             // Older than what this zone holds: loses.
-            ReplicaChange::Write(stage("held", b"older", held.mtime.0 - 1).await),
-            ReplicaChange::Write(stage("new-2", b"two", held.mtime.0 + 5).await),
+            ReplicaChange::Write(Box::new(stage("held", b"older", held.mtime.0 - 1).await)),
+            ReplicaChange::Write(Box::new(stage("new-2", b"two", held.mtime.0 + 5).await)),
             ReplicaChange::Delete {
                 key: "gone".into(),
                 mtime: Timestamp(gone.mtime.0 + 1),
@@ -589,7 +593,7 @@ mod tests {
         let mut progress = SyncStateBatch::default();
         progress.put("test/position", &"p2".to_string()).unwrap();
         assert!(gw
-            .apply_replica_batch(&bucket, vec![ReplicaChange::Write(staged)], progress)
+            .apply_replica_batch(&bucket, vec![ReplicaChange::Write(Box::new(staged))], progress)
             .await
             .is_err());
         assert_eq!(

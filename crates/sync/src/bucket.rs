@@ -216,7 +216,7 @@ async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> 
                 if let Some(s) = fetched.remove(&key) {
                     staged.objects += 1;
                     staged.bytes += s.meta().size;
-                    staged.changes.push(ReplicaChange::Write(s));
+                    staged.changes.push(ReplicaChange::Write(Box::new(s)));
                 }
             }
             Item::Delete { key, mtime, trace } => staged.changes.push(ReplicaChange::Delete {
