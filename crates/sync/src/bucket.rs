@@ -52,10 +52,7 @@ async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut Bu
             save(agent, name, st).await?;
         }
         let mut page = src.objects(spec, &st.full_marker, PAGE).await?;
-        loop {
-            let Some(next) = page.next_marker.clone() else {
-                break;
-            };
+        while let Some(next) = page.next_marker.clone() {
             let mut items: Vec<Item> = page
                 .objects
                 .iter()
@@ -174,7 +171,7 @@ async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> 
                 instance,
                 trace,
                 ..
-            } if !trace.iter().any(|z| *z == zone_id) => Some((key.clone(), order.clone(), instance.clone())),
+            } if !trace.contains(&zone_id) => Some((key.clone(), order.clone(), instance.clone())),
             _ => None,
         })
         .collect();

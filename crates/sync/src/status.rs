@@ -306,10 +306,7 @@ async fn bucket_behind(
     }
     let me = gw.site().zone_id.clone();
     let entries = source.bilog(&spec, &from, BILOG_PROBE).await.ok()?;
-    let foreign: Vec<_> = entries
-        .iter()
-        .filter(|e| !e.zones_trace.iter().any(|z| *z == me))
-        .collect();
+    let foreign: Vec<_> = entries.iter().filter(|e| !e.zones_trace.contains(&me)).collect();
     let oldest = foreign.first().map(|e| e.timestamp);
     // The whole rest of the log was read: echoes of this zone's own writes are not changes to apply.
     let changes = if entries.len() < BILOG_PROBE {
