@@ -2,22 +2,25 @@
 # Replication benchmark: builds the release binary, sets up a two-zone realm (zonegroup `us`, master zone `zone-a`,
 # secondary `zone-b`) in a temporary directory on loopback, creates the user `bench`, and measures
 #   1. replication lag: `meridian bench replication` writes $SIZE objects to zone-a at $RATE/s for $DURATION and
-#      HEADs zone-b for each until it shows there (p50/p90/p99/max, and how many never arrived);
-#   2. full-sync throughput: fills bucket `fill` on zone-a with $FILL_OBJECTS objects of $SIZE (`meridian bench
-#      --op put`), waits for zone-b to catch up, then adds a NEW zone `zone-c` to the zonegroup and times from
+#      follows zone-b's bucket index log (system key) to see each arrive (p50/p90/p99/max, how many never
+#      arrived, completed writes/s, and the tool's own requests/s on zone-b);
+#   2. burst catch-up: fills bucket `fill` on zone-a with $FILL_OBJECTS objects of $SIZE (`meridian bench
+#      --op put`, a burst) and times how long after the burst zone-b's `sync status` says caught up;
+#   3. full-sync throughput: adds a NEW zone `zone-c` to the zonegroup and times from
 #      the start of its server until `meridian sync status --watch` on zone-c reports every source caught up
 #      (and zone-c holds as many objects as zone-a): objects/s and MB/s over everything zone-a holds.
 # The figures are printed and written as markdown to $OUT (default: $DIR/results.md, printed at the end).
 #
-# Knobs (environment): RATE (50) DURATION (30s) SIZE (4KiB) ARRIVAL_TIMEOUT (60s) FILL_OBJECTS (10000)
+# Knobs (environment): RATE (500) DURATION (30s) SIZE (4KiB) ARRIVAL_TIMEOUT (60s) FILL_OBJECTS (10000)
 # FILL_CONCURRENCY (16) SYNC_TIMEOUT (900, seconds for each catch-up) PORT_A/PORT_B/PORT_C (17581-17583)
 # SERVER_ARGS (extra `meridian server` flags, e.g. "--sync-poll-interval-ms 200 --sync-concurrency 16")
-# SKIP_BUILD=1 (use the existing target/release/meridian) MERIDIAN_BIN (another binary, not built) KEEP=1 (keep
+# SKIP_BUILD=1 (use the existing target/release/meridian) MERIDIAN_BIN (another binary for the servers, not built;
+# the benchmark tool is still this tree's, see BENCH_BIN) BENCH_BIN (the binary whose `bench` is run) KEEP=1 (keep
 # the data directories and logs) OUT (markdown summary file).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RATE="${RATE:-50}"
+RATE="${RATE:-500}"
 DURATION="${DURATION:-30s}"
 SIZE="${SIZE:-4KiB}"
 ARRIVAL_TIMEOUT="${ARRIVAL_TIMEOUT:-60s}"
@@ -29,6 +32,7 @@ PORT_B="${PORT_B:-17582}"
 PORT_C="${PORT_C:-17583}"
 SERVER_ARGS="${SERVER_ARGS:-}"
 BIN="${MERIDIAN_BIN:-$ROOT/target/release/meridian}"
+BENCH="${BENCH_BIN:-$ROOT/target/release/meridian}"
 
 SYS_ACCESS="SYSKEY0123456789"
 SYS_SECRET="SYSSECRET0123456789abcdef"
@@ -42,12 +46,14 @@ EP_C="http://127.0.0.1:$PORT_C"
 unset MERIDIAN_CONFIG MERIDIAN_DATA_DIR 2>/dev/null || true
 command -v jq >/dev/null || { echo "bench-replication.sh: jq is needed to read the JSON reports" >&2; exit 1; }
 
-if [[ "${SKIP_BUILD:-0}" != 1 && -z "${MERIDIAN_BIN:-}" ]]; then
+if [[ "${SKIP_BUILD:-0}" != 1 && ( -z "${MERIDIAN_BIN:-}" || -z "${BENCH_BIN:-}" ) ]]; then
   echo "== building (cargo build --release -p meridian)"
   (cd "$ROOT" && cargo build --release -p meridian)
 fi
 [[ -x "$BIN" ]] || { echo "bench-replication.sh: $BIN is missing" >&2; exit 1; }
+[[ -x "$BENCH" ]] || { echo "bench-replication.sh: $BENCH is missing" >&2; exit 1; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
+BENCH="$(cd "$(dirname "$BENCH")" && pwd)/$(basename "$BENCH")"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for port in "$PORT_A" "$PORT_B" "$PORT_C"; do
@@ -127,20 +133,21 @@ if ! m b sync status --format json >"$DIR/b-status.json" 2>"$DIR/b-status.err"; 
 fi
 
 echo "== replication lag: $SIZE objects at $RATE/s for $DURATION, zone-a -> zone-b"
-"$BIN" bench replication --source-endpoint "$EP_A" --target-endpoint "$EP_B" \
+"$BENCH" bench replication --source-endpoint "$EP_A" --target-endpoint "$EP_B" \
   --access-key "$USER_ACCESS" --secret "$USER_SECRET" --bucket lag \
+  --log-access-key "$SYS_ACCESS" --log-secret "$SYS_SECRET" \
   --rate "$RATE" --duration "$DURATION" --size "$SIZE" --arrival-timeout "$ARRIVAL_TIMEOUT" \
   --no-progress --json >"$DIR/lag.json" 2>"$DIR/lag.log" || { cat "$DIR/lag.log" >&2; exit 1; }
 sed 's/^/   /' "$DIR/lag.log"
 
 echo "== fill: $FILL_OBJECTS objects of $SIZE into bucket fill on zone-a ($FILL_CONCURRENCY concurrent PUTs)"
-"$BIN" bench --endpoint "$EP_A" --access-key "$USER_ACCESS" --secret "$USER_SECRET" --bucket fill \
+"$BENCH" bench --endpoint "$EP_A" --access-key "$USER_ACCESS" --secret "$USER_SECRET" --bucket fill \
   --op put --objects "$FILL_OBJECTS" --size "$SIZE" -c "$FILL_CONCURRENCY" --no-progress --json \
   >"$DIR/fill.json" 2>"$DIR/fill.log" || { cat "$DIR/fill.log" >&2; exit 1; }
 
 echo "== zone-b catching up with the fill"
 t0=$(now)
-if ! m b sync status --watch --interval-ms 500 --timeout-secs "$SYNC_TIMEOUT" >"$DIR/b-watch.log" 2>&1; then
+if ! m b sync status --watch --interval-ms 100 --timeout-secs "$SYNC_TIMEOUT" >"$DIR/b-watch.log" 2>&1; then
   cat "$DIR/b-watch.log" >&2
   exit 1
 fi
@@ -187,10 +194,11 @@ fill_rate=$(jq -r '.total.ops_per_sec' "$DIR/fill.json")
   echo
   echo "### Replication lag, zone-a -> zone-b ($SIZE objects at $RATE/s for $DURATION)"
   echo
-  echo "| written | achieved rate | arrived | never arrived (${ARRIVAL_TIMEOUT}) | p50 | p90 | p99 | max |"
-  echo "|---|---|---|---|---|---|---|---|"
-  printf '| %s | %.1f/s | %s | %s | %s | %s | %s | %s |\n' "$(lag .written)" "$(lag .achieved_rate)" \
-    "$(lag .arrived)" "$(lag .never_arrived)" "$(ms p50_ms)" "$(ms p90_ms)" "$(ms p99_ms)" "$(ms max_ms)"
+  echo "| written | completed writes/s | arrived | never arrived (${ARRIVAL_TIMEOUT}) | p50 | p90 | p99 | max | tool's load on zone-b |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  printf '| %s | %.1f/s | %s | %s | %s | %s | %s | %s | %.0f req/s (%s) |\n' "$(lag .written)" "$(lag .achieved_rate)" \
+    "$(lag .arrived)" "$(lag .never_arrived)" "$(ms p50_ms)" "$(ms p90_ms)" "$(ms p99_ms)" "$(ms max_ms)" \
+    "$(lag .target_requests_per_s)" "$(lag .detection)"
   echo
   echo "### Full sync of a new zone (zone-c)"
   echo

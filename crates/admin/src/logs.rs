@@ -16,6 +16,8 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Option<Result<Value, 
     let out = match (req.method.clone(), req.resource.trim_matches('/')) {
         (Method::GET, "log") => list(gw, req).await,
         (Method::DELETE, "log") => trim(gw, req).await,
+        (Method::POST, "log") => notify(gw, req),
+        (Method::POST, "sync/fetch") => fetch(gw, req).await,
         (Method::GET, "sync/buckets") => buckets(gw).await,
         (Method::GET, "sync/objects") => objects(gw, req).await,
         (Method::GET, "sync/status") => meridian_sync::status::sync_status(gw).await.map_err(AdminError::from),
@@ -174,4 +176,73 @@ async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> 
 async fn trimmed(gw: &Gateway) -> Result<Value, AdminError> {
     let t = gw.trimmed_markers().await?;
     Ok(json!({"metadata": t.metadata, "data": t.data, "buckets": t.buckets}))
+}
+
+/// Keys one batched fetch may name.
+const FETCH_MAX_KEYS: usize = 1000;
+/// Object bytes one batched fetch answers with at most (the rest is named `large`, to be streamed).
+const FETCH_MAX_BYTES: u64 = 8 << 20;
+
+/// `POST /admin/log?type=data&notify2&source-zone=Z` (and `type=metadata&notify`), RGW's wake-ups: zone Z
+/// wrote to its log, so this zone's agent reading that log from Z looks at once instead of at its next poll.
+/// The body (RGW sends the changed shards) is not needed: the agent reads the log heads anyway.
+fn notify(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+    if !req.params.contains_key("notify") && !req.params.contains_key("notify2") {
+        return Err(AdminError::BadRequest(
+            "POST /admin/log takes notify (metadata) or notify2 (data)".into(),
+        ));
+    }
+    let log = match kind(req)? {
+        Some(LogKind::Metadata) => meridian_sync::notify::METADATA,
+        Some(LogKind::Data) => meridian_sync::notify::DATA,
+        None => return Err(AdminError::BadRequest("bucket index logs take no notifications".into())),
+    };
+    let zone = match req.get("source-zone") {
+        Some(z) => z.to_string(),
+        None => gw
+            .site()
+            .period
+            .as_ref()
+            .map(|p| p.master_zone.clone())
+            .ok_or_else(|| AdminError::BadRequest("missing required parameter --source-zone".into()))?,
+    };
+    let woken = meridian_sync::notify::wake(log, &zone);
+    tracing::trace!(log, source_zone = %zone, woken, "log change notification");
+    Ok(Value::Null)
+}
+
+/// `POST /admin/sync/fetch?bucket=B` with `{"keys": [...]}`: many small objects at once, for another zone's
+/// batched sync: `{"objects": [{"meta": ObjectMeta, "data": base64}], "missing": [keys], "large": [keys]}`.
+/// Only objects stored inline (at most 64 KiB each) come with their bytes, up to 8 MiB in all; the others
+/// are `large` and fetched one by one with `GET /admin/sync/object`, streamed.
+async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+    use base64::Engine;
+    let bucket = gw.bucket_info(req.require("bucket")?).await?;
+    let keys: Vec<String> = req
+        .body
+        .as_ref()
+        .and_then(|b| b.get("keys"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| AdminError::BadRequest("the body must be {\"keys\": [...]}".into()))?
+        .iter()
+        .map(|k| {
+            k.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| AdminError::BadRequest(format!("keys must be strings, not {k}")))
+        })
+        .collect::<Result<_, _>>()?;
+    if keys.len() > FETCH_MAX_KEYS {
+        return Err(AdminError::BadRequest(format!(
+            "at most {FETCH_MAX_KEYS} keys per fetch, not {}",
+            keys.len()
+        )));
+    }
+    let found = gw.replica_read_small(&bucket, keys, FETCH_MAX_BYTES).await?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let objects: Vec<Value> = found
+        .objects
+        .iter()
+        .map(|(meta, data)| json!({"meta": meta, "data": b64.encode(data)}))
+        .collect();
+    Ok(json!({"objects": objects, "missing": found.missing, "large": found.large}))
 }

@@ -307,6 +307,26 @@ impl S3Client {
         ))
     }
 
+    /// A signed GET of any path (an admin API read, say), its whole answer collected.
+    pub async fn get_collect(&self, path_and_query: &str) -> Result<(Bytes, Done), RequestError> {
+        let answer = self
+            .send(
+                Method::GET,
+                path_and_query,
+                RepeatBody::empty(),
+                None,
+                BodyMode::Collect,
+            )
+            .await?;
+        Ok((
+            answer.body,
+            Done {
+                bytes: answer.received,
+                ttfb: answer.ttfb,
+            },
+        ))
+    }
+
     /// DELETE Object.
     pub async fn delete_object(&self, key: &str) -> Result<Done, RequestError> {
         let answer = self

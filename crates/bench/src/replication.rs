@@ -1,12 +1,15 @@
 //! `meridian bench replication`: the replication lag between two zones. Objects are written to the source zone
-//! at a steady rate; for each one the target zone is asked (HEAD) again and again until it shows the object with
-//! the ETag the source answered. The lag of an object is the time from the source's answer to its PUT to the
-//! first target answer that shows it. Reports lag percentiles, the objects that never arrived within
-//! `--arrival-timeout`, and the PUT and HEAD statistics, as text or JSON.
+//! at a steady rate, and their arrival on the target zone is detected without flooding it: either by following
+//! the target's bucket index log (`--log-access-key`/`--log-secret`, a system key: one log read per poll
+//! interval, whatever the rate), or by HEADing each object on a backoff from its write time, under a bounded
+//! HEAD rate. The lag of an object is the time from the source's answer to its PUT to the moment the target was
+//! seen holding it with the ETag the source answered. Reports lag percentiles, the objects that never arrived
+//! within `--arrival-timeout`, the completed writes per second, and the load the tool put on the target.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,11 +20,10 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::Rng;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::body::RepeatBody;
-use crate::client::{parse_endpoint, S3Client};
+use crate::client::{parse_endpoint, uri_encode, S3Client};
 use crate::error::{ErrorKind, RequestError};
 use crate::report::OpReport;
 use crate::runner::{credentials, ensure_bucket, random_buffer};
@@ -33,15 +35,24 @@ use crate::units::{format_bytes, format_duration, format_latency_ms, ByteSize, D
 const DISTINCT_CONTENT_MAX: u64 = 16 << 20;
 /// Distinct offsets into the buffer objects are cut from.
 const CONTENT_VARIANTS: u64 = 4096;
+/// Entries asked for per read of the target's bucket index log.
+const LOG_PAGE: usize = 1000;
+/// The longest wait between two HEADs of one object (the backoff grows by half each time up to this).
+const MAX_HEAD_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Arguments of `meridian bench replication`.
 #[derive(clap::Args, Debug, Clone)]
 #[command(
-    about = "Replication lag between two zones: steady writes to one, HEADs on the other",
-    after_help = "The lag of an object is the time from the source zone's answer to its PUT to the first HEAD on \
-                  the target zone that shows it with the same ETag; its resolution is about --poll-interval. \
-                  A warm-up object (not counted) is written and awaited first, so the target knows the bucket. \
-                  Keys go under a fresh prefix repl-XXXXXXXX/ in the bucket each run."
+    about = "Replication lag between two zones: steady writes to one, arrival detected on the other",
+    after_help = "The lag of an object is the time from the source zone's answer to its PUT to the moment the \
+                  target zone is seen holding it with the same ETag. With --log-access-key/--log-secret (a system \
+                  key of the realm) the tool follows the target's bucket index log (GET /admin/log?type=\
+                  bucket-index), one read every --poll-interval: the resolution is about --poll-interval and the \
+                  load on the target does not grow with the rate. Without them it HEADs each object on a \
+                  backoff from its write time (first after --poll-interval, then half as long again each time, \
+                  at most 1 s apart), never more than --head-rate HEADs per second in all. A warm-up object (not \
+                  counted) is written and awaited first, so the target knows the bucket. Keys go under a fresh \
+                  prefix repl-XXXXXXXX/ in the bucket each run."
 )]
 pub struct ReplicationArgs {
     /// Zone written to, http://HOST[:PORT]
@@ -54,6 +65,14 @@ pub struct ReplicationArgs {
 
     #[command(flatten)]
     pub signing: SigningArgs,
+
+    /// A system key's access key: detect arrival by following the target's bucket index log instead of HEADs
+    #[arg(long, requires = "log_secret")]
+    pub log_access_key: Option<String>,
+
+    /// The secret of --log-access-key
+    #[arg(long, requires = "log_access_key")]
+    pub log_secret: Option<String>,
 
     /// Bucket to use, created (through the source zone) if missing
     #[arg(long, default_value = "meridian-bench-repl")]
@@ -75,12 +94,16 @@ pub struct ReplicationArgs {
     #[arg(long, default_value = "4KiB")]
     pub size: ByteSize,
 
-    /// Time between two HEADs of the same object on the target
-    #[arg(long, default_value = "20ms")]
+    /// Between two reads of the target's log; with HEADs, the first wait after a write
+    #[arg(long, default_value = "5ms")]
     pub poll_interval: DurationArg,
 
-    /// HEAD requests in flight at once on the target
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// HEAD requests per second on the target, at most (HEAD detection only)
+    #[arg(long, default_value_t = 500.0)]
+    pub head_rate: f64,
+
+    /// HEAD requests in flight at once on the target (HEAD detection only)
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub poll_concurrency: u32,
 
     /// An object not shown by the target this long after its PUT counts as never arrived
@@ -100,6 +123,16 @@ pub struct ReplicationArgs {
     pub no_progress: bool,
 }
 
+/// How arrival on the target is seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Detection {
+    /// Following the target's bucket index log.
+    Log,
+    /// HEAD of each object on a backoff.
+    Head,
+}
+
 /// The settings of a run, checked.
 #[derive(Debug, Clone, PartialEq)]
 struct Plan {
@@ -108,7 +141,9 @@ struct Plan {
     max_objects: Option<u64>,
     size: u64,
     poll_interval: Duration,
+    head_gap: Duration,
     arrival_timeout: Duration,
+    detection: Detection,
 }
 
 impl Plan {
@@ -117,6 +152,12 @@ impl Plan {
             bail!(
                 "--rate must be more than 0 and at most 100000 objects/s, not {}",
                 args.rate
+            );
+        }
+        if !(args.head_rate.is_finite() && args.head_rate > 0.0 && args.head_rate <= 1_000_000.0) {
+            bail!(
+                "--head-rate must be more than 0 and at most 1000000 HEADs/s, not {}",
+                args.head_rate
             );
         }
         if args.duration.0.is_zero() {
@@ -131,7 +172,13 @@ impl Plan {
             max_objects: args.objects,
             size: args.size.0,
             poll_interval: args.poll_interval.0.max(Duration::from_millis(1)),
+            head_gap: Duration::from_secs_f64(1.0 / args.head_rate),
             arrival_timeout: args.arrival_timeout.0,
+            detection: if args.log_access_key.is_some() {
+                Detection::Log
+            } else {
+                Detection::Head
+            },
         })
     }
 }
@@ -147,7 +194,33 @@ enum Fate {
     NeverArrived,
 }
 
-/// What the writer and the pollers share.
+/// Objects written and not seen on the target yet, and (log detection) objects the target's log showed
+/// before the source's answer to their PUT came back.
+#[derive(Default)]
+struct Tracker {
+    waiting: HashMap<String, (Instant, Option<String>)>,
+    early: HashMap<String, String>,
+}
+
+/// Spaces requests out so that at most one starts per `gap` (a HEAD budget).
+struct Pacer {
+    gap: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.gap;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+}
+
+/// What the writer and the detectors share.
 struct Ctx {
     source: S3Client,
     target: S3Client,
@@ -156,21 +229,52 @@ struct Ctx {
     poll_interval: Duration,
     arrival_timeout: Duration,
     /// Bounds the HEADs in flight on the target.
-    polls: Semaphore,
-    /// PUT and HEAD (STAT) statistics.
+    polls: tokio::sync::Semaphore,
+    pacer: Pacer,
+    tracker: Mutex<Tracker>,
+    lags: Mutex<Histogram<u64>>,
+    /// PUT, HEAD (STAT) and log-read (LIST) statistics.
     rec: Mutex<Recorder>,
     /// HEADs answered 404 (or with another ETag): the object was not there yet.
     misses: AtomicU64,
+    sent: AtomicU64,
     written: AtomicU64,
     put_errors: AtomicU64,
     arrived: AtomicU64,
     never: AtomicU64,
+    /// Requests sent to the target to detect arrival (HEADs or log reads).
+    target_requests: AtomicU64,
+    /// Gaps seen in the target's log (entries trimmed before they were read).
+    log_gaps: AtomicU64,
+    /// When the last PUT was answered, in µs from `epoch`.
+    last_put_us: AtomicU64,
+    epoch: Instant,
 }
 
 impl Ctx {
     fn record(&self, f: impl FnOnce(&mut Recorder)) {
         let mut rec = self.rec.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut rec);
+    }
+
+    fn tracker(&self) -> std::sync::MutexGuard<'_, Tracker> {
+        self.tracker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn arrived(&self, lag: Duration) {
+        self.arrived.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX).max(1);
+        self.lags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .saturating_record(micros);
+    }
+
+    /// Objects written and not yet arrived nor given up on.
+    fn outstanding(&self) -> u64 {
+        self.written
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.arrived.load(Ordering::Relaxed) + self.never.load(Ordering::Relaxed))
     }
 
     /// The body of object `i`: its own slice of the buffer when small enough, so ETags differ.
@@ -184,13 +288,16 @@ impl Ctx {
         }
     }
 
-    /// Writes object `i` under `key`, then waits for the target to show it.
-    async fn replicate(&self, key: &str, i: u64) -> Fate {
+    /// Writes object `i` under `key`; then it is awaited (HEADs here, or the log follower).
+    async fn write(&self, key: &str, i: u64, detection: Detection) -> Fate {
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let start = Instant::now();
         let etag = match self.source.put_object_etag(key, self.body(i)).await {
             Ok((etag, done)) => {
                 self.record(|r| r.ok(OpKind::Put, start.elapsed(), done.bytes, done.ttfb));
                 self.written.fetch_add(1, Ordering::Relaxed);
+                let us = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+                self.last_put_us.fetch_max(us, Ordering::Relaxed);
                 etag
             }
             Err(e) => {
@@ -199,29 +306,111 @@ impl Ctx {
                 return Fate::NotWritten;
             }
         };
-        let fate = self.await_arrival(key, etag.as_deref(), Instant::now()).await;
-        match fate {
-            Fate::Arrived(_) => self.arrived.fetch_add(1, Ordering::Relaxed),
-            _ => self.never.fetch_add(1, Ordering::Relaxed),
-        };
-        fate
+        let acked = Instant::now();
+        match detection {
+            Detection::Head => {
+                let fate = self.await_by_head(key, etag.as_deref(), acked).await;
+                match fate {
+                    Fate::Arrived(lag) => self.arrived(lag),
+                    _ => {
+                        self.never.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                fate
+            }
+            Detection::Log => {
+                if self.register(key, acked, etag) {
+                    self.arrived(Duration::ZERO);
+                    return Fate::Arrived(Duration::ZERO);
+                }
+                self.await_by_log(key, acked).await
+            }
+        }
     }
 
-    /// HEADs `key` on the target until it answers with `etag` (any ETag when the source sent none), or until
-    /// `arrival_timeout` after `acked`.
-    async fn await_arrival(&self, key: &str, etag: Option<&str>, acked: Instant) -> Fate {
+    /// Records `key` as waiting for the log follower; true when the follower saw it already.
+    fn register(&self, key: &str, acked: Instant, etag: Option<String>) -> bool {
+        // The log names ETags without the quotes the PUT answer has.
+        let etag = etag.map(|e| e.trim_matches('"').to_string());
+        let mut t = self.tracker();
+        let seen_early = t
+            .early
+            .remove(key)
+            .is_some_and(|seen| etag.as_deref().is_none_or(|e| e == seen));
+        if !seen_early {
+            t.waiting.insert(key.to_string(), (acked, etag));
+        }
+        seen_early
+    }
+
+    /// Waits until the log follower saw `key` (it is then no longer waiting), or gives up after the timeout.
+    async fn await_by_log(&self, key: &str, acked: Instant) -> Fate {
         loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            match self.still_waiting(key, acked) {
+                None => return Fate::Arrived(Duration::ZERO),
+                Some(false) => {}
+                Some(true) => {
+                    self.never.fetch_add(1, Ordering::Relaxed);
+                    return Fate::NeverArrived;
+                }
+            }
+        }
+    }
+
+    /// `None` when `key` arrived; `Some(true)` when it is given up on now (no longer waiting).
+    fn still_waiting(&self, key: &str, acked: Instant) -> Option<bool> {
+        let mut t = self.tracker();
+        if !t.waiting.contains_key(key) {
+            return None;
+        }
+        let expired = acked.elapsed() >= self.arrival_timeout;
+        if expired {
+            t.waiting.remove(key);
+        }
+        Some(expired)
+    }
+
+    /// The target's log showed `key` written with `etag` at `seen`.
+    fn seen_in_log(&self, key: &str, etag: &str, seen: Instant) {
+        let mut t = self.tracker();
+        match t.waiting.get(key) {
+            Some((acked, want)) if want.as_deref().is_none_or(|w| w == etag) => {
+                let lag = seen.saturating_duration_since(*acked);
+                t.waiting.remove(key);
+                drop(t);
+                self.arrived(lag);
+            }
+            Some(_) => {}
+            None => {
+                t.early.insert(key.to_string(), etag.to_string());
+            }
+        }
+    }
+
+    /// HEADs `key` on the target on a growing backoff from `acked` until it answers with `etag` (any ETag
+    /// when the source sent none), or until `arrival_timeout` after `acked`.
+    async fn await_by_head(&self, key: &str, etag: Option<&str>, acked: Instant) -> Fate {
+        let mut wait = self.poll_interval;
+        let mut at = acked + wait;
+        loop {
+            tokio::time::sleep_until(at.into()).await;
             let answer = {
                 let _permit = self.polls.acquire().await;
+                self.pacer.wait().await;
+                self.target_requests.fetch_add(1, Ordering::Relaxed);
                 let start = Instant::now();
                 let answer = self.target.head_object_etag(key).await;
                 if let Ok((_, done)) = &answer {
                     self.record(|r| r.ok(OpKind::Stat, start.elapsed(), 0, done.ttfb));
                 }
-                answer
+                answer.map(|(seen, _)| (seen, start))
             };
             match answer {
-                Ok((seen, _)) if etag.is_none() || seen.as_deref() == etag => return Fate::Arrived(acked.elapsed()),
+                // The object was there when the HEAD was sent at the latest.
+                Ok((seen, sent)) if etag.is_none() || seen.as_deref() == etag => {
+                    return Fate::Arrived(sent.saturating_duration_since(acked))
+                }
                 Ok(_) => {
                     self.misses.fetch_add(1, Ordering::Relaxed);
                 }
@@ -233,7 +422,8 @@ impl Ctx {
             if acked.elapsed() >= self.arrival_timeout {
                 return Fate::NeverArrived;
             }
-            tokio::time::sleep(self.poll_interval).await;
+            wait = (wait * 3 / 2).min(MAX_HEAD_BACKOFF);
+            at = Instant::now().max(at) + wait;
         }
     }
 }
@@ -241,6 +431,73 @@ impl Ctx {
 /// A HEAD answer saying the object (or, before metadata sync, its bucket) is not there yet.
 fn is_not_found(e: &RequestError) -> bool {
     matches!(e.kind, ErrorKind::Http { status: 404, .. })
+}
+
+/// Follows the target's bucket index log of `bucket` from its head until `stop`: every write entry is
+/// matched with the objects waiting.
+async fn follow_log(ctx: Arc<Ctx>, log: S3Client, bucket: String, stop: Arc<AtomicBool>) {
+    let bucket_q = uri_encode(&bucket, false);
+    let mut marker: Option<String> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let path = match &marker {
+            None => format!("/admin/log?type=bucket-index&bucket={bucket_q}&info="),
+            Some(m) => format!(
+                "/admin/log?type=bucket-index&bucket={bucket_q}&marker={}&max-entries={LOG_PAGE}",
+                uri_encode(m, false)
+            ),
+        };
+        ctx.target_requests.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
+        let answer = log.get_collect(&path).await;
+        let seen = Instant::now();
+        let mut full_page = false;
+        match answer {
+            Ok((body, done)) => {
+                let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                match &marker {
+                    None => {
+                        let head = value.get("max_marker").and_then(|m| m.as_str()).unwrap_or_default();
+                        marker = Some(head.to_string());
+                    }
+                    Some(m) => {
+                        let entries = value.as_array().cloned().unwrap_or_default();
+                        full_page = entries.len() >= LOG_PAGE;
+                        let mut last = m.clone();
+                        for e in &entries {
+                            let field = |name: &str| e.get(name).and_then(|v| v.as_str()).unwrap_or_default();
+                            let op_id = field("op_id").to_string();
+                            if gap(&last, &op_id) {
+                                ctx.log_gaps.fetch_add(1, Ordering::Relaxed);
+                            }
+                            if field("op") == "write" {
+                                ctx.seen_in_log(field("object"), field("etag"), seen);
+                            }
+                            last = op_id;
+                        }
+                        marker = Some(last);
+                    }
+                }
+                ctx.record(|r| r.ok_items(OpKind::List, start.elapsed(), done.bytes, 0, done.ttfb));
+            }
+            // The target does not know the bucket yet (metadata sync): read its log from the start later.
+            Err(e) if is_not_found(&e) && marker.is_none() => {
+                ctx.record(|r| r.err(OpKind::List, &e));
+                marker = Some(String::new());
+            }
+            Err(e) => ctx.record(|r| r.err(OpKind::List, &e)),
+        }
+        if !full_page {
+            tokio::time::sleep(ctx.poll_interval).await;
+        }
+    }
+}
+
+/// Whether `next` does not directly follow `last` (numeric markers; an empty `last` is the log's start).
+fn gap(last: &str, next: &str) -> bool {
+    match (last.parse::<u64>(), next.parse::<u64>()) {
+        (Ok(a), Ok(b)) => b > a + 1,
+        _ => false,
+    }
 }
 
 /// The result of a replication run.
@@ -253,16 +510,22 @@ pub struct ReplicationReport {
     pub object_size: u64,
     /// The rate asked for, objects/s.
     pub rate: f64,
+    /// How arrival was detected.
+    pub detection: Detection,
     /// Time the warm-up object took to show on the target (not counted).
     pub warmup_s: f64,
-    /// Length of the writing phase.
+    /// Length of the sending phase (PUTs started).
     pub write_s: f64,
+    /// From the first PUT sent to the last PUT answered.
+    pub completed_write_s: f64,
     /// Length of the whole measured run: writing, then waiting for the last objects.
     pub elapsed_s: f64,
-    /// Objects the source accepted.
+    /// PUTs sent.
+    pub sent: u64,
+    /// Objects the source accepted (PUTs answered 2xx).
     pub written: u64,
     pub put_errors: u64,
-    /// Objects accepted per second of the writing phase.
+    /// Completed writes per second: `written` over `completed_write_s`.
     pub achieved_rate: f64,
     /// Objects the target showed within the arrival timeout.
     pub arrived: u64,
@@ -276,8 +539,16 @@ pub struct ReplicationReport {
     pub put: OpReport,
     /// HEAD statistics on the target (answers that showed an object; misses are counted apart).
     pub head: OpReport,
+    /// Reads of the target's bucket index log (log detection).
+    pub log_reads: OpReport,
     /// HEADs that did not show the object yet.
     pub head_misses: u64,
+    /// Every request this tool sent the target to detect arrival (HEADs or log reads)...
+    pub target_requests: u64,
+    /// ...per second of the measured run: the tool's own load on the target.
+    pub target_requests_per_s: f64,
+    /// Gaps in the target's log as read (entries trimmed before the tool read them).
+    pub log_gaps: u64,
 }
 
 impl ReplicationReport {
@@ -305,9 +576,10 @@ impl ReplicationReport {
         );
         let _ = writeln!(
             out,
-            "written: {} objects in {} ({:.1} objects/s), {} PUT errors",
+            "written: {} of {} sent in {} ({:.1} completed writes/s), {} PUT errors",
             self.written,
-            format_duration(Duration::from_secs_f64(self.write_s)),
+            self.sent,
+            format_duration(Duration::from_secs_f64(self.completed_write_s)),
             self.achieved_rate,
             self.put_errors
         );
@@ -319,24 +591,31 @@ impl ReplicationReport {
             format_duration(Duration::from_secs_f64(self.arrival_timeout_s)),
             self.never_arrived
         );
+        let how = match self.detection {
+            Detection::Log => format!("target log read every {}", format_latency_ms(self.poll_interval_ms)),
+            Detection::Head => format!("HEAD backoff from {}", format_latency_ms(self.poll_interval_ms)),
+        };
         match &self.lag {
             Some(l) => {
                 let _ = writeln!(
                     out,
-                    "replication lag: p50 {} p90 {} p99 {} max {} mean {} (poll every {})",
+                    "replication lag: p50 {} p90 {} p99 {} max {} mean {} ({how})",
                     format_latency_ms(l.p50_ms),
                     format_latency_ms(l.p90_ms),
                     format_latency_ms(l.p99_ms),
                     format_latency_ms(l.max_ms),
                     format_latency_ms(l.mean_ms),
-                    format_latency_ms(self.poll_interval_ms)
                 );
             }
             None => {
                 let _ = writeln!(out, "replication lag: no object arrived");
             }
         }
-        for (name, o) in [("source PUT", &self.put), ("target HEAD", &self.head)] {
+        let rows = match self.detection {
+            Detection::Log => [("source PUT", &self.put), ("target log read", &self.log_reads)],
+            Detection::Head => [("source PUT", &self.put), ("target HEAD", &self.head)],
+        };
+        for (name, o) in rows {
             let lat = o
                 .latency
                 .as_ref()
@@ -354,7 +633,19 @@ impl ReplicationReport {
                 let _ = writeln!(out, "  {:<32} {:>8}  first: {}", e.kind, e.count, e.sample);
             }
         }
-        let _ = writeln!(out, "target HEADs before arrival: {}", self.head_misses);
+        let _ = write!(
+            out,
+            "load on the target: {} requests ({:.1}/s)",
+            self.target_requests, self.target_requests_per_s
+        );
+        match self.detection {
+            Detection::Head => {
+                let _ = writeln!(out, ", {} HEADs before arrival", self.head_misses);
+            }
+            Detection::Log => {
+                let _ = writeln!(out, ", {} gaps in the log", self.log_gaps);
+            }
+        }
         out
     }
 }
@@ -382,8 +673,10 @@ fn progress(enabled: bool, ctx: Arc<Ctx>) -> Option<(ProgressBar, tokio::task::J
             let arrived = ctx.arrived.load(Ordering::Relaxed);
             let never = ctx.never.load(Ordering::Relaxed);
             let errors = ctx.put_errors.load(Ordering::Relaxed);
+            let load = ctx.target_requests.load(Ordering::Relaxed);
             handle.set_message(format!(
-                "{}  written {written}  arrived {arrived}  waiting {}  never {never}  PUT errors {errors}",
+                "{}  written {written}  arrived {arrived}  waiting {}  never {never}  PUT errors {errors}  \
+                 target requests {load}",
                 format_duration(start.elapsed()),
                 written.saturating_sub(arrived + never)
             ));
@@ -399,21 +692,22 @@ pub async fn run_report(args: &ReplicationArgs) -> anyhow::Result<ReplicationRep
     let (access, secret) = credentials(args.signing.access_key.as_deref(), args.signing.secret.as_deref())?;
     let source_ep = parse_endpoint(&args.source_endpoint)?;
     let target_ep = parse_endpoint(&args.target_endpoint)?;
-    let connections = args.poll_concurrency as usize + 8;
-    let source = S3Client::new(
-        source_ep.clone(),
-        Signer::new(&access, &secret, &args.signing.region),
-        &args.bucket,
-        connections,
-        args.timeout.0,
-    )?;
-    let target = S3Client::new(
-        target_ep.clone(),
-        Signer::new(&access, &secret, &args.signing.region),
-        &args.bucket,
-        connections,
-        args.timeout.0,
-    )?;
+    let connections = args.poll_concurrency as usize + 64;
+    let client = |ep: &crate::client::Endpoint, access: &str, secret: &str| {
+        S3Client::new(
+            ep.clone(),
+            Signer::new(access, secret, &args.signing.region),
+            &args.bucket,
+            connections,
+            args.timeout.0,
+        )
+    };
+    let source = client(&source_ep, &access, &secret)?;
+    let target = client(&target_ep, &access, &secret)?;
+    let log = match (&args.log_access_key, &args.log_secret) {
+        (Some(a), Some(s)) => Some(client(&target_ep, a, s)?),
+        _ => None,
+    };
     ensure_bucket(&source, &args.signing.region).await?;
 
     let seed: u64 = rand::rng().next_u64();
@@ -423,7 +717,7 @@ pub async fn run_report(args: &ReplicationArgs) -> anyhow::Result<ReplicationRep
     } else {
         DISTINCT_CONTENT_MAX
     };
-    let kinds = [OpKind::Put, OpKind::Stat];
+    let kinds = [OpKind::Put, OpKind::Stat, OpKind::List];
     let live = Arc::new(Live::default());
     let ctx = Arc::new(Ctx {
         source,
@@ -432,18 +726,48 @@ pub async fn run_report(args: &ReplicationArgs) -> anyhow::Result<ReplicationRep
         size: plan.size,
         poll_interval: plan.poll_interval,
         arrival_timeout: plan.arrival_timeout,
-        polls: Semaphore::new(args.poll_concurrency as usize),
+        polls: tokio::sync::Semaphore::new(args.poll_concurrency as usize),
+        pacer: Pacer {
+            gap: plan.head_gap,
+            next: Mutex::new(Instant::now()),
+        },
+        tracker: Mutex::default(),
+        lags: Mutex::new(new_histogram()?),
         rec: Mutex::new(Recorder::new(&kinds, live.clone())?),
         misses: AtomicU64::new(0),
+        sent: AtomicU64::new(0),
         written: AtomicU64::new(0),
         put_errors: AtomicU64::new(0),
         arrived: AtomicU64::new(0),
         never: AtomicU64::new(0),
+        target_requests: AtomicU64::new(0),
+        log_gaps: AtomicU64::new(0),
+        last_put_us: AtomicU64::new(0),
+        epoch: Instant::now(),
     });
+    let stop = Arc::new(AtomicBool::new(false));
+    let follower = log.map(|log| tokio::spawn(follow_log(ctx.clone(), log, args.bucket.clone(), stop.clone())));
+    let result = measure(args, &plan, &ctx, prefix, &source_ep.base, &target_ep.base, &live).await;
+    stop.store(true, Ordering::Relaxed);
+    if let Some(f) = follower {
+        f.abort();
+    }
+    result
+}
 
+async fn measure(
+    args: &ReplicationArgs,
+    plan: &Plan,
+    ctx: &Arc<Ctx>,
+    prefix: String,
+    source_base: &str,
+    target_base: &str,
+    live: &Arc<Live>,
+) -> anyhow::Result<ReplicationReport> {
     // Warm-up: the target learns of the bucket (and the path is known to work) before anything is measured.
-    let warmup = match ctx.replicate(&format!("{prefix}/warmup"), u64::MAX).await {
-        Fate::Arrived(lag) => lag,
+    let warm_start = Instant::now();
+    let warmup = match ctx.write(&format!("{prefix}/warmup"), u64::MAX, plan.detection).await {
+        Fate::Arrived(_) => warm_start.elapsed(),
         Fate::NotWritten => {
             let rec = ctx.rec.lock().unwrap_or_else(|p| p.into_inner());
             let why = rec
@@ -451,32 +775,53 @@ pub async fn run_report(args: &ReplicationArgs) -> anyhow::Result<ReplicationRep
                 .get(&OpKind::Put)
                 .and_then(|s| s.errors.iter().next().map(|(kind, e)| format!("{kind}: {}", e.sample)));
             bail!(
-                "the warm-up PUT to {} failed: {}",
-                source_ep.base,
+                "the warm-up PUT to {source_base} failed: {}",
                 why.unwrap_or_else(|| "unknown error".to_string())
             );
         }
-        Fate::NeverArrived => bail!(
-            "the warm-up object written to {} did not show on {} within {}: is replication running between \
-             these zones?",
-            source_ep.base,
-            target_ep.base,
-            format_duration(plan.arrival_timeout)
-        ),
+        Fate::NeverArrived => {
+            let rec = ctx.rec.lock().unwrap_or_else(|p| p.into_inner());
+            let log_error = rec
+                .ops
+                .get(&OpKind::List)
+                .and_then(|s| {
+                    s.errors
+                        .iter()
+                        .next()
+                        .map(|(kind, e)| format!(" (reading its log: {kind}: {})", e.sample))
+                })
+                .unwrap_or_default();
+            bail!(
+                "the warm-up object written to {source_base} did not show on {target_base} within {}{log_error}: is \
+                 replication running between these zones?",
+                format_duration(plan.arrival_timeout)
+            )
+        }
     };
     eprintln!("warm-up object replicated in {}", format_duration(warmup));
     // The warm-up is not counted.
+    let kinds = [OpKind::Put, OpKind::Stat, OpKind::List];
     let mut fresh = Recorder::new(&kinds, live.clone())?;
     std::mem::swap(&mut *ctx.rec.lock().unwrap_or_else(|p| p.into_inner()), &mut fresh);
-    for counter in [&ctx.misses, &ctx.written, &ctx.put_errors, &ctx.arrived, &ctx.never] {
+    for counter in [
+        &ctx.misses,
+        &ctx.sent,
+        &ctx.written,
+        &ctx.put_errors,
+        &ctx.arrived,
+        &ctx.never,
+        &ctx.target_requests,
+        &ctx.log_gaps,
+    ] {
         counter.store(0, Ordering::Relaxed);
     }
+    ctx.lags.lock().unwrap_or_else(|p| p.into_inner()).reset();
 
     let show = !args.no_progress && std::io::stderr().is_terminal();
     let bar = progress(show, ctx.clone());
-    let lags = Arc::new(Mutex::new(new_histogram()?));
     let mut tasks = JoinSet::new();
     let start = Instant::now();
+    let start_us = u64::try_from(ctx.epoch.elapsed().as_micros()).unwrap_or(0);
     let mut ticker = tokio::time::interval(plan.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut i = 0u64;
@@ -485,12 +830,11 @@ pub async fn run_report(args: &ReplicationArgs) -> anyhow::Result<ReplicationRep
         if start.elapsed() >= plan.duration || plan.max_objects.is_some_and(|max| i >= max) {
             break;
         }
-        let (ctx, lags) = (ctx.clone(), lags.clone());
+        let ctx = ctx.clone();
         let key = format!("{prefix}/obj-{i:08}");
+        let detection = plan.detection;
         tasks.spawn(async move {
-            if let Fate::Arrived(lag) = ctx.replicate(&key, i).await {
-                record_lag(&lags, lag);
-            }
+            ctx.write(&key, i, detection).await;
         });
         i += 1;
     }
@@ -509,6 +853,7 @@ pub async fn run_report(args: &ReplicationArgs) -> anyhow::Result<ReplicationRep
         task.abort();
         bar.finish_and_clear();
     }
+    debug_assert_eq!(ctx.outstanding(), 0);
 
     let rec = ctx.rec.lock().unwrap_or_else(|p| p.into_inner());
     let op = |kind: OpKind, window: Duration| {
@@ -518,34 +863,48 @@ pub async fn run_report(args: &ReplicationArgs) -> anyhow::Result<ReplicationRep
             .ok_or_else(|| anyhow!("no {} statistics", kind.name()))
     };
     let written = ctx.written.load(Ordering::Relaxed);
-    let lag = summarize(&lags.lock().unwrap_or_else(|p| p.into_inner()));
+    let completed_us = ctx.last_put_us.load(Ordering::Relaxed).saturating_sub(start_us);
+    let completed_write_s = completed_us as f64 / 1e6;
+    let lag = summarize(&ctx.lags.lock().unwrap_or_else(|p| p.into_inner()));
+    let target_requests = ctx.target_requests.load(Ordering::Relaxed);
+    let elapsed_s = elapsed.as_secs_f64();
     Ok(ReplicationReport {
-        source_endpoint: source_ep.base,
-        target_endpoint: target_ep.base,
+        source_endpoint: source_base.to_string(),
+        target_endpoint: target_base.to_string(),
         bucket: args.bucket.clone(),
         prefix,
         object_size: plan.size,
         rate: args.rate,
+        detection: plan.detection,
         warmup_s: warmup.as_secs_f64(),
         write_s,
-        elapsed_s: elapsed.as_secs_f64(),
+        completed_write_s,
+        elapsed_s,
+        sent: ctx.sent.load(Ordering::Relaxed),
         written,
         put_errors: ctx.put_errors.load(Ordering::Relaxed),
-        achieved_rate: if write_s > 0.0 { written as f64 / write_s } else { 0.0 },
+        achieved_rate: if completed_write_s > 0.0 {
+            written as f64 / completed_write_s
+        } else {
+            0.0
+        },
         arrived: ctx.arrived.load(Ordering::Relaxed),
         never_arrived: ctx.never.load(Ordering::Relaxed),
         arrival_timeout_s: plan.arrival_timeout.as_secs_f64(),
         poll_interval_ms: plan.poll_interval.as_secs_f64() * 1000.0,
         lag,
-        put: op(OpKind::Put, Duration::from_secs_f64(write_s))?,
+        put: op(OpKind::Put, Duration::from_secs_f64(completed_write_s))?,
         head: op(OpKind::Stat, elapsed)?,
+        log_reads: op(OpKind::List, elapsed)?,
         head_misses: ctx.misses.load(Ordering::Relaxed),
+        target_requests,
+        target_requests_per_s: if elapsed_s > 0.0 {
+            target_requests as f64 / elapsed_s
+        } else {
+            0.0
+        },
+        log_gaps: ctx.log_gaps.load(Ordering::Relaxed),
     })
-}
-
-fn record_lag(lags: &Mutex<Histogram<u64>>, lag: Duration) {
-    let micros = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX).max(1);
-    lags.lock().unwrap_or_else(|p| p.into_inner()).saturating_record(micros);
 }
 
 /// Runs the benchmark as `meridian bench replication` does: prints the report (text, or JSON with `--json`);
@@ -652,7 +1011,7 @@ mod tests {
 
     fn report(lags_ms: &[u64], never: u64) -> ReplicationReport {
         let live = Arc::new(Live::default());
-        let mut rec = Recorder::new(&[OpKind::Put, OpKind::Stat], live).unwrap();
+        let mut rec = Recorder::new(&[OpKind::Put, OpKind::Stat, OpKind::List], live).unwrap();
         let mut h = new_histogram().unwrap();
         for &ms in lags_ms {
             rec.ok(OpKind::Put, Duration::from_millis(2), 4096, Duration::ZERO);
@@ -666,9 +1025,12 @@ mod tests {
             prefix: "repl-1".into(),
             object_size: 4096,
             rate: 50.0,
+            detection: Detection::Head,
             warmup_s: 1.5,
             write_s: 2.0,
+            completed_write_s: 2.5,
             elapsed_s: 3.0,
+            sent: lags_ms.len() as u64 + never + 1,
             written: lags_ms.len() as u64 + never,
             put_errors: 1,
             achieved_rate: 49.5,
@@ -679,7 +1041,11 @@ mod tests {
             lag: summarize(&h),
             put: OpReport::new(OpKind::Put, &rec.ops[&OpKind::Put], Duration::from_secs(2)),
             head: OpReport::new(OpKind::Stat, &rec.ops[&OpKind::Stat], Duration::from_secs(3)),
+            log_reads: OpReport::new(OpKind::List, &rec.ops[&OpKind::List], Duration::from_secs(3)),
             head_misses: 7,
+            target_requests: 30,
+            target_requests_per_s: 10.0,
+            log_gaps: 0,
         }
     }
 
@@ -698,10 +1064,20 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("HTTP 503"), "{text}");
+        assert!(
+            text.contains("written: 102 of 103 sent in 2.5s (49.5 completed writes/s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("load on the target: 30 requests (10.0/s), 7 HEADs before arrival"),
+            "{text}"
+        );
         let json: serde_json::Value = serde_json::from_str(&r.to_json().unwrap()).unwrap();
         assert_eq!(json["never_arrived"], 2);
         assert_eq!(json["put"]["ops"], 100);
         assert_eq!(json["put"]["errors"], 1);
+        assert_eq!(json["detection"], "head");
+        assert_eq!(json["target_requests"], 30);
         let p99 = json["lag"]["p99_ms"].as_f64().unwrap();
         assert!((p99 - 99.0).abs() < 0.1, "{p99}");
 

@@ -32,7 +32,32 @@ pub use error::{GatewayError, Result};
 pub use site::Site;
 
 use meridian_store::{DataStore, MetaStore, ReadOps, WriteTxn};
+use std::cell::Cell;
 use std::sync::{Arc, RwLock};
+use tokio::sync::watch;
+
+/// How many committed transactions wrote to each change log other zones read (counters that only grow).
+/// The sync notifier watches them to wake its peers' agents (see `subscribe_log_changes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogChanges {
+    /// Transactions that marked the data log (every object change does).
+    pub data: u64,
+    /// Transactions that wrote the metadata log.
+    pub metadata: u64,
+}
+
+const LOGGED_DATA: u8 = 1;
+const LOGGED_METADATA: u8 = 2;
+
+thread_local! {
+    /// The logs the transaction running on this (blocking) thread wrote to.
+    static LOGGED: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Called by the log writers inside a write transaction.
+pub(crate) fn note_logged(metadata: bool) {
+    LOGGED.with(|l| l.set(l.get() | if metadata { LOGGED_METADATA } else { LOGGED_DATA }));
+}
 
 /// Tunables of the services (none of them changes what is stored).
 #[derive(Debug, Clone)]
@@ -67,6 +92,8 @@ pub struct Gateway {
     changes: tokio::sync::broadcast::Sender<changes::MetaChange>,
     /// Backup snapshots that hold garbage collection back.
     gc_pins: Arc<backup_snapshot::GcPins>,
+    /// Bumped after every commit that wrote a change log.
+    log_changes: Arc<watch::Sender<LogChanges>>,
 }
 
 impl Gateway {
@@ -97,6 +124,7 @@ impl Gateway {
                 options: Arc::new(options),
                 changes: tokio::sync::broadcast::channel(changes::CAPACITY).0,
                 gc_pins: Arc::default(),
+                log_changes: Arc::new(watch::Sender::new(LogChanges::default())),
             },
             created,
         ))
@@ -124,6 +152,12 @@ impl Gateway {
         &self.options
     }
 
+    /// Follows the change logs: the receiver sees `LogChanges` move after each commit that wrote to the data
+    /// or metadata log (changes coalesce: a slow reader sees only the latest counters).
+    pub fn subscribe_log_changes(&self) -> watch::Receiver<LogChanges> {
+        self.log_changes.subscribe()
+    }
+
     pub fn data_store(&self) -> &Arc<dyn DataStore> {
         &self.data
     }
@@ -149,10 +183,24 @@ impl Gateway {
         F: FnOnce(&mut dyn WriteTxn) -> Result<T> + Send + 'static,
     {
         let meta = self.meta.clone();
+        let changes = self.log_changes.clone();
         tokio::task::spawn_blocking(move || {
+            LOGGED.with(|l| l.set(0));
             let mut txn = meta.begin()?;
-            let out = f(&mut *txn)?;
+            let out = f(&mut *txn);
+            let logged = LOGGED.with(|l| l.replace(0));
+            let out = out?;
             txn.commit()?;
+            if logged != 0 {
+                changes.send_modify(|c| {
+                    if logged & LOGGED_DATA != 0 {
+                        c.data += 1;
+                    }
+                    if logged & LOGGED_METADATA != 0 {
+                        c.metadata += 1;
+                    }
+                });
+            }
             Ok(out)
         })
         .await?

@@ -57,6 +57,7 @@ fn mark_datalog(txn: &mut dyn WriteTxn, bucket: &Bucket) -> Result<()> {
     key.extend_from_slice(entry.marker.as_bytes());
     records::put(txn, &key, &entry)?;
     txn.put(&pos_key, &key)?;
+    crate::note_logged(false);
     Ok(())
 }
 

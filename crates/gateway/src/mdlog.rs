@@ -18,7 +18,9 @@ fn record(txn: &mut dyn WriteTxn, section: &str, name: &str, ver: &ObjVersion, s
     };
     let mut key = keys::mdlog_prefix(keys::mdlog_shard(section, name));
     key.extend_from_slice(entry.id.as_bytes());
-    records::put(txn, &key, &entry)
+    records::put(txn, &key, &entry)?;
+    crate::note_logged(true);
+    Ok(())
 }
 
 pub(crate) fn user_written(txn: &mut dyn WriteTxn, user: &User) -> Result<()> {

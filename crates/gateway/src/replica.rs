@@ -2,9 +2,10 @@
 //! (`WriteOrder`: later mtime, then origin zone), so zones converge whatever order changes arrive in;
 //! deletes leave a tombstone so a late replica of an older write cannot bring a deleted key back.
 
-use crate::blob::{self, ByteStream};
+use crate::blob::{self, ByteStream, WrittenBlob};
 use crate::error::{GatewayError, Result};
 use crate::objects::{commit_object, remove_object};
+use crate::sync_state::SyncStateBatch;
 use crate::{keys, records, Gateway};
 use meridian_model::names::validate_object_key;
 use meridian_model::{Bucket, Manifest, ObjectMeta, Timestamp, Tombstone, WriteOrder};
@@ -68,10 +69,33 @@ impl Gateway {
             .await
     }
 
-    /// Stores an object fetched from another zone with its identity (instance, mtime, ETag, headers) and its
-    /// zones trace plus this zone. The bytes must be exactly the source's (size, and MD5 for a plain ETag),
-    /// so a torn fetch is never made visible.
-    pub async fn apply_replica_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<Applied> {
+    /// Whether each of a batch of source writes (`key`, `order`, `instance`) would replace this zone's state
+    /// of its key, all read from one snapshot.
+    pub async fn replica_writes_wanted(
+        &self,
+        bucket: &Bucket,
+        writes: Vec<(String, WriteOrder, String)>,
+    ) -> Result<Vec<bool>> {
+        let id = bucket.bucket_id.clone();
+        self.read(move |r| {
+            writes
+                .iter()
+                .map(|(key, order, instance)| Ok(replaces(local_state(r, &id, key)?.as_ref(), order, Some(instance))))
+                .collect()
+        })
+        .await
+    }
+
+    /// Stores the bytes of an object fetched from another zone (inline when small, else a durable file),
+    /// checked against the source's size and MD5 (for a plain ETag) so a torn fetch is never made visible;
+    /// nothing is visible until `apply_replica_batch` commits it. The object keeps its identity (instance,
+    /// mtime, ETag, headers) and its zones trace gains this zone.
+    pub async fn stage_replica_write(
+        &self,
+        bucket: &Bucket,
+        source: ObjectMeta,
+        body: ByteStream,
+    ) -> Result<StagedReplica> {
         validate_object_key(&source.key)?;
         let written = self.write_blob(body, Some(source.size), u64::MAX).await?;
         let plain_etag = source.parts_count.is_none() && !source.etag.contains('-');
@@ -95,23 +119,149 @@ impl Gateway {
             zones_trace: traced(&source.zones_trace, &zone_id),
             ..source
         };
-        let (b, fresh) = (bucket.clone(), written.clone());
+        Ok(StagedReplica { meta, blob: written })
+    }
+
+    /// Drops a staged write that will not be applied (its file, if it has one).
+    pub async fn discard_staged(&self, staged: StagedReplica) {
+        self.discard_blob(&staged.blob).await;
+    }
+
+    /// Applies many replicated changes of one bucket, in order, in ONE metadata transaction, together with
+    /// `progress` (the sync position they bring the bucket to): the position can never be saved without the
+    /// changes before it. Each change wins or loses as `WriteOrder` says. Returns what each change did.
+    pub async fn apply_replica_batch(
+        &self,
+        bucket: &Bucket,
+        changes: Vec<ReplicaChange>,
+        progress: SyncStateBatch,
+    ) -> Result<Vec<Applied>> {
+        for c in &changes {
+            if let ReplicaChange::Delete { key, .. } = c {
+                validate_object_key(key)?;
+            }
+        }
+        let zone_id = self.site().zone_id.clone();
+        let b = bucket.clone();
+        let is_write: Vec<bool> = changes.iter().map(|c| matches!(c, ReplicaChange::Write(_))).collect();
+        let staged: Vec<WrittenBlob> = changes
+            .iter()
+            .filter_map(|c| match c {
+                ReplicaChange::Write(w) => Some(w.blob.clone()),
+                ReplicaChange::Delete { .. } => None,
+            })
+            .collect();
         let result = self
             .write(move |txn| {
-                let order = WriteOrder::of(meta.mtime, &meta.zones_trace);
-                let local = local_state(txn, &b.bucket_id, &meta.key)?;
-                if !replaces(local.as_ref(), &order, Some(&meta.instance)) {
-                    return Ok(Applied::Superseded);
+                let mut out = Vec::with_capacity(changes.len());
+                for change in &changes {
+                    out.push(match change {
+                        ReplicaChange::Write(w) => {
+                            let meta = &w.meta;
+                            let order = WriteOrder::of(meta.mtime, &meta.zones_trace);
+                            let local = local_state(txn, &b.bucket_id, &meta.key)?;
+                            if replaces(local.as_ref(), &order, Some(&meta.instance)) {
+                                blob::store_inline(txn, std::slice::from_ref(&w.blob))?;
+                                commit_object(txn, &b, meta, &Default::default())?;
+                                Applied::Done
+                            } else {
+                                Applied::Superseded
+                            }
+                        }
+                        ReplicaChange::Delete {
+                            key,
+                            mtime,
+                            zones_trace,
+                        } => {
+                            let trace = traced(zones_trace, &zone_id);
+                            let order = WriteOrder::of(*mtime, &trace);
+                            let local = local_state(txn, &b.bucket_id, key)?;
+                            if replaces(local.as_ref(), &order, None) {
+                                remove_object(txn, &b, key, *mtime, &trace)?;
+                                Applied::Done
+                            } else {
+                                Applied::Superseded
+                            }
+                        }
+                    });
                 }
-                blob::store_inline(txn, std::slice::from_ref(&fresh))?;
-                commit_object(txn, &b, &meta, &Default::default())?;
-                Ok(Applied::Done)
+                progress.write_to(txn)?;
+                Ok(out)
             })
             .await;
-        if !matches!(result, Ok(Applied::Done)) {
-            self.discard_blob(&written).await;
+        // Bytes that did not become visible go (a superseded write's, or all of them on failure).
+        let mut blobs = staged.iter();
+        match &result {
+            Ok(applied) => {
+                for (write, a) in is_write.iter().zip(applied) {
+                    if *write {
+                        if let Some(blob) = blobs.next() {
+                            if *a != Applied::Done {
+                                self.discard_blob(blob).await;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(_) => {
+                for blob in blobs {
+                    self.discard_blob(blob).await;
+                }
+            }
         }
         result
+    }
+
+    /// Stores an object fetched from another zone (see `stage_replica_write`) and applies it on its own.
+    pub async fn apply_replica_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<Applied> {
+        let staged = self.stage_replica_write(bucket, source, body).await?;
+        let applied = self
+            .apply_replica_batch(
+                bucket,
+                vec![ReplicaChange::Write(Box::new(staged))],
+                SyncStateBatch::default(),
+            )
+            .await?;
+        Ok(applied.first().copied().unwrap_or(Applied::Superseded))
+    }
+
+    /// Objects of a bucket by key, with their bytes when stored inline (small objects), all read from one
+    /// snapshot, for another zone's batched fetch. Keys not held are `missing`; objects kept in files (or
+    /// past `max_bytes` of bytes in all) are `large` and fetched one by one, streaming.
+    pub async fn replica_read_small(&self, bucket: &Bucket, keys: Vec<String>, max_bytes: u64) -> Result<SmallObjects> {
+        let id = bucket.bucket_id.clone();
+        self.read(move |r| {
+            let mut out = SmallObjects::default();
+            let mut budget = max_bytes;
+            for key in keys {
+                let Some(meta) = records::get::<ObjectMeta>(r, &keys::object(&id, &key))? else {
+                    out.missing.push(key);
+                    continue;
+                };
+                let inline = meta.manifest.segments.iter().all(|s| s.inline);
+                if !inline || meta.size > budget {
+                    out.large.push(key);
+                    continue;
+                }
+                let mut bytes = Vec::with_capacity(meta.size as usize);
+                for seg in &meta.manifest.segments {
+                    let part = r
+                        .get(&keys::inline(&seg.data_id))?
+                        .ok_or_else(|| GatewayError::Internal(format!("inline blob {} is missing", seg.data_id)))?;
+                    bytes.extend_from_slice(&part);
+                }
+                budget -= meta.size;
+                out.objects.push((
+                    ObjectMeta {
+                        manifest: Manifest::default(),
+                        ..meta
+                    },
+                    bytes::Bytes::from(bytes),
+                ));
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// Applies a delete made in another zone at `mtime`: the key goes unless this zone holds a newer write;
@@ -179,6 +329,37 @@ impl Gateway {
         })
         .await
     }
+}
+
+/// An object fetched from another zone whose bytes are stored but not visible yet.
+pub struct StagedReplica {
+    meta: ObjectMeta,
+    blob: WrittenBlob,
+}
+
+impl StagedReplica {
+    pub fn meta(&self) -> &ObjectMeta {
+        &self.meta
+    }
+}
+
+/// One change of `apply_replica_batch`.
+pub enum ReplicaChange {
+    Write(Box<StagedReplica>),
+    Delete {
+        key: String,
+        mtime: Timestamp,
+        zones_trace: Vec<String>,
+    },
+}
+
+/// What `replica_read_small` found.
+#[derive(Debug, Default)]
+pub struct SmallObjects {
+    /// Metadata (without manifest) and bytes.
+    pub objects: Vec<(ObjectMeta, bytes::Bytes)>,
+    pub missing: Vec<String>,
+    pub large: Vec<String>,
 }
 
 /// A page of `replica_list`.
@@ -320,5 +501,105 @@ mod tests {
         );
         assert!(read_all(&gw, &bucket, "k").await.is_none());
         assert_eq!(gw.bucket_stats(&bucket).await.unwrap().num_objects, 0);
+    }
+
+    /// Many changes in one transaction with the sync position they bring: all or nothing, each deciding
+    /// by `WriteOrder` as a single apply would.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_batch_applies_with_its_position_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(dir.path()).await;
+        let user = gw
+            .create_user(crate::users::NewUser {
+                uid: "u".into(),
+                display_name: "U".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let bucket = gw.create_bucket(&user, "batch", None).await.unwrap();
+        let held = gw
+            .put_object(&bucket, "held", body(b"held"), Default::default())
+            .await
+            .unwrap();
+        let gone = gw
+            .put_object(&bucket, "gone", body(b"gone"), Default::default())
+            .await
+            .unwrap();
+        let remote = |key: &str, data: &[u8], mtime: u64| ObjectMeta {
+            key: key.into(),
+            instance: format!("remote-{key}"),
+            size: data.len() as u64,
+            etag: hex::encode(<md5::Md5 as md5::Digest>::digest(data)),
+            mtime: Timestamp(mtime),
+            zones_trace: vec!["zone-b".into()],
+            ..held.clone()
+        };
+        let stage = |key: &'static str, data: &'static [u8], mtime: u64| {
+            let gw = gw.clone();
+            let bucket = bucket.clone();
+            let meta = remote(key, data, mtime);
+            async move { gw.stage_replica_write(&bucket, meta, body(data)).await.unwrap() }
+        };
+        let mut progress = SyncStateBatch::default();
+        progress.put("test/position", &"p1".to_string()).unwrap();
+        let changes = vec![
+            ReplicaChange::Write(Box::new(stage("new-1", b"one", held.mtime.0 + 5).await)),
+            // Older than what this zone holds: loses.
+            ReplicaChange::Write(Box::new(stage("held", b"older", held.mtime.0 - 1).await)),
+            ReplicaChange::Write(Box::new(stage("new-2", b"two", held.mtime.0 + 5).await)),
+            ReplicaChange::Delete {
+                key: "gone".into(),
+                mtime: Timestamp(gone.mtime.0 + 1),
+                zones_trace: vec!["zone-b".into()],
+            },
+        ];
+        let applied = gw.apply_replica_batch(&bucket, changes, progress).await.unwrap();
+        assert_eq!(
+            applied,
+            vec![Applied::Done, Applied::Superseded, Applied::Done, Applied::Done]
+        );
+        assert_eq!(read_all(&gw, &bucket, "new-1").await.unwrap(), b"one");
+        assert_eq!(read_all(&gw, &bucket, "new-2").await.unwrap(), b"two");
+        assert_eq!(read_all(&gw, &bucket, "held").await.unwrap(), b"held");
+        assert!(read_all(&gw, &bucket, "gone").await.is_none());
+        assert_eq!(
+            gw.sync_state_get::<String>("test/position").await.unwrap().as_deref(),
+            Some("p1")
+        );
+        let wanted = gw
+            .replica_writes_wanted(
+                &bucket,
+                vec![
+                    (
+                        "new-1".into(),
+                        WriteOrder::of(Timestamp(held.mtime.0 + 5), &["zone-b".to_string()]),
+                        "remote-new-1".into(),
+                    ),
+                    (
+                        "new-3".into(),
+                        WriteOrder::of(Timestamp(1), &["zone-b".to_string()]),
+                        "x".into(),
+                    ),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(wanted, vec![false, true], "held writes are not fetched again");
+
+        // A batch that cannot apply (the bucket went away) saves neither its changes nor its position.
+        let staged = stage("new-4", b"four", held.mtime.0 + 9).await;
+        gw.remove_bucket(&bucket.tenant, &bucket.name, true).await.unwrap();
+        let mut progress = SyncStateBatch::default();
+        progress.put("test/position", &"p2".to_string()).unwrap();
+        assert!(gw
+            .apply_replica_batch(&bucket, vec![ReplicaChange::Write(Box::new(staged))], progress)
+            .await
+            .is_err());
+        assert_eq!(
+            gw.sync_state_get::<String>("test/position").await.unwrap().as_deref(),
+            Some("p1"),
+            "the position moved without its changes"
+        );
     }
 }

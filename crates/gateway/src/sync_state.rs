@@ -3,6 +3,7 @@
 
 use crate::error::{GatewayError, Result};
 use crate::{keys, records, Gateway};
+use meridian_store::WriteTxn;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -33,6 +34,23 @@ impl SyncStateBatch {
     pub fn delete_if<T: Serialize>(&mut self, name: impl Into<String>, expected: &T) -> Result<&mut Self> {
         self.deletes_if.push((name.into(), encode(expected)?));
         Ok(self)
+    }
+
+    /// Applies the batch inside a transaction (one that also applies what the new positions stand for).
+    pub(crate) fn write_to(&self, txn: &mut dyn WriteTxn) -> Result<()> {
+        for (name, bytes) in &self.puts {
+            txn.put(&keys::sync_state(name), bytes)?;
+        }
+        for name in &self.deletes {
+            txn.delete(&keys::sync_state(name))?;
+        }
+        for (name, expected) in &self.deletes_if {
+            let key = keys::sync_state(name);
+            if txn.get(&key)?.as_deref() == Some(expected.as_slice()) {
+                txn.delete(&key)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -77,21 +95,6 @@ impl Gateway {
         if batch.is_empty() {
             return Ok(());
         }
-        self.write(move |txn| {
-            for (name, bytes) in &batch.puts {
-                txn.put(&keys::sync_state(name), bytes)?;
-            }
-            for name in &batch.deletes {
-                txn.delete(&keys::sync_state(name))?;
-            }
-            for (name, expected) in &batch.deletes_if {
-                let key = keys::sync_state(name);
-                if txn.get(&key)?.as_deref() == Some(expected.as_slice()) {
-                    txn.delete(&key)?;
-                }
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |txn| batch.write_to(txn)).await
     }
 }

@@ -749,13 +749,14 @@ async fn concurrent_writes_newest_wins() {
     assert_bodies(TESTER, &zones, "race", &want).await;
 }
 
-/// A zone killed (SIGKILL) in the middle of syncing 400 objects: restarted, it ends with exactly the
+/// A zone killed (SIGKILL) in the middle of syncing 1600 objects: restarted, it ends with exactly the
 /// source's objects, and its bucket stats count each object once.
 #[tokio::test]
 async fn kill_9_in_the_middle_of_a_sync() {
     let mut site = Site::build_with(&["us-east", "us-west"], |z| z.sync.concurrency = 1);
-    const N: usize = 400;
-    const SIZE: usize = 16 << 10;
+    // More objects than one page (500), which is applied in one transaction: a kill can fall between pages.
+    const N: usize = 1600;
+    const SIZE: usize = 2 << 10;
     let mut caught_mid_sync = None;
     for round in 0..3 {
         let bucket = format!("bulk-{round}");
@@ -1656,4 +1657,194 @@ async fn partition_between_zones_heals() {
     );
     drop(site);
     drop(netns);
+}
+
+/// The data source `source` of `zone`'s sync status, read through the CLI (offline while the server is
+/// stopped: then the status is computed from the data directory, asking the source live).
+fn cli_data_source(zone: &Zone, source: &str) -> Value {
+    let st = zone.cli(&["sync", "status", "--format", "json"]);
+    data_source(&st, source)
+        .cloned()
+        .unwrap_or_else(|| panic!("no data source {source} in {st:#}"))
+}
+
+/// Issue 17: after an outage, the status said `oldest change 0.1 s ago` (a data-log mark's time is its
+/// bucket's LAST change) and gave no counts at the zone level. Now the age is that of the oldest change not
+/// applied, read from the source's bucket index log, and the zone level counts changes and buckets behind.
+#[tokio::test]
+async fn status_after_an_outage_tells_the_oldest_change_and_counts() {
+    let mut site = Site::build(&["us-east", "us-west"]);
+    let ca = site.zones[0].client();
+    create_bucket(&ca, "outage-age").await;
+    create_bucket(&ca, "outage-age2").await;
+    put_object(&ca, "outage-age", "before", b"before").await;
+    {
+        let zones: Vec<&Zone> = site.zones.iter().collect();
+        wait_visible(TESTER, &zones, &site.zones[1], "outage-age", "before").await;
+        wait_caught_up(&zones).await;
+    }
+    site.zones[1].stop();
+    let first = Instant::now();
+    put_object(&ca, "outage-age", "first", b"first").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in 0..128 {
+        put_object(&ca, "outage-age", &format!("later/{i:03}"), b"later").await;
+    }
+    put_object(&ca, "outage-age2", "other", b"other").await;
+    let outage = first.elapsed().as_secs_f64();
+
+    let src = cli_data_source(&site.zones[1], "us-east");
+    let age = src["oldest_change_age_secs"].as_f64().unwrap_or(-1.0);
+    assert!(
+        age >= 3.0 && age <= outage + 30.0,
+        "the oldest change not applied was made {outage:.1} s ago (the first write after the stop), yet the \
+         status says {age} s: {src:#}"
+    );
+    assert_eq!(src["caught_up"], false, "{src:#}");
+    assert_eq!(
+        src["changes_behind"], 130,
+        "129 writes to one bucket and 1 to another: {src:#}"
+    );
+    assert_eq!(src["behind_buckets"], 2, "{src:#}");
+    assert_eq!(src["counts_exact"], true, "{src:#}");
+    let text = site.zones[1].cli_raw(&["sync", "status"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("data is behind by 130 changes in 2 buckets, oldest change "),
+        "the zone-level line must count what is behind:\n{text}"
+    );
+
+    site.zones[1].start();
+    let zones: Vec<&Zone> = site.zones.iter().collect();
+    wait_caught_up(&zones).await;
+    let st = sync_status(&site.zones[1]).await.expect("sync status");
+    let src = data_source(&st, "us-east").expect("data source").clone();
+    assert_eq!(src["changes_behind"], 0, "{st:#}");
+    assert_eq!(src["behind_buckets"], 0, "{st:#}");
+    assert!(src["oldest_change_age_secs"].is_null(), "{st:#}");
+    assert!(src["eta_secs"].is_null(), "nothing left, no ETA: {st:#}");
+    assert!(
+        src["apply_rate"].as_f64().is_some_and(|r| r > 0.0),
+        "the agent just applied 130 changes, so its rate is not 0: {st:#}"
+    );
+}
+
+/// Push notification: with a poll interval of a minute, a change still reaches the other zone at once (its
+/// agent is woken by the writer's zone), in both directions, and for metadata (a new bucket) too.
+#[tokio::test]
+async fn a_change_wakes_the_peer_without_polling() {
+    let site = Site::build_with(&["us-east", "us-west"], |z| z.sync.poll_interval_ms = 60_000);
+    let zones: Vec<&Zone> = site.zones.iter().collect();
+    // The agents' first passes (full syncs) are done before the minute-long idle polls start.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (ca, cb) = (site.zones[0].client(), site.zones[1].client());
+    create_bucket(&ca, "pushed").await;
+    for (i, (client, to)) in [(&ca, &site.zones[1]), (&cb, &site.zones[0]), (&ca, &site.zones[1])]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("k{i}");
+        let start = Instant::now();
+        put_object(client, "pushed", &key, b"pushed").await;
+        while !exists(TESTER, to, "pushed", &key).await {
+            if start.elapsed() > Duration::from_secs(20) {
+                let msg = format!(
+                    "pushed/{key} did not reach {} within 20 s while polling is every 60 s",
+                    to.name
+                );
+                panic!("{}", report(&msg, &zones).await);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A peer that accepts connections but never answers must not slow the writer: notifications are sent by
+/// a background task, each with a deadline.
+#[tokio::test]
+async fn a_hanging_peer_does_not_slow_writes() {
+    let mut site = Site::build(&["us-east", "us-west"]);
+    let ca = site.zones[0].client();
+    create_bucket(&ca, "hang").await;
+    put_object(&ca, "hang", "warm", b"warm").await;
+    site.zones[1].stop();
+    // us-west's port now accepts connections and never answers.
+    let black_hole = std::net::TcpListener::bind(site.zones[1].addr).expect("bind us-west's port");
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        black_hole.set_nonblocking(true).expect("nonblocking");
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            if let Ok((c, _)) = black_hole.accept() {
+                conns.push(c);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        conns.len()
+    });
+    let start = Instant::now();
+    for i in 0..20 {
+        put_object(&ca, "hang", &format!("k{i}"), b"x").await;
+    }
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "20 PUTs took {took:?} while a peer hangs (a notification waits up to 1 s): the writer waited for it"
+    );
+    drop(held);
+}
+
+/// `meridian bench replication` between two zones: every object arrives, the report counts completed
+/// writes, and the tool's own load on the target stays bounded, with either way of detecting arrival.
+#[tokio::test]
+async fn bench_replication_reports_lag_and_its_own_load() {
+    let site = Site::build(&["us-east", "us-west"]);
+    let (a, b) = (&site.zones[0], &site.zones[1]);
+    for (mode, extra) in [
+        ("log", vec!["--log-access-key", SYS_ACCESS, "--log-secret", SYS_SECRET]),
+        ("head", vec!["--head-rate", "100"]),
+    ] {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "bench",
+            "replication",
+            "--source-endpoint",
+            &a.endpoint,
+            "--target-endpoint",
+            &b.endpoint,
+        ])
+        .args(["--access-key", ACCESS_KEY, "--secret", SECRET_KEY])
+        .args(["--bucket", &format!("bench-{mode}"), "--rate", "40", "--objects", "40"])
+        .args([
+            "--duration",
+            "30s",
+            "--arrival-timeout",
+            "30s",
+            "--json",
+            "--no-progress",
+        ])
+        .args(&extra);
+        let out = run_with_timeout(cmd, Duration::from_secs(120));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{mode}: {stderr}\n{}", site.logs());
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{mode}: {e}: {stderr}"));
+        assert_eq!(r["detection"], mode, "{r:#}");
+        assert_eq!(r["sent"], 40, "{r:#}");
+        assert_eq!(r["written"], 40, "{r:#}");
+        assert_eq!(r["arrived"], 40, "{mode}: {r:#}\n{}", site.logs());
+        assert_eq!(r["never_arrived"], 0, "{r:#}");
+        let rate = r["achieved_rate"].as_f64().unwrap_or(0.0);
+        assert!(rate > 5.0 && rate < 60.0, "completed writes/s at 40/s asked: {r:#}");
+        let load = r["target_requests_per_s"].as_f64().unwrap_or(f64::MAX);
+        let requests = r["target_requests"].as_u64().unwrap_or(0);
+        assert!(requests > 0, "{r:#}");
+        // The log is read once per 5 ms poll at most; HEADs are held to --head-rate.
+        let bound = if mode == "log" { 250.0 } else { 110.0 };
+        assert!(
+            load <= bound,
+            "{mode}: the tool put {load} requests/s on the target: {r:#}"
+        );
+        let p50 = r["lag"]["p50_ms"].as_f64().unwrap_or(-1.0);
+        assert!(p50 >= 0.0, "{r:#}");
+    }
 }

@@ -1,20 +1,30 @@
 //! One bucket's sync from one source: full sync (the source's bilog head first, then its object listing),
-//! then incremental from that head through the source's bucket index log. Objects are fetched streaming,
-//! a bounded number at once, with retries; a position is saved only after everything before it applied.
+//! then incremental from that head through the source's bucket index log. A page of changes is fetched
+//! (small objects many per request, large ones streamed, a bounded number of requests at once, with
+//! retries) and applied in ONE metadata transaction together with the bucket's new position, so a position
+//! is never saved without everything before it.
 
 use crate::error::{Result, SyncError};
+use crate::source::FetchedBatch;
 use crate::state::{self, BucketSync, Phase};
 use crate::Agent;
 use futures::future::BoxFuture;
 use futures::StreamExt;
-use meridian_gateway::replica::Applied;
+use meridian_gateway::replica::{Applied, ReplicaChange, StagedReplica};
 use meridian_gateway::sync_state::SyncStateBatch;
-use meridian_gateway::GatewayError;
-use meridian_model::{BilogEntry, BilogOp, Bucket, WriteOrder};
+use meridian_gateway::{ByteStream, GatewayError};
+use meridian_model::{BilogEntry, BilogOp, Bucket, Timestamp, WriteOrder};
 use meridian_peer::master;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+/// Bucket index log entries (incremental) or objects (full sync) per page; a page is applied in one
+/// metadata transaction, with the bucket's new position.
 const PAGE: usize = 500;
+/// Keys per batched fetch of small objects.
+const FETCH_BATCH: usize = 250;
+/// Objects up to this size are fetched in batches (the source stores them inline, as this zone will).
+const SMALL_OBJECT: u64 = 64 << 10;
 const FETCH_ATTEMPTS: u32 = 4;
 
 /// Syncs a bucket (`tenant:name:bucket_id`) until it caught up with the source's log as it was read.
@@ -41,53 +51,50 @@ async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut Bu
             st.head = Some(src.bilog_head(spec).await?);
             save(agent, name, st).await?;
         }
-        loop {
-            let page = src.objects(spec, &st.full_marker, PAGE).await?;
-            let Some(next) = page.next_marker.clone() else {
-                break;
-            };
-            let mut work: Vec<BoxFuture<'_, Result<u64>>> = page
+        let mut page = src.objects(spec, &st.full_marker, PAGE).await?;
+        while let Some(next) = page.next_marker.clone() {
+            let mut items: Vec<Item> = page
                 .objects
                 .iter()
-                .map(|o| {
-                    let order = WriteOrder::of(o.mtime, &o.zones_trace);
-                    Box::pin(fetch_and_apply(
-                        agent,
-                        bucket,
-                        spec,
-                        &o.key,
-                        order,
-                        &o.instance,
-                        &o.zones_trace,
-                    )) as BoxFuture<'_, Result<u64>>
+                .map(|o| Item::Write {
+                    key: o.key.clone(),
+                    order: WriteOrder::of(o.mtime, &o.zones_trace),
+                    instance: o.instance.clone(),
+                    trace: o.zones_trace.clone(),
+                    size: o.size,
                 })
                 .collect();
             // Keys the source deleted before we started reading its log: their deletes are only in its
             // tombstones now.
-            for (key, tomb) in &page.tombstones {
-                work.push(Box::pin(async move {
-                    agent
-                        .gw
-                        .apply_replica_delete(bucket, key, tomb.mtime, std::slice::from_ref(&tomb.origin))
-                        .await?;
-                    Ok(0)
-                }));
-            }
-            let results: Vec<Result<u64>> = futures::stream::iter(work)
-                .buffer_unordered(agent.concurrency)
-                .collect()
-                .await;
-            for r in results {
-                let bytes = r?;
-                if bytes > 0 {
-                    st.objects_done += 1;
-                    st.bytes_done += bytes;
+            items.extend(page.tombstones.iter().map(|(key, tomb)| Item::Delete {
+                key: key.clone(),
+                mtime: tomb.mtime,
+                trace: vec![tomb.origin.clone()],
+            }));
+            let truncated = page.truncated;
+            // The next page is listed while this one is fetched and applied.
+            let listing = async {
+                if truncated {
+                    src.objects(spec, &next, PAGE).await.map(Some)
+                } else {
+                    Ok(None)
                 }
-            }
-            st.full_marker = next;
-            save(agent, name, st).await?;
-            if !page.truncated {
-                break;
+            };
+            let work = async {
+                let staged = stage(agent, bucket, spec, items).await?;
+                st.full_marker = next.clone();
+                st.objects_done += staged.objects;
+                st.bytes_done += staged.bytes;
+                let n = staged.changes.len() as u64;
+                apply(agent, bucket, name, st, staged).await?;
+                crate::health::applied(crate::data::LOG, &src.zone_id, n);
+                Ok::<_, SyncError>(())
+            };
+            let (listed, applied) = futures::join!(listing, work);
+            applied?;
+            match listed? {
+                Some(p) => page = p,
+                None => break,
             }
         }
         st.phase = Phase::Incremental;
@@ -100,32 +107,275 @@ async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut Bu
             return Ok(());
         };
         let latest = latest_per_key(&entries, &agent.gw.site().zone_id);
-        let applies: Vec<BoxFuture<'_, Result<u64>>> = latest
-            .into_iter()
-            .map(|e| -> BoxFuture<'_, Result<u64>> {
-                Box::pin(async move {
-                    let applied = apply_entry(agent, bucket, spec, e).await?;
-                    crate::metrics::lag(&src.zone_name, crate::data::LOG, e.timestamp);
-                    Ok(applied)
-                })
+        let items = latest
+            .iter()
+            .map(|e| match e.op {
+                BilogOp::Write => Item::Write {
+                    key: e.object.clone(),
+                    order: WriteOrder::of(e.timestamp, &e.zones_trace),
+                    instance: e.instance.clone(),
+                    trace: e.zones_trace.clone(),
+                    size: e.size,
+                },
+                BilogOp::Del => Item::Delete {
+                    key: e.object.clone(),
+                    mtime: e.timestamp,
+                    trace: e.zones_trace.clone(),
+                },
             })
             .collect();
-        let results: Vec<Result<u64>> = futures::stream::iter(applies)
-            .buffer_unordered(agent.concurrency)
-            .collect()
-            .await;
-        for r in results {
-            r?;
-        }
+        let staged = stage(agent, bucket, spec, items).await?;
         st.marker = last;
-        save(agent, name, st).await?;
+        apply(agent, bucket, name, st, staged).await?;
+        for e in &latest {
+            crate::metrics::lag(&src.zone_name, crate::data::LOG, e.timestamp);
+        }
+        crate::health::applied(crate::data::LOG, &src.zone_id, entries.len() as u64);
     }
+}
+
+/// One change a page asks for: a source object's write (fetched), or a delete.
+enum Item {
+    Write {
+        key: String,
+        order: WriteOrder,
+        instance: String,
+        trace: Vec<String>,
+        size: u64,
+    },
+    Delete {
+        key: String,
+        mtime: Timestamp,
+        trace: Vec<String>,
+    },
+}
+
+/// A page's changes ready to apply: the writes' bytes are stored (not visible yet).
+struct Staged {
+    changes: Vec<ReplicaChange>,
+    objects: u64,
+    bytes: u64,
+}
+
+/// Fetches what a page's writes need: only writes this zone does not hold yet (one snapshot decides), small
+/// objects many per request, large ones streamed one by one; `concurrency` requests at once.
+async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> Result<Staged> {
+    let gw = &agent.gw;
+    let zone_id = gw.site().zone_id.clone();
+    let candidates: Vec<(String, WriteOrder, String)> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Write {
+                key,
+                order,
+                instance,
+                trace,
+                ..
+            } if !trace.contains(&zone_id) => Some((key.clone(), order.clone(), instance.clone())),
+            _ => None,
+        })
+        .collect();
+    let wanted: HashSet<String> = gw
+        .replica_writes_wanted(bucket, candidates.clone())
+        .await?
+        .into_iter()
+        .zip(candidates)
+        .filter_map(|(want, (key, _, _))| want.then_some(key))
+        .collect();
+    let (mut small, mut large) = (Vec::new(), Vec::new());
+    for i in &items {
+        if let Item::Write { key, size, .. } = i {
+            if wanted.contains(key) {
+                if *size <= SMALL_OBJECT {
+                    small.push(key.clone());
+                } else {
+                    large.push(key.clone());
+                }
+            }
+        }
+    }
+    let mut fetched: HashMap<String, StagedReplica> = HashMap::new();
+    let outcome = fetch_all(agent, bucket, spec, small, large, &mut fetched).await;
+    if let Err(e) = outcome {
+        for (_, s) in fetched {
+            gw.discard_staged(s).await;
+        }
+        return Err(e);
+    }
+    let mut staged = Staged {
+        changes: Vec::with_capacity(items.len()),
+        objects: 0,
+        bytes: 0,
+    };
+    for i in items {
+        match i {
+            Item::Write { key, .. } => {
+                if let Some(s) = fetched.remove(&key) {
+                    staged.objects += 1;
+                    staged.bytes += s.meta().size;
+                    staged.changes.push(ReplicaChange::Write(Box::new(s)));
+                }
+            }
+            Item::Delete { key, mtime, trace } => staged.changes.push(ReplicaChange::Delete {
+                key,
+                mtime,
+                zones_trace: trace,
+            }),
+        }
+    }
+    Ok(staged)
+}
+
+/// Fetches and stages `small` (in batches) and `large` (streamed) into `out`; keys deleted at the source
+/// since are skipped (their delete follows in the log).
+async fn fetch_all(
+    agent: &Agent,
+    bucket: &Bucket,
+    spec: &str,
+    small: Vec<String>,
+    mut large: Vec<String>,
+    out: &mut HashMap<String, StagedReplica>,
+) -> Result<()> {
+    let gw = &agent.gw;
+    let batches: Vec<BoxFuture<'_, Result<FetchedBatch>>> = small
+        .chunks(FETCH_BATCH)
+        .map(|keys| -> BoxFuture<'_, Result<FetchedBatch>> {
+            Box::pin(async move {
+                let _permit = permit(agent).await?;
+                retrying(keys.first().map_or("", String::as_str), || {
+                    agent.source.fetch_batch(spec, keys)
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut results = futures::stream::iter(batches).buffer_unordered(agent.concurrency);
+    let mut first_error = None;
+    while let Some(r) = results.next().await {
+        match r {
+            Ok(batch) => {
+                large.extend(batch.large);
+                for (meta, data) in batch.objects {
+                    let key = meta.key.clone();
+                    let body: ByteStream = Box::pin(futures::stream::once(async move { Ok(data) }));
+                    match gw.stage_replica_write(bucket, meta, body).await {
+                        Ok(s) => {
+                            if let Some(old) = out.insert(key, s) {
+                                gw.discard_staged(old).await;
+                            }
+                        }
+                        Err(e) => {
+                            first_error.get_or_insert(e.into());
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    drop(results);
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let streams: Vec<BoxFuture<'_, (String, Result<Option<StagedReplica>>)>> = large
+        .into_iter()
+        .map(|key| -> BoxFuture<'_, (String, Result<Option<StagedReplica>>)> {
+            Box::pin(async move {
+                let r = fetch_one(agent, bucket, spec, &key).await;
+                (key, r)
+            })
+        })
+        .collect();
+    let mut results = futures::stream::iter(streams).buffer_unordered(agent.concurrency);
+    while let Some((key, r)) = results.next().await {
+        match r {
+            Ok(Some(s)) => {
+                if let Some(old) = out.insert(key, s) {
+                    gw.discard_staged(old).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn permit(agent: &Agent) -> Result<tokio::sync::SemaphorePermit<'_>> {
+    agent
+        .fetches
+        .acquire()
+        .await
+        .map_err(|e| SyncError::Protocol(e.to_string()))
+}
+
+/// Runs `op` again (with a growing pause) while it fails in a way that may pass.
+async fn retrying<T, F, Fut>(what: &str, mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match op().await {
+            Err(e) if attempt < FETCH_ATTEMPTS && transient(&e) => {
+                tracing::debug!(what, attempt, error = %e, "fetch failed, retrying");
+                tokio::time::sleep(Duration::from_millis(200) * 4u32.pow(attempt - 1)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Fetches the source's current object, streaming, and stages it; `None` when the source no longer has it.
+async fn fetch_one(agent: &Agent, bucket: &Bucket, spec: &str, key: &str) -> Result<Option<StagedReplica>> {
+    let _permit = permit(agent).await?;
+    let result = retrying(key, || async {
+        let (meta, body) = agent.source.fetch(spec, key).await?;
+        Ok(agent.gw.stage_replica_write(bucket, meta, body).await?)
+    })
+    .await;
+    match result {
+        Ok(s) => Ok(Some(s)),
+        // Deleted at the source since the change was logged: its delete follows in the log.
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Applies a page's staged changes and the bucket's new position in one transaction.
+async fn apply(agent: &Agent, bucket: &Bucket, name: &str, st: &BucketSync, staged: Staged) -> Result<()> {
+    let mut progress = SyncStateBatch::default();
+    progress.put(name, st)?;
+    let sizes: Vec<Option<u64>> = staged
+        .changes
+        .iter()
+        .map(|c| match c {
+            ReplicaChange::Write(s) => Some(s.meta().size),
+            ReplicaChange::Delete { .. } => None,
+        })
+        .collect();
+    let applied = agent.gw.apply_replica_batch(bucket, staged.changes, progress).await?;
+    let (mut objects, mut bytes) = (0, 0);
+    for (size, a) in sizes.iter().zip(&applied) {
+        if let (Some(size), Applied::Done) = (size, a) {
+            objects += 1;
+            bytes += size;
+        }
+    }
+    crate::metrics::fetched(&agent.source.zone_name, objects, bytes);
+    Ok(())
 }
 
 /// Within a page only the last change of each key matters (the fetch reads the key's current state), and
 /// changes that already passed through this zone are skipped: that is what stops ping-pong.
 fn latest_per_key<'a>(entries: &'a [BilogEntry], zone_id: &str) -> Vec<&'a BilogEntry> {
-    let mut last: std::collections::HashMap<&str, &BilogEntry> = std::collections::HashMap::new();
+    let mut last: HashMap<&str, &BilogEntry> = HashMap::new();
     for e in entries {
         last.insert(e.object.as_str(), e);
     }
@@ -135,72 +385,6 @@ fn latest_per_key<'a>(entries: &'a [BilogEntry], zone_id: &str) -> Vec<&'a Bilog
         .collect();
     out.sort_by(|a, b| a.op_id.cmp(&b.op_id));
     out
-}
-
-async fn apply_entry(agent: &Agent, bucket: &Bucket, spec: &str, e: &BilogEntry) -> Result<u64> {
-    match e.op {
-        BilogOp::Write => {
-            let order = WriteOrder::of(e.timestamp, &e.zones_trace);
-            fetch_and_apply(agent, bucket, spec, &e.object, order, &e.instance, &e.zones_trace).await
-        }
-        BilogOp::Del => {
-            agent
-                .gw
-                .apply_replica_delete(bucket, &e.object, e.timestamp, &e.zones_trace)
-                .await?;
-            Ok(0)
-        }
-    }
-}
-
-/// Fetches the source's current object and applies it, unless this zone already holds that write or a
-/// newer one. Returns the bytes applied (0 when nothing was).
-async fn fetch_and_apply(
-    agent: &Agent,
-    bucket: &Bucket,
-    spec: &str,
-    key: &str,
-    order: WriteOrder,
-    instance: &str,
-    zones_trace: &[String],
-) -> Result<u64> {
-    let gw = &agent.gw;
-    if zones_trace.iter().any(|z| *z == gw.site().zone_id)
-        || !gw.replica_write_wanted(bucket, key, order, instance).await?
-    {
-        return Ok(0);
-    }
-    let _permit = agent
-        .fetches
-        .acquire()
-        .await
-        .map_err(|e| SyncError::Protocol(e.to_string()))?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = async {
-            let (meta, body) = agent.source.fetch(spec, key).await?;
-            let size = meta.size;
-            let applied = gw.apply_replica_write(bucket, meta, body).await?;
-            Ok::<_, SyncError>(if applied == Applied::Done { size } else { 0 })
-        }
-        .await;
-        match result {
-            Ok(bytes) => {
-                if bytes > 0 {
-                    crate::metrics::fetched(&agent.source.zone_name, bytes);
-                }
-                return Ok(bytes);
-            }
-            // Deleted at the source since the change was logged: its delete follows in the log.
-            Err(e) if e.is_not_found() => return Ok(0),
-            Err(e) if attempt < FETCH_ATTEMPTS && transient(&e) => {
-                tracing::debug!(key, attempt, error = %e, "fetch failed, retrying");
-                tokio::time::sleep(Duration::from_millis(200) * 4u32.pow(attempt - 1)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 fn transient(e: &SyncError) -> bool {

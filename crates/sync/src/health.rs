@@ -2,8 +2,9 @@
 //! document; the progress itself is persisted (see `state`).
 
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default)]
 pub struct Health {
@@ -11,6 +12,25 @@ pub struct Health {
     pub last_error: Option<(String, Instant)>,
     /// Per shard: its marker when last seen and since when it has been that.
     pub shards: HashMap<u32, (String, Instant)>,
+    /// Changes applied per second, by second (the last `RATE_WINDOW` seconds), for the ETA.
+    pub applied: VecDeque<(Instant, u64)>,
+}
+
+/// How far back the apply rate looks.
+pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+
+impl Health {
+    /// Changes applied per second over the last `RATE_WINDOW` (0 when none were).
+    pub fn rate(&self) -> f64 {
+        let now = Instant::now();
+        let recent: u64 = self
+            .applied
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) < RATE_WINDOW)
+            .map(|(_, n)| n)
+            .sum();
+        recent as f64 / RATE_WINDOW.as_secs_f64()
+    }
 }
 
 type Registry = Mutex<HashMap<(String, String), Health>>;
@@ -51,6 +71,51 @@ pub fn observe_shard(log: &str, src: &str, shard: u32, marker: &str) {
     });
 }
 
+/// Counts `n` changes applied now (for the rate and ETA the status shows).
+pub fn applied(log: &str, src: &str, n: u64) {
+    if n == 0 {
+        return;
+    }
+    with(log, src, |h| {
+        let now = Instant::now();
+        match h.applied.back_mut() {
+            Some((t, count)) if now.duration_since(*t) < Duration::from_secs(1) => *count += n,
+            _ => h.applied.push_back((now, n)),
+        }
+        while h
+            .applied
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= RATE_WINDOW)
+        {
+            h.applied.pop_front();
+        }
+    });
+}
+
 pub fn snapshot(log: &str, src: &str) -> Health {
     with(log, src, |h| h.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_counts_the_last_window_only() {
+        assert_eq!(snapshot("data", "rate-zone").rate(), 0.0);
+        applied("data", "rate-zone", 50);
+        applied("data", "rate-zone", 50);
+        let rate = snapshot("data", "rate-zone").rate();
+        assert!((rate - 100.0 / RATE_WINDOW.as_secs_f64()).abs() < 1e-9, "{rate}");
+        with("data", "rate-zone", |h| {
+            for (t, _) in h.applied.iter_mut() {
+                *t -= RATE_WINDOW;
+            }
+        });
+        assert_eq!(
+            snapshot("data", "rate-zone").rate(),
+            0.0,
+            "changes older than the window"
+        );
+    }
 }

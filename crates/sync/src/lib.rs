@@ -9,6 +9,7 @@ pub mod gap;
 mod health;
 mod meta;
 mod metrics;
+pub mod notify;
 pub mod source;
 pub mod state;
 pub mod status;
@@ -42,6 +43,8 @@ pub(crate) struct Agent {
     pub fetches: Semaphore,
     /// Rung when the data log recorded pending buckets, so the bucket worker starts at once.
     pub wake: Notify,
+    /// Rung when the source notifies that its log changed (see `notify`), so the log step runs at once.
+    pub log_wake: Arc<Notify>,
     pub poll: Duration,
 }
 
@@ -72,6 +75,7 @@ pub fn sources(site: &Site) -> Vec<(&'static str, ZoneGroupZone)> {
 /// Runs the agents for as long as the process runs, following period changes.
 pub async fn run(gw: Gateway, opts: SyncOptions) {
     tokio::spawn(trim::run(gw.clone(), opts.trim_interval));
+    tokio::spawn(notify::run(gw.clone()));
     let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -106,6 +110,7 @@ pub async fn run(gw: Gateway, opts: SyncOptions) {
                 concurrency: opts.concurrency.max(1),
                 fetches: Semaphore::new(opts.concurrency.max(1)),
                 wake: Notify::new(),
+                log_wake: notify::waker(log, &zone.id),
                 poll: opts.poll_interval,
             });
             let task = if log == meta::LOG {
@@ -162,14 +167,23 @@ async fn repeat(agent: &Agent, step: Step) {
             Ok(true) => backoff = Duration::ZERO,
             Ok(false) => {
                 backoff = Duration::ZERO;
-                tokio::time::sleep(agent.poll).await;
+                sleep_or_woken(agent, agent.poll).await;
             }
             Err(e) => {
                 record(agent, log, &e);
                 backoff = (backoff * 2).clamp(agent.poll.max(Duration::from_millis(200)), Duration::from_secs(30));
-                tokio::time::sleep(backoff).await;
+                // A notification from the source says it is back: no need to wait out the backoff.
+                sleep_or_woken(agent, backoff).await;
             }
         }
+    }
+}
+
+/// Waits `d`, or less if the source notifies a change of its log.
+async fn sleep_or_woken(agent: &Agent, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = agent.log_wake.notified() => {}
     }
 }
 

@@ -85,6 +85,7 @@ async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<St
     if let Some(m) = &done {
         batch.put(state::shard_marker(LOG, &src.zone_id, shard), m)?;
         gw.sync_state_apply(batch).await?;
+        health::applied(LOG, &src.zone_id, state::seq(m).saturating_sub(state::seq(marker)));
     }
     outcome.map(|()| done)
 }

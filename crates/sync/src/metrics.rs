@@ -9,8 +9,12 @@ pub fn lag(source_zone: &str, log: &str, changed_at: Timestamp) {
         .record(secs);
 }
 
-pub fn fetched(source_zone: &str, bytes: u64) {
-    metrics::counter!("meridian_sync_fetched_objects_total", "source_zone" => source_zone.to_string()).increment(1);
+pub fn fetched(source_zone: &str, objects: u64, bytes: u64) {
+    if objects == 0 {
+        return;
+    }
+    metrics::counter!("meridian_sync_fetched_objects_total", "source_zone" => source_zone.to_string())
+        .increment(objects);
     metrics::counter!("meridian_sync_fetched_bytes_total", "source_zone" => source_zone.to_string()).increment(bytes);
 }
 

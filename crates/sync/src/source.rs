@@ -46,6 +46,14 @@ pub struct ObjectPage {
     pub next_marker: Option<String>,
 }
 
+/// What one batched fetch brought.
+#[derive(Debug, Default)]
+pub struct FetchedBatch {
+    pub objects: Vec<(ObjectMeta, bytes::Bytes)>,
+    pub missing: Vec<String>,
+    pub large: Vec<String>,
+}
+
 /// A bucket of the source's zonegroup with its object count (full sync's denominator).
 #[derive(Debug, Clone)]
 pub struct SourceBucket {
@@ -244,6 +252,57 @@ impl Source {
             }
         }
         Err(last.map_or_else(|| SyncError::NoEndpoint(self.zone_name.clone()), SyncError::from))
+    }
+
+    /// Many small objects of a bucket at once (`POST /admin/sync/fetch`): their metadata and bytes; keys the
+    /// source no longer holds are `missing`, and objects it answers without bytes (too large, or past the
+    /// answer's budget) are `large`, for `fetch`. A source without this endpoint (an older version) answers
+    /// every key as large.
+    pub async fn fetch_batch(&self, bucket: &str, keys: &[String]) -> Result<FetchedBatch> {
+        let req = AdminRequest::new(Method::POST, "sync/fetch")
+            .param("bucket", bucket)
+            .with_body(serde_json::json!({ "keys": keys }));
+        let v = match self.send(req).await {
+            Err(SyncError::Peer(meridian_peer::PeerError::Remote {
+                status: 400 | 405 | 501,
+                code,
+                ..
+            })) if code != "NoSuchBucket" => {
+                return Ok(FetchedBatch {
+                    large: keys.to_vec(),
+                    ..Default::default()
+                })
+            }
+            other => other?,
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let strings = |field: &str| -> Vec<String> {
+            v.get(field)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        let mut out = FetchedBatch {
+            objects: Vec::new(),
+            missing: strings("missing"),
+            large: strings("large"),
+        };
+        for o in v.get("objects").and_then(Value::as_array).into_iter().flatten() {
+            let meta: ObjectMeta = o
+                .get("meta")
+                .cloned()
+                .ok_or_else(|| SyncError::Protocol(format!("fetched object without meta: {o}")))
+                .and_then(|m| {
+                    serde_json::from_value(m).map_err(|e| SyncError::Protocol(format!("fetched object: {e}")))
+                })?;
+            let data = o
+                .get("data")
+                .and_then(Value::as_str)
+                .and_then(|d| b64.decode(d).ok())
+                .ok_or_else(|| SyncError::Protocol(format!("fetched object {} without its bytes", meta.key)))?;
+            out.objects.push((meta, bytes::Bytes::from(data)));
+        }
+        Ok(out)
     }
 
     /// What the source has synced from `zone` (its markers), for trimming.

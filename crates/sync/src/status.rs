@@ -9,16 +9,23 @@ use crate::{data, health, meta};
 use meridian_gateway::Gateway;
 use meridian_model::{Timestamp, ZoneGroupZone};
 use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 /// A shard behind its source that has not moved for this long is stalled.
 const STALL_AFTER: Duration = Duration::from_secs(30);
 /// A status must answer even while a link to a source hangs.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
-/// Behind shards asked for their oldest entry (the age of the oldest change not applied).
+/// Behind shards asked for their oldest entries.
 const AGE_PROBES: usize = 16;
 /// Set-aside metadata entries listed in the status (the first ones by key).
 const SET_ASIDE_SHOWN: usize = 20;
+/// Data-log entries read per behind shard to learn which buckets are behind.
+const DATALOG_PROBE: usize = 100;
+/// Buckets behind whose index logs a status reads (counts beyond are lower bounds).
+const BUCKET_PROBES: usize = 32;
+/// Bucket-index-log entries read per bucket behind to find its oldest change not applied.
+const BILOG_PROBE: usize = 100;
 
 fn zone_ref(id: &str, name: &str) -> Value {
     json!({"id": id, "name": name})
@@ -146,27 +153,27 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
                     stalled.push(shard);
                 }
             }
-            let mut oldest: Option<Timestamp> = None;
-            for &shard in behind.iter().take(AGE_PROBES) {
-                let marker = markers.get(&shard).cloned().unwrap_or_default();
-                let first = if is_data {
-                    source
-                        .datalog(shard, &marker, 1)
-                        .await
-                        .ok()
-                        .and_then(|m| m.first().map(|e| e.timestamp))
-                } else {
-                    source
-                        .mdlog(shard, &marker, 1)
-                        .await
-                        .ok()
-                        .and_then(|m| m.first().map(|e| e.timestamp))
-                };
-                if let Some(t) = first {
-                    oldest = Some(oldest.map_or(t, |o| o.min(t)));
-                }
+            let behind_counts = if is_data {
+                data_behind(gw, &source, &zone.id, &markers, &behind, progress.as_ref()).await?
+            } else {
+                meta_behind(&source, &markers, &behind, behind_entries).await
+            };
+            let oldest = behind_counts.oldest;
+            let rate = health.rate();
+            let full_left = progress
+                .as_ref()
+                .filter(|p| p.phase == Phase::Full)
+                .map_or(0, |p| p.items_total.saturating_sub(items_done));
+            let left = behind_counts.changes.max(full_left);
+            doc["changes_behind"] = json!(behind_counts.changes);
+            if is_data {
+                doc["behind_buckets"] = json!(behind_counts.buckets);
             }
-            let caught_up = progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental)
+            doc["counts_exact"] = json!(behind_counts.exact);
+            doc["apply_rate"] = json!((rate * 10.0).round() / 10.0);
+            doc["eta_secs"] = json!((left > 0 && rate > 0.0).then(|| left as f64 / rate));
+            let caught_up =
+                progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental)
                 && behind_entries == 0
                 && pending == 0
                 && set_aside.is_empty();
@@ -180,6 +187,159 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
     doc["last_error"] = json!(last_error);
     doc["last_error_age_secs"] = json!(last_error_age);
     Ok(doc)
+}
+
+/// How far behind a source is, beyond its log's own entries.
+struct Behind {
+    /// Changes not applied yet: bucket index log entries of the buckets behind (data), or metadata log
+    /// entries (metadata).
+    changes: u64,
+    /// Buckets with changes not applied yet (data).
+    buckets: u64,
+    /// The time of the oldest change not applied yet.
+    oldest: Option<Timestamp>,
+    /// False when there was more to look at than a status probes (the counts are then lower bounds).
+    exact: bool,
+}
+
+/// Metadata log entries are one per change, so the oldest one past a shard's marker is the oldest change not
+/// applied.
+async fn meta_behind(source: &Source, markers: &HashMap<u32, String>, behind: &[u32], entries: u64) -> Behind {
+    let firsts = futures::future::join_all(behind.iter().take(AGE_PROBES).map(|&shard| {
+        let marker = markers.get(&shard).cloned().unwrap_or_default();
+        async move {
+            source
+                .mdlog(shard, &marker, 1)
+                .await
+                .ok()
+                .and_then(|m| m.first().map(|e| e.timestamp))
+        }
+    }))
+    .await;
+    Behind {
+        changes: entries,
+        buckets: 0,
+        oldest: firsts.into_iter().flatten().min(),
+        exact: behind.len() <= AGE_PROBES,
+    }
+}
+
+/// A data-log mark only says a bucket changed (marks coalesce: its time is the bucket's LAST change), so the
+/// buckets behind are the pending ones and those named past the data-log markers, and for each the source's
+/// bucket index log tells how many changes are not applied and when the oldest of them was made.
+async fn data_behind(
+    gw: &Gateway,
+    source: &Source,
+    zone_id: &str,
+    markers: &HashMap<u32, String>,
+    behind: &[u32],
+    progress: Option<&LogSync>,
+) -> Result<Behind> {
+    let mut exact = behind.len() <= AGE_PROBES;
+    let pending_total = gw.sync_state_count(&state::pending_prefix(zone_id), usize::MAX).await?;
+    let mut buckets: BTreeSet<String> = gw
+        .sync_state_scan::<String>(&state::pending_prefix(zone_id), BUCKET_PROBES)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    exact &= pending_total <= BUCKET_PROBES;
+    let named = futures::future::join_all(behind.iter().take(AGE_PROBES).map(|&shard| {
+        let marker = markers.get(&shard).cloned().unwrap_or_default();
+        async move { source.datalog(shard, &marker, DATALOG_PROBE).await }
+    }))
+    .await;
+    let mut datalog_oldest: Option<Timestamp> = None;
+    for marks in named {
+        match marks {
+            Ok(marks) => {
+                exact &= marks.len() < DATALOG_PROBE;
+                for m in marks {
+                    datalog_oldest = Some(datalog_oldest.map_or(m.timestamp, |o| o.min(m.timestamp)));
+                    buckets.insert(m.bucket_key);
+                }
+            }
+            Err(_) => exact = false,
+        }
+    }
+    let count = (buckets.len() as u64).max(pending_total as u64);
+    let full_started = progress.filter(|p| p.phase == Phase::Full).map(|p| p.started);
+    let probes = futures::future::join_all(
+        buckets
+            .iter()
+            .take(BUCKET_PROBES)
+            .map(|key| bucket_behind(gw, source, zone_id, key, full_started)),
+    )
+    .await;
+    exact &= buckets.len() <= BUCKET_PROBES;
+    let mut out = Behind {
+        changes: 0,
+        buckets: count,
+        oldest: None,
+        exact,
+    };
+    for probe in probes {
+        match probe {
+            Some((changes, oldest)) => {
+                out.changes += changes;
+                if let Some(t) = oldest {
+                    out.oldest = Some(out.oldest.map_or(t, |o| o.min(t)));
+                }
+            }
+            None => out.exact = false,
+        }
+    }
+    // Without any bucket answer, the data log's marks are the best lower bound there is.
+    if out.oldest.is_none() && out.changes == 0 {
+        out.oldest = datalog_oldest;
+    }
+    Ok(out)
+}
+
+/// One bucket `tenant:name:bucket_id` behind its source: the changes of its index log this zone has not
+/// applied, and the time of the oldest (the first past this zone's position that did not come from this
+/// zone). A bucket whose full sync has not finished counts from the start of its log (or of the full sync).
+/// `None` when the source could not be asked.
+async fn bucket_behind(
+    gw: &Gateway,
+    source: &Source,
+    zone_id: &str,
+    key: &str,
+    full_started: Option<Timestamp>,
+) -> Option<(u64, Option<Timestamp>)> {
+    let mut parts = key.rsplitn(3, ':');
+    let (Some(id), Some(name), tenant) = (parts.next(), parts.next(), parts.next().unwrap_or_default()) else {
+        return Some((0, None));
+    };
+    let spec = meridian_gateway::metadata::bucket_spec(tenant, name);
+    let st: Option<BucketSync> = gw.sync_state_get(&state::bucket(zone_id, id)).await.ok()?;
+    let incremental = st.as_ref().is_some_and(|s| s.phase == Phase::Incremental);
+    let from = st.as_ref().map(|s| s.needed_from().to_string()).unwrap_or_default();
+    let head = match source.bilog_head(&spec).await {
+        Ok(h) => h,
+        Err(e) if e.is_not_found() => return Some((0, None)),
+        Err(_) => return None,
+    };
+    let behind = state::seq(&head).saturating_sub(state::seq(&from));
+    if incremental && behind == 0 {
+        return Some((0, None));
+    }
+    let me = gw.site().zone_id.clone();
+    let entries = source.bilog(&spec, &from, BILOG_PROBE).await.ok()?;
+    let foreign: Vec<_> = entries.iter().filter(|e| !e.zones_trace.contains(&me)).collect();
+    let oldest = foreign.first().map(|e| e.timestamp);
+    // The whole rest of the log was read: echoes of this zone's own writes are not changes to apply.
+    let changes = if entries.len() < BILOG_PROBE {
+        foreign.len() as u64
+    } else {
+        behind
+    };
+    let oldest = match (incremental, oldest, full_started) {
+        (false, Some(t), Some(started)) => Some(t.min(started)),
+        (false, None, Some(started)) if behind > 0 => Some(started),
+        (_, t, _) => t,
+    };
+    Some((changes, oldest))
 }
 
 /// Per source zone, where one bucket's sync stands.

@@ -160,6 +160,16 @@ pub struct SourceStatus {
     pub caught_up: bool,
     pub behind_entries: Option<u64>,
     pub pending_buckets: Option<u64>,
+    /// Changes not applied yet (bucket index log entries for data, metadata log entries for metadata).
+    pub changes_behind: Option<u64>,
+    /// Data: buckets with changes not applied yet.
+    pub behind_buckets: Option<u64>,
+    /// False when the counts are lower bounds (more was behind than a status looks at).
+    #[serde(deserialize_with = "or_true")]
+    pub counts_exact: bool,
+    /// Changes applied per second lately.
+    pub apply_rate: Option<f64>,
+    pub eta_secs: Option<f64>,
     pub oldest_change_age_secs: Option<f64>,
     #[serde(deserialize_with = "or_default")]
     pub shards: Shards,
@@ -191,6 +201,11 @@ impl Default for SourceStatus {
             caught_up: false,
             behind_entries: None,
             pending_buckets: None,
+            changes_behind: None,
+            behind_buckets: None,
+            counts_exact: true,
+            apply_rate: None,
+            eta_secs: None,
             oldest_change_age_secs: None,
             shards: Shards::default(),
             stalled_shards: Vec::new(),
@@ -219,6 +234,31 @@ impl SourceStatus {
     /// Synced: reachable and caught up.
     fn done(&self) -> bool {
         self.reachable && self.caught_up
+    }
+
+    /// "130 changes in 2 buckets" (data) or "12 changes" (metadata); "at least" when the counts are lower
+    /// bounds. `None` when the document has no counts (an older server).
+    fn counts(&self) -> Option<String> {
+        let changes = self.changes_behind?;
+        let least = if self.counts_exact { "" } else { "at least " };
+        let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        Some(match self.behind_buckets {
+            Some(b) => format!(
+                "{least}{} in {}",
+                plural(changes, "change", "changes"),
+                plural(b, "bucket", "buckets")
+            ),
+            None => format!("{least}{}", plural(changes, "change", "changes")),
+        })
+    }
+
+    /// "ETA 12.0 s at 40.5 changes/s", or why there is none.
+    fn eta(&self) -> Option<String> {
+        let rate = self.apply_rate?;
+        Some(match self.eta_secs {
+            Some(eta) => format!("ETA {} at {rate:.1} changes/s", secs(eta)),
+            None => "ETA unknown (nothing applied in the last 10 s)".to_string(),
+        })
     }
 }
 
@@ -300,12 +340,16 @@ pub fn source_lines(s: &SourceStatus, what: &str, upstream: &str) -> Vec<String>
     if s.caught_up {
         lines.push(format!("{what} is caught up with {upstream}"));
     } else {
-        let mut line = match s.behind_entries {
-            Some(n) if n > 0 => format!("{what} is behind by {n} entries"),
+        let mut line = match (s.counts(), s.behind_entries) {
+            (Some(counts), _) => format!("{what} is behind by {counts}"),
+            (None, Some(n)) if n > 0 => format!("{what} is behind by {n} entries"),
             _ => format!("{what} is not caught up with {upstream}"),
         };
         if let Some(age) = s.oldest_change_age_secs {
             let _ = write!(line, ", oldest change {} ago", secs(age));
+        }
+        if let Some(eta) = s.eta().filter(|_| s.reachable) {
+            let _ = write!(line, ", {eta}");
         }
         if s.in_full_sync() {
             line.push_str(" (full sync in progress)");
@@ -524,11 +568,18 @@ pub fn summary(s: &SourceStatus) -> String {
             format_bytes(f.bytes_done)
         ),
         None if s.in_full_sync() => format!("{} sync", s.phase),
-        None => match s.behind_entries {
-            Some(n) => format!("{n} entries behind"),
-            None => "not caught up".to_string(),
+        None => match (s.counts(), s.behind_entries) {
+            (Some(counts), _) => format!("{counts} behind"),
+            (None, Some(n)) => format!("{n} entries behind"),
+            (None, None) => "not caught up".to_string(),
         },
     };
+    if let Some(age) = s.oldest_change_age_secs {
+        let _ = write!(text, ", oldest {} ago", secs(age));
+    }
+    if let Some(eta) = s.eta_secs {
+        let _ = write!(text, ", ETA {}", secs(eta));
+    }
     if let Some(n) = s.pending_buckets.filter(|n| *n > 0) {
         let _ = write!(text, ", {n} pending buckets");
     }
@@ -601,7 +652,7 @@ impl Bars {
                 bar.set_message(format!("items, {}", format_bytes(f.bytes_done)));
             } else {
                 // Incremental: the bar fills as the entries still to apply go down from the most seen.
-                let left = s.behind_entries.unwrap_or(0);
+                let left = s.changes_behind.or(s.behind_entries).unwrap_or(0);
                 *most_behind = (*most_behind).max(left).max(1);
                 bar.set_length(*most_behind);
                 bar.set_position(*most_behind - left.min(*most_behind));
@@ -831,8 +882,8 @@ mod tests {
         let st = status(&secondary());
         assert_eq!(
             poll_line(&st),
-            "metadata us-east: caught up | data us-east: 12 entries behind, 3 pending buckets, stalled shards \
-             [17] | data eu-1: unreachable: cannot reach http://127.0.0.1:9: connection refused"
+            "metadata us-east: caught up | data us-east: 12 entries behind, oldest 4.2 s ago, 3 pending buckets, \
+             stalled shards [17] | data eu-1: unreachable: cannot reach http://127.0.0.1:9: connection refused"
         );
         let b = behind(&st);
         assert_eq!(b.len(), 2, "{b:?}");
@@ -850,6 +901,46 @@ mod tests {
         assert_eq!(summary(&full), "full sync 900/1000 items (3.5 MiB)");
         let init: SourceStatus = serde_json::from_value(json!({"phase": "init"})).unwrap();
         assert_eq!(summary(&init), "init sync");
+    }
+
+    /// Issue 17: the zone level counts what is behind and gives an ETA from the current rate.
+    #[test]
+    fn counts_and_eta() {
+        let mut v = secondary();
+        let src = &mut v["data"][0];
+        src["changes_behind"] = json!(130);
+        src["behind_buckets"] = json!(2);
+        src["counts_exact"] = json!(true);
+        src["apply_rate"] = json!(65.0);
+        src["eta_secs"] = json!(2.0);
+        let st = status(&v);
+        let text = render_status(&st);
+        assert!(
+            lines(&text).contains(
+                &"data is behind by 130 changes in 2 buckets, oldest change 4.2 s ago, ETA 2.0 s at 65.0 changes/s"
+            ),
+            "{text}"
+        );
+        assert!(
+            poll_line(&st).contains("data us-east: 130 changes in 2 buckets behind, oldest 4.2 s ago, ETA 2.0 s, 3"),
+            "{}",
+            poll_line(&st)
+        );
+
+        let src = &mut v["data"][0];
+        src["counts_exact"] = json!(false);
+        src["changes_behind"] = json!(1);
+        src["behind_buckets"] = json!(1);
+        src["apply_rate"] = json!(0.0);
+        src["eta_secs"] = json!(null);
+        let text = render_status(&status(&v));
+        assert!(
+            lines(&text).contains(
+                &"data is behind by at least 1 change in 1 bucket, oldest change 4.2 s ago, ETA unknown (nothing \
+                  applied in the last 10 s)"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
