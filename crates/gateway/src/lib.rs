@@ -5,9 +5,9 @@
 pub mod backup_snapshot;
 mod blob;
 pub mod buckets;
+pub mod changes;
 #[cfg(test)]
 mod codec_proptests;
-pub mod changes;
 pub mod conditions;
 pub mod error;
 pub mod gc;

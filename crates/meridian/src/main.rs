@@ -4,9 +4,9 @@
 mod cli;
 mod config;
 mod conn;
-mod dns;
 mod dashboard;
 mod demo;
+mod dns;
 mod server;
 mod zone;
 

@@ -172,8 +172,7 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
             doc["counts_exact"] = json!(behind_counts.exact);
             doc["apply_rate"] = json!((rate * 10.0).round() / 10.0);
             doc["eta_secs"] = json!((left > 0 && rate > 0.0).then(|| left as f64 / rate));
-            let caught_up =
-                progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental)
+            let caught_up = progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental)
                 && behind_entries == 0
                 && pending == 0
                 && set_aside.is_empty();
