@@ -333,7 +333,7 @@ async fn user_metadata_is_capped_at_2_kb() {
         s3.put_object()
             .bucket("meta")
             .key("big")
-            .metadata("k", &format!("{fits}v"))
+            .metadata("k", format!("{fits}v"))
             .body(ByteStream::from_static(b"x"))
             .send()
             .await,
@@ -344,8 +344,8 @@ async fn user_metadata_is_capped_at_2_kb() {
         s3.create_multipart_upload()
             .bucket("meta")
             .key("big")
-            .metadata("a", &"v".repeat(1500))
-            .metadata("b", &"v".repeat(1500))
+            .metadata("a", "v".repeat(1500))
+            .metadata("b", "v".repeat(1500))
             .send()
             .await,
         "MetadataTooLarge",
@@ -357,7 +357,7 @@ async fn user_metadata_is_capped_at_2_kb() {
             .key("copy")
             .copy_source("meta/fits")
             .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
-            .metadata("k", &"v".repeat(3000))
+            .metadata("k", "v".repeat(3000))
             .send()
             .await,
         "MetadataTooLarge",
@@ -413,7 +413,8 @@ async fn oversized_xml_bodies_are_refused_early() {
     let fifty_mb = (50u64 << 20).to_string();
     // DeleteObjects, CreateBucket and CompleteMultipartUpload declaring 50 MB; only 1 KiB is sent, so an
     // answer proves the server did not wait for the rest.
-    let cases: [(&str, &str, &[(&str, &str)]); 3] = [
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: [Case; 3] = [
         ("POST", "/xml", &[("delete", "")]),
         ("PUT", "/xml-new-bucket", &[]),
         ("POST", "/xml/obj", &[("uploadId", "nosuch")]),

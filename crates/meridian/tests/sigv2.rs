@@ -47,6 +47,7 @@ impl V2 {
     }
 
     /// A header-signed request. `date` goes into `Date` (or `x-amz-date` when `amz_date`), `None`: neither.
+    #[allow(clippy::too_many_arguments)]
     fn request(
         &self,
         http: &reqwest::Client,
