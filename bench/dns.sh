@@ -9,7 +9,7 @@
 # missing buckets (NXDOMAIN), 5% AAAA, 5% apex SOA.
 #
 # Knobs: BUCKETS (100000) DURATION (10 s per run) CLIENTS (dnsperf -c, 8) THREADS (responder threads, 2)
-# OUTSTANDING (dnsperf -q, 200) MEMORY_BUCKETS (1000000) OUT (bench/results-dns.txt)
+# OUTSTANDING (dnsperf -q, 200) MEMORY_BUCKETS (1000000) OUT (bench/raw/dns.txt)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +19,7 @@ CLIENTS="${CLIENTS:-8}"
 THREADS="${THREADS:-2}"
 OUTSTANDING="${OUTSTANDING:-200}"
 MEMORY_BUCKETS="${MEMORY_BUCKETS:-1000000}"
-OUT="${OUT:-$ROOT/bench/results-dns.txt}"
+OUT="${OUT:-$ROOT/bench/raw/dns.txt}"
 for tool in dnsperf pdns_server dig; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
         { echo "bench/dns.sh: $tool is missing (apt-get install dnsperf pdns-server pdns-backend-remote dnsutils)" >&2; exit 1; }
@@ -27,6 +27,7 @@ done
 PDNS="$(command -v pdns_server || echo /usr/sbin/pdns_server)"
 
 cd "$ROOT"
+mkdir -p "$(dirname "$OUT")"
 cargo build --release -p meridian-dns --example dns_bench_server
 BIN="$ROOT/target/release/examples/dns_bench_server"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/meridian-dns-bench.XXXXXX")"
@@ -95,6 +96,11 @@ PY
     run "meridian responder" "${RESPONDER%:*}" "${RESPONDER##*:}"
     run "pdns (packet cache) + backend" 127.0.0.1 "$PDNS_PORT"
     run "meridian responder (again)" "${RESPONDER%:*}" "${RESPONDER##*:}"
+    # A hot set of 1,000 names, which pdns's packet cache holds after the first pass.
+    head -1000 "$WORK/queries.txt" >"$WORK/hot.txt"
+    cp "$WORK/hot.txt" "$WORK/queries.txt"
+    run "meridian, 1k hot names" "${RESPONDER%:*}" "${RESPONDER##*:}"
+    run "pdns, 1k hot names (cached)" 127.0.0.1 "$PDNS_PORT"
     echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
     "$BIN" --memory --buckets "$MEMORY_BUCKETS"
 } | tee "$OUT"

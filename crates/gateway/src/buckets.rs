@@ -93,39 +93,37 @@ impl Gateway {
             mtime: now,
         };
         let max_buckets = owner.max_buckets;
-        let created = self
-            .write(move |txn| {
-                let key = keys::bucket(&bucket.tenant, &bucket.name);
-                if let Some(existing) = records::get::<Bucket>(txn, &key)? {
-                    return Err(if existing.owner == bucket.owner {
-                        GatewayError::BucketAlreadyOwnedByYou
-                    } else {
-                        GatewayError::BucketAlreadyExists
-                    });
-                }
-                let prefix = keys::user_bucket_prefix(&bucket.owner);
-                let owned = txn.scan(
-                    &prefix,
-                    &meridian_store::meta::prefix_end(&prefix),
-                    max_buckets.max(0) as usize + 1,
-                )?;
-                if max_buckets >= 0 && owned.len() as i64 >= max_buckets {
-                    return Err(GatewayError::InvalidRequest(format!(
-                        "TooManyBuckets: user may own at most {max_buckets} buckets"
-                    )));
-                }
-                records::put(txn, &key, &bucket)?;
-                crate::mdlog::bucket_written(txn, &bucket)?;
-                txn.put(
-                    &keys::user_bucket(&bucket.owner, &bucket.name),
-                    bucket.tenant.as_bytes(),
-                )?;
-                records::put(txn, &keys::stats(&bucket.bucket_id), &BucketStats::default())?;
-                Ok(bucket)
-            })
-            .await?;
-        self.notify_bucket(&created.tenant, &created.name);
-        Ok(created)
+        self.write(move |txn| {
+            let key = keys::bucket(&bucket.tenant, &bucket.name);
+            if let Some(existing) = records::get::<Bucket>(txn, &key)? {
+                return Err(if existing.owner == bucket.owner {
+                    GatewayError::BucketAlreadyOwnedByYou
+                } else {
+                    GatewayError::BucketAlreadyExists
+                });
+            }
+            let prefix = keys::user_bucket_prefix(&bucket.owner);
+            let owned = txn.scan(
+                &prefix,
+                &meridian_store::meta::prefix_end(&prefix),
+                max_buckets.max(0) as usize + 1,
+            )?;
+            if max_buckets >= 0 && owned.len() as i64 >= max_buckets {
+                return Err(GatewayError::InvalidRequest(format!(
+                    "TooManyBuckets: user may own at most {max_buckets} buckets"
+                )));
+            }
+            records::put(txn, &key, &bucket)?;
+            crate::mdlog::bucket_written(txn, &bucket)?;
+            txn.put(
+                &keys::user_bucket(&bucket.owner, &bucket.name),
+                bucket.tenant.as_bytes(),
+            )?;
+            records::put(txn, &keys::stats(&bucket.bucket_id), &BucketStats::default())?;
+            Ok(bucket)
+        })
+        .await
+        .inspect(|b| self.notify_bucket(&b.tenant, &b.name))
     }
 
     pub async fn get_bucket(&self, tenant: &str, name: &str) -> Result<Bucket> {
@@ -219,9 +217,8 @@ impl Gateway {
             }
             drop_bucket_records(txn, &bucket)
         })
-        .await?;
-        self.notify_bucket(&tenant, &name);
-        Ok(())
+        .await
+        .inspect(|_| self.notify_bucket(&tenant, &name))
     }
 
     /// Admin removal: with `purge_objects`, deletes every object and upload first (in batches, bytes to GC).

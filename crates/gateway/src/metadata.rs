@@ -908,22 +908,22 @@ impl Gateway {
             placement_rule: site.placement_rule.clone(),
             known_zonegroups: site.zonegroups.iter().map(|zg| zg.id.clone()).collect(),
         };
-        let changed = match &mkey {
+        let bucket = match &mkey {
             MetaKey::User(_) => None,
             MetaKey::Bucket { tenant, name } | MetaKey::Instance { tenant, name, .. } => {
                 Some((tenant.clone(), name.clone()))
             }
         };
-        let stored = self
-            .write(move |txn| match &mkey {
-                MetaKey::User(id) => put_user(txn, &key, id, &entry, mode),
-                _ => put_bucket(txn, &key, &mkey, &entry, mode, &defaults),
-            })
-            .await?;
-        if let Some((tenant, name)) = changed {
-            self.notify_bucket(&tenant, &name);
-        }
-        Ok(stored)
+        self.write(move |txn| match &mkey {
+            MetaKey::User(id) => put_user(txn, &key, id, &entry, mode),
+            _ => put_bucket(txn, &key, &mkey, &entry, mode, &defaults),
+        })
+        .await
+        .inspect(|_| {
+            if let Some((tenant, name)) = &bucket {
+                self.notify_bucket(tenant, name);
+            }
+        })
     }
 
     /// The bucket a put of `entry` at `key` would give another zonegroup, with that zonegroup; `None` when
