@@ -114,9 +114,9 @@ VERIFY_S=$(python3 -c "print(round($t1 - $t0, 2))")
 
 python3 - "$OUT" "$RAW" "$OBJECTS" "$SIZE" "$LARGE" "$LARGE_SIZE" "$FILL_S" "$VERIFY_S" "$LOOPS" \
   "$LAT_DURATION" "$LAT_CONCURRENCY" "$LAT_SIZE" "$(git -C "$ROOT" rev-parse --short HEAD)" "$(nproc)" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+  "$(cut -d' ' -f1-3 /proc/loadavg)" "$BIN" <<'PY'
 import glob, json, os, sys, datetime
-out, raw, objects, size, large, large_size, fill_s, verify_s, loops, lat_d, lat_c, lat_size, commit, nproc, load = sys.argv[1:]
+out, raw, objects, size, large, large_size, fill_s, verify_s, loops, lat_d, lat_c, lat_size, commit, nproc, load, binary = sys.argv[1:]
 j = lambda n: json.load(open(os.path.join(raw, f"backup-{n}.json")))
 meta, data, restore = j("meta"), j("data"), j("restore")
 def put_stats(n):
@@ -141,7 +141,7 @@ lines = [
     "## Backup and restore",
     "",
     f"Written by `bench/backup.sh` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC at commit `{commit}`; nproc {nproc}, "
-    f"load average {load} at the end. **The machine was shared with other jobs while this ran**: the figures "
+    f"load average {load} at the end; binary `{os.path.relpath(binary)}`. **The machine was shared with other jobs while this ran**: the figures "
     "are lower bounds for an idle machine. The zone was filled through S3 with "
     f"{int(objects):,} objects of {size} (inline in the metadata store) and {large} of {large_size} (blob files) in {fill_s} s; "
     "every backup below is online: `meridian backup create` through the running server, streamed over the admin "
