@@ -72,6 +72,18 @@ else
 fi
 echo "demo: us-east $US_EAST, us-west $US_WEST, eu-1 $EU_1, dashboard $DASH"
 
+# The DNS responder answers for the demo buckets: a CNAME into each bucket's zonegroup, then its address.
+DNS_PORT=$(sed -nE 's/^DNS \(global namespace\): 127\.0\.0\.1 port ([0-9]+),.*/\1/p' "$TMP/demo1.out")
+for pair in demo-us:us demo-eu:eu; do
+    bucket=${pair%%:*} zg=${pair##*:}
+    answer=$(dig @127.0.0.1 -p "${DNS_PORT:-0}" +short +time=3 +tries=2 "$bucket.s3.localhost" A 2>&1 | tr '\n' ' ')
+    if [ -n "$DNS_PORT" ] && [[ "$answer" == "$bucket.$zg.s3.localhost. 127.0.0.1 "* ]]; then
+        pass "demo-dns-$bucket"
+    else
+        fail "demo-dns-$bucket" "port '${DNS_PORT}', dig answered: $answer"
+    fi
+done
+
 # The master pushed periods to zones that were not started yet: logged at info, saying the zone will pull.
 LOG_EAST="$TMP/demo/logs/us-east.log"
 if grep -q 'INFO.*period not pushed.*will pull' "$LOG_EAST" && ! grep -q 'WARN.*period push' "$LOG_EAST"; then

@@ -19,7 +19,8 @@ pub struct DemoArgs {
     /// Directory of the demo realm (default: $XDG_DATA_HOME/meridian/demo, or ~/.local/share/meridian/demo)
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// First port: us-east, us-west, eu-1 and the dashboard listen on P, P+1, P+2, P+3 (0: any free ports).
+    /// First port: us-east, us-west, eu-1, the dashboard and the DNS responder listen on P .. P+4 (0: any
+    /// free ports).
     /// Fixed when the realm is created (the endpoints are part of it).
     #[arg(long)]
     base_port: Option<u16>,
@@ -30,6 +31,8 @@ pub struct DemoArgs {
 
 pub const DEFAULT_BASE_PORT: u16 = 7500;
 const REALM: &str = "demo";
+/// The demo's global DNS domain: `BUCKET.s3.localhost` answers `CNAME BUCKET.<zonegroup>.s3.localhost`.
+const DNS_DOMAIN: &str = "s3.localhost";
 
 /// One zone of the demo realm.
 struct ZoneSpec {
@@ -85,6 +88,9 @@ struct DemoState {
     admin: Key,
     /// Set once the realm, users and buckets all exist.
     complete: bool,
+    /// The DNS responder's port (UDP and TCP), on us-east; absent in a realm made before DNS existed.
+    #[serde(default)]
+    dns_port: Option<u16>,
 }
 
 impl DemoState {
@@ -117,6 +123,11 @@ fn zone_config(state: &DemoState, zone: usize, log: &str) -> Config {
         sync_poll_interval_ms: 500,
         log: log.to_string(),
         dashboard_listen: (zone == 0).then(|| SocketAddr::from(([127, 0, 0, 1], state.ports[3]))),
+        dns_domain: (zone == 0).then(|| DNS_DOMAIN.to_string()),
+        dns_listen: state
+            .dns_port
+            .filter(|_| zone == 0)
+            .map(|p| SocketAddr::from(([127, 0, 0, 1], p))),
         ..Config::default()
     }
 }
@@ -166,6 +177,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                     s.ports
                 );
             }
+            let mut s = s;
+            if s.dns_port.is_none() {
+                s.dns_port = Some(free_ports()?[0]);
+            }
             s
         }
         stale => {
@@ -178,13 +193,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                     let _ = std::fs::remove_dir_all(dir.join(z.name));
                 }
             }
-            let ports = match args.base_port.unwrap_or(DEFAULT_BASE_PORT) {
-                0 => free_ports()?,
-                p if p > u16::MAX - 3 => bail!("--base-port {p} is too high: four ports from it are needed"),
-                p => [p, p + 1, p + 2, p + 3],
+            let (ports, dns_port) = match args.base_port.unwrap_or(DEFAULT_BASE_PORT) {
+                0 => (free_ports()?, free_ports()?[0]),
+                p if p > u16::MAX - 4 => bail!("--base-port {p} is too high: five ports from it are needed"),
+                p => ([p, p + 1, p + 2, p + 3], p + 4),
             };
             DemoState {
                 ports,
+                dns_port: Some(dns_port),
                 system_key: Key::generate(),
                 user: Key::generate(),
                 admin: Key::generate(),
@@ -325,6 +341,8 @@ impl Demo {
                 "us",
                 "--endpoints",
                 &ea,
+                "--hostnames",
+                &format!("us.{DNS_DOMAIN}"),
                 "--master",
                 "--default",
             ],
@@ -371,8 +389,21 @@ impl Demo {
 
         eprintln!("  eu-1: zonegroup eu at {ec}");
         self.cli_with_key(2, &["realm", "pull", "--url", &ea]).await?;
-        self.cli(2, &["zonegroup", "create", "--rgw-zonegroup", "eu", "--endpoints", &ec])
-            .await?;
+        let eu_hostname = format!("eu.{DNS_DOMAIN}");
+        self.cli(
+            2,
+            &[
+                "zonegroup",
+                "create",
+                "--rgw-zonegroup",
+                "eu",
+                "--endpoints",
+                &ec,
+                "--hostnames",
+                &eu_hostname,
+            ],
+        )
+        .await?;
         self.cli_with_key(
             2,
             &[
@@ -607,6 +638,12 @@ fn print_summary(dir: &Path, s: &DemoState) {
         s.admin.access_key, s.admin.secret_key
     ));
     out.push_str("Sample buckets: demo-us (zonegroup us), demo-eu (zonegroup eu), each with hello.txt\n\n");
+    if let Some(port) = s.dns_port {
+        out.push_str(&format!(
+            "DNS (global namespace): 127.0.0.1 port {port}, UDP and TCP; BUCKET.{DNS_DOMAIN} answers CNAME \
+             BUCKET.<zonegroup>.{DNS_DOMAIN}\n  dig @127.0.0.1 -p {port} demo-eu.{DNS_DOMAIN}\n\n"
+        ));
+    }
     out.push_str("For the AWS CLI, boto3 and other SDKs (zone us-east):\n");
     out.push_str(&format!(
         "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL={}\n",
@@ -641,14 +678,18 @@ mod tests {
             user: Key::generate(),
             admin: Key::generate(),
             complete: true,
+            dns_port: Some(9004),
         };
         let east = zone_config(&state, 0, "info");
         assert_eq!(east.listen.port(), 9000);
         assert_eq!(east.zone.as_deref(), Some("us-east"));
         assert_eq!(east.dashboard_listen.map(|a| a.port()), Some(9003));
+        assert_eq!(east.dns_listen.map(|a| a.port()), Some(9004));
+        assert_eq!(east.dns_domain.as_deref(), Some(DNS_DOMAIN));
         let eu = zone_config(&state, 2, "info");
         assert_eq!(eu.listen.port(), 9002);
         assert_eq!(eu.dashboard_listen, None);
+        assert_eq!(eu.dns_listen, None);
         assert!(toml::to_string(&eu).is_ok());
     }
 }
