@@ -95,6 +95,8 @@ struct ServerArgs {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once at start-up: the size of the `server` flags does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Run the S3 gateway
     Server(ServerArgs),

@@ -23,6 +23,7 @@ const CONVERGE: Duration = Duration::from_secs(120);
 /// A standalone zone (no realm) with the test user, started.
 fn solo_zone(root: &Path, name: &str) -> Zone {
     let mut z = Zone::new(root, name);
+    assert!(z.cli_raw(&["init"]).status.success(), "meridian init failed");
     z.create_test_user();
     z.start();
     z
@@ -502,6 +503,7 @@ async fn scheduled_backups_keep_the_newest() {
     let dir = tempfile::tempdir().expect("tempdir");
     let backups = dir.path().join("scheduled");
     let mut z = Zone::new(dir.path(), "sched");
+    assert!(z.cli_raw(&["init"]).status.success(), "meridian init failed");
     z.create_test_user();
     z.extra_args = vec![
         "--backup-interval-secs".into(),
