@@ -509,7 +509,8 @@ async fn gets_of_objects_deleted_underneath_are_errors() {
     let server = Server::start();
     let s3 = server.client();
     // No --objects (it would also cap the GETs): 4 KiB objects make a default working set of 1000, and the
-    // measured phase lasts 3 s, long enough for the deletion below to land in the middle of it.
+    // measured phase lasts 20 s: listing and deleting 1000 objects must land inside it even on a slow,
+    // loaded CI machine (3 s was not enough there).
     let mut child = bench_command(
         &server,
         ACCESS_KEY,
@@ -524,7 +525,7 @@ async fn gets_of_objects_deleted_underneath_are_errors() {
             "-c",
             "8",
             "--duration",
-            "3s",
+            "20s",
         ],
     )
     .stdout(Stdio::piped())
