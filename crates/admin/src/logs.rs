@@ -20,21 +20,28 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Option<Result<Value, 
         (Method::POST, "sync/fetch") => fetch(gw, req).await,
         (Method::GET, "sync/buckets") => buckets(gw).await,
         (Method::GET, "sync/objects") => objects(gw, req).await,
-        (Method::GET, "sync/status") => meridian_sync::status::sync_status(gw).await.map_err(AdminError::from),
+        (Method::GET, "sync/status") => document(meridian_sync::status::sync_status(gw).await),
         (Method::GET, "sync/bucket") => match req.require("bucket") {
-            Ok(b) => meridian_sync::status::bucket_status(gw, b)
-                .await
-                .map_err(AdminError::from),
+            Ok(b) => document(meridian_sync::status::bucket_status(gw, b).await),
             Err(e) => Err(e),
         },
         (Method::GET, "sync/trimmed") => trimmed(gw).await,
         (Method::GET, "sync/markers") => match req.require("source-zone") {
-            Ok(z) => meridian_sync::status::markers(gw, z).await.map_err(AdminError::from),
+            Ok(z) => document(meridian_sync::status::markers(gw, z).await),
             Err(e) => Err(e),
         },
         _ => return None,
     };
     Some(out)
+}
+
+/// A typed sync document as the JSON reply.
+fn document<T: serde::Serialize>(doc: meridian_sync::Result<T>) -> Result<Value, AdminError> {
+    serde_json::to_value(doc?).map_err(|e| {
+        AdminError::Gateway(meridian_gateway::GatewayError::Internal(format!(
+            "encoding a sync document: {e}"
+        )))
+    })
 }
 
 fn kind(req: &AdminRequest) -> Result<Option<LogKind>, AdminError> {

@@ -3,7 +3,9 @@
 
 use crate::error::Result;
 use meridian_model::Period;
+use meridian_peer::proto::sync_status::{SourceStatus, SyncStatus};
 use meridian_peer::{AdminRequest, PeerClient};
+use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -201,27 +203,26 @@ pub async fn zone_sync(client: &PeerClient) -> ZoneSync {
     }
 }
 
+/// The sources of a zone's sync status document; a document this version cannot read has none.
 pub fn parse_sync_status(doc: &Value) -> Vec<SourceState> {
-    let mut out = Vec::new();
-    let one = |log: &'static str, s: &Value| SourceState {
-        source: s["source_zone"]["name"].as_str().unwrap_or_default().to_string(),
+    let Ok(st) = SyncStatus::deserialize(doc) else {
+        return Vec::new();
+    };
+    let one = |log: &'static str, s: &SourceStatus| SourceState {
+        source: s.source_zone.name.clone(),
         log,
-        state: if !s["reachable"].as_bool().unwrap_or(false) {
+        state: if !s.reachable {
             SyncState::Unreachable
-        } else if s["caught_up"].as_bool().unwrap_or(false) {
+        } else if s.caught_up {
             SyncState::CaughtUp
         } else {
             SyncState::Behind
         },
-        lag_secs: s["oldest_change_age_secs"].as_f64().unwrap_or(0.0),
-        behind_entries: s["behind_entries"].as_u64().unwrap_or(0),
+        lag_secs: s.oldest_change_age_secs.unwrap_or(0.0),
+        behind_entries: s.behind_entries.unwrap_or(0),
     };
-    if let Some(src) = doc["metadata"].get("source").filter(|s| s.is_object()) {
-        out.push(one("metadata", src));
-    }
-    for s in doc["data"].as_array().into_iter().flatten() {
-        out.push(one("data", s));
-    }
+    let mut out: Vec<SourceState> = st.metadata.source.iter().map(|s| one("metadata", s)).collect();
+    out.extend(st.data.iter().map(|s| one("data", s)));
     out
 }
 

@@ -4,6 +4,7 @@
 
 mod client;
 pub mod master;
+pub mod proto;
 mod request;
 
 pub use client::{PeerClient, PeerError, StreamingReply};

@@ -10,7 +10,7 @@ use http::Method;
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_model::Timestamp;
 use meridian_peer::{AdminRequest, PeerError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,16 +19,7 @@ use std::time::Duration;
 const KEEP: usize = 20;
 
 /// One fallback to full sync, as `sync status` lists it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Fallback {
-    pub at: String,
-    pub log: String,
-    /// `shard N` or `bucket NAME`.
-    pub what: String,
-    /// This zone's position, and the newest entry the source had trimmed.
-    pub marker: String,
-    pub trimmed: String,
-}
+pub use meridian_peer::proto::sync_status::Fallback;
 
 /// The sync-state record of a source's fallbacks.
 pub fn fallbacks_name(log: &str, src: &str) -> String {

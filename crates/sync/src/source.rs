@@ -6,6 +6,7 @@ use base64::Engine;
 use http::Method;
 use meridian_gateway::{ByteStream, Site};
 use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, Tombstone, ZoneGroupZone};
+use meridian_peer::proto::sync_status::SyncMarkers;
 use meridian_peer::{AdminRequest, PeerClient};
 use serde_json::Value;
 
@@ -306,9 +307,11 @@ impl Source {
     }
 
     /// What the source has synced from `zone` (its markers), for trimming.
-    pub async fn markers_for(&self, zone: &str) -> Result<Value> {
-        self.send(AdminRequest::new(Method::GET, "sync/markers").param("source-zone", zone))
-            .await
+    pub async fn markers_for(&self, zone: &str) -> Result<SyncMarkers> {
+        let doc = self
+            .send(AdminRequest::new(Method::GET, "sync/markers").param("source-zone", zone))
+            .await?;
+        serde_json::from_value(doc).map_err(|e| SyncError::Protocol(format!("sync markers: {e}")))
     }
 }
 

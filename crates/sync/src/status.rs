@@ -8,8 +8,11 @@ use crate::state::{self, BucketSync, LogSync, Phase};
 use crate::{data, health, meta};
 use meridian_gateway::Gateway;
 use meridian_model::{Timestamp, ZoneGroupZone};
-use serde_json::{json, Map, Value};
-use std::collections::{BTreeSet, HashMap};
+use meridian_peer::proto::sync_status::{
+    BucketSource, BucketSyncStatus, Fallback, FullSync, MetadataStatus, Named, SetAside, Shards, SourceStatus,
+    SyncMarkers, SyncStatus,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 /// A shard behind its source that has not moved for this long is stalled.
@@ -27,38 +30,37 @@ const BUCKET_PROBES: usize = 32;
 /// Bucket-index-log entries read per bucket behind to find its oldest change not applied.
 const BILOG_PROBE: usize = 100;
 
-fn zone_ref(id: &str, name: &str) -> Value {
-    json!({"id": id, "name": name})
-}
-
-pub async fn sync_status(gw: &Gateway) -> Result<Value> {
+pub async fn sync_status(gw: &Gateway) -> Result<SyncStatus> {
     let site = gw.site();
     let sources = crate::sources(&site);
     let zonegroup_name = site
         .zonegroup(&site.zonegroup_id)
         .map(|z| z.name.clone())
         .unwrap_or_default();
-    let mut data_sources = Vec::new();
-    let mut metadata = json!({"role": if site.is_meta_master() { "master" } else { "secondary" }});
+    let mut data = Vec::new();
+    let mut metadata = MetadataStatus {
+        role: if site.is_meta_master() { "master" } else { "secondary" }.to_string(),
+        source: None,
+    };
     let docs = futures::future::join_all(sources.iter().map(|(log, zone)| source_status(gw, log, zone))).await;
     for ((log, _), doc) in sources.iter().zip(docs) {
         let doc = doc?;
         if *log == meta::LOG {
-            metadata["source"] = doc;
+            metadata.source = Some(doc);
         } else {
-            data_sources.push(doc);
+            data.push(doc);
         }
     }
-    Ok(json!({
-        "realm": site.realm.as_ref().map(|r| zone_ref(&r.id, &r.name)),
-        "zonegroup": zone_ref(&site.zonegroup_id, &zonegroup_name),
-        "zone": zone_ref(&site.zone_id, &site.zone_name),
-        "metadata": metadata,
-        "data": data_sources,
-    }))
+    Ok(SyncStatus {
+        realm: site.realm.as_ref().map(|r| Named::new(&r.id, &r.name)),
+        zonegroup: Named::new(&site.zonegroup_id, &zonegroup_name),
+        zone: Named::new(&site.zone_id, &site.zone_name),
+        metadata,
+        data,
+    })
 }
 
-async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<Value> {
+async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<SourceStatus> {
     let site = gw.site();
     let source = Source::new(zone, &site).with_timeout(PROBE_TIMEOUT);
     let progress: Option<LogSync> = gw.sync_state_get(&state::log_state(log, &zone.id)).await?;
@@ -88,48 +90,54 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
         meridian_gateway::logs::LogKind::Data.shards()
     } else {
         meridian_gateway::logs::LogKind::Metadata.shards()
-    };
+    } as u64;
     let (full, incremental) = match progress.as_ref().map(|p| p.phase) {
         Some(Phase::Incremental) => (0, shards_total),
         _ => (shards_total, 0),
     };
-    let mut doc = json!({
-        "source_zone": zone_ref(&zone.id, &zone.name),
-        "reachable": true,
-        "phase": phase,
-        "caught_up": false,
-        "behind_entries": 0,
-        "oldest_change_age_secs": null,
-        "shards": {"total": shards_total, "full": full, "incremental": incremental, "behind": []},
-        "stalled_shards": [],
-        "full_sync": {
-            "items_done": items_done,
-            "items_total": progress.as_ref().map_or(0, |p| p.items_total),
-            "bytes_done": bytes_done,
-        },
-        "errors": health.errors,
-    });
-    if is_data {
-        doc["pending_buckets"] = json!(pending);
-    }
     // Metadata entries this zone could not apply (the shards went on past them; see meta.rs).
     let set_aside = gw
         .sync_state_scan::<state::RetryEntry>(&state::retry_prefix(log, &zone.id), SET_ASIDE_SHOWN)
         .await?;
-    if !is_data {
-        doc["set_aside_entries"] = json!(set_aside
-            .iter()
-            .map(|(key, e)| json!({"key": key, "error": e.error, "attempts": e.attempts,
-                                   "first_failed": e.first_failed.to_rfc3339()}))
-            .collect::<Vec<_>>());
-    }
-    doc["full_sync_fallbacks"] = json!(gw
-        .sync_state_get::<Vec<crate::gap::Fallback>>(&crate::gap::fallbacks_name(log, &zone.id))
-        .await?
-        .unwrap_or_default());
+    let mut doc = SourceStatus {
+        source_zone: Named::new(&zone.id, &zone.name),
+        reachable: true,
+        phase: phase.to_string(),
+        caught_up: false,
+        behind_entries: Some(0),
+        shards: Shards {
+            total: Some(shards_total),
+            full: Some(full),
+            incremental: Some(incremental),
+            behind: Vec::new(),
+        },
+        full_sync: Some(FullSync {
+            items_done,
+            items_total: progress.as_ref().map_or(0, |p| p.items_total),
+            bytes_done,
+        }),
+        errors: Some(health.errors),
+        pending_buckets: is_data.then_some(pending as u64),
+        set_aside_entries: (!is_data).then(|| {
+            set_aside
+                .iter()
+                .map(|(key, e)| SetAside {
+                    key: key.clone(),
+                    error: e.error.clone(),
+                    attempts: u64::from(e.attempts),
+                    first_failed: e.first_failed.to_rfc3339(),
+                })
+                .collect()
+        }),
+        full_sync_fallbacks: gw
+            .sync_state_get::<Vec<Fallback>>(&crate::gap::fallbacks_name(log, &zone.id))
+            .await?
+            .unwrap_or_default(),
+        ..SourceStatus::default()
+    };
     match source.log_heads(log).await {
         Err(e) => {
-            doc["reachable"] = json!(false);
+            doc.reachable = false;
             last_error = Some(format!("cannot read the source's log: {e}"));
             last_error_age = Some(0.0);
         }
@@ -150,7 +158,7 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
                     .get(&shard)
                     .is_some_and(|(seen, since)| seen == marker && since.elapsed() > STALL_AFTER)
                 {
-                    stalled.push(shard);
+                    stalled.push(u64::from(shard));
                 }
             }
             let behind_counts = if is_data {
@@ -165,26 +173,23 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
                 .filter(|p| p.phase == Phase::Full)
                 .map_or(0, |p| p.items_total.saturating_sub(items_done));
             let left = behind_counts.changes.max(full_left);
-            doc["changes_behind"] = json!(behind_counts.changes);
-            if is_data {
-                doc["behind_buckets"] = json!(behind_counts.buckets);
-            }
-            doc["counts_exact"] = json!(behind_counts.exact);
-            doc["apply_rate"] = json!((rate * 10.0).round() / 10.0);
-            doc["eta_secs"] = json!((left > 0 && rate > 0.0).then(|| left as f64 / rate));
-            let caught_up = progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental)
+            doc.changes_behind = Some(behind_counts.changes);
+            doc.behind_buckets = is_data.then_some(behind_counts.buckets);
+            doc.counts_exact = behind_counts.exact;
+            doc.apply_rate = Some((rate * 10.0).round() / 10.0);
+            doc.eta_secs = (left > 0 && rate > 0.0).then(|| left as f64 / rate);
+            doc.caught_up = progress.as_ref().is_some_and(|p| p.phase == Phase::Incremental)
                 && behind_entries == 0
                 && pending == 0
                 && set_aside.is_empty();
-            doc["caught_up"] = json!(caught_up);
-            doc["behind_entries"] = json!(behind_entries);
-            doc["oldest_change_age_secs"] = json!(oldest.map(|t| Timestamp::now().0.saturating_sub(t.0) as f64 / 1e9));
-            doc["shards"]["behind"] = json!(behind);
-            doc["stalled_shards"] = json!(stalled);
+            doc.behind_entries = Some(behind_entries);
+            doc.oldest_change_age_secs = oldest.map(|t| Timestamp::now().0.saturating_sub(t.0) as f64 / 1e9);
+            doc.shards.behind = behind.into_iter().map(u64::from).collect();
+            doc.stalled_shards = stalled;
         }
     }
-    doc["last_error"] = json!(last_error);
-    doc["last_error_age_secs"] = json!(last_error_age);
+    doc.last_error = last_error;
+    doc.last_error_age_secs = last_error_age;
     Ok(doc)
 }
 
@@ -342,7 +347,7 @@ async fn bucket_behind(
 }
 
 /// Per source zone, where one bucket's sync stands.
-pub async fn bucket_status(gw: &Gateway, spec: &str) -> Result<Value> {
+pub async fn bucket_status(gw: &Gateway, spec: &str) -> Result<BucketSyncStatus> {
     let bucket = gw.bucket_info(spec).await?;
     let site = gw.site();
     let key = meridian_gateway::logs::bucket_log_key(&bucket);
@@ -357,67 +362,68 @@ pub async fn bucket_status(gw: &Gateway, spec: &str) -> Result<Value> {
             .await?
             .is_some();
         let source = Source::new(&zone, &site).with_timeout(PROBE_TIMEOUT);
-        let mut doc = json!({
-            "source_zone": zone_ref(&zone.id, &zone.name),
-            "phase": st.as_ref().map_or("none", |s| s.phase.name()),
-            "marker": st.as_ref().map(|s| s.needed_from().to_string()).unwrap_or_default(),
-            "pending": pending,
-            "caught_up": false,
-            "behind_entries": null,
-            "source_head": null,
-            "last_error": null,
-        });
+        let marker = st.as_ref().map(|s| s.needed_from().to_string()).unwrap_or_default();
+        let mut doc = BucketSource {
+            source_zone: Named::new(&zone.id, &zone.name),
+            phase: st.as_ref().map_or("none", |s| s.phase.name()).to_string(),
+            marker: Some(marker.clone()),
+            pending,
+            ..BucketSource::default()
+        };
         match source.bilog_head(spec).await {
             Ok(head) => {
-                let marker = st.as_ref().map(|s| s.needed_from().to_string()).unwrap_or_default();
                 let behind = state::seq(&head).saturating_sub(state::seq(&marker));
                 let incremental = st.as_ref().is_some_and(|s| s.phase == Phase::Incremental);
-                doc["caught_up"] = json!(incremental && behind == 0 && !pending);
-                doc["behind_entries"] = json!(behind);
-                doc["source_head"] = json!(head);
+                doc.caught_up = incremental && behind == 0 && !pending;
+                doc.behind_entries = Some(behind);
+                doc.source_head = Some(head);
             }
-            Err(e) => doc["last_error"] = json!(format!("cannot read the source's bucket index log: {e}")),
+            Err(e) => doc.last_error = Some(format!("cannot read the source's bucket index log: {e}")),
         }
         sources.push(doc);
     }
-    Ok(json!({"bucket": spec, "bucket_id": bucket.bucket_id, "sources": sources}))
+    Ok(BucketSyncStatus {
+        bucket: spec.to_string(),
+        bucket_id: bucket.bucket_id,
+        sources,
+    })
 }
 
 /// What this zone has synced from `source_zone`, and still needs: shard markers of both logs, each
 /// bucket's position, and buckets about to start over (pending without a position yet).
-pub async fn markers(gw: &Gateway, source_zone: &str) -> Result<Value> {
-    let mut out = Map::new();
-    for (log, field) in [(meta::LOG, "metadata"), (data::LOG, "data")] {
+pub async fn markers(gw: &Gateway, source_zone: &str) -> Result<SyncMarkers> {
+    let mut logs = Vec::new();
+    for log in [meta::LOG, data::LOG] {
         let started = gw
             .sync_state_get::<LogSync>(&state::log_state(log, source_zone))
             .await?
             .is_some();
-        let shards: Map<String, Value> = gw
+        let shards: BTreeMap<u32, String> = gw
             .sync_state_scan::<String>(&state::shard_prefix(log, source_zone), 10_000)
             .await?
             .into_iter()
-            .map(|(s, m)| {
-                (
-                    s.trim_start_matches('0').parse::<u32>().unwrap_or(0).to_string(),
-                    json!(m),
-                )
-            })
+            .map(|(s, m)| (s.trim_start_matches('0').parse::<u32>().unwrap_or(0), m))
             .collect();
-        out.insert(field.into(), if started { Value::Object(shards) } else { Value::Null });
+        logs.push(started.then_some(shards));
     }
-    let buckets: Map<String, Value> = gw
+    let data = logs.pop().flatten();
+    let metadata = logs.pop().flatten();
+    let buckets = gw
         .sync_state_scan::<BucketSync>(&state::bucket_prefix(source_zone), usize::MAX)
         .await?
         .into_iter()
-        .map(|(id, b)| (id, json!(b.needed_from())))
+        .map(|(id, b)| (id, b.needed_from().to_string()))
         .collect();
-    out.insert("buckets".into(), Value::Object(buckets));
-    let pending: Vec<String> = gw
+    let pending = gw
         .sync_state_scan::<String>(&state::pending_prefix(source_zone), usize::MAX)
         .await?
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    out.insert("pending".into(), json!(pending));
-    Ok(Value::Object(out))
+    Ok(SyncMarkers {
+        metadata,
+        data,
+        buckets,
+        pending,
+    })
 }

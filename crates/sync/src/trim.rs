@@ -7,7 +7,7 @@ use crate::source::Source;
 use meridian_gateway::logs::{bucket_log_key, LogKind};
 use meridian_gateway::Gateway;
 use meridian_model::ZoneGroupZone;
-use serde_json::Value;
+use meridian_peer::proto::sync_status::{ShardMarkers, SyncMarkers};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -64,7 +64,7 @@ fn readers(gw: &Gateway) -> (Vec<ZoneGroupZone>, Vec<ZoneGroupZone>) {
 pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
     let site = gw.site();
     let (meta_readers, data_readers) = readers(gw);
-    let mut docs: HashMap<String, Option<Value>> = HashMap::new();
+    let mut docs: HashMap<String, Option<SyncMarkers>> = HashMap::new();
     for z in meta_readers.iter().chain(&data_readers) {
         if docs.contains_key(&z.id) {
             continue;
@@ -72,13 +72,23 @@ pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
         let source = Source::new(z, &site);
         docs.insert(z.id.clone(), source.markers_for(&site.zone_id).await.ok());
     }
-    let of = |zones: &[ZoneGroupZone]| -> Vec<Option<Value>> {
-        zones.iter().map(|z| docs.get(&z.id).cloned().flatten()).collect()
+    let of = |zones: &[ZoneGroupZone]| -> Vec<Option<&SyncMarkers>> {
+        zones.iter().map(|z| docs.get(&z.id).and_then(Option::as_ref)).collect()
     };
     let (meta_docs, data_docs) = (of(&meta_readers), of(&data_readers));
     let mut out = Trimmed {
-        metadata: trim_log(gw, LogKind::Metadata, "metadata", &meta_docs).await?,
-        data: trim_log(gw, LogKind::Data, "data", &data_docs).await?,
+        metadata: trim_log(
+            gw,
+            LogKind::Metadata,
+            meta_docs.iter().map(|d| d.map(|d| &d.metadata)).collect(),
+        )
+        .await?,
+        data: trim_log(
+            gw,
+            LogKind::Data,
+            data_docs.iter().map(|d| d.map(|d| &d.data)).collect(),
+        )
+        .await?,
         bucket_index: 0,
     };
     if data_docs.iter().any(Option::is_none) {
@@ -91,13 +101,10 @@ pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
         let key = bucket_log_key(&bucket);
         let mut upto = gw.bilog_head(&bucket.bucket_id).await?.marker;
         for doc in data_docs.iter().flatten() {
-            let pending = doc["pending"]
-                .as_array()
-                .is_some_and(|p| p.iter().any(|k| k.as_str() == Some(key.as_str())));
-            if pending {
+            if doc.pending.contains(&key) {
                 upto.clear();
-            } else if let Some(m) = doc["buckets"].get(&bucket.bucket_id).and_then(Value::as_str) {
-                upto = upto.min(m.to_string());
+            } else if let Some(m) = doc.buckets.get(&bucket.bucket_id) {
+                upto = upto.min(m.clone());
             }
         }
         if !upto.is_empty() {
@@ -108,18 +115,24 @@ pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
 }
 
 /// Trims each shard of a log to the lowest marker its readers report.
-async fn trim_log(gw: &Gateway, kind: LogKind, field: &str, docs: &[Option<Value>]) -> Result<usize> {
+/// `readers` holds each reader's shard markers of this log: `None` for a reader that could not be asked,
+/// `Some(None)` for one that has not begun.
+async fn trim_log(gw: &Gateway, kind: LogKind, readers: Vec<Option<&Option<ShardMarkers>>>) -> Result<usize> {
     // A reader that could not be asked, or has not begun (it would start from the heads it reads then),
     // could still need anything.
-    if docs.iter().any(|d| d.as_ref().is_none_or(|d| d[field].is_null())) {
+    let Some(readers) = readers
+        .into_iter()
+        .map(|r| r.and_then(Option::as_ref))
+        .collect::<Option<Vec<_>>>()
+    else {
         return Ok(0);
-    }
+    };
     let mut trimmed = 0;
     for (shard, head) in gw.log_heads(kind).await?.into_iter().enumerate() {
         let mut upto = head.marker;
-        for doc in docs.iter().flatten() {
-            let reader = doc[field].get(shard.to_string()).and_then(Value::as_str).unwrap_or("");
-            upto = upto.min(reader.to_string());
+        for reader in &readers {
+            let marker = reader.get(&(shard as u32)).map(String::as_str).unwrap_or("");
+            upto = upto.min(marker.to_string());
         }
         if !upto.is_empty() {
             trimmed += gw.log_trim(kind, shard as u32, &upto).await?;

@@ -8,7 +8,8 @@ use http::Method;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meridian_admin::AdminRequest;
 use meridian_bench::units::{format_bytes, format_duration};
-use serde::{Deserialize, Deserializer};
+use meridian_peer::proto::sync_status::{BucketSyncStatus, SourceStatus, SyncStatus};
+use serde::Deserialize;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -65,230 +66,29 @@ pub fn bucket_status_request(bucket: &str) -> AdminRequest {
     AdminRequest::new(Method::GET, "sync/bucket").param("bucket", bucket)
 }
 
-/// A field that may be missing or `null`: its default then (`Option<T>` fields take `null` by themselves).
-fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+/// "130 changes in 2 buckets" (data) or "12 changes" (metadata); "at least" when the counts are lower bounds.
+/// `None` when the document has no counts (an older server).
+fn counts(s: &SourceStatus) -> Option<String> {
+    let changes = s.changes_behind?;
+    let least = if s.counts_exact { "" } else { "at least " };
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    Some(match s.behind_buckets {
+        Some(b) => format!(
+            "{least}{} in {}",
+            plural(changes, "change", "changes"),
+            plural(b, "bucket", "buckets")
+        ),
+        None => format!("{least}{}", plural(changes, "change", "changes")),
+    })
 }
 
-/// A flag that reads as true when missing or `null`.
-fn or_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(Option::<bool>::deserialize(d)?.unwrap_or(true))
-}
-
-/// A zone, realm or zonegroup as the documents name it.
-#[derive(Deserialize, Debug, Default, Clone)]
-#[serde(default)]
-pub struct Named {
-    #[serde(deserialize_with = "or_default")]
-    pub id: String,
-    #[serde(deserialize_with = "or_default")]
-    pub name: String,
-}
-
-impl Named {
-    /// "us-east (8c1e…)", or whichever of the two is known.
-    fn label(&self) -> String {
-        match (self.name.is_empty(), self.id.is_empty()) {
-            (false, false) => format!("{} ({})", self.name, self.id),
-            (false, true) => self.name.clone(),
-            (true, false) => format!("({})", self.id),
-            (true, true) => "(unknown)".to_string(),
-        }
-    }
-}
-
-/// `GET /admin/sync/status`.
-#[derive(Deserialize, Debug, Default)]
-#[serde(default)]
-pub struct SyncStatus {
-    #[serde(deserialize_with = "or_default")]
-    pub realm: Named,
-    #[serde(deserialize_with = "or_default")]
-    pub zonegroup: Named,
-    #[serde(deserialize_with = "or_default")]
-    pub zone: Named,
-    #[serde(deserialize_with = "or_default")]
-    pub metadata: MetadataStatus,
-    #[serde(deserialize_with = "or_default")]
-    pub data: Vec<SourceStatus>,
-}
-
-#[derive(Deserialize, Debug, Default)]
-#[serde(default)]
-pub struct MetadataStatus {
-    #[serde(deserialize_with = "or_default")]
-    pub role: String,
-    pub source: Option<SourceStatus>,
-}
-
-#[derive(Deserialize, Debug, Default)]
-#[serde(default)]
-pub struct Shards {
-    pub total: Option<u64>,
-    pub full: Option<u64>,
-    pub incremental: Option<u64>,
-    #[serde(deserialize_with = "or_default")]
-    pub behind: Vec<u64>,
-}
-
-#[derive(Deserialize, Debug, Default, Clone, Copy)]
-#[serde(default)]
-pub struct FullSync {
-    #[serde(deserialize_with = "or_default")]
-    pub items_done: u64,
-    #[serde(deserialize_with = "or_default")]
-    pub items_total: u64,
-    #[serde(deserialize_with = "or_default")]
-    pub bytes_done: u64,
-}
-
-/// What this zone has of one source zone's log.
-#[derive(Deserialize, Debug)]
-#[serde(default)]
-pub struct SourceStatus {
-    #[serde(deserialize_with = "or_default")]
-    pub source_zone: Named,
-    #[serde(deserialize_with = "or_true")]
-    pub reachable: bool,
-    #[serde(deserialize_with = "or_default")]
-    pub phase: String,
-    #[serde(deserialize_with = "or_default")]
-    pub caught_up: bool,
-    pub behind_entries: Option<u64>,
-    pub pending_buckets: Option<u64>,
-    /// Changes not applied yet (bucket index log entries for data, metadata log entries for metadata).
-    pub changes_behind: Option<u64>,
-    /// Data: buckets with changes not applied yet.
-    pub behind_buckets: Option<u64>,
-    /// False when the counts are lower bounds (more was behind than a status looks at).
-    #[serde(deserialize_with = "or_true")]
-    pub counts_exact: bool,
-    /// Changes applied per second lately.
-    pub apply_rate: Option<f64>,
-    pub eta_secs: Option<f64>,
-    pub oldest_change_age_secs: Option<f64>,
-    #[serde(deserialize_with = "or_default")]
-    pub shards: Shards,
-    #[serde(deserialize_with = "or_default")]
-    pub stalled_shards: Vec<u64>,
-    pub full_sync: Option<FullSync>,
-    pub errors: Option<u64>,
-    pub last_error: Option<String>,
-    pub last_error_age_secs: Option<f64>,
-    /// Metadata entries that could not be applied, set aside and retried (metadata sync only).
-    #[serde(deserialize_with = "or_default")]
-    pub set_aside_entries: Vec<SetAside>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct SetAside {
-    pub key: String,
-    pub error: String,
-    pub attempts: u64,
-}
-
-impl Default for SourceStatus {
-    fn default() -> Self {
-        SourceStatus {
-            source_zone: Named::default(),
-            // A document that does not say otherwise speaks of a source it reached.
-            reachable: true,
-            phase: String::new(),
-            caught_up: false,
-            behind_entries: None,
-            pending_buckets: None,
-            changes_behind: None,
-            behind_buckets: None,
-            counts_exact: true,
-            apply_rate: None,
-            eta_secs: None,
-            oldest_change_age_secs: None,
-            shards: Shards::default(),
-            stalled_shards: Vec::new(),
-            full_sync: None,
-            errors: None,
-            last_error: None,
-            last_error_age_secs: None,
-            set_aside_entries: Vec::new(),
-        }
-    }
-}
-
-impl SourceStatus {
-    fn in_full_sync(&self) -> bool {
-        matches!(self.phase.as_str(), "full" | "init")
-    }
-
-    /// The full sync's progress, when it is worth showing: during a full sync, or while one is unfinished and
-    /// the source is not caught up (a zone syncing from several sources fetches part of the items from each,
-    /// so a caught-up source may show fewer done than the total).
-    fn full_progress(&self) -> Option<FullSync> {
-        self.full_sync
-            .filter(|f| self.in_full_sync() || (f.items_done < f.items_total && !self.caught_up))
-    }
-
-    /// Synced: reachable and caught up.
-    fn done(&self) -> bool {
-        self.reachable && self.caught_up
-    }
-
-    /// "130 changes in 2 buckets" (data) or "12 changes" (metadata); "at least" when the counts are lower
-    /// bounds. `None` when the document has no counts (an older server).
-    fn counts(&self) -> Option<String> {
-        let changes = self.changes_behind?;
-        let least = if self.counts_exact { "" } else { "at least " };
-        let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        Some(match self.behind_buckets {
-            Some(b) => format!(
-                "{least}{} in {}",
-                plural(changes, "change", "changes"),
-                plural(b, "bucket", "buckets")
-            ),
-            None => format!("{least}{}", plural(changes, "change", "changes")),
-        })
-    }
-
-    /// "ETA 12.0 s at 40.5 changes/s", or why there is none.
-    fn eta(&self) -> Option<String> {
-        let rate = self.apply_rate?;
-        Some(match self.eta_secs {
-            Some(eta) => format!("ETA {} at {rate:.1} changes/s", secs(eta)),
-            None => "ETA unknown (nothing applied in the last 10 s)".to_string(),
-        })
-    }
-}
-
-/// `GET /admin/sync/bucket?bucket=B`.
-#[derive(Deserialize, Debug, Default)]
-#[serde(default)]
-pub struct BucketSyncStatus {
-    #[serde(deserialize_with = "or_default")]
-    pub bucket: String,
-    #[serde(deserialize_with = "or_default")]
-    pub bucket_id: String,
-    #[serde(deserialize_with = "or_default")]
-    pub sources: Vec<BucketSource>,
-}
-
-#[derive(Deserialize, Debug, Default)]
-#[serde(default)]
-pub struct BucketSource {
-    #[serde(deserialize_with = "or_default")]
-    pub source_zone: Named,
-    #[serde(deserialize_with = "or_default")]
-    pub phase: String,
-    pub marker: Option<String>,
-    pub source_head: Option<String>,
-    pub behind_entries: Option<u64>,
-    #[serde(deserialize_with = "or_default")]
-    pub pending: bool,
-    #[serde(deserialize_with = "or_default")]
-    pub caught_up: bool,
-    pub last_error: Option<String>,
+/// "ETA 12.0 s at 40.5 changes/s", or why there is none.
+fn eta(s: &SourceStatus) -> Option<String> {
+    let rate = s.apply_rate?;
+    Some(match s.eta_secs {
+        Some(eta) => format!("ETA {} at {rate:.1} changes/s", secs(eta)),
+        None => "ETA unknown (nothing applied in the last 10 s)".to_string(),
+    })
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(value: &Value, what: &str) -> anyhow::Result<T> {
@@ -340,7 +140,7 @@ pub fn source_lines(s: &SourceStatus, what: &str, upstream: &str) -> Vec<String>
     if s.caught_up {
         lines.push(format!("{what} is caught up with {upstream}"));
     } else {
-        let mut line = match (s.counts(), s.behind_entries) {
+        let mut line = match (counts(s), s.behind_entries) {
             (Some(counts), _) => format!("{what} is behind by {counts}"),
             (None, Some(n)) if n > 0 => format!("{what} is behind by {n} entries"),
             _ => format!("{what} is not caught up with {upstream}"),
@@ -348,7 +148,7 @@ pub fn source_lines(s: &SourceStatus, what: &str, upstream: &str) -> Vec<String>
         if let Some(age) = s.oldest_change_age_secs {
             let _ = write!(line, ", oldest change {} ago", secs(age));
         }
-        if let Some(eta) = s.eta().filter(|_| s.reachable) {
+        if let Some(eta) = eta(s).filter(|_| s.reachable) {
             let _ = write!(line, ", {eta}");
         }
         if s.in_full_sync() {
@@ -365,7 +165,7 @@ pub fn source_lines(s: &SourceStatus, what: &str, upstream: &str) -> Vec<String>
             ids(&s.stalled_shards)
         ));
     }
-    for e in &s.set_aside_entries {
+    for e in s.set_aside_entries.iter().flatten() {
         lines.push(format!(
             "set aside: {} (not applied, retried; {} attempt{}): {}",
             e.key,
@@ -410,7 +210,7 @@ fn section(out: &mut String, label: &str, lines: &[String]) {
 /// The text of `meridian sync status`.
 pub fn render_status(st: &SyncStatus) -> String {
     let mut out = String::new();
-    section(&mut out, "realm", &[st.realm.label()]);
+    section(&mut out, "realm", &[st.realm.clone().unwrap_or_default().label()]);
     section(&mut out, "zonegroup", &[st.zonegroup.label()]);
     section(&mut out, "zone", &[st.zone.label()]);
     match (&st.metadata.source, st.metadata.role.as_str()) {
@@ -535,19 +335,12 @@ pub async fn bucket(data_dir: &Path, cmd: BucketSyncCmd) -> anyhow::Result<()> {
 
 /// Every source of a status, labelled "metadata us-east" / "data us-east".
 fn sources(st: &SyncStatus) -> Vec<(String, &SourceStatus)> {
-    let name = |s: &SourceStatus| {
-        if s.source_zone.name.is_empty() {
-            s.source_zone.id.clone()
-        } else {
-            s.source_zone.name.clone()
-        }
-    };
     let mut out = Vec::new();
     if let Some(src) = &st.metadata.source {
-        out.push((format!("metadata {}", name(src)), src));
+        out.push((format!("metadata {}", src.source_zone.short()), src));
     }
     for src in &st.data {
-        out.push((format!("data {}", name(src)), src));
+        out.push((format!("data {}", src.source_zone.short()), src));
     }
     out
 }
@@ -568,7 +361,7 @@ pub fn summary(s: &SourceStatus) -> String {
             format_bytes(f.bytes_done)
         ),
         None if s.in_full_sync() => format!("{} sync", s.phase),
-        None => match (s.counts(), s.behind_entries) {
+        None => match (counts(s), s.behind_entries) {
             (Some(counts), _) => format!("{counts} behind"),
             (None, Some(n)) => format!("{n} entries behind"),
             (None, None) => "not caught up".to_string(),
