@@ -316,39 +316,70 @@ fn content_length(headers: &http::HeaderMap) -> u64 {
 /// S3 error documents carry the request id (s3s leaves it out of the errors it raises itself) and any extra
 /// elements an operation asked for (`x-meridian-error-*` headers, e.g. a redirect's `Endpoint`).
 fn add_request_id(resp: &mut http::Response<s3s::Body>, request_id: &str) {
-    let mut elements = String::new();
-    let extra: Vec<http::HeaderName> = resp
+    let names: Vec<http::HeaderName> = resp
         .headers()
         .keys()
         .filter(|k| k.as_str().starts_with(meridian_s3::ERROR_ELEMENT_PREFIX))
         .cloned()
         .collect();
-    for name in extra {
+    let mut extra = Vec::new();
+    for name in names {
         if let Some(value) = resp.headers_mut().remove(&name) {
             let element = capitalized(&name.as_str()[meridian_s3::ERROR_ELEMENT_PREFIX.len()..]);
-            let value = xml_escape(value.to_str().unwrap_or_default());
-            elements.push_str(&format!("<{element}>{value}</{element}>"));
+            extra.push((element, value.to_str().unwrap_or_default().to_string()));
         }
     }
     let Some(body) = resp.body().bytes() else { return };
-    let text = body.as_ref();
-    let Some(pos) = text.windows(8).rposition(|w| w == b"</Error>") else {
+    let Some(patched) = with_error_elements(&body, request_id, &extra) else {
         return;
     };
-    if !text.windows(11).any(|w| w == b"<RequestId>") {
-        elements.push_str(&format!("<RequestId>{request_id}</RequestId>"));
-    }
-    if elements.is_empty() {
-        return;
-    }
-    let mut patched = Vec::with_capacity(text.len() + elements.len());
-    patched.extend_from_slice(&text[..pos]);
-    patched.extend_from_slice(elements.as_bytes());
-    patched.extend_from_slice(&text[pos..]);
     if let Ok(len) = http::HeaderValue::from_str(&patched.len().to_string()) {
         resp.headers_mut().insert(http::header::CONTENT_LENGTH, len);
     }
     *resp.body_mut() = s3s::Body::from(patched);
+}
+
+/// `body` with `extra` elements, and a `RequestId` unless it has one, appended to its `<Error>` root. `None`
+/// when there is nothing to add or the body is not a well-formed `<Error>` document.
+fn with_error_elements(body: &[u8], request_id: &str, extra: &[(String, String)]) -> Option<Vec<u8>> {
+    use quick_xml::events::{BytesText, Event};
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(body.len() + 256));
+    let (mut depth, mut is_error, mut has_request_id, mut added) = (0usize, false, false, false);
+    let mut buf = Vec::new();
+    loop {
+        let event = reader.read_event_into(&mut buf).ok()?;
+        match &event {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = e.local_name();
+                if depth == 0 {
+                    is_error = name.as_ref() == b"Error";
+                }
+                has_request_id |= depth == 1 && name.as_ref() == b"RequestId";
+                if matches!(event, Event::Start(_)) {
+                    depth += 1;
+                }
+            }
+            Event::End(_) => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 && is_error {
+                    let request_id = (!has_request_id).then(|| ("RequestId".to_string(), request_id.to_string()));
+                    for (element, value) in extra.iter().cloned().chain(request_id) {
+                        writer
+                            .create_element(element.as_str())
+                            .write_text_content(BytesText::new(&value))
+                            .ok()?;
+                        added = true;
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        writer.write_event(event).ok()?;
+        buf.clear();
+    }
+    (is_error && added).then(|| writer.into_inner())
 }
 
 fn capitalized(s: &str) -> String {
@@ -357,10 +388,6 @@ fn capitalized(s: &str) -> String {
         .next()
         .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
         .unwrap_or_default()
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// botocore (before 1.43.77, still bundled by current awscli) misreads the connection after a response to an
@@ -374,4 +401,32 @@ fn expects_continue_without_body(headers: &http::HeaderMap) -> bool {
         && headers
             .get(http::header::CONTENT_LENGTH)
             .is_some_and(|v| v.as_bytes() == b"0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_error_elements;
+
+    #[test]
+    fn error_documents_get_the_request_id_and_extra_elements_escaped() {
+        let body = br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code></Error>"#;
+        let extra = [("Endpoint".to_string(), "eu.s3 & <x>".to_string())];
+        let out = String::from_utf8(with_error_elements(body, "req-1", &extra).unwrap()).unwrap();
+        assert!(
+            out.ends_with(
+                "<Code>PermanentRedirect</Code><Endpoint>eu.s3 &amp; &lt;x&gt;</Endpoint>\
+                 <RequestId>req-1</RequestId></Error>"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn only_error_documents_without_a_request_id_change() {
+        let has_id = b"<Error><Code>X</Code><RequestId>r</RequestId></Error>";
+        assert!(with_error_elements(has_id, "req-1", &[]).is_none());
+        assert!(with_error_elements(b"<ListAllMyBucketsResult/>", "req-1", &[]).is_none());
+        assert!(with_error_elements(b"not xml <", "req-1", &[]).is_none());
+        assert!(with_error_elements(b"", "req-1", &[]).is_none());
+    }
 }

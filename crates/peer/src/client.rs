@@ -168,21 +168,53 @@ fn http_client() -> Result<&'static reqwest::Client, String> {
 
 fn remote_error(status: u16, value: &Value) -> PeerError {
     let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
+    // S3-layer refusals (a bad signature, ...) come back as an XML `<Error>` document, not JSON.
+    let xml = value
+        .as_str()
+        .and_then(|text| quick_xml::de::from_str::<XmlError>(text).ok());
     PeerError::Remote {
         status,
         code: field("Code")
-            .or_else(|| xml_field(value, "Code"))
+            .or_else(|| xml.as_ref().and_then(|x| x.code.clone()))
             .unwrap_or_else(|| status.to_string()),
         message: field("Message")
-            .or_else(|| xml_field(value, "Message"))
+            .or_else(|| xml.and_then(|x| x.message))
             .unwrap_or_else(|| value.to_string()),
     }
 }
 
-/// S3-layer refusals (bad signature, ...) come back as XML.
-fn xml_field(value: &Value, name: &str) -> Option<String> {
-    let text = value.as_str()?;
-    let start = text.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = text[start..].find(&format!("</{name}>"))? + start;
-    Some(text[start..end].to_string())
+/// The fields of an S3 `<Error>` document a remote error keeps.
+#[derive(serde::Deserialize)]
+struct XmlError {
+    #[serde(rename = "Code")]
+    code: Option<String>,
+    #[serde(rename = "Message")]
+    message: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_errors_keep_code_and_message() {
+        let body = Value::String(
+            "<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code><Message>a &amp; b</Message>\
+             <RequestId>r1</RequestId></Error>"
+                .into(),
+        );
+        match remote_error(403, &body) {
+            PeerError::Remote { status, code, message } => {
+                assert_eq!(
+                    (status, code.as_str(), message.as_str()),
+                    (403, "SignatureDoesNotMatch", "a & b")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match remote_error(502, &Value::String("<html>bad gateway</html>".into())) {
+            PeerError::Remote { code, .. } => assert_eq!(code, "502"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
