@@ -111,9 +111,7 @@ async fn period_rest_post(gw: &Gateway, req: &AdminRequest) -> Result<Value, Adm
             ))
             .into());
         }
-        let committed = gw.period_commit(period).await?;
-        master::push_period(gw, &committed).await;
-        return to_json(&committed);
+        return to_json(&master::commit_and_push(gw, period).await?);
     }
     gw.period_accept(period.clone()).await?;
     to_json(&period)
@@ -219,14 +217,7 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: &str) -> Result<Val
             to_json(&gw.period_get(req.get("period-id"), epoch).await?)
         }
         "period/list" => Ok(json!({"periods": gw.period_list().await?})),
-        "period/update" if req.is_true("commit") => match gw.period_commit_staging(req.get("rgw-realm")).await? {
-            Ok(committed) => {
-                // Each push failure is logged where it happens; the zone pulls the period later.
-                master::push_period(gw, &committed).await;
-                to_json(&committed)
-            }
-            Err(staging) => to_json(&master::commit_on_master(gw, &staging).await?),
-        },
+        "period/update" if req.is_true("commit") => to_json(&master::commit_staging(gw, req.get("rgw-realm")).await?),
         "period/update" => to_json(&gw.period_update(req.get("rgw-realm")).await?),
         "period/pull" => {
             let url = match req.get("url") {

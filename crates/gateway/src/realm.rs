@@ -1037,9 +1037,9 @@ impl Gateway {
         .await
     }
 
-    /// `period update --commit` on this zone: commits the staging period if this zone is its master. If the
-    /// master is another zone the staging period comes back as `NotMetaMaster`'s context via `Err`, and the
-    /// caller sends it there (`POST /admin/realm/period`).
+    /// Tests' `period update --commit` on a master zone (the server's is `meridian_peer::master::commit_staging`,
+    /// which also pushes): commits the staging period if this zone is its master, else gives it back.
+    #[cfg(test)]
     pub async fn period_commit_staging(&self, realm: Option<&str>) -> Result<Result<Period, Period>> {
         let staging = self.period_update(realm).await?;
         if staging.master_zone.is_empty() || staging.master_zone == self.site().zone_id {

@@ -229,6 +229,26 @@ pub async fn fetch_user_by_key(gw: &Gateway, access_key: &str) -> Result<(), Gat
     copy_user_from_master(gw, uid).await
 }
 
+/// `period update --commit`: builds the realm's staging period, then commits it here when this zone is its
+/// master (pushing it to the others), or has the master commit it.
+pub async fn commit_staging(gw: &Gateway, realm: Option<&str>) -> Result<Period, GatewayError> {
+    let staging = gw.period_update(realm).await?;
+    if staging.master_zone.is_empty() || staging.master_zone == gw.site().zone_id {
+        commit_and_push(gw, staging).await
+    } else {
+        commit_on_master(gw, &staging).await
+    }
+}
+
+/// Commits a staging period on this, its master zone, and pushes the committed period to every other zone.
+/// Push failures are logged where they happen and do not fail the commit: a zone that missed the push
+/// pulls the period later.
+pub async fn commit_and_push(gw: &Gateway, staging: Period) -> Result<Period, GatewayError> {
+    let committed = gw.period_commit(staging).await?;
+    push_period(gw, &committed).await;
+    Ok(committed)
+}
+
 /// `period update --commit` on a zone that is not the master: the master commits our staging period and
 /// answers with the committed one, which becomes current here too.
 pub async fn commit_on_master(gw: &Gateway, staging: &Period) -> Result<Period, GatewayError> {
