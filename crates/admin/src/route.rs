@@ -13,11 +13,22 @@ const MAX_BODY: usize = 8 << 20;
 pub struct AdminRoute {
     gateway: Gateway,
     backup: Option<std::sync::Arc<meridian_backup::BackupService>>,
+    workers: Option<meridian_worker::Workers>,
 }
 
 impl AdminRoute {
     pub fn new(gateway: Gateway) -> Self {
-        Self { gateway, backup: None }
+        Self {
+            gateway,
+            backup: None,
+            workers: None,
+        }
+    }
+
+    /// Serves `GET /admin/workers` (the process's background workers) from these.
+    pub fn with_workers(mut self, workers: meridian_worker::Workers) -> Self {
+        self.workers = Some(workers);
+        self
     }
 
     /// Serves `GET /admin/backup` (the backup archive, streamed) with this service.
@@ -99,6 +110,10 @@ impl S3Route for AdminRoute {
                 .collect();
         if resource == "backup" && req.method == http::Method::GET {
             return Ok(crate::backup::serve(self.backup.as_deref(), &params).await);
+        }
+        if resource == "workers" && req.method == http::Method::GET {
+            let list = self.workers.as_ref().map(|w| w.list()).unwrap_or_default();
+            return Ok(json_response(200, &serde_json::json!({ "workers": list })));
         }
         if resource == "sync/object" && req.method == http::Method::GET {
             return Ok(match self.object(&params).await {

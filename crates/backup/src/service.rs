@@ -112,25 +112,34 @@ impl BackupService {
         Ok(Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx))))
     }
 
-    /// Runs scheduled backups forever.
-    pub async fn run_schedule(self: Arc<Self>, schedule: Schedule) {
-        let mut ticker = tokio::time::interval(schedule.interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticker.tick().await;
-        loop {
-            ticker.tick().await;
+    /// Runs scheduled backups until the worker is asked to stop.
+    pub async fn run_schedule(self: Arc<Self>, mut worker: meridian_worker::Worker, schedule: Schedule) {
+        worker.status(format!(
+            "every {} s into {}",
+            schedule.interval.as_secs(),
+            schedule.dir.display()
+        ));
+        while worker.sleep(schedule.interval).await {
             let zone = self.gw.site().zone_name.clone();
             let name = format!("{}{}", file_prefix(&zone), stamp(SystemTime::now()));
             let path = schedule.dir.join(format!("{name}{SUFFIX}"));
             if let Err(e) = std::fs::create_dir_all(&schedule.dir) {
                 tracing::warn!(dir = %schedule.dir.display(), error = %e, "cannot create the backup directory");
                 metrics::counter!("meridian_backup_failures_total").increment(1);
+                worker.failed(&format!("cannot create {}: {e}", schedule.dir.display()));
                 continue;
             }
             match self.to_file(&path, schedule.with_data, Box::new(|_, _| {})).await {
                 Ok(w) => {
                     tracing::info!(file = %path.display(), objects = w.manifest.counts.objects,
                         seconds = w.duration.as_secs_f64(), "scheduled backup written");
+                    worker.pass_done();
+                    worker.status(format!(
+                        "every {} s; last: {} ({} objects)",
+                        schedule.interval.as_secs(),
+                        path.display(),
+                        w.manifest.counts.objects
+                    ));
                     match prune(&schedule.dir, &zone, schedule.keep) {
                         Ok(removed) => {
                             for f in removed {
@@ -140,7 +149,10 @@ impl BackupService {
                         Err(e) => tracing::warn!(error = %e, "cannot remove old backups"),
                     }
                 }
-                Err(e) => tracing::warn!(file = %path.display(), error = %e, "scheduled backup failed"),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "scheduled backup failed");
+                    worker.failed(&e);
+                }
             }
         }
     }

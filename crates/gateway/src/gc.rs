@@ -130,13 +130,21 @@ impl crate::Gateway {
     }
 
     /// Runs the collector forever, every `interval`.
-    pub async fn run_gc(self, interval: Duration) {
-        loop {
-            tokio::time::sleep(interval).await;
+    pub async fn run_gc(self, mut worker: meridian_worker::Worker, interval: Duration) {
+        worker.status(format!("every {} s", interval.as_secs()));
+        while worker.sleep(interval).await {
             match self.collect_garbage().await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(removed = n, "garbage collected"),
-                Err(e) => tracing::warn!(error = %e, "garbage collection failed; will retry"),
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::debug!(removed = n, "garbage collected");
+                    }
+                    worker.pass_done();
+                    worker.status(format!("every {} s; last pass removed {n} blobs", interval.as_secs()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "garbage collection failed; will retry");
+                    worker.failed(&e);
+                }
             }
         }
     }

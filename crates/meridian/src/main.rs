@@ -142,6 +142,9 @@ enum Command {
     /// The DNS global namespace
     #[command(subcommand)]
     Dns(dns::DnsCmd),
+    /// The running server's background workers
+    #[command(subcommand)]
+    Worker(cli::worker::WorkerCmd),
 }
 
 fn main() -> ExitCode {
@@ -246,6 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(cmd) => cli::backup::run(&cli.data_dir, cli.config.as_deref(), cmd).await,
         Command::Bench(args) => meridian_bench::run(args).await,
         Command::Dns(cmd) => dns::run(&cli.data_dir, cli.config.as_deref(), cmd).await,
+        Command::Worker(cmd) => cli::worker::run(&cli.data_dir, cmd).await,
     }
 }
 

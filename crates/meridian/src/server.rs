@@ -10,6 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use meridian_admin::AdminRoute;
 use meridian_gateway::GatewayOptions;
+use meridian_worker::Workers;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use s3s::service::S3Service;
 use std::path::Path;
@@ -89,43 +90,59 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         .context("cannot install the metrics recorder")?;
 
     let started = SystemTime::now();
-    tokio::spawn(gw.clone().run_gc(Duration::from_secs(cfg.gc_interval_secs.max(1))));
-    tokio::spawn(meridian_peer::master::run_period_puller(
-        gw.clone(),
-        Duration::from_secs(cfg.period_pull_interval_secs.max(1)),
-    ));
-    tokio::spawn(meridian_sync::run(
-        gw.clone(),
-        meridian_sync::SyncOptions {
-            poll_interval: Duration::from_millis(cfg.sync_poll_interval_ms.max(10)),
-            concurrency: cfg.sync_concurrency.max(1),
-            trim_interval: Duration::from_secs(cfg.log_trim_interval_secs.max(1)),
-        },
-    ));
+    let workers = Workers::new();
+    let interval = Duration::from_secs(cfg.gc_interval_secs.max(1));
+    workers.spawn("gc", |w| gw.clone().run_gc(w, interval));
     let sweeper = gw.clone();
-    tokio::spawn(async move {
+    workers.spawn("orphan-sweep", |w| async move {
+        w.status("removing blobs a crash left without an object");
         match sweeper.sweep_orphans(started).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "removed blobs orphaned by an earlier crash"),
-            Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(removed = n, "removed blobs orphaned by an earlier crash");
+                }
+                w.pass_done();
+                w.status(format!("done: {n} orphaned blobs removed"));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "orphan sweep failed");
+                w.failed(&e);
+            }
         }
     });
+    let interval = Duration::from_secs(cfg.period_pull_interval_secs.max(1));
+    workers.spawn("period-puller", |w| {
+        meridian_peer::master::run_period_puller(gw.clone(), w, interval)
+    });
+    let options = meridian_sync::SyncOptions {
+        poll_interval: Duration::from_millis(cfg.sync_poll_interval_ms.max(10)),
+        concurrency: cfg.sync_concurrency.max(1),
+    };
+    workers.spawn("sync", |w| meridian_sync::run(gw.clone(), w, options));
+    workers.spawn("sync-notify", |w| meridian_sync::notify::run(gw.clone(), w));
+    let interval = Duration::from_secs(cfg.log_trim_interval_secs.max(1));
+    workers.spawn("log-trim", |w| meridian_sync::trim::run(gw.clone(), w, interval));
 
     crate::dns::start(&cfg, gw.clone(), data_dir).await?;
     let backups = meridian_backup::BackupService::new(gw.clone(), data_dir.join("backup-staging"));
     if cfg.backup_interval_secs > 0 {
-        tokio::spawn(backups.clone().run_schedule(meridian_backup::Schedule {
+        let schedule = meridian_backup::Schedule {
             interval: Duration::from_secs(cfg.backup_interval_secs),
             dir: cfg.backup_dir.clone(),
             keep: cfg.backup_keep.max(1),
             with_data: cfg.backup_with_data,
-        }));
+        };
+        workers.spawn("backup-schedule", |w| backups.clone().run_schedule(w, schedule));
     }
     let vhosts = crate::dns::vhost_hostnames(&cfg);
     let s3 = meridian_s3::build_service(
         gw.clone(),
         vhosts.clone(),
-        Some(Box::new(AdminRoute::new(gw.clone()).with_backup(backups))),
+        Some(Box::new(
+            AdminRoute::new(gw.clone())
+                .with_backup(backups)
+                .with_workers(workers.clone()),
+        )),
     );
     let guard = Arc::new(meridian_s3::RequestGuard::new(
         gw.clone(),
@@ -221,6 +238,8 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(30)) => eprintln!("gave up waiting for connections"),
     }
+    // Requests are done: the background work stops, newest first.
+    workers.stop(Duration::from_secs(5)).await;
     Ok(())
 }
 

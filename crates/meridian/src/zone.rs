@@ -75,8 +75,14 @@ pub fn require_data_dir(data_dir: &Path) -> anyhow::Result<()> {
     )
 }
 
+/// Keeps the store error's type, so callers can tell a locked data directory (`is_locked`) from a fault.
 pub fn anyhow_store(e: StoreError) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
+    anyhow::Error::new(e)
+}
+
+/// Whether `open` failed because a running server holds the data directory.
+pub fn is_locked(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Locked(_)))
 }
 
 pub fn write_admin_endpoint(data_dir: &Path, endpoint: &AdminEndpoint) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ pub use error::{Result, SyncError};
 
 use meridian_gateway::{Gateway, Site};
 use meridian_model::ZoneGroupZone;
+use meridian_worker::Worker;
 use source::Source;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,8 +32,6 @@ pub struct SyncOptions {
     pub poll_interval: Duration,
     /// Objects fetched at once from one source.
     pub concurrency: usize,
-    /// Between log trimming passes.
-    pub trim_interval: Duration,
 }
 
 /// One agent's context: the gateway it writes to and the source it reads.
@@ -72,26 +71,80 @@ pub fn sources(site: &Site) -> Vec<(&'static str, ZoneGroupZone)> {
     out
 }
 
-/// Runs the agents for as long as the process runs, following period changes.
-pub async fn run(gw: Gateway, opts: SyncOptions) {
-    tokio::spawn(trim::run(gw.clone(), opts.trim_interval));
-    tokio::spawn(notify::run(gw.clone()));
-    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let site = gw.site();
-        let mut wanted = HashMap::new();
-        for (log, zone) in sources(&site) {
-            let id = format!(
-                "{log}:{}:{}:{}",
-                zone.id,
-                zone.endpoints.join(","),
-                site.system_key.access_key
-            );
-            wanted.insert(id, (log, zone));
+/// Runs the agents until the worker is asked to stop, following period changes.
+pub async fn run(gw: Gateway, mut worker: Worker, opts: SyncOptions) {
+    let wanted = |site: &Site| {
+        sources(site)
+            .into_iter()
+            .map(|(log, zone)| {
+                let id = format!(
+                    "{log}:{}:{}:{}",
+                    zone.id,
+                    zone.endpoints.join(","),
+                    site.system_key.access_key
+                );
+                (id, (log, zone))
+            })
+            .collect()
+    };
+    let start = |site: &Site, (log, zone): (&'static str, ZoneGroupZone)| {
+        tracing::info!(log, source_zone = %zone.name, "starting sync agent");
+        let agent = Arc::new(Agent {
+            gw: gw.clone(),
+            source: Source::new(&zone, site),
+            concurrency: opts.concurrency.max(1),
+            fetches: Semaphore::new(opts.concurrency.max(1)),
+            wake: Notify::new(),
+            log_wake: notify::waker(log, &zone.id),
+            poll: opts.poll_interval,
+        });
+        if log == meta::LOG {
+            tokio::spawn(async move {
+                gap::check_until_done(&agent, meta::LOG).await;
+                repeat(&agent, Step::Metadata).await
+            })
+        } else {
+            tokio::spawn(async move {
+                gap::check_until_done(&agent, data::LOG).await;
+                let mut retry_at = HashMap::new();
+                let buckets = async {
+                    loop {
+                        match data::bucket_step(&agent, &mut retry_at).await {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                tokio::select! {
+                                    _ = tokio::time::sleep(agent.poll) => {}
+                                    _ = agent.wake.notified() => {}
+                                }
+                            }
+                            Err(e) => {
+                                record(&agent, data::LOG, &e);
+                                tokio::time::sleep(agent.poll.max(Duration::from_secs(1))).await;
+                            }
+                        }
+                    }
+                };
+                tokio::join!(repeat(&agent, Step::DataLog), buckets);
+            })
         }
+    };
+    supervise(&gw, &mut worker, "sync agents", wanted, start).await;
+}
+
+/// Keeps one task per wanted id running as the site view changes (checked every second): tasks no longer
+/// wanted, or ended, are aborted, and wanted ones missing are started. Aborts them all and returns when the
+/// worker is asked to stop. Both the sync agents and the notifiers follow the period this way.
+pub(crate) async fn supervise<T>(
+    gw: &Gateway,
+    worker: &mut Worker,
+    what: &str,
+    wanted: impl Fn(&Site) -> HashMap<String, T>,
+    start: impl Fn(&Site, T) -> tokio::task::JoinHandle<()>,
+) {
+    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    loop {
+        let site = gw.site();
+        let wanted = wanted(&site);
         running.retain(|id, task| {
             let keep = wanted.contains_key(id) && !task.is_finished();
             if !keep {
@@ -99,51 +152,16 @@ pub async fn run(gw: Gateway, opts: SyncOptions) {
             }
             keep
         });
-        for (id, (log, zone)) in wanted {
-            if running.contains_key(&id) {
-                continue;
-            }
-            tracing::info!(log, source_zone = %zone.name, "starting sync agent");
-            let agent = Arc::new(Agent {
-                gw: gw.clone(),
-                source: Source::new(&zone, &site),
-                concurrency: opts.concurrency.max(1),
-                fetches: Semaphore::new(opts.concurrency.max(1)),
-                wake: Notify::new(),
-                log_wake: notify::waker(log, &zone.id),
-                poll: opts.poll_interval,
-            });
-            let task = if log == meta::LOG {
-                tokio::spawn(async move {
-                    gap::check_until_done(&agent, meta::LOG).await;
-                    repeat(&agent, Step::Metadata).await
-                })
-            } else {
-                tokio::spawn(async move {
-                    gap::check_until_done(&agent, data::LOG).await;
-                    let mut retry_at = HashMap::new();
-                    let buckets = async {
-                        loop {
-                            match data::bucket_step(&agent, &mut retry_at).await {
-                                Ok(true) => {}
-                                Ok(false) => {
-                                    tokio::select! {
-                                        _ = tokio::time::sleep(agent.poll) => {}
-                                        _ = agent.wake.notified() => {}
-                                    }
-                                }
-                                Err(e) => {
-                                    record(&agent, data::LOG, &e);
-                                    tokio::time::sleep(agent.poll.max(Duration::from_secs(1))).await;
-                                }
-                            }
-                        }
-                    };
-                    tokio::join!(repeat(&agent, Step::DataLog), buckets);
-                })
-            };
-            running.insert(id, task);
+        for (id, item) in wanted {
+            running.entry(id).or_insert_with(|| start(&site, item));
         }
+        worker.status(format!("{} {what} running", running.len()));
+        if !worker.sleep(Duration::from_secs(1)).await {
+            break;
+        }
+    }
+    for task in running.into_values() {
+        task.abort();
     }
 }
 

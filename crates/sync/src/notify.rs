@@ -8,6 +8,7 @@
 use meridian_gateway::{Gateway, LogChanges, Site};
 use meridian_model::ZoneGroupZone;
 use meridian_peer::{AdminRequest, PeerClient};
+use meridian_worker::Worker;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -106,56 +107,43 @@ fn readers(site: &Site) -> Vec<(ZoneGroupZone, Reads)> {
     out.into_values().collect()
 }
 
-/// Runs the notifier for as long as the process runs, following period changes.
-pub(crate) async fn run(gw: Gateway) {
-    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let site = gw.site();
-        let mut wanted = HashMap::new();
-        for (zone, reads) in readers(&site) {
-            let id = format!(
-                "{}:{}:{}:{}:{:?}",
-                zone.id,
-                zone.endpoints.join(","),
-                site.zone_id,
-                site.system_key.access_key,
-                reads
-            );
-            wanted.insert(id, (zone, reads));
-        }
-        running.retain(|id, task| {
-            let keep = wanted.contains_key(id) && !task.is_finished();
-            if !keep {
-                task.abort();
-            }
-            keep
-        });
-        for (id, (zone, reads)) in wanted {
-            if running.contains_key(&id) {
-                continue;
-            }
-            let clients: Vec<PeerClient> = zone
-                .endpoints
-                .iter()
-                .map(|e| {
-                    let mut c = PeerClient::new(e, &site.system_key.access_key, &site.system_key.secret_key);
-                    c.timeout = NOTIFY_TIMEOUT;
-                    c
-                })
-                .collect();
-            let task = tokio::spawn(notify_peer(
-                gw.subscribe_log_changes(),
-                clients,
-                site.zone_id.clone(),
-                zone.name.clone(),
-                reads,
-            ));
-            running.insert(id, task);
-        }
-    }
+/// Runs the notifiers until the worker is asked to stop, following period changes.
+pub async fn run(gw: Gateway, mut worker: Worker) {
+    let wanted = |site: &Site| {
+        readers(site)
+            .into_iter()
+            .map(|(zone, reads)| {
+                let id = format!(
+                    "{}:{}:{}:{}:{:?}",
+                    zone.id,
+                    zone.endpoints.join(","),
+                    site.zone_id,
+                    site.system_key.access_key,
+                    reads
+                );
+                (id, (zone, reads))
+            })
+            .collect()
+    };
+    let start = |site: &Site, (zone, reads): (ZoneGroupZone, Reads)| {
+        let clients: Vec<PeerClient> = zone
+            .endpoints
+            .iter()
+            .map(|e| {
+                let mut c = PeerClient::new(e, &site.system_key.access_key, &site.system_key.secret_key);
+                c.timeout = NOTIFY_TIMEOUT;
+                c
+            })
+            .collect();
+        tokio::spawn(notify_peer(
+            gw.subscribe_log_changes(),
+            clients,
+            site.zone_id.clone(),
+            zone.name.clone(),
+            reads,
+        ))
+    };
+    crate::supervise(&gw, &mut worker, "peer notifiers", wanted, start).await;
 }
 
 /// Notifies one peer of every change of the logs it reads, coalesced and rate-bounded.

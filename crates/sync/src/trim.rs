@@ -8,6 +8,7 @@ use meridian_gateway::logs::{bucket_log_key, LogKind};
 use meridian_gateway::Gateway;
 use meridian_model::ZoneGroupZone;
 use meridian_peer::proto::sync_status::{ShardMarkers, SyncMarkers};
+use meridian_worker::Worker;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,13 +20,27 @@ pub struct Trimmed {
     pub bucket_index: usize,
 }
 
-pub async fn run(gw: Gateway, interval: Duration) {
-    loop {
-        tokio::time::sleep(interval).await;
+pub async fn run(gw: Gateway, mut worker: Worker, interval: Duration) {
+    worker.status(format!("every {} s", interval.as_secs()));
+    while worker.sleep(interval).await {
         match trim_once(&gw).await {
-            Ok(t) if t != Trimmed::default() => tracing::debug!(?t, "logs trimmed"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "log trimming failed"),
+            Ok(t) => {
+                if t != Trimmed::default() {
+                    tracing::debug!(?t, "logs trimmed");
+                }
+                worker.pass_done();
+                worker.status(format!(
+                    "every {} s; last pass removed {} metadata, {} data and {} bucket index log entries",
+                    interval.as_secs(),
+                    t.metadata,
+                    t.data,
+                    t.bucket_index
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "log trimming failed");
+                worker.failed(&e);
+            }
         }
     }
 }

@@ -141,7 +141,7 @@ async fn create(data_dir: &Path, out: &Path, with_data: bool) -> anyhow::Result<
                 .context("backup failed")?;
             written.manifest
         }
-        Err(e) if e.to_string().contains("in use by another process") => online(data_dir, out, with_data).await?,
+        Err(e) if zone::is_locked(&e) => online(data_dir, out, with_data).await?,
         Err(e) => return Err(e),
     };
     let size = std::fs::metadata(out)?.len();

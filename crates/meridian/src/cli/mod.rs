@@ -5,6 +5,7 @@ pub mod backup;
 pub mod config;
 pub mod metadata;
 pub mod sync;
+pub mod worker;
 
 use crate::zone;
 use anyhow::Context;
@@ -271,22 +272,24 @@ pub async fn request(data_dir: &Path, req: AdminRequest) -> anyhow::Result<serde
     .await
     {
         Ok(opened) => dispatch(&opened.gateway, &req).await?,
-        Err(e) if e.to_string().contains("in use by another process") => {
-            let path = zone::admin_endpoint_path(data_dir);
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "the data directory is in use, but {} (the running server's admin endpoint) cannot be read",
-                    path.display()
-                )
-            })?;
-            let ep: zone::AdminEndpoint =
-                serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
-            let mut client = PeerClient::new(&ep.endpoint, &ep.access_key, &ep.secret_key);
-            // A commit may wait for the master and for pushes to every zone.
-            client.timeout = std::time::Duration::from_secs(120);
-            client.send(&req).await?
-        }
+        Err(e) if zone::is_locked(&e) => server_client(data_dir)?.send(&req).await?,
         Err(e) => return Err(e),
     };
     Ok(value)
+}
+
+/// A client of the server running on `data_dir`, signed with its admin key.
+pub fn server_client(data_dir: &Path) -> anyhow::Result<PeerClient> {
+    let path = zone::admin_endpoint_path(data_dir);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "the data directory is in use, but {} (the running server's admin endpoint) cannot be read",
+            path.display()
+        )
+    })?;
+    let ep: zone::AdminEndpoint = serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
+    let mut client = PeerClient::new(&ep.endpoint, &ep.access_key, &ep.secret_key);
+    // A commit may wait for the master and for pushes to every zone.
+    client.timeout = std::time::Duration::from_secs(120);
+    Ok(client)
 }
