@@ -31,9 +31,10 @@ pub use blob::{BoxError, ByteStream};
 pub use error::{GatewayError, Result};
 pub use site::Site;
 
+use arc_swap::ArcSwap;
 use meridian_store::{DataStore, MetaStore, ReadOps, WriteTxn};
 use std::cell::Cell;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// How many committed transactions wrote to each change log other zones read (counters that only grow).
@@ -85,7 +86,7 @@ pub struct Gateway {
     meta: Arc<dyn MetaStore>,
     data: Arc<dyn DataStore>,
     /// The zone this gateway serves (its id, fixed at open) and the period view, swapped on a new period.
-    site: Arc<RwLock<Arc<Site>>>,
+    site: Arc<ArcSwap<Site>>,
     zone_selector: Option<String>,
     options: Arc<GatewayOptions>,
     /// Told after every committed bucket metadata change and every new site view (see `changes`).
@@ -119,7 +120,7 @@ impl Gateway {
             Self {
                 meta,
                 data,
-                site: Arc::new(RwLock::new(Arc::new(site))),
+                site: Arc::new(ArcSwap::from_pointee(site)),
                 zone_selector,
                 options: Arc::new(options),
                 changes: tokio::sync::broadcast::channel(changes::CAPACITY).0,
@@ -132,19 +133,11 @@ impl Gateway {
 
     /// The current site view (cheap: an `Arc` clone).
     pub fn site(&self) -> Arc<Site> {
-        match self.site.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.site.load_full()
     }
 
     fn set_site(&self, site: Site) {
-        let mut g = match self.site.write() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *g = Arc::new(site);
-        drop(g);
+        self.site.store(Arc::new(site));
         self.notify(changes::MetaChange::Site);
     }
 
