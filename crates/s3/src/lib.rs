@@ -2,6 +2,7 @@
 //! errors, mapped onto the gateway services.
 
 mod auth;
+mod checksum;
 mod chunk_frames;
 mod convert;
 mod errors;
