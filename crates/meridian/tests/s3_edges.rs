@@ -541,3 +541,291 @@ fn decode_rfc2047(v: &str) -> String {
     }
     String::from_utf8(bytes).unwrap()
 }
+
+#[tokio::test]
+async fn conditional_writes() {
+    let srv = Server::start();
+    let s3 = srv.client();
+    create_bucket(&s3, "condw").await;
+    let put_if =
+        |key: &'static str, none_match: Option<&'static str>, matching: Option<String>, body: &'static [u8]| {
+            s3.put_object()
+                .bucket("condw")
+                .key(key)
+                .set_if_none_match(none_match.map(str::to_string))
+                .set_if_match(matching)
+                .body(ByteStream::from_static(body))
+                .send()
+        };
+    // If-None-Match: * creates only.
+    let first = put_if("k", Some("*"), None, b"one")
+        .await
+        .expect("create-only on a new key");
+    expect_err(put_if("k", Some("*"), None, b"two").await, "PreconditionFailed", 412);
+    assert_eq!(get_bytes(&s3, "condw", "k").await, b"one");
+    // If-Match: replaces only that ETag; a key with no object is 404.
+    let etag = first.e_tag.unwrap();
+    expect_err(
+        put_if("k", None, Some("\"0123456789abcdef0123456789abcdef\"".into()), b"x").await,
+        "PreconditionFailed",
+        412,
+    );
+    put_if("k", None, Some(etag.clone()), b"three")
+        .await
+        .expect("matching ETag");
+    expect_err(put_if("k", None, Some(etag), b"four").await, "PreconditionFailed", 412);
+    expect_err(
+        put_if("absent", None, Some("\"abc\"".into()), b"x").await,
+        "NoSuchKey",
+        404,
+    );
+    assert_eq!(get_bytes(&s3, "condw", "k").await, b"three");
+
+    // Many create-only writes of one key at once: exactly one wins (the check is in the commit).
+    let mut tasks = Vec::new();
+    for i in 0..8u8 {
+        let s3 = s3.clone();
+        tasks.push(tokio::spawn(async move {
+            s3.put_object()
+                .bucket("condw")
+                .key("race")
+                .if_none_match("*")
+                .body(ByteStream::from(vec![i; 100_000]))
+                .send()
+                .await
+                .map_err(|e| e.raw_response().map(|r| r.status().as_u16()))
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(status) => assert_eq!(status, Some(412)),
+        }
+    }
+    assert_eq!(won, 1, "exactly one create-only write wins");
+
+    // CompleteMultipartUpload with If-None-Match / If-Match.
+    let id = create_upload(&s3, "condw", "k").await;
+    let e1 = upload_part(&s3, "condw", "k", &id, 1, b"multipart").await;
+    let complete = |none_match: Option<&'static str>, matching: Option<String>| {
+        s3.complete_multipart_upload()
+            .bucket("condw")
+            .key("k")
+            .upload_id(&id)
+            .multipart_upload(completed(&[(1, &e1)]))
+            .set_if_none_match(none_match.map(str::to_string))
+            .set_if_match(matching)
+            .send()
+    };
+    expect_err(complete(Some("*"), None).await, "PreconditionFailed", 412);
+    expect_err(
+        complete(None, Some("\"0123456789abcdef0123456789abcdef\"".into())).await,
+        "PreconditionFailed",
+        412,
+    );
+    assert_eq!(
+        get_bytes(&s3, "condw", "k").await,
+        b"three",
+        "a refused completion changes nothing"
+    );
+    let current = s3
+        .head_object()
+        .bucket("condw")
+        .key("k")
+        .send()
+        .await
+        .unwrap()
+        .e_tag
+        .unwrap();
+    complete(None, Some(current))
+        .await
+        .expect("the upload is still there and completes");
+    assert_eq!(get_bytes(&s3, "condw", "k").await, b"multipart");
+    let id = create_upload(&s3, "condw", "fresh").await;
+    let e = upload_part(&s3, "condw", "fresh", &id, 1, b"new").await;
+    s3.complete_multipart_upload()
+        .bucket("condw")
+        .key("fresh")
+        .upload_id(&id)
+        .multipart_upload(completed(&[(1, &e)]))
+        .if_none_match("*")
+        .send()
+        .await
+        .expect("create-only completion of a new key");
+}
+
+#[tokio::test]
+async fn get_and_head_by_part_number() {
+    let srv = Server::start();
+    let s3 = srv.client();
+    create_bucket(&s3, "parts").await;
+    let p1 = pattern(5 << 20, 1);
+    let p2 = pattern(1000, 2);
+    let id = create_upload(&s3, "parts", "mp").await;
+    let e1 = upload_part(&s3, "parts", "mp", &id, 1, &p1).await;
+    let e2 = upload_part(&s3, "parts", "mp", &id, 2, &p2).await;
+    s3.complete_multipart_upload()
+        .bucket("parts")
+        .key("mp")
+        .upload_id(&id)
+        .multipart_upload(completed(&[(1, &e1), (2, &e2)]))
+        .send()
+        .await
+        .unwrap();
+    let total = p1.len() + p2.len();
+
+    let part2 = s3
+        .get_object()
+        .bucket("parts")
+        .key("mp")
+        .part_number(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part2.parts_count, Some(2));
+    assert_eq!(part2.content_length, Some(1000));
+    assert_eq!(
+        part2.content_range.as_deref(),
+        Some(format!("bytes {}-{}/{total}", p1.len(), total - 1).as_str())
+    );
+    assert_eq!(part2.body.collect().await.unwrap().into_bytes().as_ref(), p2.as_slice());
+    let part1 = s3
+        .get_object()
+        .bucket("parts")
+        .key("mp")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part1.content_length, Some(p1.len() as i64));
+    assert_eq!(part1.body.collect().await.unwrap().into_bytes().as_ref(), p1.as_slice());
+    let head = s3
+        .head_object()
+        .bucket("parts")
+        .key("mp")
+        .part_number(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((head.content_length, head.parts_count), (Some(1000), Some(2)));
+    let a = raw(&srv, "GET", "/parts/mp", &[("partNumber", "2")], &[], b"").await;
+    assert_eq!(a.status, 206);
+    assert_eq!(a.header("x-amz-mp-parts-count").as_deref(), Some("2"));
+    let a = raw(&srv, "HEAD", "/parts/mp", &[("partNumber", "1")], &[], b"").await;
+    assert_eq!(a.status, 206);
+    assert_eq!(a.header("content-length"), Some(p1.len().to_string()));
+    expect_err(
+        s3.get_object().bucket("parts").key("mp").part_number(3).send().await,
+        "InvalidPartNumber",
+        416,
+    );
+    assert_eq!(
+        err_status(s3.head_object().bucket("parts").key("mp").part_number(3).send().await),
+        416
+    );
+    let a = raw(
+        &srv,
+        "GET",
+        "/parts/mp",
+        &[("partNumber", "1")],
+        &[("range", "bytes=0-1")],
+        b"",
+    )
+    .await;
+    assert_eq!((a.status, a.code()), (400, "InvalidRequest"), "{}", a.body);
+
+    // A simple object is one part, all of it.
+    put(&s3, "parts", "simple", b"simple object").await;
+    let one = s3
+        .get_object()
+        .bucket("parts")
+        .key("simple")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.content_length, Some(13));
+    assert_eq!(one.parts_count, None);
+    assert_eq!(
+        one.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"simple object"
+    );
+    expect_err(
+        s3.get_object()
+            .bucket("parts")
+            .key("simple")
+            .part_number(2)
+            .send()
+            .await,
+        "InvalidPartNumber",
+        416,
+    );
+    let a = raw(&srv, "GET", "/parts/simple", &[("partNumber", "0")], &[], b"").await;
+    assert_eq!(a.status / 100, 4, "{}", a.body);
+}
+
+#[tokio::test]
+async fn server_side_encryption_is_refused() {
+    let srv = Server::start();
+    let s3 = srv.client();
+    create_bucket(&s3, "sse").await;
+    use base64::Engine;
+    let key = [7u8; 32];
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key_b64 = b64.encode(key);
+    let key_md5 = md5_b64(&key);
+    expect_err(
+        s3.put_object()
+            .bucket("sse")
+            .key("c")
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key_b64)
+            .sse_customer_key_md5(&key_md5)
+            .body(ByteStream::from_static(b"secret"))
+            .send()
+            .await,
+        "NotImplemented",
+        501,
+    );
+    expect_err(s3.get_object().bucket("sse").key("c").send().await, "NoSuchKey", 404);
+    for sse in [
+        aws_sdk_s3::types::ServerSideEncryption::AwsKms,
+        aws_sdk_s3::types::ServerSideEncryption::Aes256,
+    ] {
+        expect_err(
+            s3.put_object()
+                .bucket("sse")
+                .key("k")
+                .server_side_encryption(sse)
+                .body(ByteStream::from_static(b"x"))
+                .send()
+                .await,
+            "NotImplemented",
+            501,
+        );
+    }
+    expect_err(
+        s3.create_multipart_upload()
+            .bucket("sse")
+            .key("m")
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .send()
+            .await,
+        "NotImplemented",
+        501,
+    );
+    put(&s3, "sse", "plain", b"plain").await;
+    expect_err(
+        s3.get_object()
+            .bucket("sse")
+            .key("plain")
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key_b64)
+            .sse_customer_key_md5(&key_md5)
+            .send()
+            .await,
+        "InvalidRequest",
+        400,
+    );
+}

@@ -34,6 +34,17 @@ pub fn error_element_header(element: &str) -> http::HeaderName {
         .unwrap_or(http::HeaderName::from_static("x-meridian-error-unknown"))
 }
 
+/// A HEAD with `partNumber` answers 206 with the part's Content-Range, as GET does; s3s sets 206 only for
+/// GET, so a successful HEAD answer that carries a Content-Range becomes 206 here.
+pub fn partial_head(method: &str, resp: &mut http::Response<s3s::Body>) {
+    if method == "HEAD"
+        && resp.status() == http::StatusCode::OK
+        && resp.headers().contains_key(http::header::CONTENT_RANGE)
+    {
+        *resp.status_mut() = http::StatusCode::PARTIAL_CONTENT;
+    }
+}
+
 /// Builds the S3 service: our operations, authentication against the users' keys, virtual-hosted style
 /// for the configured hostnames, and an optional extra route (the admin API) that shares the same SigV4.
 pub fn build_service(gateway: Gateway, hostnames: Vec<String>, extra_route: Option<Box<dyn S3Route>>) -> S3Service {
