@@ -829,3 +829,389 @@ async fn server_side_encryption_is_refused() {
         400,
     );
 }
+
+fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// CRC-32 (ISO-HDLC), as S3's `x-amz-checksum-crc32`.
+fn crc32(data: &[u8]) -> [u8; 4] {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    (!crc).to_be_bytes()
+}
+
+#[tokio::test]
+async fn checksums_are_verified_stored_and_returned() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    use sha2::Digest;
+    let srv = Server::start();
+    let s3 = srv.client();
+    create_bucket(&s3, "sums").await;
+    let data = pattern(200_000, 9);
+
+    // The SDK computes each algorithm; the server verifies, keeps and returns it.
+    for alg in [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32C,
+        ChecksumAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ] {
+        let key = format!("k-{}", alg.as_str());
+        let put = s3
+            .put_object()
+            .bucket("sums")
+            .key(&key)
+            .checksum_algorithm(alg.clone())
+            .body(ByteStream::from(data.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{alg:?}: {e:?}"));
+        let head = s3
+            .head_object()
+            .bucket("sums")
+            .key(&key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        let (sent, got) = match alg {
+            ChecksumAlgorithm::Crc32 => (put.checksum_crc32, head.checksum_crc32),
+            ChecksumAlgorithm::Crc32C => (put.checksum_crc32_c, head.checksum_crc32_c),
+            ChecksumAlgorithm::Crc64Nvme => (put.checksum_crc64_nvme, head.checksum_crc64_nvme),
+            ChecksumAlgorithm::Sha1 => (put.checksum_sha1, head.checksum_sha1),
+            _ => (put.checksum_sha256, head.checksum_sha256),
+        };
+        assert!(got.is_some(), "{alg:?} returned on HEAD");
+        assert_eq!(sent, got, "{alg:?}");
+        assert_eq!(head.checksum_type, Some(ChecksumType::FullObject));
+        // The SDK validates a GET's checksum itself when it is returned.
+        let get = s3
+            .get_object()
+            .bucket("sums")
+            .key(&key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(get.body.collect().await.unwrap().into_bytes().as_ref(), data.as_slice());
+    }
+    let sha = b64(&sha2::Sha256::digest(&data));
+    let head = s3
+        .head_object()
+        .bucket("sums")
+        .key("k-SHA256")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_sha256.as_deref(), Some(sha.as_str()));
+    // Not asked: not returned.
+    let head = s3.head_object().bucket("sums").key("k-SHA256").send().await.unwrap();
+    assert_eq!(head.checksum_sha256, None);
+    // The SDK sends a CRC32 on every PUT by default: it is verified and kept too.
+    put(&s3, "sums", "default", b"payload").await;
+    let head = s3
+        .head_object()
+        .bucket("sums")
+        .key("default")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_crc32, Some(b64(&crc32(b"payload"))));
+
+    // Raw headers: a wrong value is BadDigest and nothing is stored; a malformed one is InvalidRequest.
+    let good = b64(&crc32(b"payload"));
+    let a = raw(
+        &srv,
+        "PUT",
+        "/sums/raw",
+        &[],
+        &[("x-amz-checksum-crc32", &good)],
+        b"payload",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.header("x-amz-checksum-crc32"), Some(good.clone()));
+    let wrong = b64(&crc32(b"other"));
+    let a = raw(
+        &srv,
+        "PUT",
+        "/sums/bad",
+        &[],
+        &[("x-amz-checksum-crc32", &wrong)],
+        b"payload",
+    )
+    .await;
+    assert_eq!((a.status, a.code()), (400, "BadDigest"), "{}", a.body);
+    expect_err(s3.get_object().bucket("sums").key("bad").send().await, "NoSuchKey", 404);
+    let a = raw(
+        &srv,
+        "PUT",
+        "/sums/bad",
+        &[],
+        &[("x-amz-checksum-sha256", "bm9wZQ==")],
+        b"payload",
+    )
+    .await;
+    assert_eq!((a.status, a.code()), (400, "InvalidRequest"), "{}", a.body);
+    let a = raw(
+        &srv,
+        "PUT",
+        "/sums/bad",
+        &[],
+        &[
+            ("x-amz-checksum-crc32", &good),
+            ("x-amz-checksum-sha1", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        ],
+        b"payload",
+    )
+    .await;
+    assert_eq!((a.status, a.code()), (400, "InvalidRequest"), "{}", a.body);
+    let a = raw(
+        &srv,
+        "PUT",
+        "/sums/bad",
+        &[],
+        &[("x-amz-sdk-checksum-algorithm", "MD5")],
+        b"payload",
+    )
+    .await;
+    assert_eq!((a.status, a.code()), (400, "InvalidRequest"), "{}", a.body);
+
+    // A trailing checksum in an unsigned aws-chunked body (what current SDKs send over HTTPS).
+    for (name, trailer_value, expected_status) in
+        [("trailer-ok", good.clone(), 200), ("trailer-bad", wrong.clone(), 400)]
+    {
+        let mut body = format!("{:x}\r\n", 7).into_bytes();
+        body.extend_from_slice(b"payload\r\n0\r\n");
+        body.extend_from_slice(format!("x-amz-checksum-crc32:{trailer_value}\r\n\r\n").as_bytes());
+        let path = format!("/sums/{name}");
+        let a = raw_with_hash(
+            &srv,
+            "PUT",
+            &path,
+            &[
+                ("content-encoding", "aws-chunked"),
+                ("x-amz-decoded-content-length", "7"),
+                ("x-amz-trailer", "x-amz-checksum-crc32"),
+            ],
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            &body,
+        )
+        .await;
+        assert_eq!(a.status, expected_status, "{name}: {}", a.body);
+        if expected_status == 400 {
+            assert_eq!(a.code(), "BadDigest");
+            expect_err(s3.get_object().bucket("sums").key(name).send().await, "NoSuchKey", 404);
+        } else {
+            assert_eq!(get_bytes(&s3, "sums", name).await, b"payload");
+            let h = s3
+                .head_object()
+                .bucket("sums")
+                .key(name)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(h.checksum_crc32, Some(good.clone()));
+        }
+    }
+
+    // Multipart: parts verified; the object gets the composite checksum (digest of the part digests, -N).
+    let p1 = pattern(5 << 20, 4);
+    let p2 = pattern(3000, 5);
+    let id = s3
+        .create_multipart_upload()
+        .bucket("sums")
+        .key("mp")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let mut parts = Vec::new();
+    for (n, p) in [(1, &p1), (2, &p2)] {
+        let out = s3
+            .upload_part()
+            .bucket("sums")
+            .key("mp")
+            .upload_id(&id)
+            .part_number(n)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(p.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.checksum_crc32, Some(b64(&crc32(p))));
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag.unwrap())
+                .checksum_crc32(out.checksum_crc32.unwrap())
+                .build(),
+        );
+    }
+    // A part whose checksum does not match is refused and not kept.
+    let a = raw(
+        &srv,
+        "PUT",
+        "/sums/mp",
+        &[("partNumber", "3"), ("uploadId", id.as_str())],
+        &[("x-amz-checksum-crc32", &wrong)],
+        b"payload",
+    )
+    .await;
+    assert_eq!((a.status, a.code()), (400, "BadDigest"), "{}", a.body);
+    let listed = s3
+        .list_parts()
+        .bucket("sums")
+        .key("mp")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts().len(), 2);
+    assert_eq!(listed.parts()[1].checksum_crc32, Some(b64(&crc32(&p2))));
+    let done = s3
+        .complete_multipart_upload()
+        .bucket("sums")
+        .key("mp")
+        .upload_id(&id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .unwrap();
+    let mut cat = crc32(&p1).to_vec();
+    cat.extend(crc32(&p2));
+    let composite = format!("{}-2", b64(&crc32(&cat)));
+    assert_eq!(done.checksum_crc32.as_deref(), Some(composite.as_str()));
+    let head = s3
+        .head_object()
+        .bucket("sums")
+        .key("mp")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_crc32.as_deref(), Some(composite.as_str()));
+    assert_eq!(head.checksum_type, Some(ChecksumType::Composite));
+
+    // CRC64NVME uploads get the full-object checksum: the same as a single PUT of the same bytes.
+    let id = s3
+        .create_multipart_upload()
+        .bucket("sums")
+        .key("mp64")
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let mut parts = Vec::new();
+    for (n, p) in [(1, &p1), (2, &p2)] {
+        let out = s3
+            .upload_part()
+            .bucket("sums")
+            .key("mp64")
+            .upload_id(&id)
+            .part_number(n)
+            .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+            .body(ByteStream::from(p.clone()))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag.unwrap())
+                .build(),
+        );
+    }
+    let done = s3
+        .complete_multipart_upload()
+        .bucket("sums")
+        .key("mp64")
+        .upload_id(&id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .unwrap();
+    let mut whole = p1.clone();
+    whole.extend_from_slice(&p2);
+    let single = s3
+        .put_object()
+        .bucket("sums")
+        .key("single64")
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .body(ByteStream::from(whole))
+        .send()
+        .await
+        .unwrap();
+    assert!(done.checksum_crc64_nvme.is_some());
+    assert_eq!(done.checksum_crc64_nvme, single.checksum_crc64_nvme);
+    assert_eq!(done.checksum_type, Some(ChecksumType::FullObject));
+    expect_err(
+        s3.create_multipart_upload()
+            .bucket("sums")
+            .key("bad")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_type(ChecksumType::FullObject)
+            .send()
+            .await,
+        "InvalidRequest",
+        400,
+    );
+}
+
+/// Like `raw`, with the payload hash given (streaming bodies).
+async fn raw_with_hash(
+    srv: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    payload_hash: &str,
+    body: &[u8],
+) -> Answer {
+    let signed = srv.signer().sign(
+        method,
+        srv.addr,
+        &srv.addr.to_string(),
+        path,
+        &[],
+        headers,
+        payload_hash,
+        SystemTime::now(),
+    );
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let resp = signed
+        .request(&http(), method)
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("send");
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: resp.text().await.unwrap_or_default(),
+    }
+}
