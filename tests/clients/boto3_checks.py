@@ -70,8 +70,9 @@ class Checks:
         self.s3 = self.client(args.access_key, args.secret_key)
 
     def client(self, ak, sk, **config):
+        signature_version = config.pop("signature_version", "s3v4")
         cfg = Config(
-            signature_version="s3v4",
+            signature_version=signature_version,
             s3={"addressing_style": "path"},
             retries={"max_attempts": 2, "mode": "standard"},
             connect_timeout=10,
@@ -458,6 +459,63 @@ class Checks:
         r = self.s3.get_object(Bucket=self.bucket, Key="parts/simple", PartNumber=1)
         expect(r["Body"].read() == b"simple", "part 1 of a simple object")
 
+    def check_sigv2(self):
+        """boto3's SigV2 signer (signature_version="s3", as s3-tests' v2 client): header and presigned requests,
+        x-amz-date in RFC 1123 form beside Date, and the refusals with AWS's codes."""
+        import email.utils
+
+        v2 = self.client(self.args.access_key, self.args.secret_key, signature_version="s3")
+        bucket = "boto3-sigv2"
+        v2.create_bucket(Bucket=bucket)  # resource signed as /bucket/
+        v2.put_object(Bucket=bucket, Key="k", Body=b"v2 body")
+        expect(v2.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v2 body", "GET over SigV2")
+        expect([o["Key"] for o in v2.list_objects(Bucket=bucket).get("Contents", [])] == ["k"], "list over SigV2")
+
+        def with_headers(client, headers):
+            def add(params, **kwargs):
+                params["headers"].update(headers)
+
+            client.meta.events.register("before-call.s3.PutObject", add)
+            return client
+
+        now = email.utils.formatdate(usegmt=True)
+        c = with_headers(self.client(self.args.access_key, self.args.secret_key, signature_version="s3"), {"X-Amz-Date": now})
+        c.put_object(Bucket=bucket, Key="amz-date", Body=b"x")
+        for value, want in (
+            ("Tue, 07 Jul 2010 21:53:04 GMT", "RequestTimeTooSkewed"),
+            ("Bad Date", "AccessDenied"),
+            ("", "AccessDenied"),
+        ):
+            c = with_headers(self.client(self.args.access_key, self.args.secret_key, signature_version="s3"), {"X-Amz-Date": value})
+            try:
+                c.put_object(Bucket=bucket, Key="bad-date", Body=b"x")
+                raise CheckFailed(f"x-amz-date {value!r} was accepted")
+            except ClientError as e:
+                code, status = error_code(e)
+                expect((status, code) == (403, want), f"x-amz-date {value!r}: {status} {code}, want 403 {want}")
+        wrong = self.client(self.args.access_key, "not-the-secret", signature_version="s3")
+        try:
+            wrong.put_object(Bucket=bucket, Key="wrong", Body=b"x")
+            raise CheckFailed("a wrong SigV2 signature was accepted")
+        except ClientError as e:
+            code, status = error_code(e)
+            expect((status, code) == (403, "SignatureDoesNotMatch"), f"wrong secret: {status} {code}")
+        for op, params in (("get_object", {"Bucket": bucket, "Key": "k"}), ("list_objects", {"Bucket": bucket})):
+            url = v2.generate_presigned_url(op, Params=params, ExpiresIn=300)
+            with urllib.request.urlopen(url, timeout=30) as r:
+                expect(r.status == 200, f"presigned {op}: {r.status}")
+        url = v2.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=1)
+        time.sleep(2.2)
+        try:
+            urllib.request.urlopen(url, timeout=30)
+            raise CheckFailed("an expired SigV2 URL was served")
+        except urllib.error.HTTPError as e:
+            body = e.read().decode()
+            expect(e.code == 403 and "<Code>AccessDenied</Code>" in body and "expired" in body, f"expired URL: {e.code} {body}")
+        for key in ("k", "amz-date"):
+            v2.delete_object(Bucket=bucket, Key=key)
+        v2.delete_bucket(Bucket=bucket)
+
     def check_delete_bucket(self):
         # empty the bucket, then delete it
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -493,6 +551,7 @@ CHECKS = [
     ("boto3-checksums", "check_checksums"),
     ("boto3-conditional-writes", "check_conditional_writes"),
     ("boto3-part-number", "check_part_number"),
+    ("boto3-sigv2", "check_sigv2"),
     ("boto3-delete-bucket", "check_delete_bucket"),
 ]
 

@@ -197,13 +197,15 @@ pub struct BodyPlan {
 
 pub struct RequestGuard {
     hosts: ConfiguredHosts,
+    gateway: Gateway,
     config: GuardConfig,
 }
 
 impl RequestGuard {
     pub fn new(gateway: Gateway, hostnames: Vec<String>, config: GuardConfig) -> Self {
         Self {
-            hosts: ConfiguredHosts::new(hostnames, Some(gateway)),
+            hosts: ConfiguredHosts::new(hostnames, Some(gateway.clone())),
+            gateway,
             config,
         }
     }
@@ -271,6 +273,8 @@ impl RequestGuard {
         B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        latin1_metadata_as_utf8(&mut parts.headers);
+        crate::sigv2_compat::normalize_sigv2(&self.gateway, &self.hosts, &mut parts).await;
         let plan = match self.check(&parts.method, &parts.uri, &parts.headers) {
             Ok(plan) => plan,
             Err(refusal) => {
@@ -278,7 +282,6 @@ impl RequestGuard {
                 return Err(refusal);
             }
         };
-        latin1_metadata_as_utf8(&mut parts.headers);
         let watch = BodyWatch::default();
         if body.is_end_stream() {
             watch.set(BODY_ENDED);

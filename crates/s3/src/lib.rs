@@ -12,6 +12,7 @@ mod region_compat;
 mod service;
 #[cfg(test)]
 mod service_proptests;
+mod sigv2_compat;
 
 pub use auth::GatewayAuth;
 pub use chunk_frames::ChunkFrames;
