@@ -73,7 +73,7 @@ mod tests {
             headers: ObjectHeaders::default(),
             manifest: Manifest::default(),
             zones_trace: vec![],
-            parts_count: None,
+            ..Default::default()
         }
     }
 

@@ -41,6 +41,9 @@ pub enum GatewayError {
     NotModified,
     #[error("The requested range is not satisfiable")]
     InvalidRange { object_size: u64 },
+    /// `partNumber` past the object's parts (416).
+    #[error("{0}")]
+    InvalidPartNumber(String),
     #[error("{0}")]
     InvalidArgument(String),
     #[error("{0}")]

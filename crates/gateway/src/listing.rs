@@ -28,6 +28,10 @@ const SCAN_PAGE: usize = 1000;
 
 impl Gateway {
     pub async fn list_objects(&self, bucket: &Bucket, query: ListQuery) -> Result<ListPage> {
+        if query.max_keys == 0 {
+            // S3: max-keys=0 lists nothing and is not truncated.
+            return Ok(ListPage::default());
+        }
         let base = keys::object_prefix(&bucket.bucket_id);
         self.read(move |r| {
             let mut page = ListPage::default();

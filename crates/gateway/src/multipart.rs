@@ -4,10 +4,12 @@
 use crate::blob::{self, WrittenBlob};
 use crate::conditions::Conditions;
 use crate::error::{GatewayError, Result};
-use crate::objects::{commit_object, ensure_bucket_current, ByteRange};
+use crate::objects::{commit_object, ensure_bucket_current, ByteRange, ChecksumSlot};
 use crate::{gc, keys, records, Gateway};
 use md5::{Digest, Md5};
-use meridian_model::{Bucket, Manifest, MultipartUpload, ObjectHeaders, ObjectMeta, PartMeta, Segment, Timestamp};
+use meridian_model::{
+    Bucket, Manifest, MultipartUpload, ObjectChecksum, ObjectHeaders, ObjectMeta, PartMeta, Segment, Timestamp,
+};
 use meridian_store::{ReadOps, WriteTxn};
 
 pub const MAX_PART_NUMBER: u32 = 10_000;
@@ -45,8 +47,33 @@ pub fn multipart_etag(part_etags: &[&str]) -> Result<String> {
     Ok(format!("{}-{}", hex::encode(hasher.finalize()), part_etags.len()))
 }
 
+/// What CreateMultipartUpload asked for besides the object's headers.
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    pub headers: ObjectHeaders,
+    /// `x-amz-checksum-algorithm`: every part carries such a checksum, and the object gets one of them.
+    pub checksum_algorithm: Option<String>,
+    /// `x-amz-checksum-type: FULL_OBJECT`.
+    pub checksum_full_object: bool,
+}
+
+/// The part list of a completion, duplicates collapsed: a part number listed twice in a row counts once,
+/// with the last ETag given for it (RGW reads the list into a map; s3-tests lists a re-sent part twice).
+/// Numbers must otherwise ascend.
+fn collapse_parts(chosen: &[(i64, String)]) -> Result<Vec<(i64, String)>> {
+    let mut out: Vec<(i64, String)> = Vec::with_capacity(chosen.len());
+    for (number, etag) in chosen {
+        match out.last_mut() {
+            Some(last) if last.0 == *number => last.1 = etag.clone(),
+            Some(last) if last.0 > *number => return Err(GatewayError::InvalidPartOrder),
+            _ => out.push((*number, etag.clone())),
+        }
+    }
+    Ok(out)
+}
+
 impl Gateway {
-    pub async fn create_upload(&self, bucket: &Bucket, key: &str, headers: ObjectHeaders) -> Result<MultipartUpload> {
+    pub async fn create_upload(&self, bucket: &Bucket, key: &str, opts: UploadOptions) -> Result<MultipartUpload> {
         meridian_model::names::validate_object_key(key)?;
         let upload = MultipartUpload {
             upload_id: crate::new_id(),
@@ -54,7 +81,9 @@ impl Gateway {
             key: key.to_string(),
             owner: bucket.owner.clone(),
             initiated: Timestamp::now(),
-            headers,
+            headers: opts.headers,
+            checksum_algorithm: opts.checksum_algorithm,
+            checksum_full_object: opts.checksum_full_object,
         };
         let b = bucket.clone();
         self.write(move |txn| {
@@ -79,6 +108,7 @@ impl Gateway {
         body: blob::ByteStream,
         content_length: Option<u64>,
         content_md5: Option<[u8; 16]>,
+        checksum: Option<ChecksumSlot>,
     ) -> Result<PartMeta> {
         let number = check_part_number(part_number)?;
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
@@ -90,7 +120,9 @@ impl Gateway {
             self.discard_blob(&written).await;
             return Err(GatewayError::BadDigest);
         }
-        self.commit_part(bucket, key, upload_id, number, written).await
+        let checksum = checksum.and_then(|c| c.get().cloned());
+        self.commit_part(bucket, key, upload_id, number, written, checksum)
+            .await
     }
 
     async fn commit_part(
@@ -100,6 +132,7 @@ impl Gateway {
         upload_id: &str,
         number: u32,
         written: WrittenBlob,
+        checksum: Option<ObjectChecksum>,
     ) -> Result<PartMeta> {
         let part = PartMeta {
             part_number: number,
@@ -108,6 +141,7 @@ impl Gateway {
             mtime: Timestamp::now(),
             data_id: written.data_id.clone(),
             inline: written.inline.is_some(),
+            checksum,
         };
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         let fresh = written.clone();
@@ -150,10 +184,7 @@ impl Gateway {
         let served = match range {
             // Unlike a GET range, a copy range is not clamped to the object (S3 refuses it).
             Some(ByteRange::From { last: Some(last), .. }) if last >= src.size => {
-                return Err(GatewayError::InvalidArgument(format!(
-                    "Range specified is not valid for source object of size: {}",
-                    src.size
-                )))
+                return Err(GatewayError::InvalidRange { object_size: src.size })
             }
             Some(r) => r.resolve(src.size)?,
             None => 0..src.size,
@@ -163,25 +194,49 @@ impl Gateway {
             .read_segments(src.manifest.segments.clone(), served.start, len)
             .await?;
         let written = self.write_blob(body, Some(len), u64::MAX).await?;
-        self.commit_part(bucket, key, upload_id, number, written).await
+        self.commit_part(bucket, key, upload_id, number, written, None).await
     }
 
-    /// Completes an upload from the client's (part number, ETag) list.
+    /// Completes an upload from the client's (part number, ETag) list. `conditions` (If-Match /
+    /// If-None-Match) are checked against the object being replaced in the same transaction as the commit.
+    /// `combine` makes the object's checksum from the upload's settings and its parts' checksums (the S3
+    /// layer knows the algorithms).
+    /// Completing an upload that already completed into the key's current object, with the same parts,
+    /// answers that object again.
     pub async fn complete_upload(
         &self,
         bucket: &Bucket,
         key: &str,
         upload_id: &str,
         chosen: Vec<(i64, String)>,
+        conditions: Conditions,
+        combine: fn(&MultipartUpload, &[PartMeta]) -> Option<ObjectChecksum>,
     ) -> Result<ObjectMeta> {
         if chosen.is_empty() {
             return Err(GatewayError::MalformedXml("You must specify at least one part".into()));
         }
+        let chosen = collapse_parts(&chosen)?;
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         let min_part = self.options.min_part_size;
         let zone_id = self.site().zone_id.clone();
         self.write(move |txn| {
-            let upload = load_upload(txn, &b, &k, &u)?;
+            let upload = match load_upload(txn, &b, &k, &u) {
+                Err(GatewayError::NoSuchUpload) => {
+                    ensure_bucket_current(txn, &b)?;
+                    let current: Option<ObjectMeta> = records::get(txn, &keys::object(&b.bucket_id, &k))?;
+                    let etags: Vec<&str> = chosen.iter().map(|(_, e)| e.trim_matches('"')).collect();
+                    let again = multipart_etag(&etags).ok();
+                    return match current {
+                        Some(obj)
+                            if obj.upload_id.as_deref() == Some(u.as_str()) && again.as_ref() == Some(&obj.etag) =>
+                        {
+                            Ok(obj)
+                        }
+                        _ => Err(GatewayError::NoSuchUpload),
+                    };
+                }
+                other => other?,
+            };
             let mut stored: std::collections::BTreeMap<u32, PartMeta> =
                 records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))?
                     .into_iter()
@@ -216,6 +271,7 @@ impl Gateway {
                     })
                     .collect(),
             };
+            let checksum = combine(&upload, &used);
             let meta = ObjectMeta {
                 key: k.clone(),
                 instance: crate::new_id(),
@@ -224,9 +280,12 @@ impl Gateway {
                 mtime: Timestamp::now(),
                 owner: upload.owner.clone(),
                 headers: upload.headers.clone(),
+                part_sizes: used.iter().map(|p| p.size).collect(),
                 manifest,
                 zones_trace: vec![zone_id],
                 parts_count: Some(used.len() as u32),
+                upload_id: Some(u.clone()),
+                checksum,
             };
             // Part records go; the used blobs stay referenced by the object, the others are garbage.
             for (k2, _) in records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))? {
@@ -234,7 +293,7 @@ impl Gateway {
             }
             gc::enqueue(txn, stored.into_values().map(|p| p.data_id).collect())?;
             txn.delete(&keys::upload(&b.bucket_id, &k, &u))?;
-            commit_object(txn, &b, &meta, &Conditions::default())?;
+            commit_object(txn, &b, &meta, &conditions)?;
             Ok(meta)
         })
         .await

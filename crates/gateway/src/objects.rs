@@ -7,7 +7,7 @@ use crate::error::{GatewayError, Result};
 use crate::logs::{self, Change};
 use crate::{buckets, gc, keys, records, Gateway};
 use meridian_model::names::validate_object_key;
-use meridian_model::{BilogOp, Bucket, Manifest, ObjectHeaders, ObjectMeta, Timestamp};
+use meridian_model::{BilogOp, Bucket, Manifest, ObjectChecksum, ObjectHeaders, ObjectMeta, Timestamp};
 use meridian_store::WriteTxn;
 
 /// A byte range as the client asked for it (inclusive bounds, like the HTTP Range header).
@@ -39,6 +39,10 @@ impl ByteRange {
     }
 }
 
+/// Where the S3 layer leaves the checksum it verified while the body streamed (known only at its end, when
+/// a trailing checksum has arrived); read once the bytes are written.
+pub type ChecksumSlot = std::sync::Arc<std::sync::OnceLock<ObjectChecksum>>;
+
 /// What a client asked to store, besides the bytes.
 #[derive(Debug, Clone, Default)]
 pub struct PutOptions {
@@ -47,6 +51,8 @@ pub struct PutOptions {
     pub content_md5: Option<[u8; 16]>,
     /// Write conditions on the object being replaced (If-Match / If-None-Match on PUT).
     pub conditions: Conditions,
+    /// The verified checksum to keep with the object.
+    pub checksum: Option<ChecksumSlot>,
 }
 
 /// A GET's answer: the object's metadata, the served range and the streamed bytes.
@@ -87,7 +93,8 @@ impl Gateway {
                 segments: vec![written.segment()],
             },
             zones_trace: vec![self.site().zone_id.clone()],
-            parts_count: None,
+            checksum: opts.checksum.as_ref().and_then(|c| c.get().cloned()),
+            ..Default::default()
         };
         self.commit_new_object(bucket, meta, opts.conditions, vec![written])
             .await
@@ -150,6 +157,28 @@ impl Gateway {
             meta,
             range: served,
             partial,
+            body,
+        })
+    }
+
+    /// GET with `partNumber`: the bytes of that part of a multipart object (a simple object has one part,
+    /// all of it). The range and the part count come from one read of the object.
+    pub async fn get_object_part(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        part_number: i32,
+        conditions: &Conditions,
+    ) -> Result<ObjectRead> {
+        let meta = self.head_object(bucket, key, conditions).await?;
+        let served = part_range(&meta, part_number)?;
+        let body = self
+            .read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
+            .await?;
+        Ok(ObjectRead {
+            meta,
+            range: served,
+            partial: true,
             body,
         })
     }
@@ -220,11 +249,34 @@ impl Gateway {
                 segments: vec![written.segment()],
             },
             zones_trace: vec![self.site().zone_id.clone()],
-            parts_count: None,
+            // The same bytes: a whole-object checksum still holds; one of parts' checksums does not.
+            checksum: src.checksum.filter(|c| !c.composite),
+            ..Default::default()
         };
         self.commit_new_object(dst_bucket, meta, Conditions::default(), vec![written])
             .await
     }
+}
+
+/// The byte range of part `n` (from 1) of an object: a multipart object's recorded part sizes, or the whole
+/// of any other object as its part 1. Past the last part is `InvalidPartNumber`.
+pub fn part_range(meta: &ObjectMeta, n: i32) -> Result<std::ops::Range<u64>> {
+    let sizes: Vec<u64> = if meta.part_sizes.is_empty() {
+        vec![meta.size]
+    } else {
+        meta.part_sizes.clone()
+    };
+    let index = usize::try_from(n)
+        .ok()
+        .filter(|&i| i >= 1 && i <= sizes.len())
+        .ok_or_else(|| {
+            GatewayError::InvalidPartNumber(format!(
+                "The requested partnumber is not satisfiable: the object has {} part(s)",
+                sizes.len()
+            ))
+        })?;
+    let start: u64 = sizes[..index - 1].iter().sum();
+    Ok(start..start + sizes[index - 1])
 }
 
 /// Checks the bucket still is the same incarnation (it may have been deleted while bytes streamed).
@@ -248,7 +300,8 @@ pub(crate) fn commit_object(
     let old: Option<ObjectMeta> = records::get(txn, &key)?;
     match &old {
         Some(o) => conditions.check_write(o)?,
-        None if conditions.if_match.is_some() => return Err(GatewayError::PreconditionFailed),
+        // S3: If-Match on a key that holds no object is 404.
+        None if conditions.if_match.is_some() => return Err(GatewayError::NoSuchKey),
         None => {}
     }
     if let (Some(EtagMatch::Any), Some(_)) = (&conditions.if_none_match, &old) {

@@ -294,6 +294,7 @@ impl Http {
         let mut resp = match self.guard.admit(parts, body).await {
             Ok((req, watch)) => {
                 let mut resp = self.s3.call(req).await?;
+                meridian_s3::partial_head(&method, &mut resp);
                 self.guard.finish(&watch, &mut resp);
                 resp
             }

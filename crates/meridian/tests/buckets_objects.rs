@@ -122,11 +122,12 @@ async fn duplicate_buckets() {
     let s3 = srv.client();
     create_bucket(&s3, "shared-name").await;
     put(&s3, "shared-name", "k", b"owner data").await;
-    expect_err(
-        s3.create_bucket().bucket("shared-name").send().await,
-        "BucketAlreadyOwnedByYou",
-        409,
-    );
+    // Re-creating your own bucket answers 200 (us-east-1 and RGW; s3_edges.rs has the details).
+    s3.create_bucket()
+        .bucket("shared-name")
+        .send()
+        .await
+        .expect("re-create");
 
     srv.create_user("other", "AKIAOTHERUSER0000001", "other-secret");
     let other = srv.client_for("AKIAOTHERUSER0000001", "other-secret");

@@ -485,8 +485,8 @@ async fn upload_part_copy_with_range() {
             .copy_source_range(format!("bytes={}-{}", size - 10, size))
             .send()
             .await,
-        "InvalidArgument",
-        400,
+        "InvalidRange",
+        416,
     );
     let parts = s3
         .list_parts()

@@ -183,3 +183,68 @@ async fn sigv2_presigned_urls() {
     let (status, text) = answer(http.get(&tampered)).await;
     assert_eq!((status, code(&text)), (403, "SignatureDoesNotMatch"), "{text}");
 }
+
+/// botocore's SigV2 signer (boto3 `signature_version="s3"`, s3-tests' v2 client) signs a bucket as
+/// `/bucket/` and keeps the Date line when x-amz-date is present; AWS and RGW accept both, and so do we.
+#[tokio::test]
+async fn botocore_style_sigv2_signatures() {
+    let srv = Server::start();
+    let http = http();
+    let now = http_date(SystemTime::now());
+    let send = |method: reqwest::Method, path: &str, sts: String, secret: &str, amz_date: bool, body: &[u8]| {
+        let mut rb = http
+            .request(method, format!("{}{path}", srv.endpoint))
+            .header("date", now.clone())
+            .header("authorization", format!("AWS {ACCESS_KEY}:{}", sign_v2(secret, &sts)))
+            .body(body.to_vec());
+        if amz_date {
+            rb = rb.header("x-amz-date", now.clone());
+        }
+        rb
+    };
+    use reqwest::Method;
+    // CreateBucket signed with the resource `/bucket/`.
+    let (status, text) = answer(send(
+        Method::PUT,
+        "/botov2",
+        format!("PUT\n\n\n{now}\n/botov2/"),
+        SECRET_KEY,
+        false,
+        b"",
+    ))
+    .await;
+    assert_eq!(status, 200, "{text}");
+    // x-amz-date in RFC 1123 form beside Date, the Date line kept in the string to sign.
+    let sts = format!("PUT\n\ntext/plain\n{now}\nx-amz-date:{now}\n/botov2/k");
+    let (status, text) = answer(
+        send(Method::PUT, "/botov2/k", sts.clone(), SECRET_KEY, true, b"kept").header("content-type", "text/plain"),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    // AWS's own form (empty Date line) still works.
+    let sts_aws = format!("GET\n\n\n\nx-amz-date:{now}\n/botov2/k");
+    let (status, text) = answer(send(Method::GET, "/botov2/k", sts_aws, SECRET_KEY, true, b"")).await;
+    assert_eq!((status, text.as_str()), (200, "kept"));
+    // A wrong secret is refused whichever form it was made in.
+    let (status, text) =
+        answer(send(Method::PUT, "/botov2/k", sts, "not-the-secret", true, b"x").header("content-type", "text/plain"))
+            .await;
+    assert_eq!((status, code(&text)), (403, "SignatureDoesNotMatch"), "{text}");
+    let (status, text) = answer(send(
+        Method::GET,
+        "/botov2",
+        format!("GET\n\n\n{now}\n/botov2/"),
+        "not-the-secret",
+        false,
+        b"",
+    ))
+    .await;
+    assert_eq!((status, code(&text)), (403, "SignatureDoesNotMatch"), "{text}");
+    // A presigned ListObjects URL signed for `/bucket/`.
+    let v2 = V2::new(ACCESS_KEY, SECRET_KEY);
+    let url = v2.presign(&srv, "/botov2/", SystemTime::now() + Duration::from_secs(300));
+    let url = url.replacen("/botov2/?", "/botov2?", 1);
+    let (status, text) = answer(http.get(&url)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("<Key>k</Key>"), "{text}");
+}

@@ -10,7 +10,7 @@ pub mod user;
 
 pub use bucket::{Bucket, BucketStats, VersioningStatus};
 pub use logs::{BilogEntry, BilogOp, DatalogEntry, LogShardInfo, MdlogEntry, MdlogStatus, Tombstone, WriteOrder};
-pub use object::{DataId, Manifest, MultipartUpload, ObjectHeaders, ObjectMeta, PartMeta, Segment};
+pub use object::{DataId, Manifest, MultipartUpload, ObjectChecksum, ObjectHeaders, ObjectMeta, PartMeta, Segment};
 pub use time::Timestamp;
 pub use topology::{
     ObjVersion, Period, PeriodMap, PlacementTarget, Realm, ZoneGroup, ZoneGroupZone, ZoneParams, DEFAULT_PLACEMENT,

@@ -51,7 +51,19 @@ pub struct ObjectHeaders {
     pub user_meta: BTreeMap<String, String>,
 }
 
+/// A checksum kept with an object or a part (`x-amz-checksum-*`), verified when it was written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectChecksum {
+    /// `CRC32`, `CRC32C`, `CRC64NVME`, `SHA1` or `SHA256`.
+    pub algorithm: String,
+    /// Base64 of the digest; a multipart object's checksum of its parts' checksums ends in `-N`.
+    pub value: String,
+    /// The checksum of the parts' checksums (`COMPOSITE`), not of the whole bytes (`FULL_OBJECT`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub composite: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ObjectMeta {
     pub key: String,
     /// Object instance (RGW's version/instance id); unique per write.
@@ -70,6 +82,14 @@ pub struct ObjectMeta {
     /// Number of parts when the object came from a multipart upload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parts_count: Option<u32>,
+    /// The sizes of those parts, in order (GET and HEAD with `partNumber`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
+    /// The multipart upload that made the object: completing it again with the same parts answers again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<ObjectChecksum>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +101,12 @@ pub struct MultipartUpload {
     pub initiated: Timestamp,
     #[serde(default)]
     pub headers: ObjectHeaders,
+    /// The checksum algorithm every part must carry (`x-amz-checksum-algorithm` on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
+    /// `FULL_OBJECT` asked for (`x-amz-checksum-type`); composite otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub checksum_full_object: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,4 +118,6 @@ pub struct PartMeta {
     pub data_id: DataId,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inline: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<ObjectChecksum>,
 }

@@ -26,6 +26,11 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
         G::PreconditionFailed => C::PreconditionFailed,
         G::NotModified => C::NotModified,
         G::InvalidRange { .. } => C::InvalidRange,
+        G::InvalidPartNumber(_) => {
+            let mut err = S3Error::with_message(C::Custom("InvalidPartNumber".into()), msg);
+            err.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+            return err;
+        }
         G::InvalidArgument(ref m) if m.starts_with("InvalidLocationConstraint") => C::InvalidLocationConstraint,
         G::InvalidArgument(_) => C::InvalidArgument,
         G::InvalidRequest(ref m) if m.starts_with("TooManyBuckets") => C::TooManyBuckets,

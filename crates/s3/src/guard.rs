@@ -197,13 +197,15 @@ pub struct BodyPlan {
 
 pub struct RequestGuard {
     hosts: ConfiguredHosts,
+    gateway: Gateway,
     config: GuardConfig,
 }
 
 impl RequestGuard {
     pub fn new(gateway: Gateway, hostnames: Vec<String>, config: GuardConfig) -> Self {
         Self {
-            hosts: ConfiguredHosts::new(hostnames, Some(gateway)),
+            hosts: ConfiguredHosts::new(hostnames, Some(gateway.clone())),
+            gateway,
             config,
         }
     }
@@ -241,6 +243,8 @@ impl RequestGuard {
         check_presigned_expiry(uri.query().unwrap_or_default())?;
         check_sigv2_date(headers, SystemTime::now())?;
         check_content_md5(headers)?;
+        check_canned_acl(headers)?;
+        check_encryption(method, headers)?;
         if *method == Method::PUT || *method == Method::POST {
             check_user_metadata(headers)?;
         }
@@ -262,13 +266,15 @@ impl RequestGuard {
     /// Checks the request and wraps its body; a refusal is the response to send.
     pub async fn admit<B>(
         &self,
-        parts: http::request::Parts,
+        mut parts: http::request::Parts,
         body: B,
     ) -> Result<(http::Request<s3s::Body>, BodyWatch), Refusal>
     where
         B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        latin1_metadata_as_utf8(&mut parts.headers);
+        crate::sigv2_compat::normalize_sigv2(&self.gateway, &self.hosts, &mut parts).await;
         let plan = match self.check(&parts.method, &parts.uri, &parts.headers) {
             Ok(plan) => plan,
             Err(refusal) => {
@@ -528,6 +534,106 @@ pub fn check_content_md5(headers: &HeaderMap) -> Result<(), Refusal> {
             "The Content-MD5 you specified is not valid.",
         )),
         _ => Ok(()),
+    }
+}
+
+/// The canned ACLs S3 knows (objects' and buckets' together).
+pub const CANNED_ACLS: &[&str] = &[
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+    "log-delivery-write",
+];
+
+/// `x-amz-acl` must name a canned ACL (s3s takes any string). Valid ones are accepted; ACLs are not enforced
+/// yet (every bucket and object is private to its owner).
+pub fn check_canned_acl(headers: &HeaderMap) -> Result<(), Refusal> {
+    for v in headers.get_all("x-amz-acl") {
+        let ok = v.to_str().is_ok_and(|v| CANNED_ACLS.contains(&v.trim()));
+        if !ok {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                format!(
+                    "{:?} is not a canned ACL (x-amz-acl)",
+                    String::from_utf8_lossy(v.as_bytes())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Server-side encryption is not built: a request that asks for it is refused rather than stored in the
+/// clear. SSE-C headers (`x-amz-server-side-encryption-customer-*`, also on a copy source) and
+/// `x-amz-server-side-encryption` (`AES256`, `aws:kms`, `aws:kms:dsse`) on a write are 501 NotImplemented
+/// (AWS's answer for a header that implies functionality it does not implement); SSE-C headers on a read
+/// are 400 InvalidRequest, since no object here is encrypted with a customer key.
+pub fn check_encryption(method: &Method, headers: &HeaderMap) -> Result<(), Refusal> {
+    let sse_c = headers.keys().any(|k| {
+        let k = k.as_str();
+        k.starts_with("x-amz-server-side-encryption-customer-")
+            || k.starts_with("x-amz-copy-source-server-side-encryption-customer-")
+    });
+    let read = *method == Method::GET || *method == Method::HEAD;
+    if sse_c && read {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "The encryption parameters are not applicable to this object: this gateway stores no object encrypted with a customer-provided key (SSE-C is not supported).",
+        ));
+    }
+    if sse_c {
+        return Err(Refusal::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "Server-side encryption with customer-provided keys (SSE-C) is not supported by this gateway; nothing was stored.",
+        ));
+    }
+    let managed = headers
+        .get_all("x-amz-server-side-encryption")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect::<Vec<_>>();
+    if !read && !managed.is_empty() {
+        return Err(Refusal::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            format!(
+                "Server-side encryption ({}) is not supported by this gateway; nothing was stored. Send the request without x-amz-server-side-encryption.",
+                managed.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `x-amz-meta-*` values that are not UTF-8 carry Latin-1 bytes (HTTP's obs-text; Python's http.client
+/// sends `é` as the byte 0xE9): they are rewritten as the UTF-8 of the same characters, which is also what
+/// such clients signed (botocore hashes its canonical request as UTF-8).
+pub fn latin1_metadata_as_utf8(headers: &mut HeaderMap) {
+    let names: Vec<http::HeaderName> = headers
+        .iter()
+        .filter(|(n, v)| n.as_str().starts_with("x-amz-meta-") && std::str::from_utf8(v.as_bytes()).is_err())
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in names {
+        let values: Vec<http::HeaderValue> = headers
+            .get_all(&name)
+            .iter()
+            .filter_map(|v| {
+                let text: String = v.as_bytes().iter().map(|&b| char::from(b)).collect();
+                http::HeaderValue::from_bytes(text.as_bytes()).ok()
+            })
+            .collect();
+        headers.remove(&name);
+        for v in values {
+            headers.append(name.clone(), v);
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! errors, mapped onto the gateway services.
 
 mod auth;
+mod checksum;
 mod chunk_frames;
 mod convert;
 mod errors;
@@ -11,6 +12,7 @@ mod region_compat;
 mod service;
 #[cfg(test)]
 mod service_proptests;
+mod sigv2_compat;
 
 pub use auth::GatewayAuth;
 pub use chunk_frames::ChunkFrames;
@@ -31,6 +33,17 @@ pub const ERROR_ELEMENT_PREFIX: &str = "x-meridian-error-";
 pub fn error_element_header(element: &str) -> http::HeaderName {
     http::HeaderName::from_bytes(format!("{ERROR_ELEMENT_PREFIX}{}", element.to_ascii_lowercase()).as_bytes())
         .unwrap_or(http::HeaderName::from_static("x-meridian-error-unknown"))
+}
+
+/// A HEAD with `partNumber` answers 206 with the part's Content-Range, as GET does; s3s sets 206 only for
+/// GET, so a successful HEAD answer that carries a Content-Range becomes 206 here.
+pub fn partial_head(method: &str, resp: &mut http::Response<s3s::Body>) {
+    if method == "HEAD"
+        && resp.status() == http::StatusCode::OK
+        && resp.headers().contains_key(http::header::CONTENT_RANGE)
+    {
+        *resp.status_mut() = http::StatusCode::PARTIAL_CONTENT;
+    }
 }
 
 /// Builds the S3 service: our operations, authentication against the users' keys, virtual-hosted style

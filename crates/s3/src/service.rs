@@ -1,11 +1,13 @@
 //! The S3 operations, each a thin mapping from s3s DTOs onto gateway calls.
 
 use crate::auth::suspended_error;
+use crate::checksum;
 use crate::convert::*;
 use crate::errors::to_s3_error;
 use meridian_gateway::buckets::authorize;
 use meridian_gateway::listing::{ListPage, ListQuery};
-use meridian_gateway::objects::PutOptions;
+use meridian_gateway::multipart::UploadOptions;
+use meridian_gateway::objects::{part_range, PutOptions};
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_model::{Bucket, ObjectMeta, User};
 use meridian_peer::master;
@@ -34,6 +36,37 @@ macro_rules! object_headers_of {
             $input.metadata,
         )
     };
+}
+
+/// Sets the `checksum_*` fields of an output from a stored checksum (`with_type`: and `checksum_type`).
+macro_rules! set_checksum {
+    ($out:expr, $stored:expr) => {{
+        let f = checksum::fields($stored);
+        $out.checksum_crc32 = f.crc32;
+        $out.checksum_crc32c = f.crc32c;
+        $out.checksum_crc64nvme = f.crc64nvme;
+        $out.checksum_sha1 = f.sha1;
+        $out.checksum_sha256 = f.sha256;
+        f.checksum_type
+    }};
+}
+
+/// What GET and HEAD answer for an object stored without a Content-Type (as S3 does).
+const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
+fn wants_checksum(mode: &Option<ChecksumMode>) -> bool {
+    mode.as_ref()
+        .is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED"))
+}
+
+/// The checksum GET and HEAD return when asked: the whole object's, unless only a range is read (a
+/// `partNumber` read of a multipart object would need that part's, which is not kept).
+fn returned_checksum(meta: &ObjectMeta, asked: bool, whole: bool) -> Option<&meridian_model::ObjectChecksum> {
+    if asked && whole {
+        meta.checksum.as_ref()
+    } else {
+        None
+    }
 }
 
 fn ok<T>(output: T) -> R<T> {
@@ -200,6 +233,25 @@ impl MeridianS3 {
         err
     }
 
+    /// A read's error; a 304 carries the object's ETag and Last-Modified, as S3's does.
+    async fn read_error(&self, e: GatewayError, bucket: &Bucket, key: &str) -> S3Error {
+        if !matches!(e, GatewayError::NotModified) {
+            return to_s3_error(e);
+        }
+        let mut err = to_s3_error(e);
+        if let Ok(meta) = self.gw.object_meta(bucket, key).await {
+            let mut headers = http::HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
+                headers.insert(http::header::ETAG, v);
+            }
+            if let Some(v) = http_date(&s3_time(meta.mtime)).and_then(|d| http::HeaderValue::from_str(&d).ok()) {
+                headers.insert(http::header::LAST_MODIFIED, v);
+            }
+            err.set_headers(headers);
+        }
+        err
+    }
+
     async fn copy_source(&self, user: &User, source: &CopySource) -> S3Result<(Bucket, String)> {
         match source {
             CopySource::Bucket {
@@ -238,12 +290,45 @@ fn object_output_headers(meta: &ObjectMeta) -> (Option<Timestamp>, Option<Metada
 impl S3 for MeridianS3 {
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> R<ListBucketsOutput> {
         let user = self.caller(&req).await?;
-        let buckets = self.gw.list_buckets(&user.full_id()).await.s3()?;
+        let input = req.input;
+        let max = match input.max_buckets {
+            None => None,
+            Some(n) if (1..=10_000).contains(&n) => Some(n as usize),
+            Some(_) => return Err(s3_error!(InvalidArgument, "max-buckets must be between 1 and 10000")),
+        };
+        // The token is the hex of the last name answered.
+        let after = match input.continuation_token.as_deref() {
+            Some(token) => Some(
+                hex::decode(token)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+            ),
+            None => None,
+        };
+        let mut buckets: Vec<Bucket> = self
+            .gw
+            .list_buckets(&user.full_id())
+            .await
+            .s3()?
+            .into_iter()
+            .filter(|b| input.prefix.as_deref().is_none_or(|p| b.name.starts_with(p)))
+            .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
+            .collect();
+        buckets.sort_by(|a, b| a.name.cmp(&b.name));
+        let truncated = max.is_some_and(|m| buckets.len() > m);
+        if let Some(m) = max {
+            buckets.truncate(m);
+        }
+        let continuation_token = if truncated {
+            buckets.last().map(|b| hex::encode(&b.name))
+        } else {
+            None
+        };
         ok(ListBucketsOutput {
             buckets: Some(
                 buckets
                     .into_iter()
-                    .filter(|b| req.input.prefix.as_deref().is_none_or(|p| b.name.starts_with(p)))
                     .map(|b| s3s::dto::Bucket {
                         name: Some(b.name),
                         creation_date: Some(s3_time(b.creation_time)),
@@ -252,7 +337,8 @@ impl S3 for MeridianS3 {
                     .collect(),
             ),
             owner: Some(owner_of(&user.full_id(), &user.display_name)),
-            ..Default::default()
+            continuation_token,
+            prefix: input.prefix,
         })
     }
 
@@ -264,7 +350,7 @@ impl S3 for MeridianS3 {
             .as_ref()
             .and_then(|c| c.location_constraint.as_ref())
             .map(|l| l.as_str().to_string());
-        let bucket = if self.gw.site().is_meta_master() {
+        let created = if self.gw.site().is_meta_master() {
             self.gw
                 .create_bucket(&user, &req.input.bucket, location.as_deref())
                 .await
@@ -273,8 +359,17 @@ impl S3 for MeridianS3 {
                 Ok(()) => master::create_bucket_on_master(&self.gw, &user, &req.input.bucket).await,
                 Err(e) => Err(e),
             }
-        }
-        .s3()?;
+        };
+        let bucket = match created {
+            // Re-creating your own bucket in its zonegroup answers 200 and changes nothing (us-east-1 and
+            // RGW); in another zonegroup it stays BucketAlreadyOwnedByYou.
+            Err(GatewayError::BucketAlreadyOwnedByYou) => match self.find_bucket(&user.tenant, &req.input.bucket).await
+            {
+                Ok(b) if b.zonegroup == self.gw.site().zonegroup_id && b.owner == user.full_id() => b,
+                _ => return Err(to_s3_error(GatewayError::BucketAlreadyOwnedByYou)),
+            },
+            other => other.s3()?,
+        };
         ok(CreateBucketOutput {
             location: Some(format!("/{}", bucket.name)),
         })
@@ -338,23 +433,37 @@ impl S3 for MeridianS3 {
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> R<PutObjectOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let wanted = checksum::requested(&req.headers)?;
+        let trailers = req.trailing_headers.clone();
         let input = req.input;
         let content_md5 = content_md5(input.content_md5.as_deref())?;
+        let mut body = request_body(input.body);
+        let mut slot = None;
+        let mut verdict = None;
+        if let Some(wanted) = wanted {
+            let (checked, s, v) = checksum::checked(body, wanted, trailers);
+            body = checked;
+            slot = Some(s);
+            verdict = Some(v);
+        }
         let opts = PutOptions {
             headers: object_headers_of!(input),
             content_length: input.content_length.and_then(|n| u64::try_from(n).ok()),
             content_md5,
             conditions: conditions(input.if_match, input.if_none_match, None, None),
+            checksum: slot,
         };
-        let meta = self
-            .gw
-            .put_object(&bucket, &input.key, request_body(input.body), opts)
-            .await
-            .s3()?;
-        ok(PutObjectOutput {
+        let meta = match self.gw.put_object(&bucket, &input.key, body, opts).await {
+            Ok(m) => m,
+            Err(e) => return Err(verdict.and_then(|v| v.failure()).unwrap_or_else(|| to_s3_error(e))),
+        };
+        let mut out = PutObjectOutput {
             e_tag: Some(etag(&meta.etag)),
+            size: Some(meta.size as i64),
             ..Default::default()
-        })
+        };
+        out.checksum_type = set_checksum!(out, meta.checksum.as_ref());
+        ok(out)
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> R<GetObjectOutput> {
@@ -363,8 +472,11 @@ impl S3 for MeridianS3 {
         if input.version_id.as_deref().is_some_and(|v| v != "null") {
             return Err(s3_error!(NotImplemented, "Object versioning is not implemented yet"));
         }
-        if input.part_number.is_some() {
-            return Err(s3_error!(NotImplemented, "GET by part number is not implemented yet"));
+        if input.part_number.is_some() && input.range.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            ));
         }
         let conds = conditions(
             input.if_match,
@@ -372,15 +484,24 @@ impl S3 for MeridianS3 {
             input.if_modified_since,
             input.if_unmodified_since,
         );
-        let read = self
-            .gw
-            .get_object(&bucket, &input.key, input.range.map(byte_range), &conds)
-            .await
-            .s3()?;
+        let read = match input.part_number {
+            Some(n) => self.gw.get_object_part(&bucket, &input.key, n, &conds).await,
+            None => {
+                self.gw
+                    .get_object(&bucket, &input.key, input.range.map(byte_range), &conds)
+                    .await
+            }
+        };
+        let read = match read {
+            Ok(r) => r,
+            Err(e) => return Err(self.read_error(e, &bucket, &input.key).await),
+        };
         let meta = read.meta;
         let len = read.range.end - read.range.start;
         let (expires, metadata) = object_output_headers(&meta);
-        let output = GetObjectOutput {
+        let whole = !read.partial || (input.part_number == Some(1) && meta.part_sizes.len() <= 1);
+        let stored_checksum = returned_checksum(&meta, wants_checksum(&input.checksum_mode), whole);
+        let mut output = GetObjectOutput {
             body: Some(response_body(read.body, len)),
             content_length: Some(len as i64),
             content_range: read.partial.then(|| {
@@ -394,7 +515,10 @@ impl S3 for MeridianS3 {
             accept_ranges: Some("bytes".into()),
             e_tag: Some(etag(&meta.etag)),
             last_modified: Some(s3_time(meta.mtime)),
-            content_type: input.response_content_type.or(meta.headers.content_type.clone()),
+            content_type: input
+                .response_content_type
+                .or(meta.headers.content_type.clone())
+                .or_else(|| Some(DEFAULT_CONTENT_TYPE.to_string())),
             content_encoding: input
                 .response_content_encoding
                 .or(meta.headers.content_encoding.clone()),
@@ -410,6 +534,7 @@ impl S3 for MeridianS3 {
             parts_count: meta.parts_count.map(|n| n as i32),
             ..Default::default()
         };
+        output.checksum_type = set_checksum!(output, stored_checksum);
         let mut resp = S3Response::new(output);
         if read.partial {
             resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -426,23 +551,50 @@ impl S3 for MeridianS3 {
             input.if_modified_since,
             input.if_unmodified_since,
         );
-        let meta = self.gw.head_object(&bucket, &input.key, &conds).await.s3()?;
+        if input.part_number.is_some() && input.range.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            ));
+        }
+        let meta = match self.gw.head_object(&bucket, &input.key, &conds).await {
+            Ok(m) => m,
+            Err(e) => return Err(self.read_error(e, &bucket, &input.key).await),
+        };
         let (expires, metadata) = object_output_headers(&meta);
-        ok(HeadObjectOutput {
-            content_length: Some(meta.size as i64),
+        let (length, content_range) = match input.part_number {
+            Some(n) => {
+                let r = part_range(&meta, n).s3()?;
+                let range = format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), meta.size);
+                (r.end - r.start, Some(range))
+            }
+            None => (meta.size, None),
+        };
+        let whole = input.part_number.is_none() || (input.part_number == Some(1) && meta.part_sizes.len() <= 1);
+        let stored_checksum = returned_checksum(&meta, wants_checksum(&input.checksum_mode), whole);
+        let mut out = HeadObjectOutput {
+            content_length: Some(length as i64),
+            content_range,
             accept_ranges: Some("bytes".into()),
             e_tag: Some(etag(&meta.etag)),
             last_modified: Some(s3_time(meta.mtime)),
-            content_type: meta.headers.content_type,
-            content_encoding: meta.headers.content_encoding,
-            content_disposition: meta.headers.content_disposition,
-            content_language: meta.headers.content_language,
-            cache_control: meta.headers.cache_control,
+            content_type: meta
+                .headers
+                .content_type
+                .clone()
+                .or_else(|| Some(DEFAULT_CONTENT_TYPE.to_string())),
+            content_encoding: meta.headers.content_encoding.clone(),
+            content_disposition: meta.headers.content_disposition.clone(),
+            content_language: meta.headers.content_language.clone(),
+            cache_control: meta.headers.cache_control.clone(),
             expires,
             metadata,
             parts_count: meta.parts_count.map(|n| n as i32),
             ..Default::default()
-        })
+        };
+        out.checksum_type = set_checksum!(out, stored_checksum);
+        // With a Content-Range the answer becomes 206 (`crate::partial_head`).
+        ok(out)
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> R<DeleteObjectOutput> {
@@ -541,7 +693,8 @@ impl S3 for MeridianS3 {
                 None
             },
             common_prefixes: common_prefixes(&page, encode),
-            delimiter: maybe_encode(input.delimiter, encode),
+            // An empty delimiter is no delimiter, and S3 does not echo it.
+            delimiter: maybe_encode(input.delimiter.filter(|d| !d.is_empty()), encode),
             encoding_type: input.encoding_type,
             contents: Some(
                 page.objects
@@ -591,7 +744,8 @@ impl S3 for MeridianS3 {
                 None
             },
             common_prefixes: common_prefixes(&page, encode),
-            delimiter: maybe_encode(input.delimiter, encode),
+            // An empty delimiter is no delimiter, and S3 does not echo it.
+            delimiter: maybe_encode(input.delimiter.filter(|d| !d.is_empty()), encode),
             encoding_type: input.encoding_type,
             start_after: maybe_encode(input.start_after, encode),
             contents: Some(
@@ -610,20 +764,47 @@ impl S3 for MeridianS3 {
     ) -> R<CreateMultipartUploadOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let headers = object_headers_of!(input);
-        let upload = self.gw.create_upload(&bucket, &input.key, headers).await.s3()?;
+        let (checksum_algorithm, checksum_full_object) = checksum::check_upload_settings(
+            input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+            input.checksum_type.as_ref().map(|t| t.as_str()),
+        )?;
+        let opts = UploadOptions {
+            headers: object_headers_of!(input),
+            checksum_algorithm,
+            checksum_full_object,
+        };
+        let upload = self.gw.create_upload(&bucket, &input.key, opts).await.s3()?;
         ok(CreateMultipartUploadOutput {
             bucket: Some(bucket.name),
             key: Some(upload.key),
             upload_id: Some(upload.upload_id),
+            checksum_type: upload.checksum_algorithm.as_ref().map(|_| {
+                ChecksumType::from_static(if upload.checksum_full_object {
+                    ChecksumType::FULL_OBJECT
+                } else {
+                    ChecksumType::COMPOSITE
+                })
+            }),
+            checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
             ..Default::default()
         })
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> R<UploadPartOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let wanted = checksum::requested(&req.headers)?;
+        let trailers = req.trailing_headers.clone();
         let input = req.input;
         let md5 = content_md5(input.content_md5.as_deref())?;
+        let mut body = request_body(input.body);
+        let mut slot = None;
+        let mut verdict = None;
+        if let Some(wanted) = wanted {
+            let (checked, s, v) = checksum::checked(body, wanted, trailers);
+            body = checked;
+            slot = Some(s);
+            verdict = Some(v);
+        }
         let part = self
             .gw
             .upload_part(
@@ -631,16 +812,22 @@ impl S3 for MeridianS3 {
                 &input.key,
                 &input.upload_id,
                 i64::from(input.part_number),
-                request_body(input.body),
+                body,
                 input.content_length.and_then(|n| u64::try_from(n).ok()),
                 md5,
+                slot,
             )
-            .await
-            .s3()?;
-        ok(UploadPartOutput {
+            .await;
+        let part = match part {
+            Ok(p) => p,
+            Err(e) => return Err(verdict.and_then(|v| v.failure()).unwrap_or_else(|| to_s3_error(e))),
+        };
+        let mut out = UploadPartOutput {
             e_tag: Some(etag(&part.etag)),
             ..Default::default()
-        })
+        };
+        let _ = set_checksum!(out, part.checksum.as_ref());
+        ok(out)
     }
 
     async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> R<UploadPartCopyOutput> {
@@ -699,18 +886,21 @@ impl S3 for MeridianS3 {
                 Ok((i64::from(number), tag.value().to_string()))
             })
             .collect::<S3Result<Vec<_>>>()?;
+        let conds = conditions(input.if_match, input.if_none_match, None, None);
         let meta = self
             .gw
-            .complete_upload(&bucket, &input.key, &input.upload_id, parts)
+            .complete_upload(&bucket, &input.key, &input.upload_id, parts, conds, checksum::combine)
             .await
             .s3()?;
-        ok(CompleteMultipartUploadOutput {
+        let mut out = CompleteMultipartUploadOutput {
             bucket: Some(bucket.name.clone()),
             key: Some(meta.key.clone()),
             e_tag: Some(etag(&meta.etag)),
             location: Some(format!("/{}/{}", bucket.name, meta.key)),
             ..Default::default()
-        })
+        };
+        out.checksum_type = set_checksum!(out, meta.checksum.as_ref());
+        ok(out)
     }
 
     async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> R<AbortMultipartUploadOutput> {
@@ -750,12 +940,16 @@ impl S3 for MeridianS3 {
             parts: Some(
                 parts
                     .into_iter()
-                    .map(|p| Part {
-                        part_number: Some(p.part_number as i32),
-                        e_tag: Some(etag(&p.etag)),
-                        size: Some(p.size as i64),
-                        last_modified: Some(s3_time(p.mtime)),
-                        ..Default::default()
+                    .map(|p| {
+                        let mut part = Part {
+                            part_number: Some(p.part_number as i32),
+                            e_tag: Some(etag(&p.etag)),
+                            size: Some(p.size as i64),
+                            last_modified: Some(s3_time(p.mtime)),
+                            ..Default::default()
+                        };
+                        let _ = set_checksum!(part, p.checksum.as_ref());
+                        part
                     })
                     .collect(),
             ),
