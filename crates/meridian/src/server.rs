@@ -102,6 +102,15 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
             trim_interval: Duration::from_secs(cfg.log_trim_interval_secs.max(1)),
         },
     ));
+    tokio::spawn(meridian_sync::relocate::run(
+        gw.clone(),
+        meridian_sync::relocate::RelocateOptions {
+            poll_interval: Duration::from_millis(cfg.bucket_move_poll_ms.max(10)),
+            grace: Duration::from_secs(cfg.bucket_move_grace_secs),
+            cutover_timeout: Duration::from_secs(cfg.bucket_move_cutover_timeout_secs.max(1)),
+            concurrency: cfg.sync_concurrency.max(1),
+        },
+    ));
     let sweeper = gw.clone();
     tokio::spawn(async move {
         match sweeper.sweep_orphans(started).await {
