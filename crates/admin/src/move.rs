@@ -13,8 +13,8 @@
 use crate::error::AdminError;
 use crate::ops::{AdminRequest, Params};
 use http::Method;
-use meridian_gateway::GatewayError;
 use meridian_gateway::Gateway;
+use meridian_gateway::GatewayError;
 use meridian_peer::master;
 use meridian_sync::relocate::{self, record::TargetReport, MoveCall};
 use serde_json::Value;

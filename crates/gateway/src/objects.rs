@@ -165,7 +165,7 @@ impl Gateway {
             crate::moves::check_writable(txn, &b)?;
             remove_object(txn, &b, &key, Timestamp::now(), &[zone_id])
         })
-            .await
+        .await
     }
 
     /// Deletes many keys in one transaction; per-key results in order.

@@ -107,9 +107,12 @@ async fn start(data_dir: &Path, args: MoveArgs) -> anyhow::Result<()> {
     };
     let mut buckets = args.bucket.clone();
     if let Some(uid) = &args.all_of_user {
-        let listed = request(data_dir, AdminRequest::new(Method::GET, "bucket").param("uid", uid.clone()))
-            .await
-            .with_context(|| format!("cannot list the buckets of user {uid}"))?;
+        let listed = request(
+            data_dir,
+            AdminRequest::new(Method::GET, "bucket").param("uid", uid.clone()),
+        )
+        .await
+        .with_context(|| format!("cannot list the buckets of user {uid}"))?;
         buckets.extend(
             listed
                 .as_array()
@@ -130,11 +133,7 @@ async fn start(data_dir: &Path, args: MoveArgs) -> anyhow::Result<()> {
             .param("bucket", b.clone())
             .param("zonegroup", zonegroup.clone())
             .param("concurrency", args.concurrency.max(1).to_string());
-        started.push(
-            request(data_dir, req)
-                .await
-                .with_context(|| format!("bucket {b}"))?,
-        );
+        started.push(request(data_dir, req).await.with_context(|| format!("bucket {b}"))?);
     }
     if args.wait {
         return follow(
@@ -202,7 +201,12 @@ pub fn render(doc: &Value) -> String {
 }
 
 /// Polls the moves of `buckets` (every move when empty) until all are done or cancelled.
-async fn follow(data_dir: &Path, buckets: &[String], interval: Duration, timeout: Option<Duration>) -> anyhow::Result<()> {
+async fn follow(
+    data_dir: &Path,
+    buckets: &[String],
+    interval: Duration,
+    timeout: Option<Duration>,
+) -> anyhow::Result<()> {
     let start = Instant::now();
     let terminal = std::io::stdout().is_terminal();
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
@@ -213,7 +217,11 @@ async fn follow(data_dir: &Path, buckets: &[String], interval: Duration, timeout
     loop {
         let mut all: Vec<Value> = Vec::new();
         if buckets.is_empty() {
-            all.extend(docs(&request(data_dir, status_request(None)).await?).into_iter().cloned());
+            all.extend(
+                docs(&request(data_dir, status_request(None)).await?)
+                    .into_iter()
+                    .cloned(),
+            );
         } else {
             for b in buckets {
                 all.push(request(data_dir, status_request(Some(b.clone()))).await?);
@@ -235,7 +243,12 @@ async fn follow(data_dir: &Path, buckets: &[String], interval: Duration, timeout
                 };
                 bar.set_length(total.max(1));
                 bar.set_position(done.min(total));
-                bar.set_message(render(doc).split_once("  ").map(|(_, r)| r.to_string()).unwrap_or_default());
+                bar.set_message(
+                    render(doc)
+                        .split_once("  ")
+                        .map(|(_, r)| r.to_string())
+                        .unwrap_or_default(),
+                );
             } else {
                 println!("[{}] {}", format_duration(start.elapsed()), render(doc));
             }

@@ -455,7 +455,10 @@ async fn reclaim_and_release(gw: &Gateway, rec: &MoveRecord, z: &ZoneGroupZone, 
             return Ok(total);
         }
     }
-    Err(protocol(format!("zone {} still had objects after {RECLAIM_PASSES} passes", z.name)))
+    Err(protocol(format!(
+        "zone {} still had objects after {RECLAIM_PASSES} passes",
+        z.name
+    )))
 }
 
 async fn mark_released(gw: &Gateway, rec: &MoveRecord, zone_id: &str, reclaimed: (u64, u64)) -> Result<()> {
@@ -516,7 +519,10 @@ async fn cutover(
         return Ok(());
     }
     // Fence the source zones not fenced yet (all at once: the writes are held meanwhile).
-    let missing: Vec<&ZoneGroupZone> = sources.iter().filter(|z| !rec.final_heads.contains_key(&z.id)).collect();
+    let missing: Vec<&ZoneGroupZone> = sources
+        .iter()
+        .filter(|z| !rec.final_heads.contains_key(&z.id))
+        .collect();
     if !missing.is_empty() {
         let calls = missing.iter().map(|z| {
             let c = call(&rec, "fence", "source");

@@ -93,9 +93,7 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
                 }
             }
             gw.local_move_end(&call.bucket_id, &call.move_id).await?;
-            let states: Vec<(String, Value)> = gw
-                .sync_state_scan(&copy_state_prefix(&call.move_id), 10_000)
-                .await?;
+            let states: Vec<(String, Value)> = gw.sync_state_scan(&copy_state_prefix(&call.move_id), 10_000).await?;
             if !states.is_empty() {
                 let mut batch = SyncStateBatch::default();
                 for (name, _) in states {
@@ -115,7 +113,9 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
             super::WAKE.notify_waiters();
             Ok(Value::Null)
         }
-        other => Err(SyncError::Protocol(format!("unknown bucket move zone operation {other:?}"))),
+        other => Err(SyncError::Protocol(format!(
+            "unknown bucket move zone operation {other:?}"
+        ))),
     }
 }
 
