@@ -646,4 +646,65 @@ async fn cancel_before_the_cut_over_leaves_the_bucket_as_it_was() {
     let next = a.cli(&["bucket", "move", "--bucket", "keep", "--zonegroup", "eu"]);
     assert_ne!(next["id"], st["id"]);
     a.cli(&["bucket", "move", "cancel", "--bucket", "keep"]);
+    wait_status(&realm, a, "keep", Duration::from_secs(60), |s| {
+        s["phase"] == "cancelled"
+    })
+    .await;
+
+    // Many buckets at once: every bucket of a user, one copied at a time (--concurrency 1), the rest queued.
+    a.cli(&[
+        "user",
+        "create",
+        "--uid",
+        "fleet",
+        "--display-name",
+        "Fleet",
+        "--access-key",
+        "AKIAFLEET00000000001",
+        "--secret",
+        "fleet-secret-key-0001/abcdefghijklmnopqrs",
+    ]);
+    let fleet = a.client_for("AKIAFLEET00000000001", "fleet-secret-key-0001/abcdefghijklmnopqrs");
+    let mut fleet_expected = BTreeMap::new();
+    for name in ["fleet-1", "fleet-2", "fleet-3"] {
+        create_bucket(&fleet, name).await;
+        fleet_expected.insert(name, fill(&fleet, name, 30, 0, None).await);
+    }
+    let started = b.cli(&[
+        "bucket",
+        "move",
+        "--all-of-user",
+        "fleet",
+        "--zonegroup",
+        "eu",
+        "--concurrency",
+        "1",
+    ]);
+    assert_eq!(started.as_array().map(Vec::len), Some(3), "{started:#}");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut most_active = 0;
+    loop {
+        let all = a.cli(&["bucket", "move", "status"]);
+        let fleet_moves: Vec<&Value> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["bucket"].as_str().unwrap_or("").starts_with("fleet-"))
+            .collect();
+        let active = fleet_moves
+            .iter()
+            .filter(|m| matches!(m["phase"].as_str(), Some("prepare" | "copy" | "cutover")))
+            .count();
+        most_active = most_active.max(active);
+        if fleet_moves.iter().all(|m| m["phase"] == "done") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{all:#}\n{}", realm.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(most_active, 1, "--concurrency 1 copies one bucket at a time");
+    let fleet_eu = c.client_for("AKIAFLEET00000000001", "fleet-secret-key-0001/abcdefghijklmnopqrs");
+    for (name, expected) in &fleet_expected {
+        check_reads(&fleet_eu, name, expected).await;
+    }
 }

@@ -105,6 +105,12 @@ pub async fn start(gw: &Gateway, spec: &str, zonegroup: &str, concurrency: usize
     let spec = meridian_gateway::metadata::bucket_spec(&tenant, &name);
     let _guard = LOCK.lock().await;
     if let Some(rec) = load(gw, &spec).await?.filter(|r| !r.phase.is_final()) {
+        if rec.phase == MovePhase::Cancelling {
+            return Err(GatewayError::Conflict(format!(
+                "the cancelled move of bucket {spec} is still reclaiming its partial copies; try again once                  `meridian bucket move status --bucket {spec}` says cancelled"
+            ))
+            .into());
+        }
         if rec.to_zonegroup == to {
             return Ok(status_of(&rec));
         }
