@@ -1370,7 +1370,7 @@ mod tests {
             msg.contains(&format!("bucket full holds 3 objects in zonegroup {home}")),
             "{msg}"
         );
-        assert!(msg.contains("bucket move"), "{msg}");
+        assert!(msg.contains("meridian bucket move --bucket"), "{msg}");
         let msg = conflict(moved(&pending, &zg2.id).await);
         assert!(msg.contains("1 multipart upload"), "{msg}");
         // Sync is held to the same rule: it never strands data either.

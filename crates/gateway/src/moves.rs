@@ -241,3 +241,106 @@ impl Gateway {
 fn reset_bilog(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> {
     crate::logs::drop_bilog(txn, bucket_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{body, gateway};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_fence_holds_client_writes_and_returns_the_head_of_everything_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(dir.path()).await;
+        let user = gw
+            .create_user(crate::users::NewUser {
+                uid: "u".into(),
+                display_name: "U".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let bucket = gw.create_bucket(&user, "moving", None).await.unwrap();
+        for k in ["a", "b", "c"] {
+            gw.put_object(&bucket, k, body(b"x"), Default::default()).await.unwrap();
+        }
+        let record = LocalMove {
+            move_id: "m1".into(),
+            role: MoveRole::Source,
+            from_zonegroup: bucket.zonegroup.clone(),
+            to_zonegroup: "eu".into(),
+            fenced: None,
+        };
+        gw.local_move_begin(&bucket.bucket_id, record.clone()).await.unwrap();
+        // Not fenced yet: writes go on.
+        gw.put_object(&bucket, "d", body(b"x"), Default::default())
+            .await
+            .unwrap();
+        let head_before = gw.move_bilog_head(&bucket.bucket_id).await.unwrap().marker;
+        let head = gw.local_move_fence(&bucket.bucket_id, "m1", 1).await.unwrap();
+        assert_eq!(head, head_before);
+        let refused = gw.put_object(&bucket, "e", body(b"x"), Default::default()).await;
+        assert!(matches!(refused, Err(GatewayError::SlowDown(_))), "{refused:?}");
+        assert!(matches!(
+            gw.delete_object(&bucket, "a").await,
+            Err(GatewayError::SlowDown(_))
+        ));
+        assert!(matches!(
+            gw.delete_objects(&bucket, vec!["a".into()]).await,
+            Err(GatewayError::SlowDown(_))
+        ));
+        assert_eq!(gw.move_bilog_head(&bucket.bucket_id).await.unwrap().marker, head);
+        // Reads are served.
+        gw.object_meta(&bucket, "a").await.unwrap();
+        // Beginning the same move again keeps the fence; another move id cannot fence it.
+        let kept = gw.local_move_begin(&bucket.bucket_id, record).await.unwrap();
+        assert_eq!(kept.fenced, Some(1));
+        assert!(gw.local_move_fence(&bucket.bucket_id, "other", 2).await.is_err());
+        // Lifted: writes again.
+        assert!(gw.local_move_unfence(&bucket.bucket_id, "m1").await.unwrap());
+        gw.put_object(&bucket, "e", body(b"x"), Default::default())
+            .await
+            .unwrap();
+
+        // The copy is reclaimed without logging; the bucket record stays.
+        let r = gw.reclaim_bucket_copy(&bucket).await.unwrap();
+        assert_eq!((r.objects, r.bytes), (5, 5));
+        assert!(matches!(
+            gw.object_meta(&bucket, "a").await,
+            Err(GatewayError::NoSuchKey)
+        ));
+        assert_eq!(gw.bucket_stats(&bucket).await.unwrap(), BucketStats::default());
+        assert_eq!(gw.move_bilog_head(&bucket.bucket_id).await.unwrap().marker, "");
+        gw.get_bucket("", "moving").await.unwrap();
+        gw.local_move_end(&bucket.bucket_id, "m1").await.unwrap();
+        assert!(gw.local_move(&bucket.bucket_id).await.unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_flip_is_a_new_logged_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(dir.path()).await;
+        let user = gw
+            .create_user(crate::users::NewUser {
+                uid: "u".into(),
+                display_name: "U".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let bucket = gw.create_bucket(&user, "flipped", None).await.unwrap();
+        let flipped = gw
+            .flip_bucket_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
+            .await
+            .unwrap();
+        assert_eq!(flipped.zonegroup, "eu-id");
+        assert_eq!(flipped.ver.ver, bucket.ver.ver + 1);
+        assert_eq!(gw.get_bucket("", "flipped").await.unwrap().zonegroup, "eu-id");
+        // Again: nothing changes.
+        let again = gw
+            .flip_bucket_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
+            .await
+            .unwrap();
+        assert_eq!(again.ver, flipped.ver);
+        assert!(gw.flip_bucket_zonegroup("", "flipped", "other-id", "us").await.is_err());
+    }
+}

@@ -216,9 +216,14 @@ async fn copy_loop(
                 }
             }
         }
-        let now = report(gw, &current, progress).await?;
-        *latest.lock().await = now.clone();
-        *rec = now;
+        // The master unreachable does not stop the copy (only the phases wait for it).
+        match report(gw, &current, progress).await {
+            Ok(now) => {
+                *latest.lock().await = now.clone();
+                *rec = now;
+            }
+            Err(e) => tracing::debug!(bucket = %spec, error = %e, "bucket move report failed; copying on"),
+        }
         if !matches!(rec.phase, MovePhase::Copy | MovePhase::Cutover) {
             return Ok(());
         }

@@ -229,3 +229,74 @@ pub fn copy_state(move_id: &str, src_zone: &str) -> String {
 pub fn copy_state_prefix(move_id: &str) -> String {
     format!("move/copy/{move_id}/")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(phase: MovePhase) -> MoveRecord {
+        let now = Timestamp::now();
+        MoveRecord {
+            id: "m1".into(),
+            tenant: String::new(),
+            name: "photos".into(),
+            bucket_id: "b1".into(),
+            from_zonegroup: "us".into(),
+            to_zonegroup: "eu".into(),
+            phase,
+            created: now,
+            phase_since: now,
+            concurrency: 1,
+            attempt: 0,
+            final_heads: Default::default(),
+            fenced: Default::default(),
+            held: Default::default(),
+            released: Default::default(),
+            objects_total: 1000,
+            bytes_total: 4_000_000,
+            copy_started: Some(Timestamp(now.0 - 10_000_000_000)),
+            cutover_started: None,
+            flipped_at: None,
+            cutover_ms: None,
+            reclaimed_objects: 0,
+            reclaimed_bytes: 0,
+            targets: Default::default(),
+            last_error: None,
+        }
+    }
+
+    fn target(objects: u64, bytes: u64) -> TargetReport {
+        TargetReport {
+            objects,
+            bytes,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn progress_is_the_slowest_target_with_rate_and_eta() {
+        let mut r = record(MovePhase::Copy);
+        r.targets.insert("eu-1".into(), target(500, 2_000_000));
+        r.targets.insert("eu-2".into(), target(250, 1_000_000));
+        let s = r.status(60);
+        assert_eq!(s["objects_copied"], 250);
+        assert_eq!(s["bytes_copied"], 1_000_000);
+        // 1 MB in 10 s: 100 kB/s, 3 MB left: 30 s.
+        let eta = s["eta_secs"].as_f64().unwrap();
+        assert!((29.0..=31.0).contains(&eta), "{s}");
+        assert!((24.0..=26.0).contains(&s["objects_per_sec"].as_f64().unwrap()), "{s}");
+        assert_eq!(s["phase"], "copy");
+    }
+
+    #[test]
+    fn a_bucket_that_grew_shows_its_new_size_and_no_eta_once_moved() {
+        let mut r = record(MovePhase::Cleanup);
+        r.targets.insert("eu-1".into(), target(1200, 5_000_000));
+        let s = r.status(60);
+        assert_eq!(s["objects_total"], 1200);
+        assert_eq!(s["bytes_total"], 5_000_000);
+        assert!(s["eta_secs"].is_null());
+        assert!(MovePhase::Cutover.cancellable() && !MovePhase::Cleanup.cancellable());
+        assert!(MovePhase::Copy.is_active() && !MovePhase::Queued.is_active());
+    }
+}
