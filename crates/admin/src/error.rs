@@ -45,6 +45,7 @@ impl AdminError {
                 GatewayError::NotMetaMaster { .. } => "NotMetaMaster",
                 GatewayError::MasterUnavailable(_) => "MasterUnavailable",
                 GatewayError::WrongZonegroup { .. } => "PermanentRedirect",
+                GatewayError::SlowDown(_) => "SlowDown",
                 _ => "InternalError",
             },
             AdminError::BadRequest(_) => "InvalidArgument",
@@ -67,7 +68,7 @@ impl AdminError {
             | "Conflict" => 409,
             "AccessDenied" => 403,
             "PermanentRedirect" => 301,
-            "NotMetaMaster" | "MasterUnavailable" | "Unreachable" => 503,
+            "NotMetaMaster" | "MasterUnavailable" | "Unreachable" | "SlowDown" => 503,
             "InternalError" => 500,
             _ => 400,
         }

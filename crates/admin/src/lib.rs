@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod logs;
 pub mod metadata;
+pub mod r#move;
 pub mod ops;
 pub mod rgw_json;
 pub mod route;

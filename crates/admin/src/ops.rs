@@ -40,6 +40,9 @@ pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminEr
     if let Some(out) = crate::logs::dispatch(gw, req).await {
         return out;
     }
+    if let Some(out) = crate::r#move::dispatch(gw, req).await {
+        return out;
+    }
     if !gw.site().is_meta_master() {
         if is_user_change(req) {
             return forward_user_change(gw, req).await;

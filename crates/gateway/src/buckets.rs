@@ -247,7 +247,7 @@ fn drop_bucket_records(txn: &mut dyn WriteTxn, bucket: &Bucket) -> Result<()> {
 }
 
 /// Deletes up to `limit` objects and uploads of a bucket; returns whether any remain.
-fn purge_batch(txn: &mut dyn WriteTxn, bucket: &Bucket, limit: usize) -> Result<bool> {
+pub(crate) fn purge_batch(txn: &mut dyn WriteTxn, bucket: &Bucket, limit: usize) -> Result<bool> {
     let mut garbage = Vec::new();
     let prefix = keys::object_prefix(&bucket.bucket_id);
     let objects = txn.scan(&prefix, &meridian_store::meta::prefix_end(&prefix), limit)?;

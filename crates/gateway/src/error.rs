@@ -75,6 +75,9 @@ pub enum GatewayError {
     /// The bucket lives in another zonegroup; clients are sent to that zonegroup's endpoint.
     #[error("The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.")]
     WrongZonegroup { bucket: String, endpoint: String },
+    /// Writes to the bucket are held for a moment (a move's cut-over): `503 SlowDown` with `Retry-After`.
+    #[error("{0}")]
+    SlowDown(String),
     #[error("the request body stream failed: {0}")]
     Body(String),
     #[error("the metadata record {0} is corrupt: {1}")]

@@ -16,6 +16,7 @@ pub mod listing;
 pub mod logs;
 pub mod mdlog;
 pub mod metadata;
+pub mod moves;
 pub mod multipart;
 pub mod objects;
 pub mod realm;

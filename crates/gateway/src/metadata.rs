@@ -758,7 +758,7 @@ fn put_bucket(
     }
     match &stored {
         Some(s) => {
-            if s.zonegroup != new.zonegroup {
+            if s.zonegroup != new.zonegroup && !crate::moves::allows_zonegroup_change(txn, s, &new.zonegroup)? {
                 refuse_zonegroup_change(txn, s, &new.zonegroup)?;
             }
             if s.owner != new.owner {
@@ -830,10 +830,12 @@ fn bucket_contents(r: &dyn ReadOps, b: &Bucket) -> Result<BucketContents> {
 pub fn zonegroup_change_refused(b: &Bucket, contents: BucketContents, to: &str) -> GatewayError {
     GatewayError::Conflict(format!(
         "bucket {} holds {} in zonegroup {}: changing its zonegroup (to {to}) by metadata put would strand them; \
-         moving a bucket with its data is a separate command (bucket move), not this one; nothing was changed",
+         move the bucket with its data with `meridian bucket move --bucket {} --zonegroup {to}` (online: \
+         copy, short cut-over, cleanup); nothing was changed",
         bucket_spec(&b.tenant, &b.name),
         contents.describe(),
-        b.zonegroup
+        b.zonegroup,
+        bucket_spec(&b.tenant, &b.name),
     ))
 }
 
@@ -1368,7 +1370,7 @@ mod tests {
             msg.contains(&format!("bucket full holds 3 objects in zonegroup {home}")),
             "{msg}"
         );
-        assert!(msg.contains("bucket move"), "{msg}");
+        assert!(msg.contains("meridian bucket move --bucket"), "{msg}");
         let msg = conflict(moved(&pending, &zg2.id).await);
         assert!(msg.contains("1 multipart upload"), "{msg}");
         // Sync is held to the same rule: it never strands data either.

@@ -293,6 +293,7 @@ impl Gateway {
             }
             gc::enqueue(txn, stored.into_values().map(|p| p.data_id).collect())?;
             txn.delete(&keys::upload(&b.bucket_id, &k, &u))?;
+            crate::moves::check_writable(txn, &b)?;
             commit_object(txn, &b, &meta, &conditions)?;
             Ok(meta)
         })

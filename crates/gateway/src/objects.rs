@@ -112,6 +112,7 @@ impl Gateway {
         let fresh = fresh_blobs.clone();
         let result = self
             .write(move |txn| {
+                crate::moves::check_writable(txn, &b)?;
                 blob::store_inline(txn, &fresh)?;
                 commit_object(txn, &b, &meta, &conditions)?;
                 Ok(meta)
@@ -189,8 +190,11 @@ impl Gateway {
         let b = bucket.clone();
         let key = key.to_string();
         let zone_id = self.site().zone_id.clone();
-        self.write(move |txn| remove_object(txn, &b, &key, Timestamp::now(), &[zone_id]))
-            .await
+        self.write(move |txn| {
+            crate::moves::check_writable(txn, &b)?;
+            remove_object(txn, &b, &key, Timestamp::now(), &[zone_id])
+        })
+        .await
     }
 
     /// Deletes many keys in one transaction; per-key results in order.
@@ -198,6 +202,7 @@ impl Gateway {
         let b = bucket.clone();
         let zone_id = self.site().zone_id.clone();
         self.write(move |txn| {
+            crate::moves::check_writable(txn, &b)?;
             let mut out = Vec::with_capacity(keys_to_delete.len());
             for key in keys_to_delete {
                 out.push(match validate_object_key(&key) {

@@ -29,6 +29,13 @@ pub struct Config {
     pub sync_concurrency: usize,
     /// Seconds between log trimming passes (logs are trimmed up to what every peer has synced).
     pub log_trim_interval_secs: u64,
+    /// Bucket moves (`meridian bucket move`): seconds the source zonegroup keeps its copy after the cut-over
+    /// before it is reclaimed.
+    pub bucket_move_grace_secs: u64,
+    /// Bucket moves: milliseconds between the master's steps and the target zones' reports.
+    pub bucket_move_poll_ms: u64,
+    /// Bucket moves: seconds a cut-over may hold writes before it is abandoned (and tried again later).
+    pub bucket_move_cutover_timeout_secs: u64,
     /// Open client connections at most; one more is answered `503 ServiceUnavailable` and closed.
     pub max_connections: usize,
     /// Seconds a request head may take from its first byte to its last (slowloris defence).
@@ -80,6 +87,9 @@ impl Default for Config {
             sync_poll_interval_ms: 1000,
             sync_concurrency: 8,
             log_trim_interval_secs: 60,
+            bucket_move_grace_secs: 86_400,
+            bucket_move_poll_ms: 1000,
+            bucket_move_cutover_timeout_secs: 30,
             max_connections: 4096,
             header_read_timeout_secs: 20,
             idle_timeout_secs: 120,

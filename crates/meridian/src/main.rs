@@ -63,6 +63,15 @@ struct ServerArgs {
     /// Seconds between log trimming passes
     #[arg(long)]
     log_trim_interval_secs: Option<u64>,
+    /// Bucket moves: seconds the source zonegroup keeps its copy after the cut-over (then reclaimed)
+    #[arg(long)]
+    bucket_move_grace_secs: Option<u64>,
+    /// Bucket moves: milliseconds between the master's steps and the target zones' reports
+    #[arg(long)]
+    bucket_move_poll_ms: Option<u64>,
+    /// Bucket moves: seconds a cut-over may hold writes before it is abandoned and retried
+    #[arg(long)]
+    bucket_move_cutover_timeout_secs: Option<u64>,
     /// Open client connections at most (one more gets 503 and is closed)
     #[arg(long)]
     max_connections: Option<usize>,
@@ -202,6 +211,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(v) = args.log_trim_interval_secs {
                 cfg.log_trim_interval_secs = v;
             }
+            if let Some(v) = args.bucket_move_grace_secs {
+                cfg.bucket_move_grace_secs = v;
+            }
+            if let Some(v) = args.bucket_move_poll_ms {
+                cfg.bucket_move_poll_ms = v;
+            }
+            if let Some(v) = args.bucket_move_cutover_timeout_secs {
+                cfg.bucket_move_cutover_timeout_secs = v;
+            }
             if let Some(v) = args.max_connections {
                 cfg.max_connections = v;
             }
@@ -238,6 +256,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => cli::execute(&cli.data_dir, cli::user_request(cmd)).await,
         Command::Key(cmd) => cli::execute(&cli.data_dir, cli::key_request(cmd)).await,
         Command::Bucket(cli::BucketCmd::Sync(cmd)) => cli::sync::bucket(&cli.data_dir, cmd).await,
+        Command::Bucket(cli::BucketCmd::Move(args)) => cli::bucket_move::run(&cli.data_dir, args).await,
         Command::Bucket(cmd) => cli::execute(&cli.data_dir, cli::bucket_request(cmd)).await,
         Command::Datalog(cmd) => cli::execute(&cli.data_dir, cli::datalog_request(cmd)).await,
         Command::Sync(cmd) => cli::sync::run(&cli.data_dir, cmd).await,

@@ -122,6 +122,21 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     workers.spawn("sync-notify", |w| meridian_sync::notify::run(gw.clone(), w));
     let interval = Duration::from_secs(cfg.log_trim_interval_secs.max(1));
     workers.spawn("log-trim", |w| meridian_sync::trim::run(gw.clone(), w, interval));
+    let moves = meridian_sync::relocate::RelocateOptions {
+        poll_interval: Duration::from_millis(cfg.bucket_move_poll_ms.max(10)),
+        grace: Duration::from_secs(cfg.bucket_move_grace_secs),
+        cutover_timeout: Duration::from_secs(cfg.bucket_move_cutover_timeout_secs.max(1)),
+        concurrency: cfg.sync_concurrency.max(1),
+    };
+    let mover = gw.clone();
+    workers.spawn("bucket-move", |mut w| async move {
+        w.status("drives bucket moves (on the metadata master) and copies moving buckets into this zone");
+        // Stopping drops the move's futures: its state is durable, and the next start resumes it.
+        tokio::select! {
+            _ = meridian_sync::relocate::run(mover, moves) => {}
+            _ = w.stopping() => {}
+        }
+    });
 
     crate::dns::start(&cfg, gw.clone(), data_dir).await?;
     let backups = meridian_backup::BackupService::new(gw.clone(), data_dir.join("backup-staging"));

@@ -907,7 +907,10 @@ async fn zonegroup_changes_by_metadata_put_never_strand_objects() {
     // 1. On the master: eu-full holds objects in eu, which the master does not hold; refused, unchanged.
     let (key, _, file) = instance_with_zonegroup(a, "eu-full", &us);
     let err = a.cli_fails(&["metadata", "put", &key, "--infile", &file.to_string_lossy()]);
-    assert!(err.contains("bucket move") && err.contains("3 objects"), "{err}");
+    assert!(
+        err.contains("meridian bucket move --bucket eu-full --zonegroup") && err.contains("3 objects"),
+        "{err}"
+    );
     assert_eq!(bucket_zonegroup(a, "eu-full"), eu);
     assert_eq!(get_bytes(&tester_c, "eu-full", "k0").await, b"kept in eu");
 

@@ -52,6 +52,17 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
             err.set_status_code(http::StatusCode::SERVICE_UNAVAILABLE);
             return err;
         }
+        G::SlowDown(_) => {
+            let mut err = S3Error::with_message(C::SlowDown, msg);
+            err.set_status_code(http::StatusCode::SERVICE_UNAVAILABLE);
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(meridian_gateway::moves::RETRY_AFTER_SECS),
+            );
+            err.set_headers(headers);
+            return err;
+        }
         G::WrongZonegroup { ref endpoint, .. } => {
             let mut err = S3Error::with_message(
                 C::PermanentRedirect,

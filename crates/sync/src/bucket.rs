@@ -44,7 +44,7 @@ pub(crate) async fn sync(agent: &Agent, bucket_key: &str) -> Result<()> {
     }
 }
 
-async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut BucketSync) -> Result<()> {
+pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut BucketSync) -> Result<()> {
     let src = &agent.source;
     if st.phase == Phase::Full {
         if st.head.is_none() {

@@ -10,6 +10,7 @@ mod health;
 mod meta;
 mod metrics;
 pub mod notify;
+pub mod relocate;
 pub mod source;
 pub mod state;
 pub mod status;

@@ -110,7 +110,8 @@ pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
         return Ok(out);
     }
     for bucket in gw.list_all_buckets().await? {
-        if bucket.zonegroup != site.zonegroup_id {
+        // A bucket being moved keeps its log: the target zonegroup's copy reads it (see `relocate`).
+        if bucket.zonegroup != site.zonegroup_id || gw.local_move(&bucket.bucket_id).await?.is_some() {
             continue;
         }
         let key = bucket_log_key(&bucket);

@@ -2,6 +2,7 @@
 //! data directory when no server holds it, or sent to the running server's admin API otherwise.
 
 pub mod backup;
+pub mod bucket_move;
 pub mod config;
 pub mod metadata;
 pub mod sync;
@@ -108,6 +109,8 @@ pub enum BucketCmd {
     /// The bucket's replication state
     #[command(subcommand)]
     Sync(sync::BucketSyncCmd),
+    /// Move buckets to another zonegroup, online (copy, short cut-over, cleanup); `status`, `cancel`
+    Move(bucket_move::MoveArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -204,6 +207,7 @@ pub fn bucket_request(cmd: BucketCmd) -> AdminRequest {
             .opt("marker", r.marker)
             .opt("max-entries", r.max_entries.map(|n| n.to_string())),
         BucketCmd::Sync(sync::BucketSyncCmd::Status { bucket, .. }) => sync::bucket_status_request(&bucket),
+        BucketCmd::Move(args) => bucket_move::status_request(args.bucket.first().cloned()),
     }
 }
 
