@@ -8,6 +8,7 @@ mod dashboard;
 mod demo;
 mod dns;
 mod server;
+mod store;
 mod zone;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ struct Cli {
     /// Configuration file (default: ./meridian.toml if present)
     #[arg(long, global = true, env = "MERIDIAN_CONFIG")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    store: store::StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -163,9 +166,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.store.given() && !matches!(cli.command, Command::Server(_)) {
+        let mut s = store::StoreSettings::default();
+        cli.store.apply(&mut s);
+        store::choose(s);
+    }
     match cli.command {
         Command::Server(args) => {
             let mut cfg = config::Config::load(cli.config.as_deref())?;
+            let mut chosen = cfg.store_settings();
+            cli.store.apply(&mut chosen);
+            cfg.set_store_settings(chosen.clone());
+            store::choose(chosen);
             if let Some(v) = args.listen {
                 cfg.listen = v;
             }
