@@ -7,6 +7,7 @@ mod conn;
 mod dashboard;
 mod demo;
 mod dns;
+mod lease;
 mod server;
 mod store;
 mod zone;

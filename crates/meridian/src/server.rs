@@ -89,19 +89,32 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         .context("cannot install the metrics recorder")?;
 
     let started = SystemTime::now();
-    tokio::spawn(gw.clone().run_gc(Duration::from_secs(cfg.gc_interval_secs.max(1))));
+    // Garbage collection, sync agents and log trimming run once per zone: in the gateway holding the lease
+    // (with the local store, this one always does).
+    let holder = crate::lease::holder();
+    let (gc_gw, gc_every) = (gw.clone(), Duration::from_secs(cfg.gc_interval_secs.max(1)));
+    tokio::spawn(crate::lease::run_while_leased(
+        gw.clone(),
+        "gc",
+        holder.clone(),
+        move || tokio::spawn(gc_gw.clone().run_gc(gc_every)),
+    ));
     tokio::spawn(meridian_peer::master::run_period_puller(
         gw.clone(),
         Duration::from_secs(cfg.period_pull_interval_secs.max(1)),
     ));
-    tokio::spawn(meridian_sync::run(
-        gw.clone(),
-        meridian_sync::SyncOptions {
-            poll_interval: Duration::from_millis(cfg.sync_poll_interval_ms.max(10)),
-            concurrency: cfg.sync_concurrency.max(1),
-            trim_interval: Duration::from_secs(cfg.log_trim_interval_secs.max(1)),
-        },
-    ));
+    let sync_options = meridian_sync::SyncOptions {
+        poll_interval: Duration::from_millis(cfg.sync_poll_interval_ms.max(10)),
+        concurrency: cfg.sync_concurrency.max(1),
+        trim_interval: Duration::from_secs(cfg.log_trim_interval_secs.max(1)),
+    };
+    let sync_gw = gw.clone();
+    tokio::spawn(crate::lease::run_while_leased(gw.clone(), "sync", holder, move || {
+        tokio::spawn(meridian_sync::run(sync_gw.clone(), sync_options.clone()))
+    }));
+    if cfg.store == crate::store::StoreKind::Rados {
+        tokio::spawn(crate::lease::follow_site(gw.clone(), Duration::from_secs(1)));
+    }
     let sweeper = gw.clone();
     tokio::spawn(async move {
         match sweeper.sweep_orphans(started).await {

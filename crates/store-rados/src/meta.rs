@@ -473,6 +473,19 @@ impl MetaStore for RadosMeta {
     fn begin(&self) -> Result<Box<dyn WriteTxn + Send>, StoreError> {
         Ok(Box::new(self.begin_raw()?))
     }
+
+    /// A cls_lock on `lease.<name>`: expiry is judged by the OSD's clock, so gateways' clocks do not matter.
+    fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self
+            .inner
+            .io
+            .lock_exclusive(&format!("lease.{name}"), "lease", holder, ttl, true)
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_busy() => Ok(false),
+            Err(e) => Err(err(e)),
+        }
+    }
 }
 
 /// Reads outside a transaction. Every read sees one committed state; reads of one snapshot see the same

@@ -74,9 +74,11 @@ pub fn sources(site: &Site) -> Vec<(&'static str, ZoneGroupZone)> {
 
 /// Runs the agents for as long as the process runs, following period changes.
 pub async fn run(gw: Gateway, opts: SyncOptions) {
-    tokio::spawn(trim::run(gw.clone(), opts.trim_interval));
-    tokio::spawn(notify::run(gw.clone()));
-    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    // Every task is aborted when this future is dropped: a gateway that loses the zone's sync lease stops
+    // all of its agents.
+    let _trim = AbortOnDrop(tokio::spawn(trim::run(gw.clone(), opts.trim_interval)));
+    let _notify = AbortOnDrop(tokio::spawn(notify::run(gw.clone())));
+    let mut running: HashMap<String, AbortOnDrop> = HashMap::new();
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -142,8 +144,24 @@ pub async fn run(gw: Gateway, opts: SyncOptions) {
                     tokio::join!(repeat(&agent, Step::DataLog), buckets);
                 })
             };
-            running.insert(id, task);
+            running.insert(id, AbortOnDrop(task));
         }
+    }
+}
+
+/// A spawned task that is aborted when its handle is dropped.
+pub(crate) struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl std::ops::Deref for AbortOnDrop {
+    type Target = tokio::task::JoinHandle<()>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -108,7 +108,7 @@ fn readers(site: &Site) -> Vec<(ZoneGroupZone, Reads)> {
 
 /// Runs the notifier for as long as the process runs, following period changes.
 pub(crate) async fn run(gw: Gateway) {
-    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut running: HashMap<String, crate::AbortOnDrop> = HashMap::new();
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -153,7 +153,7 @@ pub(crate) async fn run(gw: Gateway) {
                 zone.name.clone(),
                 reads,
             ));
-            running.insert(id, task);
+            running.insert(id, crate::AbortOnDrop(task));
         }
     }
 }
