@@ -177,6 +177,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut cfg = config::Config::load(cli.config.as_deref())?;
             let mut chosen = cfg.store_settings();
             cli.store.apply(&mut chosen);
+            if !cli.store.given() && chosen.store == store::StoreKind::Local {
+                // A data directory a RADOS server already used keeps its store without repeating the flags.
+                chosen = store::for_data_dir(&cli.data_dir)?;
+            }
             cfg.set_store_settings(chosen.clone());
             store::choose(chosen);
             if let Some(v) = args.listen {
