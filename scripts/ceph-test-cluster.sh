@@ -7,7 +7,7 @@
 #   scripts/ceph-test-cluster.sh start [--rgw] [DIR]   prints "ceph.conf: DIR/ceph.conf" once the OSD is up
 #   scripts/ceph-test-cluster.sh stop [DIR]            kills only the pids recorded under DIR/pids, then wipes DIR
 #   scripts/ceph-test-cluster.sh status [DIR]
-# DIR defaults to /tmp/meridian-ceph. Env: MON_PORT [16789], MON_V2_PORT [13300], RGW_PORT [18000],
+# DIR defaults to /tmp/meridian-ceph. Env: MON_PORT [first free from 16789], MON_V2_PORT [13300], RGW_PORT [18000],
 # OSD_BYTES [4 GiB]. The packages come from scripts/install-test-deps.sh (ceph-mon ceph-osd ceph-common radosgw).
 set -euo pipefail
 
@@ -24,9 +24,12 @@ while [ $# -gt 0 ]; do
     shift
 done
 DIR="$(realpath -m "${DIR:-/tmp/meridian-ceph}")"
-MON_PORT="${MON_PORT:-16789}"
-MON_V2_PORT="${MON_V2_PORT:-13300}"
-RGW_PORT="${RGW_PORT:-18000}"
+# A port nobody listens on, from $1 upwards (another cluster of this script may be running).
+free_from() {
+    local p=$1
+    while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+    echo "$p"
+}
 OSD_BYTES="${OSD_BYTES:-4294967296}"
 CONF="$DIR/ceph.conf"
 PIDS="$DIR/pids"
@@ -78,6 +81,9 @@ wait_for() { # seconds what daemon cmd...
 }
 
 start() {
+    MON_PORT="${MON_PORT:-$(free_from 16789)}"
+    MON_V2_PORT="${MON_V2_PORT:-$(free_from 13300)}"
+    RGW_PORT="${RGW_PORT:-$(free_from 18000)}"
     for b in ceph-mon ceph-osd ceph monmaptool ceph-authtool; do
         command -v "$b" >/dev/null || die "$b missing: run scripts/install-test-deps.sh (Debian ceph-mon ceph-osd ceph-common)"
     done

@@ -126,7 +126,10 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
 
     crate::dns::start(&cfg, gw.clone(), data_dir).await?;
     let backups = meridian_backup::BackupService::new(gw.clone(), data_dir.join("backup-staging"));
-    if cfg.backup_interval_secs > 0 {
+    let rados = cfg.store == crate::store::StoreKind::Rados;
+    if rados && cfg.backup_interval_secs > 0 {
+        eprintln!("backup_interval_secs ignored: backups of a RADOS zone are not built (docs/store-contract.md)");
+    } else if cfg.backup_interval_secs > 0 {
         tokio::spawn(backups.clone().run_schedule(meridian_backup::Schedule {
             interval: Duration::from_secs(cfg.backup_interval_secs),
             dir: cfg.backup_dir.clone(),
@@ -138,7 +141,11 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     let s3 = meridian_s3::build_service(
         gw.clone(),
         vhosts.clone(),
-        Some(Box::new(AdminRoute::new(gw.clone()).with_backup(backups))),
+        Some(Box::new(if rados {
+            AdminRoute::new(gw.clone())
+        } else {
+            AdminRoute::new(gw.clone()).with_backup(backups)
+        })),
     );
     let guard = Arc::new(meridian_s3::RequestGuard::new(
         gw.clone(),

@@ -12,6 +12,9 @@ use common::*;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// An acknowledged upload: its key and body.
+type Acked = (String, Vec<u8>);
+
 fn conf() -> String {
     std::env::var("MERIDIAN_TEST_RADOS_CONF")
         .expect("MERIDIAN_TEST_RADOS_CONF is not set: start a cluster with scripts/ceph-test-cluster.sh start")
@@ -159,7 +162,7 @@ async fn a_killed_gateway_loses_no_acknowledged_object_and_its_lease_moves() {
     assert!(!lease_held(&b, "sync").await, "two gateways hold the sync lease");
 
     // Uploads through A, four at a time, until A is killed.
-    let acked: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let ca = a.client();
     let mut writers = Vec::new();
     for w in 0..4u64 {
@@ -208,7 +211,10 @@ async fn a_killed_gateway_loses_no_acknowledged_object_and_its_lease_moves() {
         wait_lease(&b, "sync", Duration::from_secs(20)).await,
         "B did not take the sync lease after A was killed"
     );
-    eprintln!("B writes and holds the sync lease {:?} after the kill", killed_at.elapsed());
+    eprintln!(
+        "B writes and holds the sync lease {:?} after the kill",
+        killed_at.elapsed()
+    );
     assert!(
         killed_at.elapsed() < Duration::from_secs(25),
         "takeover took {:?}",
