@@ -112,6 +112,43 @@ async fn a_write_on_one_gateway_is_read_from_the_other() {
     create_bucket(&bob_on_a, "bobs").await;
 }
 
+/// A configuration change made through one gateway (here the zonegroup's S3 region name) reaches the other
+/// gateway's in-memory site view without a restart.
+#[tokio::test]
+#[ignore = "needs a Ceph cluster (MERIDIAN_TEST_RADOS_CONF)"]
+async fn a_configuration_change_reaches_the_other_gateway() {
+    let (a, b) = two_gateways();
+    create_bucket(&a.client(), "where").await;
+    let location = |c: aws_sdk_s3::Client| async move {
+        let out = c.get_bucket_location().bucket("where").send().await.unwrap();
+        out.location_constraint()
+            .map(|l| l.as_str().to_string())
+            .unwrap_or_default()
+    };
+    let before = location(b.client()).await;
+    a.cli(&[
+        "zonegroup",
+        "modify",
+        "--rgw-zonegroup",
+        "default",
+        "--api-name",
+        "refreshed-region",
+    ]);
+    assert_eq!(location(a.client()).await, "refreshed-region");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = location(b.client()).await;
+        if now == "refreshed-region" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B still answers {now:?} (before: {before:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs a Ceph cluster (MERIDIAN_TEST_RADOS_CONF)"]
 async fn concurrent_puts_of_one_key_end_with_one_of_the_etags() {

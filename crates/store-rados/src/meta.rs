@@ -498,8 +498,12 @@ struct Snap {
 
 impl Snap {
     fn consistent<T>(&self, f: impl Fn(&Head) -> Result<T, StoreError>) -> Result<(T, Arc<Head>), StoreError> {
+        // Any head that was the newest at some moment will do as the "before": if the sequence number has
+        // not moved when the read is done, nothing committed in between. The process's last seen head saves
+        // a round trip on the first read of a snapshot.
         let known = self.known.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut head = match known {
+        let cached = || self.inner.head.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut head = match known.or_else(cached) {
             Some(h) => h,
             None => self.inner.read_head()?,
         };
