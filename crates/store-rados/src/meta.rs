@@ -27,7 +27,9 @@ pub const LEASE: Duration = Duration::from_secs(8);
 const RENEW_AFTER: Duration = Duration::from_secs(2);
 /// A busy gateway keeps the lock across transactions, but yields it after this long so others get a turn.
 const MAX_HOLD: Duration = Duration::from_millis(100);
-const YIELD: Duration = Duration::from_millis(5);
+/// Longer than a waiting gateway's longest retry pause (`MAX_BACKOFF` + jitter), so it gets its turn.
+const YIELD: Duration = Duration::from_millis(8);
+const MAX_BACKOFF: Duration = Duration::from_millis(4);
 /// Give up waiting for the lock after this long (a 503 for the request, not a hang).
 const LOCK_WAIT: Duration = Duration::from_secs(60);
 const PAGE: usize = 1000;
@@ -416,9 +418,9 @@ impl Inner {
                         )));
                     }
                     // Jitter keeps gateways from retrying in lockstep.
-                    let jitter = Duration::from_micros(u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 8);
+                    let jitter = Duration::from_micros(u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 4);
                     std::thread::sleep(backoff + jitter);
-                    backoff = (backoff * 2).min(Duration::from_millis(10));
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
                 Err(e) => return Err(err(e)),
             }
