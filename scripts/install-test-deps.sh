@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the external S3 clients used by tests/clients and tests/crash:
+# Installs the external S3 clients used by tests/clients and tests/crash, and Ceph for the RADOS store (the build
+# links librados: librados-dev; the rados tests start a cluster: ceph-mon ceph-osd ceph-common; the benchmark's
+# peer: radosgw; all Debian's Ceph 16.2, no service started):
 #   awscli, s3cmd, rclone (Debian packages) and boto3 (pip, for the python3 on PATH; with awscli v1 from pip
 #   kept on the same botocore); for the DNS tests dig (dnsutils), pdns-server and pdns-backend-remote; and for
 #   tests/dashboard: chromium + chromium-driver (Debian) and selenium (pip).
@@ -40,6 +42,13 @@ command -v dig >/dev/null 2>&1 || missing+=(dnsutils)
 [ -x /usr/sbin/pdns_server ] || command -v pdns_server >/dev/null 2>&1 || missing+=(pdns-server)
 ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 || missing+=(pdns-backend-remote)
 
+# Ceph: the RADOS store's library (the workspace links it) and a cluster for its tests (scripts/ceph-test-cluster.sh).
+[ -f /usr/include/rados/librados.h ] || missing+=(librados-dev)
+command -v ceph-mon >/dev/null 2>&1 || missing+=(ceph-mon)
+command -v ceph-osd >/dev/null 2>&1 || missing+=(ceph-osd)
+command -v ceph >/dev/null 2>&1 || missing+=(ceph-common)
+command -v radosgw >/dev/null 2>&1 || missing+=(radosgw)
+
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "install-test-deps: apt-get install ${missing[*]}"
     $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
@@ -66,13 +75,14 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
     python3 -m pip install -q --disable-pip-version-check selenium
 fi
 
-for tool in aws s3cmd rclone dig chromium chromedriver; do
+for tool in aws s3cmd rclone dig chromium chromedriver ceph-mon ceph-osd ceph radosgw; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
 { [ -x /usr/sbin/pdns_server ] || command -v pdns_server >/dev/null 2>&1; } ||
     { echo "install-test-deps: pdns_server still missing" >&2; exit 1; }
 ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 ||
     { echo "install-test-deps: the pdns remote backend still missing" >&2; exit 1; }
+[ -f /usr/include/rados/librados.h ] || { echo "install-test-deps: librados-dev still missing" >&2; exit 1; }
 botocore_ok || { echo "install-test-deps: boto3 with botocore >= 1.43.77 still missing" >&2; exit 1; }
 python3 -c 'import selenium' 2>/dev/null || { echo "install-test-deps: selenium still missing" >&2; exit 1; }
 echo "install-test-deps: ok ($(aws --version 2>&1 | head -1); s3cmd $(s3cmd --version 2>&1 | awk '{print $NF}'); $(rclone version 2>/dev/null | head -1); boto3 $(python3 -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)'))"

@@ -6,7 +6,11 @@
 #
 # Needs awscli, s3cmd, rclone and boto3: scripts/install-test-deps.sh installs them (run here when one is missing).
 #   scripts/test-all.sh                 everything
-#   SKIP_CLIENTS=1 / SKIP_CRASH=1 / SKIP_DASHBOARD=1   leave out a stage
+#   SKIP_CLIENTS=1 / SKIP_CRASH=1 / SKIP_DASHBOARD=1 / SKIP_RADOS=1   leave out a stage
+#
+# The `rados` stage starts a throw-away Ceph cluster (scripts/ceph-test-cluster.sh), runs the RADOS store tests,
+# the two-gateway and multi-site RADOS tests, and the S3 integration tests a second time on a RADOS-backed server
+# (MERIDIAN_TEST_STORE=rados), then stops the cluster. A cluster that does not start is a failure, not a skip.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,6 +48,10 @@ START=$(date +%s)
 if ! command -v dig >/dev/null || ! { [ -x /usr/sbin/pdns_server ] || command -v pdns_server >/dev/null; }; then
     echo "==> scripts/install-test-deps.sh (dig or pdns_server missing: the DNS tests need them)"
     bash scripts/install-test-deps.sh </dev/null || echo "install-test-deps failed: the DNS tests will fail"
+fi
+if [ ! -f /usr/include/rados/librados.h ] || ! command -v ceph-osd >/dev/null; then
+    echo "==> scripts/install-test-deps.sh (librados-dev or Ceph missing: the build links librados)"
+    bash scripts/install-test-deps.sh </dev/null || echo "install-test-deps failed: the build or the rados tests will fail"
 fi
 if [ "${SKIP_CLIENTS:-0}${SKIP_CRASH:-0}" != 11 ]; then
     if ! command -v aws >/dev/null || ! command -v s3cmd >/dev/null || ! command -v rclone >/dev/null ||
@@ -96,6 +104,23 @@ if [ "$rc" -ne 0 ] && [ "$cf" -eq 0 ]; then
     cf=1
 fi
 stage_result cargo-test "$cp" "$cf"
+
+run_rados() {
+    local rc p f
+    echo
+    echo "==> scripts/test-rados.sh"
+    bash scripts/test-rados.sh 2>&1 | tee "$LOGS/rados.log"
+    rc=${PIPESTATUS[0]}
+    read -r p f < <(sed -nE 's/^rados: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/rados.log" | tail -1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL rados: scripts/test-rados.sh exited $rc"
+        f=1
+    fi
+    stage_result rados "$p" "$f"
+}
+[ "${SKIP_RADOS:-0}" = 1 ] || run_rados
 
 export MERIDIAN_SKIP_BUILD=1 # built above (target/debug/meridian)
 [ "${SKIP_CLIENTS:-0}" = 1 ] || run_script clients tests/clients/run.sh

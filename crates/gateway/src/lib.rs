@@ -27,6 +27,7 @@ pub mod sync_state;
 #[cfg(test)]
 mod test_support;
 pub mod users;
+mod zone_shared;
 
 pub use blob::{BoxError, ByteStream};
 pub use error::{GatewayError, Result};

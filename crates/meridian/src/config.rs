@@ -71,10 +71,23 @@ pub struct Config {
     pub backup_with_data: bool,
     /// Listen address of the web dashboard; unset: no dashboard.
     pub dashboard_listen: Option<SocketAddr>,
+    /// Storage backend: `local` (embedded, the default) or `rados` (Ceph, several gateways per zone).
+    pub store: crate::store::StoreKind,
+    /// ceph.conf of the RADOS cluster.
+    pub rados_conf: PathBuf,
+    /// Ceph user (`admin` = client.admin).
+    pub rados_user: String,
+    /// The zone's pools are `<prefix>.meta` and `<prefix>.data` (created if missing).
+    pub rados_pool_prefix: String,
+    /// RADOS namespace inside those pools ("" = the default namespace).
+    pub rados_namespace: String,
+    /// Omap objects the zone's metadata is spread over (fixed when the pools are first used).
+    pub rados_meta_shards: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
+        let store = crate::store::StoreSettings::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 7480)),
             hostnames: vec![],
@@ -108,7 +121,35 @@ impl Default for Config {
             backup_keep: 7,
             backup_with_data: true,
             dashboard_listen: None,
+            store: crate::store::StoreKind::Local,
+            rados_conf: store.rados_conf,
+            rados_user: store.rados_user,
+            rados_pool_prefix: store.rados_pool_prefix,
+            rados_namespace: store.rados_namespace,
+            rados_meta_shards: store.rados_meta_shards,
         }
+    }
+}
+
+impl Config {
+    pub fn store_settings(&self) -> crate::store::StoreSettings {
+        crate::store::StoreSettings {
+            store: self.store,
+            rados_conf: self.rados_conf.clone(),
+            rados_user: self.rados_user.clone(),
+            rados_pool_prefix: self.rados_pool_prefix.clone(),
+            rados_namespace: self.rados_namespace.clone(),
+            rados_meta_shards: self.rados_meta_shards,
+        }
+    }
+
+    pub fn set_store_settings(&mut self, s: crate::store::StoreSettings) {
+        self.store = s.store;
+        self.rados_conf = s.rados_conf;
+        self.rados_user = s.rados_user;
+        self.rados_pool_prefix = s.rados_pool_prefix;
+        self.rados_namespace = s.rados_namespace;
+        self.rados_meta_shards = s.rados_meta_shards;
     }
 }
 
@@ -141,5 +182,10 @@ mod tests {
         assert_eq!(c.hostnames, vec!["s3.example.com"]);
         assert_eq!(c.zone, None);
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+        assert_eq!(c.store, crate::store::StoreKind::Local);
+        let r: Config =
+            toml::from_str("store = \"rados\"\nrados_conf = \"/c/ceph.conf\"\nrados_pool_prefix = \"z1\"").unwrap();
+        assert_eq!(r.store_settings().store, crate::store::StoreKind::Rados);
+        assert_eq!(r.store_settings().rados_config().pool_prefix, "z1");
     }
 }

@@ -7,7 +7,9 @@ mod conn;
 mod dashboard;
 mod demo;
 mod dns;
+mod lease;
 mod server;
+mod store;
 mod zone;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,8 @@ struct Cli {
     /// Configuration file (default: ./meridian.toml if present)
     #[arg(long, global = true, env = "MERIDIAN_CONFIG")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    store: store::StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -175,9 +179,22 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.store.given() && !matches!(cli.command, Command::Server(_)) {
+        let mut s = store::StoreSettings::default();
+        cli.store.apply(&mut s);
+        store::choose(s);
+    }
     match cli.command {
         Command::Server(args) => {
             let mut cfg = config::Config::load(cli.config.as_deref())?;
+            let mut chosen = cfg.store_settings();
+            cli.store.apply(&mut chosen);
+            if !cli.store.given() && chosen.store == store::StoreKind::Local {
+                // A data directory a RADOS server already used keeps its store without repeating the flags.
+                chosen = store::for_data_dir(&cli.data_dir)?;
+            }
+            cfg.set_store_settings(chosen.clone());
+            store::choose(chosen);
             if let Some(v) = args.listen {
                 cfg.listen = v;
             }

@@ -91,8 +91,18 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
 
     let started = SystemTime::now();
     let workers = Workers::new();
-    let interval = Duration::from_secs(cfg.gc_interval_secs.max(1));
-    workers.spawn("gc", |w| gw.clone().run_gc(w, interval));
+    // Garbage collection, sync agents, notifications, log trimming and bucket moves run once per zone: in the
+    // gateway holding the work's zone lease (with the local store, this one always does).
+    let holder = crate::lease::holder();
+    let leased = |name: &'static str,
+                  start: Box<dyn Fn(meridian_worker::Worker) -> tokio::task::JoinHandle<()> + Send>| {
+        let (gw, holder) = (gw.clone(), holder.clone());
+        workers.spawn(name, move |w| {
+            crate::lease::run_while_leased(gw, name, holder, w, start)
+        });
+    };
+    let (gc_gw, interval) = (gw.clone(), Duration::from_secs(cfg.gc_interval_secs.max(1)));
+    leased("gc", Box::new(move |w| tokio::spawn(gc_gw.clone().run_gc(w, interval))));
     let sweeper = gw.clone();
     workers.spawn("orphan-sweep", |w| async move {
         w.status("removing blobs a crash left without an object");
@@ -114,14 +124,30 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     workers.spawn("period-puller", |w| {
         meridian_peer::master::run_period_puller(gw.clone(), w, interval)
     });
+    if cfg.store == crate::store::StoreKind::Rados {
+        workers.spawn("site-follower", |w| {
+            crate::lease::follow_site(gw.clone(), w, Duration::from_secs(1))
+        });
+    }
     let options = meridian_sync::SyncOptions {
         poll_interval: Duration::from_millis(cfg.sync_poll_interval_ms.max(10)),
         concurrency: cfg.sync_concurrency.max(1),
     };
-    workers.spawn("sync", |w| meridian_sync::run(gw.clone(), w, options));
-    workers.spawn("sync-notify", |w| meridian_sync::notify::run(gw.clone(), w));
-    let interval = Duration::from_secs(cfg.log_trim_interval_secs.max(1));
-    workers.spawn("log-trim", |w| meridian_sync::trim::run(gw.clone(), w, interval));
+    let sync_gw = gw.clone();
+    leased(
+        "sync",
+        Box::new(move |w| tokio::spawn(meridian_sync::run(sync_gw.clone(), w, options.clone()))),
+    );
+    let notify_gw = gw.clone();
+    leased(
+        "sync-notify",
+        Box::new(move |w| tokio::spawn(meridian_sync::notify::run(notify_gw.clone(), w))),
+    );
+    let (trim_gw, interval) = (gw.clone(), Duration::from_secs(cfg.log_trim_interval_secs.max(1)));
+    leased(
+        "log-trim",
+        Box::new(move |w| tokio::spawn(meridian_sync::trim::run(trim_gw.clone(), w, interval))),
+    );
     let moves = meridian_sync::relocate::RelocateOptions {
         poll_interval: Duration::from_millis(cfg.bucket_move_poll_ms.max(10)),
         grace: Duration::from_secs(cfg.bucket_move_grace_secs),
@@ -129,18 +155,27 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         concurrency: cfg.sync_concurrency.max(1),
     };
     let mover = gw.clone();
-    workers.spawn("bucket-move", |mut w| async move {
-        w.status("drives bucket moves (on the metadata master) and copies moving buckets into this zone");
-        // Stopping drops the move's futures: its state is durable, and the next start resumes it.
-        tokio::select! {
-            _ = meridian_sync::relocate::run(mover, moves) => {}
-            _ = w.stopping() => {}
-        }
-    });
+    leased(
+        "bucket-move",
+        Box::new(move |mut w| {
+            let (mover, moves) = (mover.clone(), moves.clone());
+            tokio::spawn(async move {
+                w.status("drives bucket moves (on the metadata master) and copies moving buckets into this zone");
+                // Stopping drops the move's futures: its state is durable, and the next start resumes it.
+                tokio::select! {
+                    _ = meridian_sync::relocate::run(mover, moves) => {}
+                    _ = w.stopping() => {}
+                }
+            })
+        }),
+    );
 
     crate::dns::start(&cfg, gw.clone(), data_dir).await?;
     let backups = meridian_backup::BackupService::new(gw.clone(), data_dir.join("backup-staging"));
-    if cfg.backup_interval_secs > 0 {
+    let rados = cfg.store == crate::store::StoreKind::Rados;
+    if rados && cfg.backup_interval_secs > 0 {
+        eprintln!("backup_interval_secs ignored: backups of a RADOS zone are not built (docs/store-contract.md)");
+    } else if cfg.backup_interval_secs > 0 {
         let schedule = meridian_backup::Schedule {
             interval: Duration::from_secs(cfg.backup_interval_secs),
             dir: cfg.backup_dir.clone(),
@@ -153,11 +188,13 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     let s3 = meridian_s3::build_service(
         gw.clone(),
         vhosts.clone(),
-        Some(Box::new(
+        Some(Box::new(if rados {
+            AdminRoute::new(gw.clone()).with_workers(workers.clone())
+        } else {
             AdminRoute::new(gw.clone())
                 .with_backup(backups)
-                .with_workers(workers.clone()),
-        )),
+                .with_workers(workers.clone())
+        })),
     );
     let guard = Arc::new(meridian_s3::RequestGuard::new(
         gw.clone(),

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use meridian_gateway::{Gateway, GatewayOptions};
 use meridian_store::local::{LocalData, LocalMeta};
-use meridian_store::StoreError;
+use meridian_store::{DataStore, MetaStore, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,9 +36,28 @@ pub async fn open(
 ) -> anyhow::Result<Opened> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let meta =
-        Arc::new(LocalMeta::open_with_cache(&data_dir.join("meta.redb"), meta_cache_bytes).map_err(anyhow_store)?);
-    let data = Arc::new(LocalData::open(&data_dir.join("data")).map_err(anyhow_store)?);
+    let settings = crate::store::for_data_dir(data_dir)?;
+    let (meta, data): (Arc<dyn MetaStore>, Arc<dyn DataStore>) = match settings.store {
+        crate::store::StoreKind::Local => (
+            Arc::new(LocalMeta::open_with_cache(&data_dir.join("meta.redb"), meta_cache_bytes).map_err(anyhow_store)?),
+            Arc::new(LocalData::open(&data_dir.join("data")).map_err(anyhow_store)?),
+        ),
+        crate::store::StoreKind::Rados => {
+            let cfg = settings.rados_config();
+            let stores = tokio::task::spawn_blocking(move || meridian_store_rados::open(&cfg))
+                .await?
+                .map_err(anyhow_store)
+                .with_context(|| {
+                    format!(
+                        "cannot open the RADOS pools {0}.meta / {0}.data ({1})",
+                        settings.rados_pool_prefix,
+                        settings.rados_conf.display()
+                    )
+                })?;
+            crate::store::record(data_dir, &settings)?;
+            (stores.meta, stores.data)
+        }
+    };
     let (gateway, created) = Gateway::open(meta, data, zone, options).await?;
     Ok(Opened { gateway, created })
 }
@@ -60,7 +79,7 @@ pub fn display_path(data_dir: &Path) -> String {
 /// Fails, naming the directory, unless `data_dir` holds Meridian data: an admin verb run from the wrong
 /// place must not create an empty data directory and answer from it.
 pub fn require_data_dir(data_dir: &Path) -> anyhow::Result<()> {
-    if data_dir.join("meta.redb").is_file() {
+    if crate::store::data_dir_initialised(data_dir) {
         return Ok(());
     }
     let why = if data_dir.exists() {

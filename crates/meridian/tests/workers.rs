@@ -36,7 +36,7 @@ async fn worker_list_shows_every_background_loop() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    for name in ["gc", "period-puller", "sync", "sync-notify", "log-trim"] {
+    for name in ["gc", "period-puller", "sync", "sync-notify", "log-trim", "bucket-move"] {
         assert_eq!(worker(&list, name)["state"], "running", "{name}: {list:#}");
     }
     // us-west syncs metadata and data from us-east, and notifies us-east of its own data log.

@@ -26,6 +26,12 @@ pub trait MetaStore: Send + Sync + 'static {
     fn snapshot(&self) -> Result<Box<dyn ReadOps + Send>, StoreError>;
     /// Begins the (single) write transaction; others wait until it commits or is dropped.
     fn begin(&self) -> Result<Box<dyn WriteTxn + Send>, StoreError>;
+    /// Takes, or renews, the zone-wide lease `name` for `holder` until `ttl` from now; `false` while another
+    /// holder has it. Work that must run once per zone (sync agents, log trimming) runs under one. A store
+    /// that only one process can open (the local one) has no other holder: always `true`.
+    fn try_lease(&self, _name: &str, _holder: &str, _ttl: std::time::Duration) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 /// The smallest key greater than every key that starts with `prefix`.

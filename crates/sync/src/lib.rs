@@ -20,7 +20,7 @@ pub use error::{Result, SyncError};
 
 use meridian_gateway::{Gateway, Site};
 use meridian_model::ZoneGroupZone;
-use meridian_worker::Worker;
+use meridian_worker::{AbortOnDrop, Worker};
 use source::Source;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -142,7 +142,8 @@ pub(crate) async fn supervise<T>(
     wanted: impl Fn(&Site) -> HashMap<String, T>,
     start: impl Fn(&Site, T) -> tokio::task::JoinHandle<()>,
 ) {
-    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    // Dropping this future (a gateway that loses the zone's sync lease) aborts every task it started.
+    let mut running: HashMap<String, AbortOnDrop> = HashMap::new();
     loop {
         let site = gw.site();
         let wanted = wanted(&site);
@@ -154,15 +155,12 @@ pub(crate) async fn supervise<T>(
             keep
         });
         for (id, item) in wanted {
-            running.entry(id).or_insert_with(|| start(&site, item));
+            running.entry(id).or_insert_with(|| AbortOnDrop(start(&site, item)));
         }
         worker.status(format!("{} {what} running", running.len()));
         if !worker.sleep(Duration::from_secs(1)).await {
             break;
         }
-    }
-    for task in running.into_values() {
-        task.abort();
     }
 }
 

@@ -141,7 +141,9 @@ impl Workers {
     }
 }
 
-/// A worker's side: its reports and its stop signal.
+/// A worker's side: its reports and its stop signal. A clone reports into the same worker (for work a
+/// worker runs in a task of its own, such as leased work that starts and stops with its lease).
+#[derive(Clone)]
 pub struct Worker {
     name: String,
     progress: Arc<Mutex<Progress>>,
@@ -193,6 +195,23 @@ impl Worker {
             _ = tokio::time::sleep(d) => !self.is_stopping(),
             _ = self.stopping() => false,
         }
+    }
+}
+
+/// A spawned task that is aborted when its handle is dropped: work a worker started ends with it, even when
+/// the worker itself is aborted.
+pub struct AbortOnDrop(pub JoinHandle<()>);
+
+impl std::ops::Deref for AbortOnDrop {
+    type Target = JoinHandle<()>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -120,6 +120,12 @@ async fn create(data_dir: &Path, out: &Path, with_data: bool) -> anyhow::Result<
     if out.exists() {
         anyhow::bail!("{} already exists; choose a new file name", out.display());
     }
+    if crate::store::for_data_dir(data_dir)?.store == crate::store::StoreKind::Rados {
+        anyhow::bail!(
+            "backups of a RADOS zone are not built: a copy made while gateways write would not be one point in \
+             time (see docs/store-contract.md); use Ceph's own tools for the pools"
+        );
+    }
     if !data_dir.join("meta.redb").exists() {
         anyhow::bail!("{} is not a Meridian data directory (no meta.redb)", data_dir.display());
     }

@@ -267,6 +267,19 @@ pub async fn request(data_dir: &Path, req: AdminRequest) -> anyhow::Result<serde
     if !zone::creates_data_dir(&req) {
         zone::require_data_dir(data_dir)?;
     }
+    // A RADOS zone has no file lock telling that a server runs: ask the recorded server first (so its
+    // answers, errors included, are the same as with the local store), and run here if none answers.
+    if crate::store::for_data_dir(data_dir)?.store == crate::store::StoreKind::Rados {
+        if let Ok(text) = std::fs::read_to_string(zone::admin_endpoint_path(data_dir)) {
+            let ep: zone::AdminEndpoint = serde_json::from_str(&text).context("corrupt admin.json")?;
+            let mut client = PeerClient::new(&ep.endpoint, &ep.access_key, &ep.secret_key);
+            client.timeout = std::time::Duration::from_secs(120);
+            match client.send(&req).await {
+                Err(meridian_admin::PeerError::Unreachable { .. }) => {}
+                other => return Ok(other?),
+            }
+        }
+    }
     let value = match zone::open(
         data_dir,
         None,

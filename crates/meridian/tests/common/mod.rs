@@ -23,6 +23,40 @@ pub const ACCESS_KEY: &str = "AKIAMERIDIANTEST0001";
 pub const SECRET_KEY: &str = "meridian-test-secret-key-0001/abcdefghij";
 pub const UID: &str = "tester";
 
+/// The test matrix: with `MERIDIAN_TEST_STORE=rados` (and `MERIDIAN_TEST_RADOS_CONF`, the ceph.conf of a
+/// running cluster) every server the tests start keeps its zone in RADOS pools `mtest.*`, in a namespace of
+/// its own, instead of the local store.
+pub fn rados_args() -> Vec<String> {
+    if std::env::var("MERIDIAN_TEST_STORE").as_deref() != Ok("rados") {
+        return vec![];
+    }
+    let conf = std::env::var("MERIDIAN_TEST_RADOS_CONF")
+        .expect("MERIDIAN_TEST_STORE=rados needs MERIDIAN_TEST_RADOS_CONF (scripts/ceph-test-cluster.sh start)");
+    vec![
+        "--store".into(),
+        "rados".into(),
+        "--rados-conf".into(),
+        conf,
+        "--rados-pool-prefix".into(),
+        "mtest".into(),
+        "--rados-namespace".into(),
+        unique_namespace(),
+    ]
+}
+
+pub fn unique_namespace() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "t{}-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or(0),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 /// A running `meridian server`, killed (and its data dir removed) on drop.
 pub struct Server {
     child: Child,
@@ -40,7 +74,20 @@ impl Server {
     }
 
     pub fn start_with(extra_args: &[&str]) -> Server {
+        let server = Self::spawn(extra_args);
+        server.create_user(UID, ACCESS_KEY, SECRET_KEY);
+        server
+    }
+
+    /// A server without any user (e.g. a second gateway of a zone whose users exist already).
+    pub fn spawn(extra_args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
+        // Tests that choose their store themselves are left alone by the matrix.
+        let matrix = if extra_args.contains(&"--store") {
+            vec![]
+        } else {
+            rados_args()
+        };
         let mut child = Command::new(BIN)
             .arg("--data-dir")
             .arg(dir.path().join("data-root"))
@@ -56,6 +103,7 @@ impl Server {
                 "warn",
             ])
             .args(extra_args)
+            .args(matrix)
             .current_dir(dir.path())
             .env_remove("MERIDIAN_CONFIG")
             .env_remove("MERIDIAN_DATA_DIR")
@@ -104,7 +152,6 @@ impl Server {
             addr,
             dir,
         };
-        server.create_user(UID, ACCESS_KEY, SECRET_KEY);
         server
     }
 

@@ -1,0 +1,31 @@
+//! What several gateways of one zone (processes over one shared store) need from each other: zone-wide
+//! leases for the work that must run once per zone, and refreshing the in-memory site view when another
+//! gateway (or an admin verb) changed the configuration.
+
+use crate::realm::load_site;
+use crate::{Gateway, Result};
+use std::time::Duration;
+
+impl Gateway {
+    /// Takes or renews the zone-wide lease `name` for `holder` (see `MetaStore::try_lease`).
+    pub async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let meta = self.meta.clone();
+        let (name, holder) = (name.to_string(), holder.to_string());
+        Ok(tokio::task::spawn_blocking(move || meta.try_lease(&name, &holder, ttl)).await??)
+    }
+
+    /// Re-reads the configuration and swaps the site view only if it changed (a period committed or pulled
+    /// through another gateway of the zone); returns whether it did.
+    pub async fn refresh_site(&self) -> Result<bool> {
+        let selector = self.zone_selector.clone();
+        let site = self.read(move |r| load_site(r, selector.as_deref())).await?;
+        if format!("{:?}", *self.site()) == format!("{site:?}") {
+            return Ok(false);
+        }
+        if let Some(p) = &site.period {
+            tracing::info!(period = %p.id, epoch = p.epoch, zone = %site.zone_name, "now serving period (changed by another gateway)");
+        }
+        self.set_site(site);
+        Ok(true)
+    }
+}
