@@ -74,6 +74,8 @@ mod tests {
             manifest: Manifest::default(),
             zones_trace: vec![],
             parts_count: None,
+            versioned: false,
+            delete_marker: false,
         }
     }
 

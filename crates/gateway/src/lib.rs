@@ -26,6 +26,7 @@ pub mod sync_state;
 #[cfg(test)]
 mod test_support;
 pub mod users;
+pub mod versions;
 
 pub use blob::{BoxError, ByteStream};
 pub use error::{GatewayError, Result};

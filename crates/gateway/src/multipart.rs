@@ -139,13 +139,14 @@ impl Gateway {
         part_number: i64,
         src_bucket: &Bucket,
         src_key: &str,
+        src_version: Option<&str>,
         range: Option<ByteRange>,
         source_conditions: &Conditions,
     ) -> Result<PartMeta> {
         let number = check_part_number(part_number)?;
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         self.read(move |r| load_upload(r, &b, &k, &u).map(|_| ())).await?;
-        let src = self.object_meta(src_bucket, src_key).await?;
+        let src = self.copy_source_version(src_bucket, src_key, src_version).await?;
         source_conditions.check_write(&src)?;
         let served = match range {
             // Unlike a GET range, a copy range is not clamped to the object (S3 refuses it).
@@ -216,7 +217,7 @@ impl Gateway {
                     })
                     .collect(),
             };
-            let meta = ObjectMeta {
+            let mut meta = ObjectMeta {
                 key: k.clone(),
                 instance: crate::new_id(),
                 size: manifest.size(),
@@ -227,6 +228,8 @@ impl Gateway {
                 manifest,
                 zones_trace: vec![zone_id],
                 parts_count: Some(used.len() as u32),
+                versioned: false,
+                delete_marker: false,
             };
             // Part records go; the used blobs stay referenced by the object, the others are garbage.
             for (k2, _) in records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))? {
@@ -234,7 +237,7 @@ impl Gateway {
             }
             gc::enqueue(txn, stored.into_values().map(|p| p.data_id).collect())?;
             txn.delete(&keys::upload(&b.bucket_id, &k, &u))?;
-            commit_object(txn, &b, &meta, &Conditions::default())?;
+            commit_object(txn, &b, &mut meta, &Conditions::default(), true)?;
             Ok(meta)
         })
         .await
