@@ -798,4 +798,120 @@ mod tests {
             "the position moved without its changes"
         );
     }
+
+    /// Versions replicate by identity: a version is added once, a removal by id wins over any late copy of
+    /// it, a delete marker needs no bytes, and the null version keeps newest-wins against its tombstone.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn versions_apply_once_and_removals_win_over_late_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(dir.path()).await;
+        let user = gw
+            .create_user(crate::users::NewUser {
+                uid: "u".into(),
+                display_name: "U".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let bucket = gw.create_bucket(&user, "versions", None).await.unwrap();
+        let bucket = gw
+            .set_bucket_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
+            .await
+            .unwrap();
+        let local = gw
+            .put_object(&bucket, "k", body(b"local"), Default::default())
+            .await
+            .unwrap();
+        assert!(local.versioned);
+        let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(b"remote"));
+        let remote = |mtime: u64, versioned: bool| ObjectMeta {
+            instance: format!("remote-{mtime}"),
+            size: 6,
+            etag: etag.clone(),
+            mtime: Timestamp(local.mtime.0 + mtime),
+            zones_trace: vec!["zone-b".into()],
+            versioned,
+            ..local.clone()
+        };
+        let r1 = remote(10, true);
+        let apply = |meta: ObjectMeta| {
+            let (gw, bucket) = (gw.clone(), bucket.clone());
+            async move { gw.apply_replica_write(&bucket, meta, body(b"remote")).await.unwrap() }
+        };
+        assert_eq!(apply(r1.clone()).await, Applied::Done);
+        assert_eq!(apply(r1.clone()).await, Applied::Superseded, "a version is added once");
+        assert_eq!(
+            gw.object_meta(&bucket, "k").await.unwrap().version_id(),
+            r1.version_id()
+        );
+        let del_r1 = ReplicaChange::DelVersion {
+            key: "k".into(),
+            version_id: r1.version_id(),
+            removed: r1.order(),
+            zones_trace: vec!["zone-b".into()],
+        };
+        assert_eq!(gw.apply_one(&bucket, del_r1).await.unwrap(), Applied::Done);
+        assert_eq!(gw.object_meta(&bucket, "k").await.unwrap().instance, local.instance);
+        assert_eq!(
+            apply(r1.clone()).await,
+            Applied::Superseded,
+            "a removed version stays removed"
+        );
+
+        let marker = ObjectMeta {
+            delete_marker: true,
+            size: 0,
+            etag: String::new(),
+            ..remote(20, true)
+        };
+        assert_eq!(
+            gw.apply_one(&bucket, ReplicaChange::Marker(Box::new(marker.clone())))
+                .await
+                .unwrap(),
+            Applied::Done
+        );
+        assert!(matches!(
+            gw.object_meta(&bucket, "k").await,
+            Err(GatewayError::DeleteMarker { by_version: false, .. })
+        ));
+        // An older version arriving late goes under the marker.
+        assert_eq!(apply(remote(5, true)).await, Applied::Done);
+        assert!(gw.object_meta(&bucket, "k").await.is_err());
+
+        // The null version: newest wins, and its removal holds off older copies.
+        let n1 = remote(30, false);
+        assert_eq!(apply(n1.clone()).await, Applied::Done);
+        assert_eq!(gw.object_meta(&bucket, "k").await.unwrap().instance, n1.instance);
+        assert_eq!(apply(remote(25, false)).await, Applied::Superseded);
+        let del_null = ReplicaChange::DelVersion {
+            key: "k".into(),
+            version_id: NULL_VERSION.into(),
+            removed: n1.order(),
+            zones_trace: vec!["zone-b".into()],
+        };
+        assert_eq!(gw.apply_one(&bucket, del_null).await.unwrap(), Applied::Done);
+        assert_eq!(
+            apply(remote(28, false)).await,
+            Applied::Superseded,
+            "older than the removed null"
+        );
+        assert!(matches!(
+            gw.object_meta(&bucket, "k").await,
+            Err(GatewayError::DeleteMarker { .. })
+        ));
+        let all = gw
+            .read({
+                let id = bucket.bucket_id.clone();
+                move |r| versions::all_of_key(r, &id, "k")
+            })
+            .await
+            .unwrap();
+        let ids: Vec<String> = all.iter().map(ObjectMeta::version_id).collect();
+        assert_eq!(
+            ids,
+            vec![marker.version_id(), remote(5, true).version_id(), local.version_id()],
+            "newest first"
+        );
+        assert_eq!(gw.bucket_stats(&bucket).await.unwrap().num_objects, 2);
+    }
 }

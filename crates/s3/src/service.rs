@@ -819,6 +819,7 @@ impl S3 for MeridianS3 {
             .await
             .s3()?;
         ok(UploadPartCopyOutput {
+            copy_source_version_id: src_version,
             copy_part_result: Some(CopyPartResult {
                 e_tag: Some(etag(&part.etag)),
                 last_modified: Some(s3_time(part.mtime)),
