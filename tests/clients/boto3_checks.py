@@ -536,6 +536,61 @@ class Checks:
             expect(status == 404 and code == "NoSuchBucket", f"listing a deleted bucket: {status} {code}")
 
 
+def check_versioned_bucket_empties(self):
+    """Versioning through boto3: put/get versioning, version ids, a delete marker, list_object_versions with
+    its paginator, and bucket.object_versions.delete() emptying the bucket (as cleanup scripts do)."""
+    bucket = "boto3-versions"
+    self.s3.create_bucket(Bucket=bucket)
+    expect("Status" not in self.s3.get_bucket_versioning(Bucket=bucket), "a new bucket has a versioning status")
+    self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    status = self.s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    expect(status == "Enabled", f"versioning status {status}")
+    ids = []
+    for i in range(3):
+        out = self.s3.put_object(Bucket=bucket, Key="doc.txt", Body=f"v{i}".encode())
+        ids.append(out.get("VersionId"))
+    expect(None not in ids and len(set(ids)) == 3, f"version ids {ids}")
+    for i in range(5):
+        self.s3.put_object(Bucket=bucket, Key=f"many/{i}", Body=b"x")
+    marker = self.s3.delete_object(Bucket=bucket, Key="doc.txt")
+    expect(marker.get("DeleteMarker") is True, f"delete_object answered {marker}")
+    first = self.s3.get_object(Bucket=bucket, Key="doc.txt", VersionId=ids[0])["Body"].read()
+    expect(first == b"v0", f"first version reads {first!r}")
+    try:
+        self.s3.get_object(Bucket=bucket, Key="doc.txt", VersionId=marker["VersionId"])
+        raise CheckFailed("GET of a delete marker's version succeeded")
+    except ClientError as e:
+        code, status = error_code(e)
+        expect(status == 405, f"GET of a delete marker's version: {status} {code}")
+    seen_versions, seen_markers = [], []
+    for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 2}):
+        seen_versions += [(v["Key"], v["VersionId"]) for v in page.get("Versions", [])]
+        seen_markers += [(m["Key"], m["VersionId"]) for m in page.get("DeleteMarkers", [])]
+    expect([v for k, v in seen_versions if k == "doc.txt"] == ids[::-1], f"doc.txt versions {seen_versions}")
+    expect(len(seen_versions) == 8 and seen_markers == [("doc.txt", marker["VersionId"])], f"listed {seen_versions} {seen_markers}")
+    try:
+        self.s3.delete_bucket(Bucket=bucket)
+        raise CheckFailed("a bucket holding versions was deleted")
+    except ClientError as e:
+        code, status = error_code(e)
+        expect(status == 409 and code == "BucketNotEmpty", f"delete_bucket of a bucket with versions: {status} {code}")
+    resource = boto3.resource(
+        "s3",
+        endpoint_url=self.args.endpoint,
+        aws_access_key_id=self.args.access_key,
+        aws_secret_access_key=self.args.secret_key,
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    resource.Bucket(bucket).object_versions.delete()
+    left = self.s3.list_object_versions(Bucket=bucket)
+    expect(not left.get("Versions") and not left.get("DeleteMarkers"), f"left after object_versions.delete(): {left}")
+    self.s3.delete_bucket(Bucket=bucket)
+
+
+Checks.check_versioned_bucket_empties = check_versioned_bucket_empties
+
+
 CHECKS = [
     ("boto3-create-bucket", "check_create_bucket"),
     ("boto3-upload-file-threaded-40MiB", "check_upload_file_threaded"),
@@ -553,6 +608,7 @@ CHECKS = [
     ("boto3-part-number", "check_part_number"),
     ("boto3-sigv2", "check_sigv2"),
     ("boto3-delete-bucket", "check_delete_bucket"),
+    ("boto3-versions-object-versions-delete", "check_versioned_bucket_empties"),
 ]
 
 

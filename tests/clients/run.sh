@@ -479,6 +479,74 @@ check_rclone_purge() {
     ! grep -q ' rclb$' "$W/lsd.out" || die "bucket still listed after purge: $(cat "$W/lsd.out")"
 }
 
+# ------------------------------------------------------------------ versioning (awscli, rclone)
+check_aws_versioning() {
+    awsc s3 mb s3://awsver >/dev/null
+    awsc s3api get-bucket-versioning --bucket awsver >"$W/gv.json"
+    jassert "$W/gv.json" "'Status' not in d" "a never-versioned bucket has no status"
+    # Never versioned: list-object-versions answers every object as version null.
+    printf 'plain' >"$W/v0.txt"
+    awsc s3api put-object --bucket awsver --key plain.txt --body "$W/v0.txt" >/dev/null
+    awsc s3api list-object-versions --bucket awsver >"$W/lv0.json"
+    jassert "$W/lv0.json" "[(v['Key'], v['VersionId'], v['IsLatest']) for v in d['Versions']] == [('plain.txt', 'null', True)]" "null versions of a never-versioned bucket"
+    awsc s3api put-bucket-versioning --bucket awsver --versioning-configuration Status=Enabled
+    awsc s3api get-bucket-versioning --bucket awsver >"$W/gv.json"
+    jassert "$W/gv.json" "d.get('Status') == 'Enabled'" "versioning status after put-bucket-versioning"
+    local i
+    for i in 1 2 3; do
+        printf 'version %s' "$i" >"$W/v$i.txt"
+        awsc s3api put-object --bucket awsver --key k.txt --body "$W/v$i.txt" >"$W/p$i.json"
+        jassert "$W/p$i.json" "d.get('VersionId') not in (None, 'null')" "put-object $i names its version"
+    done
+    local first
+    first="$(jget "$W/p1.json" "d['VersionId']")"
+    awsc s3api delete-object --bucket awsver --key k.txt >"$W/d.json"
+    jassert "$W/d.json" "d.get('DeleteMarker') is True and d.get('VersionId')" "delete-object writes a delete marker"
+    # --page-size 1: the CLI pages with max-keys 1 and the key/version-id markers.
+    awsc s3api list-object-versions --bucket awsver --page-size 1 >"$W/lv.json"
+    jassert "$W/lv.json" "[v['VersionId'] for v in d['Versions'] if v['Key'] == 'k.txt'] == [$(for i in 3 2 1; do printf "'%s'," "$(jget "$W/p$i.json" "d['VersionId']")"; done)]" "three versions of k.txt, newest first"
+    jassert "$W/lv.json" "[(m['Key'], m['IsLatest']) for m in d['DeleteMarkers']] == [('k.txt', True)]" "the delete marker is the latest"
+    awsc s3api get-object --bucket awsver --key k.txt --version-id "$first" "$W/got1.txt" >/dev/null
+    same "$W/v1.txt" "$W/got1.txt"
+    expect_fail "get-object of a key whose latest version is a delete marker" 'NoSuchKey|Not Found|404' awsc s3api get-object --bucket awsver --key k.txt "$W/none.txt"
+    awsc s3api list-objects-v2 --bucket awsver >"$W/l.json"
+    jassert "$W/l.json" "[o['Key'] for o in d.get('Contents', [])] == ['plain.txt']" "list-objects-v2 hides the deleted key"
+}
+
+# `aws s3 rb --force` empties a bucket with `rm --recursive` (ListObjectsV2 and DeleteObject) before
+# DeleteBucket: on a versioned bucket, as on AWS, that writes delete markers and DeleteBucket answers
+# BucketNotEmpty. Once list-object-versions + delete-objects removed every version and marker, it succeeds.
+check_aws_rb_force_versioned() {
+    awsc s3 rb s3://awsver --force >"$W/rb1.out" 2>"$W/rb1.err" && die "rb --force removed a bucket that still holds versions"
+    grep -q 'BucketNotEmpty' "$W/rb1.err" || die "rb --force on a versioned bucket: $(head -c 400 "$W/rb1.err")"
+    awsc s3api list-object-versions --bucket awsver >"$W/lv.json"
+    jassert "$W/lv.json" "len(d.get('Versions', [])) == 4 and len(d.get('DeleteMarkers', [])) == 2" "versions and markers left by rm --recursive"
+    jget "$W/lv.json" "{'Objects': [{'Key': v['Key'], 'VersionId': v['VersionId']} for v in d.get('Versions', []) + d.get('DeleteMarkers', [])], 'Quiet': False}" >"$W/del.json"
+    awsc s3api delete-objects --bucket awsver --delete "file://$W/del.json" >"$W/dr.json"
+    jassert "$W/dr.json" "len(d.get('Deleted', [])) == 6 and not d.get('Errors')" "delete-objects of every version"
+    awsc s3 rb s3://awsver --force >/dev/null
+    expect_fail "head-bucket after rb" '404|Not Found' awsc s3api head-bucket --bucket awsver
+}
+
+check_rclone_purge_versioned() {
+    rcl mkdir m:rclver
+    awsc s3api put-bucket-versioning --bucket rclver --versioning-configuration Status=Enabled
+    local i
+    for i in 1 2 3; do
+        mkrand "$W/rv.bin" $((1000 * i))
+        rcl copyto "$W/rv.bin" m:rclver/dir/file.bin
+    done
+    mkrand "$W/rv2.bin" 500
+    rcl copyto "$W/rv2.bin" m:rclver/other.bin
+    rcl deletefile m:rclver/other.bin
+    # Old versions are listed with --s3-versions (ListObjectVersions).
+    rcl ls --s3-versions m:rclver >"$W/rv.ls"
+    [ "$(grep -c 'file' "$W/rv.ls")" -eq 3 ] || die "rclone --s3-versions lists $(cat "$W/rv.ls")"
+    rcl purge --s3-versions m:rclver
+    rcl lsd m: >"$W/lsd.out"
+    ! grep -q ' rclver$' "$W/lsd.out" || die "bucket still listed after purge: $(cat "$W/lsd.out")"
+}
+
 # ------------------------------------------------------------------ runner
 # the checks run in `timeout bash -c`: hand them every function defined above
 # shellcheck disable=SC2046
@@ -533,6 +601,8 @@ run_check s3api-list-objects-v2 check_s3api_list_objects_v2
 run_check s3api-delete-objects check_s3api_delete_objects
 run_check s3api-copy-object check_s3api_copy_object
 run_check s3api-multipart check_s3api_multipart
+run_check aws-versioning-list-object-versions check_aws_versioning
+run_check aws-rb-force-versioned check_aws_rb_force_versioned
 
 echo "s3cmd: $(s3cmd --version 2>&1 | head -n 1)"
 run_check s3cmd-mb check_s3cmd_mb
@@ -549,6 +619,7 @@ run_check rclone-copy-check check_rclone_copy_check
 run_check rclone-sync-ls check_rclone_sync_ls
 run_check rclone-copy-back check_rclone_copy_back
 run_check rclone-purge check_rclone_purge
+run_check rclone-purge-versioned check_rclone_purge_versioned
 
 # boto3: the python driver prints its own PASS/FAIL lines.
 echo "boto3: $(python3 -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)')"

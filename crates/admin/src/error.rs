@@ -33,7 +33,8 @@ impl AdminError {
                 GatewayError::KeyExists(_) => "KeyExists",
                 GatewayError::NoSuchKeyId(_) => "InvalidAccessKeyId",
                 GatewayError::NoSuchBucket => "NoSuchBucket",
-                GatewayError::NoSuchKey => "NoSuchKey",
+                GatewayError::NoSuchKey | GatewayError::DeleteMarker { .. } => "NoSuchKey",
+                GatewayError::NoSuchVersion => "NoSuchVersion",
                 GatewayError::BucketNotEmpty => "BucketNotEmpty",
                 GatewayError::InvalidArgument(_) | GatewayError::InvalidBucketName(_) => "InvalidArgument",
                 GatewayError::InvalidRequest(_) => "InvalidRequest",
@@ -59,7 +60,7 @@ impl AdminError {
             return *status;
         }
         match self.code() {
-            "NoSuchUser" | "NoSuchBucket" | "NoSuchKey" | "InvalidAccessKeyId" | "NotFound" => 404,
+            "NoSuchUser" | "NoSuchBucket" | "NoSuchKey" | "NoSuchVersion" | "InvalidAccessKeyId" | "NotFound" => 404,
             "UserAlreadyExists"
             | "KeyExists"
             | "BucketNotEmpty"

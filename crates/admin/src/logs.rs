@@ -172,7 +172,9 @@ async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> 
         .await?;
     Ok(json!({
         "objects": page.objects,
+        "versions": page.versions,
         "tombstones": page.tombstones,
+        "removed_versions": page.removed,
         "truncated": page.truncated,
         "next_marker": page.next_marker,
     }))
@@ -219,7 +221,8 @@ fn notify(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
 }
 
 /// `POST /admin/sync/fetch?bucket=B` with `{"keys": [...]}`: many small objects at once, for another zone's
-/// batched sync: `{"objects": [{"meta": ObjectMeta, "data": base64}], "missing": [keys], "large": [keys]}`.
+/// batched sync: `{"objects": [{"spec", "meta": ObjectMeta, "data": base64}], "missing": [keys], "large":
+/// [keys]}`. A key is a fetch spec: the key (its current version) or `key\0version id` (that version).
 /// Only objects stored inline (at most 64 KiB each) come with their bytes, up to 8 MiB in all; the others
 /// are `large` and fetched one by one with `GET /admin/sync/object`, streamed.
 async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
@@ -249,7 +252,7 @@ async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let objects: Vec<Value> = found
         .objects
         .iter()
-        .map(|(meta, data)| json!({"meta": meta, "data": b64.encode(data)}))
+        .map(|(spec, meta, data)| json!({"spec": spec, "meta": meta, "data": b64.encode(data)}))
         .collect();
     Ok(json!({"objects": objects, "missing": found.missing, "large": found.large}))
 }

@@ -1,6 +1,6 @@
 //! JSON shapes as radosgw-admin prints them, so operators' scripts keep working.
 
-use meridian_model::{BilogEntry, BilogOp, Bucket, BucketStats, DatalogEntry, MdlogEntry, MdlogStatus, User};
+use meridian_model::{BilogEntry, Bucket, BucketStats, DatalogEntry, MdlogEntry, MdlogStatus, User};
 use serde_json::{json, Value};
 
 pub fn user(u: &User) -> Value {
@@ -44,20 +44,23 @@ pub fn bilog_entry(e: &BilogEntry) -> Value {
     json!({
         "op_id": e.op_id,
         "op_tag": e.instance,
-        "op": match e.op { BilogOp::Write => "write", BilogOp::Del => "del" },
+        "op": e.op.as_str(),
         "object": e.object,
-        "instance": "",
+        "instance": e.version_id,
         "state": "complete",
         "index_ver": e.op_id.parse::<u64>().unwrap_or(0),
         "timestamp": e.timestamp.to_rfc3339(),
         "ver": {"pool": -1, "epoch": e.op_id.parse::<u64>().unwrap_or(0)},
         "bilog_flags": 0,
-        "versioned": false,
+        "versioned": !e.version_id.is_empty(),
         "owner": "",
         "owner_display_name": "",
         "zones_trace": e.zones_trace.iter().map(|z| json!({"entry": z})).collect::<Vec<_>>(),
         "etag": e.etag,
         "size": e.size,
+        // Meridian's own: the order of the version an unlink_instance removed (its id alone does not say
+        // which null version it was).
+        "removed": e.removed,
     })
 }
 

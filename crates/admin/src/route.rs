@@ -51,7 +51,13 @@ impl AdminRoute {
         let bucket = self.gateway.bucket_info(need("bucket")?).await?;
         let read = self
             .gateway
-            .get_object(&bucket, need("key")?, None, &Default::default())
+            .get_object_version(
+                &bucket,
+                need("key")?,
+                params.get("version-id").map(String::as_str),
+                None,
+                &Default::default(),
+            )
             .await?;
         let meta = serde_json::to_vec(&meridian_model::ObjectMeta {
             manifest: Default::default(),

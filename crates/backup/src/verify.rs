@@ -108,54 +108,58 @@ fn for_each(r: &dyn ReadOps, prefix: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> R
 fn check_objects(r: &dyn ReadOps, blobs: &HashMap<String, u64>, with_data: bool) -> Result<(u64, u64)> {
     let mut objects = 0;
     let mut without = 0;
-    for_each(r, keys::OBJECT.as_bytes(), |k, v| {
-        objects += 1;
-        let name = String::from_utf8_lossy(k);
-        let o: ObjectMeta = serde_json::from_slice(v)
-            .map_err(|e| BackupError::Inconsistent(format!("object record {name} cannot be read: {e}")))?;
-        if o.manifest.size() != o.size {
-            return Err(BackupError::Inconsistent(format!(
-                "object {name}: its segments add up to {} bytes, its size is {}",
-                o.manifest.size(),
-                o.size
-            )));
-        }
-        let mut missing = false;
-        for seg in &o.manifest.segments {
-            if seg.inline {
-                let bytes = r.get(&keys::inline(&seg.data_id))?.ok_or_else(|| {
-                    BackupError::Inconsistent(format!("object {name}: inline bytes {} are missing", seg.data_id))
-                })?;
-                if bytes.len() as u64 != seg.size {
-                    return Err(BackupError::Inconsistent(format!(
-                        "object {name}: inline bytes {} hold {} bytes, not {}",
-                        seg.data_id,
-                        bytes.len(),
-                        seg.size
-                    )));
-                }
-            } else if with_data {
-                match blobs.get(&seg.data_id) {
-                    Some(size) if *size == seg.size => {}
-                    Some(size) => {
-                        return Err(BackupError::Inconsistent(format!(
-                            "object {name}: blob {} holds {size} bytes, not {}",
-                            seg.data_id, seg.size
-                        )))
-                    }
-                    None => {
-                        return Err(BackupError::Inconsistent(format!(
-                            "object {name}: blob {} is not in the backup",
-                            seg.data_id
-                        )))
-                    }
-                }
-            } else {
-                missing = true;
+    // Current objects are counted (the manifest counts them); other versions and delete markers of versioned
+    // buckets are checked the same way.
+    for (prefix, counted) in [(keys::OBJECT, true), (keys::VERSION, false)] {
+        for_each(r, prefix.as_bytes(), |k, v| {
+            objects += u64::from(counted);
+            let name = String::from_utf8_lossy(k);
+            let o: ObjectMeta = serde_json::from_slice(v)
+                .map_err(|e| BackupError::Inconsistent(format!("object record {name} cannot be read: {e}")))?;
+            if o.manifest.size() != o.size {
+                return Err(BackupError::Inconsistent(format!(
+                    "object {name}: its segments add up to {} bytes, its size is {}",
+                    o.manifest.size(),
+                    o.size
+                )));
             }
-        }
-        without += u64::from(missing);
-        Ok(())
-    })?;
+            let mut missing = false;
+            for seg in &o.manifest.segments {
+                if seg.inline {
+                    let bytes = r.get(&keys::inline(&seg.data_id))?.ok_or_else(|| {
+                        BackupError::Inconsistent(format!("object {name}: inline bytes {} are missing", seg.data_id))
+                    })?;
+                    if bytes.len() as u64 != seg.size {
+                        return Err(BackupError::Inconsistent(format!(
+                            "object {name}: inline bytes {} hold {} bytes, not {}",
+                            seg.data_id,
+                            bytes.len(),
+                            seg.size
+                        )));
+                    }
+                } else if with_data {
+                    match blobs.get(&seg.data_id) {
+                        Some(size) if *size == seg.size => {}
+                        Some(size) => {
+                            return Err(BackupError::Inconsistent(format!(
+                                "object {name}: blob {} holds {size} bytes, not {}",
+                                seg.data_id, seg.size
+                            )))
+                        }
+                        None => {
+                            return Err(BackupError::Inconsistent(format!(
+                                "object {name}: blob {} is not in the backup",
+                                seg.data_id
+                            )))
+                        }
+                    }
+                } else {
+                    missing = true;
+                }
+            }
+            without += u64::from(missing && counted);
+            Ok(())
+        })?;
+    }
     Ok((objects, without))
 }

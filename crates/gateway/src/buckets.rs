@@ -172,6 +172,36 @@ impl Gateway {
         self.read(move |r| Ok(records::get(r, &key)?.unwrap_or_default())).await
     }
 
+    /// PutBucketVersioning on the metadata master: the bucket record gets the status and a new version, so
+    /// metadata sync carries it to the other zones (a non-master zone asks the master, see
+    /// `meridian_peer::master::set_bucket_versioning_on_master`). A bucket never goes back to Off.
+    pub async fn set_bucket_versioning(&self, bucket: &Bucket, status: VersioningStatus) -> Result<Bucket> {
+        if status == VersioningStatus::Off {
+            return Err(GatewayError::MalformedXml(
+                "versioning status must be Enabled or Suspended".into(),
+            ));
+        }
+        let b = bucket.clone();
+        self.write(move |txn| {
+            let key = keys::bucket(&b.tenant, &b.name);
+            let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
+            if stored.bucket_id != b.bucket_id {
+                return Err(GatewayError::NoSuchBucket);
+            }
+            if stored.versioning == status {
+                return Ok(stored);
+            }
+            stored.versioning = status;
+            stored.ver = stored.ver.bumped();
+            stored.mtime = Timestamp::now();
+            records::put(txn, &key, &stored)?;
+            crate::mdlog::bucket_written(txn, &stored)?;
+            Ok(stored)
+        })
+        .await
+        .inspect(|b| self.notify_bucket(&b.tenant, &b.name))
+    }
+
     /// DeleteBucket: only an empty bucket (no objects, no multipart uploads in progress) goes.
     pub async fn delete_bucket(&self, user: &User, tenant: &str, name: &str) -> Result<()> {
         let bucket = self.get_bucket(tenant, name).await?;
@@ -179,11 +209,16 @@ impl Gateway {
         self.delete_empty_bucket(bucket).await
     }
 
-    /// `BucketNotEmpty` unless the bucket has no objects and no multipart uploads in progress.
+    /// `BucketNotEmpty` unless the bucket has no objects, no other versions or delete markers and no
+    /// multipart uploads in progress.
     pub async fn ensure_bucket_empty(&self, bucket: &Bucket) -> Result<()> {
         let id = bucket.bucket_id.clone();
         self.read(move |r| {
-            for prefix in [keys::object_prefix(&id), keys::upload_prefix(&id)] {
+            for prefix in [
+                keys::object_prefix(&id),
+                keys::version_prefix(&id),
+                keys::upload_prefix(&id),
+            ] {
                 if !r
                     .scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?
                     .is_empty()
@@ -206,6 +241,7 @@ impl Gateway {
             }
             for prefix in [
                 keys::object_prefix(&bucket.bucket_id),
+                keys::version_prefix(&bucket.bucket_id),
                 keys::upload_prefix(&bucket.bucket_id),
             ] {
                 if !txn
@@ -246,19 +282,28 @@ fn drop_bucket_records(txn: &mut dyn WriteTxn, bucket: &Bucket) -> Result<()> {
     logs::drop_bilog(txn, &bucket.bucket_id)
 }
 
-/// Deletes up to `limit` objects and uploads of a bucket; returns whether any remain.
+/// Deletes up to `limit` objects (versions, delete markers) and uploads of a bucket; returns whether any
+/// remain.
 pub(crate) fn purge_batch(txn: &mut dyn WriteTxn, bucket: &Bucket, limit: usize) -> Result<bool> {
     let mut garbage = Vec::new();
-    let prefix = keys::object_prefix(&bucket.bucket_id);
-    let objects = txn.scan(&prefix, &meridian_store::meta::prefix_end(&prefix), limit)?;
     let mut removed = 0usize;
     let mut bytes = 0u64;
-    for (k, v) in &objects {
-        let obj: ObjectMeta = records::decode(k, v)?;
-        garbage.extend(obj.manifest.segments.iter().map(|s| s.data_id.clone()));
-        bytes += obj.size;
-        removed += 1;
-        txn.delete(k)?;
+    let mut full = false;
+    for prefix in [
+        keys::object_prefix(&bucket.bucket_id),
+        keys::version_prefix(&bucket.bucket_id),
+    ] {
+        let objects = txn.scan(&prefix, &meridian_store::meta::prefix_end(&prefix), limit)?;
+        full |= objects.len() == limit;
+        for (k, v) in &objects {
+            let obj: ObjectMeta = records::decode(k, v)?;
+            garbage.extend(obj.manifest.segments.iter().map(|s| s.data_id.clone()));
+            if !obj.delete_marker {
+                bytes += obj.size;
+                removed += 1;
+            }
+            txn.delete(k)?;
+        }
     }
     let uprefix = keys::upload_prefix(&bucket.bucket_id);
     let uploads = txn.scan(&uprefix, &meridian_store::meta::prefix_end(&uprefix), limit)?;
@@ -269,5 +314,5 @@ pub(crate) fn purge_batch(txn: &mut dyn WriteTxn, bucket: &Bucket, limit: usize)
     }
     adjust_stats(txn, &bucket.bucket_id, -(removed as i64), -(bytes as i64))?;
     gc::enqueue(txn, garbage)?;
-    Ok(objects.len() == limit || uploads.len() == limit)
+    Ok(full || uploads.len() == limit)
 }

@@ -9,6 +9,16 @@ pub enum GatewayError {
     NoSuchBucket,
     #[error("The specified key does not exist.")]
     NoSuchKey,
+    #[error("The specified version does not exist.")]
+    NoSuchVersion,
+    /// The version read is a delete marker: the key's newest version (`by_version` false: 404 NoSuchKey) or
+    /// the version asked for by id (405 MethodNotAllowed). Either way S3 names the marker in headers.
+    #[error("{}", if *by_version { "The specified method is not allowed against this resource." } else { "The specified key does not exist." })]
+    DeleteMarker {
+        version_id: String,
+        mtime: meridian_model::Timestamp,
+        by_version: bool,
+    },
     #[error("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")]
     BucketAlreadyExists,
     #[error("Your previous request to create the named bucket succeeded and you already own it.")]

@@ -19,6 +19,11 @@ pub const SEQ: &str = "seq/";
 pub const CONFIG: &str = "cfg/";
 pub const MDLOG: &str = "mdlog/";
 pub const TOMBSTONE: &str = "tomb/";
+/// Versioned buckets: every version of a key that is not its current one (noncurrent versions, delete
+/// markers), newest first.
+pub const VERSION: &str = "ver/";
+/// Versions removed by id, so a late copy from another zone cannot bring one back.
+pub const VERSION_TOMB: &str = "vtomb/";
 /// Per log (by its key prefix): the newest marker trimming has removed, so a reader further back knows it
 /// missed entries.
 pub const LOG_TRIMMED: &str = "ltrim/";
@@ -169,4 +174,80 @@ pub fn log_trimmed(log_prefix: &[u8]) -> Vec<u8> {
     let mut k = LOG_TRIMMED.as_bytes().to_vec();
     k.extend_from_slice(log_prefix);
     k
+}
+
+pub fn version_prefix(bucket_id: &str) -> Vec<u8> {
+    format!("{VERSION}{bucket_id}/").into_bytes()
+}
+
+/// The prefix of one key's noncurrent versions: `ver/<bucket>/<key>\0` (NUL cannot occur in keys).
+pub fn key_versions(bucket_id: &str, key: &str) -> Vec<u8> {
+    let mut k = version_prefix(bucket_id);
+    k.extend_from_slice(key.as_bytes());
+    k.push(0);
+    k
+}
+
+/// Where a noncurrent version of `key` written at `order` lives.
+pub fn version(bucket_id: &str, key: &str, order: &meridian_model::WriteOrder) -> Vec<u8> {
+    let mut k = key_versions(bucket_id, key);
+    k.extend_from_slice(rank(order).as_bytes());
+    k
+}
+
+pub fn version_tomb_prefix(bucket_id: &str) -> Vec<u8> {
+    format!("{VERSION_TOMB}{bucket_id}/").into_bytes()
+}
+
+pub fn version_tomb(bucket_id: &str, key: &str, order: &meridian_model::WriteOrder) -> Vec<u8> {
+    let mut k = version_tomb_prefix(bucket_id);
+    k.extend_from_slice(key.as_bytes());
+    k.push(0);
+    k.extend_from_slice(rank(order).as_bytes());
+    k
+}
+
+/// A version's place among its key's versions, sorting newest first: the inverted mtime in hex, then the
+/// origin zone's bytes inverted (in hex), then `g`, which sorts after every hex digit (so a zone id that is
+/// a prefix of another sorts as the smaller, as `WriteOrder` compares them).
+pub fn rank(order: &meridian_model::WriteOrder) -> String {
+    use std::fmt::Write;
+    let mut s = format!("{:016x}", !order.mtime.0);
+    for b in order.origin.bytes() {
+        let _ = write!(s, "{:02x}", 255 - b);
+    }
+    s.push('g');
+    s
+}
+
+/// The object key of a `ver/` or `vtomb/` record key, given its prefix.
+pub fn key_of_version_record(record: &[u8], prefix_len: usize) -> &[u8] {
+    let rest = &record[prefix_len.min(record.len())..];
+    match rest.iter().position(|b| *b == 0) {
+        Some(i) => &rest[..i],
+        None => rest,
+    }
+}
+
+#[cfg(test)]
+mod version_rank_tests {
+    use super::*;
+    use meridian_model::{Timestamp, WriteOrder};
+
+    fn o(mtime: u64, origin: &str) -> WriteOrder {
+        WriteOrder {
+            mtime: Timestamp(mtime),
+            origin: origin.into(),
+        }
+    }
+
+    #[test]
+    fn ranks_sort_newest_first_like_write_order() {
+        let mut orders = vec![o(5, "b"), o(7, "a"), o(5, "ab"), o(5, "a"), o(6, "z"), o(5, "c")];
+        let mut by_rank = orders.clone();
+        by_rank.sort_by_key(rank);
+        orders.sort();
+        orders.reverse();
+        assert_eq!(by_rank, orders);
+    }
 }

@@ -27,6 +27,7 @@ pub mod sync_state;
 #[cfg(test)]
 mod test_support;
 pub mod users;
+pub mod versions;
 mod zone_shared;
 
 pub use blob::{BoxError, ByteStream};

@@ -17,6 +17,10 @@ pub(crate) struct Change<'a> {
     pub etag: &'a str,
     pub size: u64,
     pub zones_trace: &'a [String],
+    /// Empty in a never-versioned bucket, else `null` or the version id.
+    pub version_id: &'a str,
+    /// The removed version's order (for `DelVersion`).
+    pub removed: Option<meridian_model::WriteOrder>,
 }
 
 pub fn bucket_log_key(bucket: &Bucket) -> String {
@@ -34,6 +38,8 @@ pub(crate) fn record(txn: &mut dyn WriteTxn, bucket: &Bucket, change: &Change<'_
         etag: change.etag.to_string(),
         size: change.size,
         zones_trace: change.zones_trace.to_vec(),
+        version_id: change.version_id.to_string(),
+        removed: change.removed.clone(),
     };
     let mut key = keys::bilog_prefix(&bucket.bucket_id);
     key.extend_from_slice(entry.op_id.as_bytes());

@@ -346,7 +346,7 @@ fn bucket_ref_json(b: &Bucket) -> Value {
 }
 
 /// RGW's bucket flags: `BUCKET_VERSIONED` (2) and `BUCKET_VERSIONS_SUSPENDED` (4).
-fn versioning_flags(v: VersioningStatus) -> u32 {
+pub fn versioning_flags(v: VersioningStatus) -> u32 {
     match v {
         VersioningStatus::Off => 0,
         VersioningStatus::Enabled => 2,
@@ -816,7 +816,8 @@ impl BucketContents {
 fn bucket_contents(r: &dyn ReadOps, b: &Bucket) -> Result<BucketContents> {
     const LIMIT: usize = 100_000;
     let stats: BucketStats = records::get(r, &keys::stats(&b.bucket_id))?.unwrap_or_default();
-    let scanned = count_under(r, &keys::object_prefix(&b.bucket_id), LIMIT)?;
+    let scanned = count_under(r, &keys::object_prefix(&b.bucket_id), LIMIT)?
+        + count_under(r, &keys::version_prefix(&b.bucket_id), LIMIT)?;
     let objects = if scanned == 0 {
         0
     } else {

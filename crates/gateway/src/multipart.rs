@@ -173,13 +173,14 @@ impl Gateway {
         part_number: i64,
         src_bucket: &Bucket,
         src_key: &str,
+        src_version: Option<&str>,
         range: Option<ByteRange>,
         source_conditions: &Conditions,
     ) -> Result<PartMeta> {
         let number = check_part_number(part_number)?;
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         self.read(move |r| load_upload(r, &b, &k, &u).map(|_| ())).await?;
-        let src = self.object_meta(src_bucket, src_key).await?;
+        let src = self.copy_source_version(src_bucket, src_key, src_version).await?;
         source_conditions.check_write(&src)?;
         let served = match range {
             // Unlike a GET range, a copy range is not clamped to the object (S3 refuses it).
@@ -272,7 +273,7 @@ impl Gateway {
                     .collect(),
             };
             let checksum = combine(&upload, &used);
-            let meta = ObjectMeta {
+            let mut meta = ObjectMeta {
                 key: k.clone(),
                 instance: crate::new_id(),
                 size: manifest.size(),
@@ -286,6 +287,8 @@ impl Gateway {
                 parts_count: Some(used.len() as u32),
                 upload_id: Some(u.clone()),
                 checksum,
+                versioned: false,
+                delete_marker: false,
             };
             // Part records go; the used blobs stay referenced by the object, the others are garbage.
             for (k2, _) in records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))? {
@@ -294,7 +297,7 @@ impl Gateway {
             gc::enqueue(txn, stored.into_values().map(|p| p.data_id).collect())?;
             txn.delete(&keys::upload(&b.bucket_id, &k, &u))?;
             crate::moves::check_writable(txn, &b)?;
-            commit_object(txn, &b, &meta, &conditions)?;
+            commit_object(txn, &b, &mut meta, &conditions, true)?;
             Ok(meta)
         })
         .await

@@ -5,9 +5,12 @@ use crate::blob::{self, ByteStream, WrittenBlob};
 use crate::conditions::{Conditions, EtagMatch};
 use crate::error::{GatewayError, Result};
 use crate::logs::{self, Change};
-use crate::{buckets, gc, keys, records, Gateway};
+use crate::versions::{self, Slot, VersionRef};
+use crate::{keys, records, Gateway};
 use meridian_model::names::validate_object_key;
-use meridian_model::{BilogOp, Bucket, Manifest, ObjectChecksum, ObjectHeaders, ObjectMeta, Timestamp};
+use meridian_model::{
+    BilogOp, Bucket, Manifest, ObjectChecksum, ObjectHeaders, ObjectMeta, Timestamp, VersioningStatus, WriteOrder,
+};
 use meridian_store::WriteTxn;
 
 /// A byte range as the client asked for it (inclusive bounds, like the HTTP Range header).
@@ -100,11 +103,12 @@ impl Gateway {
             .await
     }
 
-    /// Makes `meta` the current object; on failure its fresh blobs are discarded.
+    /// Makes `meta` the current object (in a versioned bucket: a new version, which gets its id here); on
+    /// failure its fresh blobs are discarded.
     pub(crate) async fn commit_new_object(
         &self,
         bucket: &Bucket,
-        meta: ObjectMeta,
+        mut meta: ObjectMeta,
         conditions: Conditions,
         fresh_blobs: Vec<WrittenBlob>,
     ) -> Result<ObjectMeta> {
@@ -114,7 +118,7 @@ impl Gateway {
             .write(move |txn| {
                 crate::moves::check_writable(txn, &b)?;
                 blob::store_inline(txn, &fresh)?;
-                commit_object(txn, &b, &meta, &conditions)?;
+                commit_object(txn, &b, &mut meta, &conditions, true)?;
                 Ok(meta)
             })
             .await;
@@ -127,16 +131,65 @@ impl Gateway {
     }
 
     pub async fn head_object(&self, bucket: &Bucket, key: &str, conditions: &Conditions) -> Result<ObjectMeta> {
-        let meta = self.object_meta(bucket, key).await?;
+        self.head_object_version(bucket, key, None, conditions).await
+    }
+
+    /// HEAD of the key's current version, or of the version `version_id` names.
+    pub async fn head_object_version(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        version_id: Option<&str>,
+        conditions: &Conditions,
+    ) -> Result<ObjectMeta> {
+        let meta = self.object_version(bucket, key, version_id).await?;
         conditions.check_read(&meta)?;
         Ok(meta)
     }
 
+    /// The key's current version. When there is none because the newest version is a delete marker, the
+    /// error names the marker.
     pub async fn object_meta(&self, bucket: &Bucket, key: &str) -> Result<ObjectMeta> {
+        self.object_version(bucket, key, None).await
+    }
+
+    /// A version of a key: the current one (`None`), or the one `version_id` names (`NoSuchVersion` when
+    /// not held; a delete marker is `DeleteMarker`).
+    pub async fn object_version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<ObjectMeta> {
         validate_object_key(key)?;
-        let k = keys::object(&bucket.bucket_id, key);
-        self.read(move |r| records::get(r, &k)?.ok_or(GatewayError::NoSuchKey))
-            .await
+        let which = version_id.map(VersionRef::parse).transpose()?;
+        let id = bucket.bucket_id.clone();
+        let never_versioned = bucket.versioning == VersioningStatus::Off;
+        let key = key.to_string();
+        self.read(move |r| {
+            let Some(which) = which else {
+                if let Some(meta) = versions::current(r, &id, &key)? {
+                    return Ok(meta);
+                }
+                if !never_versioned {
+                    if let Some(top) = versions::newest_noncurrent(r, &id, &key)? {
+                        if top.delete_marker {
+                            return Err(GatewayError::DeleteMarker {
+                                version_id: top.version_id(),
+                                mtime: top.mtime,
+                                by_version: false,
+                            });
+                        }
+                    }
+                }
+                return Err(GatewayError::NoSuchKey);
+            };
+            match versions::find(r, &id, &key, &which)? {
+                Some((meta, _)) if meta.delete_marker => Err(GatewayError::DeleteMarker {
+                    version_id: meta.version_id(),
+                    mtime: meta.mtime,
+                    by_version: true,
+                }),
+                Some((meta, _)) => Ok(meta),
+                None => Err(GatewayError::NoSuchVersion),
+            }
+        })
+        .await
     }
 
     pub async fn get_object(
@@ -146,7 +199,19 @@ impl Gateway {
         range: Option<ByteRange>,
         conditions: &Conditions,
     ) -> Result<ObjectRead> {
-        let meta = self.head_object(bucket, key, conditions).await?;
+        self.get_object_version(bucket, key, None, range, conditions).await
+    }
+
+    /// GET of the key's current version, or of the version `version_id` names.
+    pub async fn get_object_version(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        version_id: Option<&str>,
+        range: Option<ByteRange>,
+        conditions: &Conditions,
+    ) -> Result<ObjectRead> {
+        let meta = self.head_object_version(bucket, key, version_id, conditions).await?;
         let (served, partial) = match range {
             Some(r) => (r.resolve(meta.size)?, true),
             None => (0..meta.size, false),
@@ -168,10 +233,11 @@ impl Gateway {
         &self,
         bucket: &Bucket,
         key: &str,
+        version_id: Option<&str>,
         part_number: i32,
         conditions: &Conditions,
     ) -> Result<ObjectRead> {
-        let meta = self.head_object(bucket, key, conditions).await?;
+        let meta = self.head_object_version(bucket, key, version_id, conditions).await?;
         let served = part_range(&meta, part_number)?;
         let body = self
             .read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
@@ -186,35 +252,58 @@ impl Gateway {
 
     /// Deletes an object; deleting a missing key succeeds (S3 semantics). Returns whether it existed.
     pub async fn delete_object(&self, bucket: &Bucket, key: &str) -> Result<bool> {
+        Ok(self.delete_object_version(bucket, key, None).await?.existed)
+    }
+
+    /// DeleteObject. Without a version id: in a never-versioned bucket the object goes; in a versioned
+    /// (suspended) bucket a delete marker (the null delete marker) becomes the newest version. With one: that
+    /// version goes (an unknown id succeeds, as on AWS).
+    pub async fn delete_object_version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<Deleted> {
         validate_object_key(key)?;
+        let which = version_id.map(VersionRef::parse).transpose()?;
         let b = bucket.clone();
         let key = key.to_string();
         let zone_id = self.site().zone_id.clone();
         self.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
-            remove_object(txn, &b, &key, Timestamp::now(), &[zone_id])
+            delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id)
         })
         .await
     }
 
     /// Deletes many keys in one transaction; per-key results in order.
     pub async fn delete_objects(&self, bucket: &Bucket, keys_to_delete: Vec<String>) -> Result<Vec<Result<bool>>> {
+        let results = self
+            .delete_object_versions(bucket, keys_to_delete.into_iter().map(|k| (k, None)).collect())
+            .await?;
+        Ok(results.into_iter().map(|r| r.map(|d| d.existed)).collect())
+    }
+
+    /// DeleteObjects: many (key, version id) in one transaction; per-entry results in order.
+    pub async fn delete_object_versions(
+        &self,
+        bucket: &Bucket,
+        entries: Vec<(String, Option<String>)>,
+    ) -> Result<Vec<Result<Deleted>>> {
         let b = bucket.clone();
         let zone_id = self.site().zone_id.clone();
         self.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
-            let mut out = Vec::with_capacity(keys_to_delete.len());
-            for key in keys_to_delete {
-                out.push(match validate_object_key(&key) {
-                    Err(e) => Err(e.into()),
-                    Ok(()) => Ok(remove_object(
-                        txn,
-                        &b,
-                        &key,
-                        Timestamp::now(),
-                        std::slice::from_ref(&zone_id),
-                    )?),
-                });
+            let mut out = Vec::with_capacity(entries.len());
+            for (key, version_id) in entries {
+                let which = match (validate_object_key(&key), version_id.as_deref().map(VersionRef::parse)) {
+                    (Err(e), _) => {
+                        out.push(Err(e.into()));
+                        continue;
+                    }
+                    (Ok(()), Some(Err(e))) => {
+                        out.push(Err(e));
+                        continue;
+                    }
+                    (Ok(()), Some(Ok(w))) => Some(w),
+                    (Ok(()), None) => None,
+                };
+                out.push(Ok(delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id)?));
             }
             Ok(out)
         })
@@ -231,10 +320,55 @@ impl Gateway {
         replace_headers: Option<ObjectHeaders>,
         source_conditions: &Conditions,
     ) -> Result<ObjectMeta> {
+        self.copy_object_version(
+            src_bucket,
+            src_key,
+            None,
+            dst_bucket,
+            dst_key,
+            replace_headers,
+            source_conditions,
+        )
+        .await
+        .map(|(_, meta)| meta)
+    }
+
+    /// The version a copy reads: a delete marker named by id cannot be copied (400, as on AWS).
+    pub async fn copy_source_version(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<ObjectMeta> {
+        match self.object_version(bucket, key, version_id).await {
+            Err(GatewayError::DeleteMarker { by_version: true, .. }) => Err(GatewayError::InvalidRequest(
+                "The source of a copy request may not specifically refer to a delete marker by version id.".into(),
+            )),
+            other => other,
+        }
+    }
+
+    /// CopyObject from the source's current version or the version `src_version` names; returns the source
+    /// version read and the new object.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn copy_object_version(
+        &self,
+        src_bucket: &Bucket,
+        src_key: &str,
+        src_version: Option<&str>,
+        dst_bucket: &Bucket,
+        dst_key: &str,
+        replace_headers: Option<ObjectHeaders>,
+        source_conditions: &Conditions,
+    ) -> Result<(ObjectMeta, ObjectMeta)> {
         validate_object_key(dst_key)?;
-        let src = self.object_meta(src_bucket, src_key).await?;
+        let src = self.copy_source_version(src_bucket, src_key, src_version).await?;
         source_conditions.check_write(&src)?;
-        if src_bucket.bucket_id == dst_bucket.bucket_id && src_key == dst_key && replace_headers.is_none() {
+        if src_bucket.bucket_id == dst_bucket.bucket_id
+            && src_key == dst_key
+            && replace_headers.is_none()
+            && src_version.is_none()
+        {
             return Err(GatewayError::InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
             ));
@@ -249,17 +383,19 @@ impl Gateway {
             etag: written.etag(),
             mtime: Timestamp::now(),
             owner: dst_bucket.owner.clone(),
-            headers: replace_headers.unwrap_or(src.headers),
+            headers: replace_headers.unwrap_or_else(|| src.headers.clone()),
             manifest: Manifest {
                 segments: vec![written.segment()],
             },
             zones_trace: vec![self.site().zone_id.clone()],
             // The same bytes: a whole-object checksum still holds; one of parts' checksums does not.
-            checksum: src.checksum.filter(|c| !c.composite),
+            checksum: src.checksum.clone().filter(|c| !c.composite),
             ..Default::default()
         };
-        self.commit_new_object(dst_bucket, meta, Conditions::default(), vec![written])
-            .await
+        let meta = self
+            .commit_new_object(dst_bucket, meta, Conditions::default(), vec![written])
+            .await?;
+        Ok((src, meta))
     }
 }
 
@@ -284,25 +420,51 @@ pub fn part_range(meta: &ObjectMeta, n: i32) -> Result<std::ops::Range<u64>> {
     Ok(start..start + sizes[index - 1])
 }
 
-/// Checks the bucket still is the same incarnation (it may have been deleted while bytes streamed).
-pub(crate) fn ensure_bucket_current(txn: &dyn WriteTxn, bucket: &Bucket) -> Result<()> {
+/// What a DeleteObject did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// Something was removed or a delete marker written.
+    pub existed: bool,
+    /// The version removed or the delete marker written (None in a never-versioned bucket).
+    pub version_id: Option<String>,
+    /// The version removed, or the one written, is a delete marker.
+    pub delete_marker: bool,
+}
+
+/// Checks the bucket still is the same incarnation (it may have been deleted while bytes streamed); returns
+/// its record as stored now (its versioning status decides what a write does).
+pub(crate) fn ensure_bucket_current(txn: &dyn WriteTxn, bucket: &Bucket) -> Result<Bucket> {
     match records::get::<Bucket>(txn, &keys::bucket(&bucket.tenant, &bucket.name))? {
-        Some(b) if b.bucket_id == bucket.bucket_id => Ok(()),
+        Some(b) if b.bucket_id == bucket.bucket_id => Ok(b),
         _ => Err(GatewayError::NoSuchBucket),
     }
 }
 
-/// Writes an object record in the caller's transaction: replaces any current one (its bytes to GC),
-/// references the new bytes, updates stats and appends to the bucket index log and data log.
+/// The version id a bucket index log entry carries: none in a never-versioned bucket.
+fn logged_version_id(bucket: &Bucket, meta: &ObjectMeta) -> String {
+    if !meta.versioned && bucket.versioning == VersioningStatus::Off {
+        String::new()
+    } else {
+        meta.version_id()
+    }
+}
+
+/// Writes an object (version) record in the caller's transaction, references the new bytes, updates stats
+/// and appends to the bucket index log and data log. A null version (every object of a never-versioned
+/// bucket) replaces the key's null version, whose bytes go to GC; any other version is added beside the
+/// others. `local`: a write made here, not a replica: in a versioned (suspended) bucket it becomes a version
+/// (the null version) and the newest one (its mtime moves past the newest version's if need be), so its id
+/// is only known after this call.
 pub(crate) fn commit_object(
     txn: &mut dyn WriteTxn,
     bucket: &Bucket,
-    meta: &ObjectMeta,
+    meta: &mut ObjectMeta,
     conditions: &Conditions,
+    local: bool,
 ) -> Result<()> {
-    ensure_bucket_current(txn, bucket)?;
-    let key = keys::object(&bucket.bucket_id, &meta.key);
-    let old: Option<ObjectMeta> = records::get(txn, &key)?;
+    let stored = ensure_bucket_current(txn, bucket)?;
+    let id = &bucket.bucket_id;
+    let old: Option<ObjectMeta> = versions::current(txn, id, &meta.key)?;
     match &old {
         Some(o) => conditions.check_write(o)?,
         // S3: If-Match on a key that holds no object is 404.
@@ -312,37 +474,144 @@ pub(crate) fn commit_object(
     if let (Some(EtagMatch::Any), Some(_)) = (&conditions.if_none_match, &old) {
         return Err(GatewayError::PreconditionFailed);
     }
-    records::put(txn, &key, meta)?;
-    txn.delete(&keys::tombstone(&bucket.bucket_id, &meta.key))?;
-    for seg in &meta.manifest.segments {
-        gc::reference(txn, &seg.data_id)?;
+    if local && stored.versioning != VersioningStatus::Off {
+        meta.versioned = stored.versioning == VersioningStatus::Enabled;
+        meta.mtime = versions::next_mtime(txn, id, &meta.key, meta.mtime)?;
     }
-    let (objects_delta, bytes_delta) = match &old {
-        Some(o) => {
-            gc::enqueue(txn, o.manifest.segments.iter().map(|s| s.data_id.clone()).collect())?;
-            (0, meta.size as i64 - o.size as i64)
+    if !meta.versioned {
+        let null = match &old {
+            Some(o) if !o.versioned => Some((o.clone(), Slot::Current)),
+            _ => versions::find_null(txn, id, &meta.key)?,
+        };
+        if let Some((o, slot)) = null {
+            versions::drop_record(txn, id, &o, slot)?;
         }
-        None => (1, meta.size as i64),
-    };
-    buckets::adjust_stats(txn, &bucket.bucket_id, objects_delta, bytes_delta)?;
+        txn.delete(&keys::tombstone(id, &meta.key))?;
+    }
+    versions::insert(txn, id, meta)?;
+    let version_id = logged_version_id(&stored, meta);
     logs::record(
         txn,
         bucket,
         &Change {
-            op: BilogOp::Write,
+            op: if meta.delete_marker {
+                BilogOp::DeleteMarker
+            } else {
+                BilogOp::Write
+            },
             key: &meta.key,
             instance: &meta.instance,
             mtime: meta.mtime,
             etag: &meta.etag,
             size: meta.size,
             zones_trace: &meta.zones_trace,
+            version_id: &version_id,
+            removed: None,
         },
     )
 }
 
-/// Removes an object deleted at `mtime` (in the zone first of `zones_trace`). The delete is logged and leaves
-/// a tombstone even when the key is not here (yet): in active-active sync, another zone may still hold a
-/// write of it that this delete must win over. Returns whether an object was removed.
+/// A local DeleteObject in the caller's transaction (see `Gateway::delete_object_version`).
+fn delete_in_txn(
+    txn: &mut dyn WriteTxn,
+    bucket: &Bucket,
+    key: &str,
+    which: Option<&VersionRef>,
+    zone_id: &str,
+) -> Result<Deleted> {
+    let stored = ensure_bucket_current(txn, bucket)?;
+    let now = Timestamp::now();
+    let trace = [zone_id.to_string()];
+    if let Some(which) = which {
+        let removed = remove_version(txn, &stored, key, which, &trace)?;
+        return Ok(match removed {
+            Some(meta) => Deleted {
+                existed: true,
+                version_id: Some(meta.version_id()),
+                delete_marker: meta.delete_marker,
+            },
+            None => Deleted {
+                existed: false,
+                version_id: Some(match which {
+                    VersionRef::Null => meridian_model::NULL_VERSION.to_string(),
+                    VersionRef::Id(order) => meridian_model::version_id_of(order),
+                }),
+                delete_marker: false,
+            },
+        });
+    }
+    if stored.versioning == VersioningStatus::Off {
+        let existed = remove_object(txn, bucket, key, now, &trace)?;
+        return Ok(Deleted {
+            existed,
+            ..Default::default()
+        });
+    }
+    let mut marker = ObjectMeta {
+        key: key.to_string(),
+        instance: crate::new_id(),
+        size: 0,
+        etag: String::new(),
+        mtime: now,
+        owner: stored.owner.clone(),
+        headers: Default::default(),
+        manifest: Manifest::default(),
+        zones_trace: trace.to_vec(),
+        delete_marker: true,
+        ..Default::default()
+    };
+    commit_object(txn, bucket, &mut marker, &Conditions::default(), true)?;
+    Ok(Deleted {
+        existed: true,
+        version_id: Some(marker.version_id()),
+        delete_marker: true,
+    })
+}
+
+/// Removes the version `which` names, if held (its bytes to GC; the next version may become current), and
+/// logs it with `zones_trace`. A removed null version raises the key's tombstone; a removed version id is
+/// remembered. Returns the removed version.
+pub(crate) fn remove_version(
+    txn: &mut dyn WriteTxn,
+    bucket: &Bucket,
+    key: &str,
+    which: &VersionRef,
+    zones_trace: &[String],
+) -> Result<Option<ObjectMeta>> {
+    let id = &bucket.bucket_id;
+    let Some((meta, slot)) = versions::find(txn, id, key, which)? else {
+        return Ok(None);
+    };
+    versions::remove(txn, id, &meta, slot)?;
+    let order = meta.order();
+    if meta.versioned {
+        versions::record_removed(txn, id, key, &order)?;
+    } else {
+        versions::raise_tombstone(txn, id, key, &order)?;
+    }
+    let version_id = meta.version_id();
+    logs::record(
+        txn,
+        bucket,
+        &Change {
+            op: BilogOp::DelVersion,
+            key,
+            instance: &meta.instance,
+            mtime: Timestamp::now(),
+            etag: &meta.etag,
+            size: meta.size,
+            zones_trace,
+            version_id: &version_id,
+            removed: Some(order),
+        },
+    )?;
+    Ok(Some(meta))
+}
+
+/// Removes the null version of a key deleted at `mtime` (in the zone first of `zones_trace`): in a
+/// never-versioned bucket, the object. The delete is logged and leaves a tombstone even when the key is not
+/// here (yet): in active-active sync, another zone may still hold a write of it that this delete must win
+/// over. Returns whether an object was removed.
 pub(crate) fn remove_object(
     txn: &mut dyn WriteTxn,
     bucket: &Bucket,
@@ -351,30 +620,24 @@ pub(crate) fn remove_object(
     zones_trace: &[String],
 ) -> Result<bool> {
     ensure_bucket_current(txn, bucket)?;
-    let k = keys::object(&bucket.bucket_id, key);
-    let old = records::get::<ObjectMeta>(txn, &k)?;
-    if let Some(old) = &old {
-        txn.delete(&k)?;
-        gc::enqueue(txn, old.manifest.segments.iter().map(|s| s.data_id.clone()).collect())?;
-        buckets::adjust_stats(txn, &bucket.bucket_id, -1, -(old.size as i64))?;
+    let old = versions::find_null(txn, &bucket.bucket_id, key)?;
+    if let Some((o, slot)) = &old {
+        versions::remove(txn, &bucket.bucket_id, o, *slot)?;
     }
-    crate::replica::record_tombstone(
-        txn,
-        &bucket.bucket_id,
-        key,
-        &meridian_model::WriteOrder::of(mtime, zones_trace),
-    )?;
+    crate::replica::record_tombstone(txn, &bucket.bucket_id, key, &WriteOrder::of(mtime, zones_trace))?;
     logs::record(
         txn,
         bucket,
         &Change {
             op: BilogOp::Del,
             key,
-            instance: old.as_ref().map_or("", |o| o.instance.as_str()),
+            instance: old.as_ref().map_or("", |(o, _)| o.instance.as_str()),
             mtime,
             etag: "",
             size: 0,
             zones_trace,
+            version_id: "",
+            removed: None,
         },
     )?;
     Ok(old.is_some())

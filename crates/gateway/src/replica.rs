@@ -1,14 +1,21 @@
-//! Applying another zone's object changes. Every zone decides the same way which change of a key wins
-//! (`WriteOrder`: later mtime, then origin zone), so zones converge whatever order changes arrive in;
-//! deletes leave a tombstone so a late replica of an older write cannot bring a deleted key back.
+//! Applying another zone's object changes. Every zone decides the same way which change wins, so zones
+//! converge whatever order changes arrive in:
+//! - the null version of a key (every object of a never-versioned bucket) keeps last-writer-wins by
+//!   `WriteOrder` (later mtime, then origin zone); deletes leave a tombstone so a late replica of an older
+//!   write cannot bring a deleted key back;
+//! - any other version is identified by its order (its id is derived from it), so it is either held or not:
+//!   a version is added where it is not held and was not removed by id (`vtomb/` remembers removals).
 
 use crate::blob::{self, ByteStream, WrittenBlob};
 use crate::error::{GatewayError, Result};
-use crate::objects::{commit_object, remove_object};
+use crate::logs::{self, Change};
+use crate::objects::{commit_object, ensure_bucket_current, remove_object};
 use crate::sync_state::SyncStateBatch;
+use crate::versions::{self, VersionRef};
 use crate::{keys, records, Gateway};
 use meridian_model::names::validate_object_key;
-use meridian_model::{Bucket, Manifest, ObjectMeta, Timestamp, Tombstone, WriteOrder};
+use meridian_model::{BilogOp, Bucket, Manifest, ObjectMeta, Timestamp, Tombstone, WriteOrder, NULL_VERSION};
+use meridian_store::meta::prefix_end;
 use meridian_store::{ReadOps, WriteTxn};
 
 /// What applying a replicated change did.
@@ -20,15 +27,16 @@ pub enum Applied {
     Superseded,
 }
 
-/// What this zone holds for a key: the current object's order and instance, or a tombstone's order.
+/// What this zone holds for a key's null version: its order and instance, or a tombstone's order.
 fn local_state(r: &dyn ReadOps, bucket_id: &str, key: &str) -> Result<Option<(WriteOrder, Option<String>)>> {
-    if let Some(obj) = records::get::<ObjectMeta>(r, &keys::object(bucket_id, key))? {
-        return Ok(Some((WriteOrder::of(obj.mtime, &obj.zones_trace), Some(obj.instance))));
+    if let Some((obj, _)) = versions::find_null(r, bucket_id, key)? {
+        return Ok(Some((obj.order(), Some(obj.instance))));
     }
     Ok(records::get::<Tombstone>(r, &keys::tombstone(bucket_id, key))?.map(|t| (t, None)))
 }
 
-/// Whether a change of `order` (an object write of `instance`, or a delete) replaces what is held locally.
+/// Whether a change of the null version of `order` (a write of `instance`, or a delete) replaces what is
+/// held locally.
 fn replaces(local: Option<&(WriteOrder, Option<String>)>, order: &WriteOrder, instance: Option<&str>) -> bool {
     match local {
         None => true,
@@ -37,12 +45,35 @@ fn replaces(local: Option<&(WriteOrder, Option<String>)>, order: &WriteOrder, in
     }
 }
 
+/// Whether a source's write of a version would change this zone: a null version by `replaces`, any other
+/// when it is neither held nor removed.
+fn write_wanted(
+    r: &dyn ReadOps,
+    bucket_id: &str,
+    key: &str,
+    order: &WriteOrder,
+    instance: &str,
+    versioned: bool,
+) -> Result<bool> {
+    if versioned {
+        Ok(!versions::removed(r, bucket_id, key, order)?
+            && versions::find(r, bucket_id, key, &VersionRef::Id(order.clone()))?.is_none())
+    } else {
+        Ok(replaces(
+            local_state(r, bucket_id, key)?.as_ref(),
+            order,
+            Some(instance),
+        ))
+    }
+}
+
 pub(crate) fn record_tombstone(txn: &mut dyn WriteTxn, bucket_id: &str, key: &str, order: &WriteOrder) -> Result<()> {
     records::put(txn, &keys::tombstone(bucket_id, key), order)
 }
 
 pub(crate) fn drop_tombstones(txn: &mut dyn WriteTxn, bucket_id: &str) -> Result<()> {
-    records::delete_prefix(txn, &keys::tombstone_prefix(bucket_id))
+    records::delete_prefix(txn, &keys::tombstone_prefix(bucket_id))?;
+    records::delete_prefix(txn, &keys::version_tomb_prefix(bucket_id))
 }
 
 /// `trace` with this zone appended (once).
@@ -54,9 +85,70 @@ fn traced(trace: &[String], zone_id: &str) -> Vec<String> {
     out
 }
 
+/// One source write asked about by `replica_writes_wanted`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteQuery {
+    pub key: String,
+    pub order: WriteOrder,
+    pub instance: String,
+    /// A version with an id (false: the null version, or a never-versioned bucket's object).
+    pub versioned: bool,
+}
+
+/// Applies the removal of one version made in another zone (see `ReplicaChange::DelVersion`).
+fn apply_version_removal(
+    txn: &mut dyn WriteTxn,
+    bucket: &Bucket,
+    key: &str,
+    version_id: &str,
+    removed: &WriteOrder,
+    trace: &[String],
+) -> Result<Applied> {
+    let id = &bucket.bucket_id;
+    let held = if version_id == NULL_VERSION {
+        let held = versions::find_null(txn, id, key)?;
+        let tomb = records::get::<Tombstone>(txn, &keys::tombstone(id, key))?;
+        let removes_held = held.as_ref().is_some_and(|(m, _)| m.order() <= *removed);
+        if !removes_held && tomb.is_some_and(|t| t >= *removed) {
+            return Ok(Applied::Superseded);
+        }
+        let held = held.filter(|_| removes_held);
+        versions::raise_tombstone(txn, id, key, removed)?;
+        held
+    } else {
+        if versions::removed(txn, id, key, removed)? {
+            return Ok(Applied::Superseded);
+        }
+        versions::record_removed(txn, id, key, removed)?;
+        versions::find(txn, id, key, &VersionRef::Id(removed.clone()))?
+    };
+    if let Some((meta, slot)) = &held {
+        versions::remove(txn, id, meta, *slot)?;
+    }
+    let (instance, etag, size) = held.as_ref().map_or((String::new(), String::new(), 0), |(m, _)| {
+        (m.instance.clone(), m.etag.clone(), m.size)
+    });
+    logs::record(
+        txn,
+        bucket,
+        &Change {
+            op: BilogOp::DelVersion,
+            key,
+            instance: &instance,
+            mtime: Timestamp::now(),
+            etag: &etag,
+            size,
+            zones_trace: trace,
+            version_id,
+            removed: Some(removed.clone()),
+        },
+    )?;
+    Ok(Applied::Done)
+}
+
 impl Gateway {
-    /// Whether a source's object write (`order`, `instance`) would replace this zone's state of `key`: when
-    /// not, the sync agent does not even fetch it.
+    /// Whether a source's object write (`order`, `instance`) of the null version would replace this zone's
+    /// state of `key`: when not, the sync agent does not even fetch it.
     pub async fn replica_write_wanted(
         &self,
         bucket: &Bucket,
@@ -65,22 +157,18 @@ impl Gateway {
         instance: &str,
     ) -> Result<bool> {
         let (id, key, instance) = (bucket.bucket_id.clone(), key.to_string(), instance.to_string());
-        self.read(move |r| Ok(replaces(local_state(r, &id, &key)?.as_ref(), &order, Some(&instance))))
+        self.read(move |r| write_wanted(r, &id, &key, &order, &instance, false))
             .await
     }
 
-    /// Whether each of a batch of source writes (`key`, `order`, `instance`) would replace this zone's state
-    /// of its key, all read from one snapshot.
-    pub async fn replica_writes_wanted(
-        &self,
-        bucket: &Bucket,
-        writes: Vec<(String, WriteOrder, String)>,
-    ) -> Result<Vec<bool>> {
+    /// Whether each of a batch of source writes would change this zone (see `write_wanted`), all read from
+    /// one snapshot.
+    pub async fn replica_writes_wanted(&self, bucket: &Bucket, writes: Vec<WriteQuery>) -> Result<Vec<bool>> {
         let id = bucket.bucket_id.clone();
         self.read(move |r| {
             writes
                 .iter()
-                .map(|(key, order, instance)| Ok(replaces(local_state(r, &id, key)?.as_ref(), order, Some(instance))))
+                .map(|w| write_wanted(r, &id, &w.key, &w.order, &w.instance, w.versioned))
                 .collect()
         })
         .await
@@ -89,7 +177,7 @@ impl Gateway {
     /// Stores the bytes of an object fetched from another zone (inline when small, else a durable file),
     /// checked against the source's size and MD5 (for a plain ETag) so a torn fetch is never made visible;
     /// nothing is visible until `apply_replica_batch` commits it. The object keeps its identity (instance,
-    /// mtime, ETag, headers) and its zones trace gains this zone.
+    /// mtime, ETag, headers, version) and its zones trace gains this zone.
     pub async fn stage_replica_write(
         &self,
         bucket: &Bucket,
@@ -117,6 +205,7 @@ impl Gateway {
                 segments: vec![written.segment()],
             },
             zones_trace: traced(&source.zones_trace, &zone_id),
+            delete_marker: false,
             ..source
         };
         Ok(StagedReplica { meta, blob: written })
@@ -129,7 +218,7 @@ impl Gateway {
 
     /// Applies many replicated changes of one bucket, in order, in ONE metadata transaction, together with
     /// `progress` (the sync position they bring the bucket to): the position can never be saved without the
-    /// changes before it. Each change wins or loses as `WriteOrder` says. Returns what each change did.
+    /// changes before it. Each change wins or loses as the module's rules say. Returns what each change did.
     pub async fn apply_replica_batch(
         &self,
         bucket: &Bucket,
@@ -137,8 +226,10 @@ impl Gateway {
         progress: SyncStateBatch,
     ) -> Result<Vec<Applied>> {
         for c in &changes {
-            if let ReplicaChange::Delete { key, .. } = c {
-                validate_object_key(key)?;
+            match c {
+                ReplicaChange::Delete { key, .. } | ReplicaChange::DelVersion { key, .. } => validate_object_key(key)?,
+                ReplicaChange::Marker(m) => validate_object_key(&m.key)?,
+                ReplicaChange::Write(_) => {}
             }
         }
         let zone_id = self.site().zone_id.clone();
@@ -148,21 +239,38 @@ impl Gateway {
             .iter()
             .filter_map(|c| match c {
                 ReplicaChange::Write(w) => Some(w.blob.clone()),
-                ReplicaChange::Delete { .. } => None,
+                _ => None,
             })
             .collect();
         let result = self
             .write(move |txn| {
+                ensure_bucket_current(txn, &b)?;
                 let mut out = Vec::with_capacity(changes.len());
                 for change in &changes {
                     out.push(match change {
                         ReplicaChange::Write(w) => {
-                            let meta = &w.meta;
-                            let order = WriteOrder::of(meta.mtime, &meta.zones_trace);
-                            let local = local_state(txn, &b.bucket_id, &meta.key)?;
-                            if replaces(local.as_ref(), &order, Some(&meta.instance)) {
+                            let mut meta = w.meta.clone();
+                            let order = meta.order();
+                            if write_wanted(txn, &b.bucket_id, &meta.key, &order, &meta.instance, meta.versioned)? {
                                 blob::store_inline(txn, std::slice::from_ref(&w.blob))?;
-                                commit_object(txn, &b, meta, &Default::default())?;
+                                commit_object(txn, &b, &mut meta, &Default::default(), false)?;
+                                Applied::Done
+                            } else {
+                                Applied::Superseded
+                            }
+                        }
+                        ReplicaChange::Marker(m) => {
+                            let mut meta = ObjectMeta {
+                                zones_trace: traced(&m.zones_trace, &zone_id),
+                                owner: b.owner.clone(),
+                                delete_marker: true,
+                                size: 0,
+                                manifest: Manifest::default(),
+                                ..(**m).clone()
+                            };
+                            let order = meta.order();
+                            if write_wanted(txn, &b.bucket_id, &meta.key, &order, &meta.instance, meta.versioned)? {
+                                commit_object(txn, &b, &mut meta, &Default::default(), false)?;
                                 Applied::Done
                             } else {
                                 Applied::Superseded
@@ -182,6 +290,15 @@ impl Gateway {
                             } else {
                                 Applied::Superseded
                             }
+                        }
+                        ReplicaChange::DelVersion {
+                            key,
+                            version_id,
+                            removed,
+                            zones_trace,
+                        } => {
+                            let trace = traced(zones_trace, &zone_id);
+                            apply_version_removal(txn, &b, key, version_id, removed, &trace)?
                         }
                     });
                 }
@@ -215,32 +332,41 @@ impl Gateway {
     /// Stores an object fetched from another zone (see `stage_replica_write`) and applies it on its own.
     pub async fn apply_replica_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<Applied> {
         let staged = self.stage_replica_write(bucket, source, body).await?;
+        self.apply_one(bucket, ReplicaChange::Write(Box::new(staged))).await
+    }
+
+    async fn apply_one(&self, bucket: &Bucket, change: ReplicaChange) -> Result<Applied> {
         let applied = self
-            .apply_replica_batch(
-                bucket,
-                vec![ReplicaChange::Write(Box::new(staged))],
-                SyncStateBatch::default(),
-            )
+            .apply_replica_batch(bucket, vec![change], SyncStateBatch::default())
             .await?;
         Ok(applied.first().copied().unwrap_or(Applied::Superseded))
     }
 
-    /// Objects of a bucket by key, with their bytes when stored inline (small objects), all read from one
-    /// snapshot, for another zone's batched fetch. Keys not held are `missing`; objects kept in files (or
-    /// past `max_bytes` of bytes in all) are `large` and fetched one by one, streaming.
+    /// Objects of a bucket by fetch spec (`key`: the current version, or `key\0version id`: that version),
+    /// with their bytes when stored inline (small objects), all read from one snapshot, for another zone's
+    /// batched fetch. Specs not held are `missing`; objects kept in files (or past `max_bytes` of bytes in
+    /// all) are `large` and fetched one by one, streaming.
     pub async fn replica_read_small(&self, bucket: &Bucket, keys: Vec<String>, max_bytes: u64) -> Result<SmallObjects> {
         let id = bucket.bucket_id.clone();
         self.read(move |r| {
             let mut out = SmallObjects::default();
             let mut budget = max_bytes;
-            for key in keys {
-                let Some(meta) = records::get::<ObjectMeta>(r, &keys::object(&id, &key))? else {
-                    out.missing.push(key);
+            for spec in keys {
+                let (key, version) = split_fetch_spec(&spec);
+                let found = match version {
+                    None => versions::current(r, &id, key)?,
+                    Some(v) => match VersionRef::parse(v) {
+                        Ok(which) => versions::find(r, &id, key, &which)?.map(|(m, _)| m),
+                        Err(_) => None,
+                    },
+                };
+                let Some(meta) = found.filter(|m| !m.delete_marker) else {
+                    out.missing.push(spec);
                     continue;
                 };
                 let inline = meta.manifest.segments.iter().all(|s| s.inline);
                 if !inline || meta.size > budget {
-                    out.large.push(key);
+                    out.large.push(spec);
                     continue;
                 }
                 let mut bytes = Vec::with_capacity(meta.size as usize);
@@ -252,6 +378,7 @@ impl Gateway {
                 }
                 budget -= meta.size;
                 out.objects.push((
+                    spec,
                     ObjectMeta {
                         manifest: Manifest::default(),
                         ..meta
@@ -273,61 +400,112 @@ impl Gateway {
         mtime: Timestamp,
         zones_trace: &[String],
     ) -> Result<Applied> {
-        validate_object_key(key)?;
-        let trace = traced(zones_trace, &self.site().zone_id);
-        let (b, key) = (bucket.clone(), key.to_string());
-        self.write(move |txn| {
-            let order = WriteOrder::of(mtime, &trace);
-            let local = local_state(txn, &b.bucket_id, &key)?;
-            if !replaces(local.as_ref(), &order, None) {
-                return Ok(Applied::Superseded);
-            }
-            remove_object(txn, &b, &key, mtime, &trace)?;
-            Ok(Applied::Done)
-        })
+        self.apply_one(
+            bucket,
+            ReplicaChange::Delete {
+                key: key.to_string(),
+                mtime,
+                zones_trace: zones_trace.to_vec(),
+            },
+        )
         .await
     }
 
-    /// One page of a bucket's state after `marker` (by key), for another zone's full sync: objects and the
-    /// tombstones of deleted keys, merged in key order, at most `max` in all.
+    /// One page of a bucket's state after `marker` (by key), for another zone's full sync: current objects,
+    /// the other versions and delete markers, the tombstones of deleted keys and the versions removed by id,
+    /// a whole key at a time (a page never splits a key's versions), at least `max` records unless the
+    /// bucket ends first.
     pub async fn replica_list(&self, bucket: &Bucket, marker: Option<String>, max: usize) -> Result<ReplicaPage> {
         let id = bucket.bucket_id.clone();
         self.read(move |r| {
-            let after = |prefix: Vec<u8>| {
-                let mut start = prefix.clone();
-                if let Some(m) = marker.as_deref().filter(|m| !m.is_empty()) {
-                    start.extend_from_slice(m.as_bytes());
-                    start.push(0);
+            let spaces = [
+                keys::object_prefix(&id),
+                keys::tombstone_prefix(&id),
+                keys::version_prefix(&id),
+                keys::version_tomb_prefix(&id),
+            ];
+            // The first key at or after `from` (a key suffix) in any of the four spaces.
+            let first_key = |from: &[u8]| -> Result<Option<Vec<u8>>> {
+                let mut best: Option<Vec<u8>> = None;
+                for (i, prefix) in spaces.iter().enumerate() {
+                    let mut start = prefix.clone();
+                    start.extend_from_slice(from);
+                    if let Some((k, _)) = r.scan(&start, &prefix_end(prefix), 1)?.into_iter().next() {
+                        let key = if i >= 2 {
+                            keys::key_of_version_record(&k, prefix.len()).to_vec()
+                        } else {
+                            k[prefix.len()..].to_vec()
+                        };
+                        if best.as_ref().is_none_or(|b| key < *b) {
+                            best = Some(key);
+                        }
+                    }
                 }
-                r.scan(&start, &meridian_store::meta::prefix_end(&prefix), max + 1)
-                    .map(|rows| (prefix.len(), rows))
+                Ok(best)
             };
-            let (olen, objects) = after(keys::object_prefix(&id))?;
-            let (tlen, tombs) = after(keys::tombstone_prefix(&id))?;
-            let mut merged: Vec<(Vec<u8>, bool, Vec<u8>)> = objects
-                .into_iter()
-                .map(|(k, v)| (k[olen..].to_vec(), true, v))
-                .chain(tombs.into_iter().map(|(k, v)| (k[tlen..].to_vec(), false, v)))
-                .collect();
-            merged.sort_by(|a, b| a.0.cmp(&b.0));
-            let truncated = merged.len() > max;
-            merged.truncate(max);
-            let mut page = ReplicaPage {
-                truncated,
-                next_marker: merged.last().map(|(k, _, _)| String::from_utf8_lossy(k).into_owned()),
-                ..Default::default()
-            };
-            for (key, is_object, value) in merged {
-                if is_object {
-                    page.objects.push(records::decode(&key, &value)?);
-                } else {
-                    let tomb: Tombstone = records::decode(&key, &value)?;
-                    page.tombstones.push((String::from_utf8_lossy(&key).into_owned(), tomb));
+            let mut from: Vec<u8> = match marker.as_deref().filter(|m| !m.is_empty()) {
+                // Keys hold no NUL, so every key after the marker starts at or after marker + \x01.
+                Some(m) => {
+                    let mut f = m.as_bytes().to_vec();
+                    f.push(1);
+                    f
                 }
+                None => Vec::new(),
+            };
+            let mut page = ReplicaPage::default();
+            let mut count = 0usize;
+            while let Some(key_bytes) = first_key(&from)? {
+                if count >= max {
+                    page.truncated = true;
+                    break;
+                }
+                let key = String::from_utf8_lossy(&key_bytes).into_owned();
+                let all = versions::all_of_key(r, &id, &key)?;
+                count += all.len();
+                for (n, meta) in all.into_iter().enumerate() {
+                    if n == 0 && !meta.delete_marker && r.get(&keys::object(&id, &key))?.is_some() {
+                        page.objects.push(meta);
+                    } else {
+                        page.versions.push(meta);
+                    }
+                }
+                if let Some(t) = records::get::<Tombstone>(r, &keys::tombstone(&id, &key))? {
+                    count += 1;
+                    page.tombstones.push((key.clone(), t));
+                }
+                let vt_prefix = {
+                    let mut p = keys::version_tomb_prefix(&id);
+                    p.extend_from_slice(key.as_bytes());
+                    p.push(0);
+                    p
+                };
+                for (_, order) in records::scan_all::<WriteOrder>(r, &vt_prefix)? {
+                    count += 1;
+                    page.removed.push((key.clone(), order));
+                }
+                page.next_marker = Some(key);
+                from = key_bytes;
+                from.push(1);
             }
             Ok(page)
         })
         .await
+    }
+}
+
+/// `key` and the version of a fetch spec (`key\0version id`; NUL cannot occur in keys).
+pub fn split_fetch_spec(spec: &str) -> (&str, Option<&str>) {
+    match spec.split_once('\0') {
+        Some((k, v)) => (k, Some(v)),
+        None => (spec, None),
+    }
+}
+
+/// The fetch spec of a key's version (`None`: its current version).
+pub fn fetch_spec(key: &str, version_id: Option<&str>) -> String {
+    match version_id {
+        Some(v) => format!("{key}\0{v}"),
+        None => key.to_string(),
     }
 }
 
@@ -345,19 +523,30 @@ impl StagedReplica {
 
 /// One change of `apply_replica_batch`.
 pub enum ReplicaChange {
+    /// A version (or a never-versioned bucket's object) fetched from the source.
     Write(Box<StagedReplica>),
+    /// A delete marker the source wrote (its log entry is the whole version: no bytes to fetch).
+    Marker(Box<ObjectMeta>),
+    /// A key deleted in a never-versioned bucket (its null version, at `mtime`).
     Delete {
         key: String,
         mtime: Timestamp,
         zones_trace: Vec<String>,
     },
+    /// One version removed by id (`null` or an id), `removed` being its order.
+    DelVersion {
+        key: String,
+        version_id: String,
+        removed: WriteOrder,
+        zones_trace: Vec<String>,
+    },
 }
 
-/// What `replica_read_small` found.
+/// What `replica_read_small` found, by fetch spec.
 #[derive(Debug, Default)]
 pub struct SmallObjects {
-    /// Metadata (without manifest) and bytes.
-    pub objects: Vec<(ObjectMeta, bytes::Bytes)>,
+    /// Spec, metadata (without manifest) and bytes.
+    pub objects: Vec<(String, ObjectMeta, bytes::Bytes)>,
     pub missing: Vec<String>,
     pub large: Vec<String>,
 }
@@ -365,10 +554,15 @@ pub struct SmallObjects {
 /// A page of `replica_list`.
 #[derive(Debug, Default)]
 pub struct ReplicaPage {
+    /// Current versions (`obj/`).
     pub objects: Vec<ObjectMeta>,
+    /// Noncurrent versions and delete markers.
+    pub versions: Vec<ObjectMeta>,
     pub tombstones: Vec<(String, Tombstone)>,
+    /// Versions removed by id: key and the version's order.
+    pub removed: Vec<(String, WriteOrder)>,
     pub truncated: bool,
-    /// The last key of the page (objects and tombstones alike): where the next page starts.
+    /// The last key of the page: where the next page starts.
     pub next_marker: Option<String>,
 }
 
@@ -571,16 +765,18 @@ mod tests {
             .replica_writes_wanted(
                 &bucket,
                 vec![
-                    (
-                        "new-1".into(),
-                        WriteOrder::of(Timestamp(held.mtime.0 + 5), &["zone-b".to_string()]),
-                        "remote-new-1".into(),
-                    ),
-                    (
-                        "new-3".into(),
-                        WriteOrder::of(Timestamp(1), &["zone-b".to_string()]),
-                        "x".into(),
-                    ),
+                    WriteQuery {
+                        key: "new-1".into(),
+                        order: WriteOrder::of(Timestamp(held.mtime.0 + 5), &["zone-b".to_string()]),
+                        instance: "remote-new-1".into(),
+                        versioned: false,
+                    },
+                    WriteQuery {
+                        key: "new-3".into(),
+                        order: WriteOrder::of(Timestamp(1), &["zone-b".to_string()]),
+                        instance: "x".into(),
+                        versioned: false,
+                    },
                 ],
             )
             .await
@@ -601,5 +797,121 @@ mod tests {
             Some("p1"),
             "the position moved without its changes"
         );
+    }
+
+    /// Versions replicate by identity: a version is added once, a removal by id wins over any late copy of
+    /// it, a delete marker needs no bytes, and the null version keeps newest-wins against its tombstone.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn versions_apply_once_and_removals_win_over_late_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(dir.path()).await;
+        let user = gw
+            .create_user(crate::users::NewUser {
+                uid: "u".into(),
+                display_name: "U".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let bucket = gw.create_bucket(&user, "versions", None).await.unwrap();
+        let bucket = gw
+            .set_bucket_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
+            .await
+            .unwrap();
+        let local = gw
+            .put_object(&bucket, "k", body(b"local"), Default::default())
+            .await
+            .unwrap();
+        assert!(local.versioned);
+        let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(b"remote"));
+        let remote = |mtime: u64, versioned: bool| ObjectMeta {
+            instance: format!("remote-{mtime}"),
+            size: 6,
+            etag: etag.clone(),
+            mtime: Timestamp(local.mtime.0 + mtime),
+            zones_trace: vec!["zone-b".into()],
+            versioned,
+            ..local.clone()
+        };
+        let r1 = remote(10, true);
+        let apply = |meta: ObjectMeta| {
+            let (gw, bucket) = (gw.clone(), bucket.clone());
+            async move { gw.apply_replica_write(&bucket, meta, body(b"remote")).await.unwrap() }
+        };
+        assert_eq!(apply(r1.clone()).await, Applied::Done);
+        assert_eq!(apply(r1.clone()).await, Applied::Superseded, "a version is added once");
+        assert_eq!(
+            gw.object_meta(&bucket, "k").await.unwrap().version_id(),
+            r1.version_id()
+        );
+        let del_r1 = ReplicaChange::DelVersion {
+            key: "k".into(),
+            version_id: r1.version_id(),
+            removed: r1.order(),
+            zones_trace: vec!["zone-b".into()],
+        };
+        assert_eq!(gw.apply_one(&bucket, del_r1).await.unwrap(), Applied::Done);
+        assert_eq!(gw.object_meta(&bucket, "k").await.unwrap().instance, local.instance);
+        assert_eq!(
+            apply(r1.clone()).await,
+            Applied::Superseded,
+            "a removed version stays removed"
+        );
+
+        let marker = ObjectMeta {
+            delete_marker: true,
+            size: 0,
+            etag: String::new(),
+            ..remote(20, true)
+        };
+        assert_eq!(
+            gw.apply_one(&bucket, ReplicaChange::Marker(Box::new(marker.clone())))
+                .await
+                .unwrap(),
+            Applied::Done
+        );
+        assert!(matches!(
+            gw.object_meta(&bucket, "k").await,
+            Err(GatewayError::DeleteMarker { by_version: false, .. })
+        ));
+        // An older version arriving late goes under the marker.
+        assert_eq!(apply(remote(5, true)).await, Applied::Done);
+        assert!(gw.object_meta(&bucket, "k").await.is_err());
+
+        // The null version: newest wins, and its removal holds off older copies.
+        let n1 = remote(30, false);
+        assert_eq!(apply(n1.clone()).await, Applied::Done);
+        assert_eq!(gw.object_meta(&bucket, "k").await.unwrap().instance, n1.instance);
+        assert_eq!(apply(remote(25, false)).await, Applied::Superseded);
+        let del_null = ReplicaChange::DelVersion {
+            key: "k".into(),
+            version_id: NULL_VERSION.into(),
+            removed: n1.order(),
+            zones_trace: vec!["zone-b".into()],
+        };
+        assert_eq!(gw.apply_one(&bucket, del_null).await.unwrap(), Applied::Done);
+        assert_eq!(
+            apply(remote(28, false)).await,
+            Applied::Superseded,
+            "older than the removed null"
+        );
+        assert!(matches!(
+            gw.object_meta(&bucket, "k").await,
+            Err(GatewayError::DeleteMarker { .. })
+        ));
+        let all = gw
+            .read({
+                let id = bucket.bucket_id.clone();
+                move |r| versions::all_of_key(r, &id, "k")
+            })
+            .await
+            .unwrap();
+        let ids: Vec<String> = all.iter().map(ObjectMeta::version_id).collect();
+        assert_eq!(
+            ids,
+            vec![marker.version_id(), remote(5, true).version_id(), local.version_id()],
+            "newest first"
+        );
+        assert_eq!(gw.bucket_stats(&bucket).await.unwrap().num_objects, 2);
     }
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
-use aws_sdk_s3::types::{BucketVersioningStatus, Delete, MetadataDirective, ObjectIdentifier, VersioningConfiguration};
+use aws_sdk_s3::types::{Delete, MetadataDirective, ObjectIdentifier};
 use common::*;
 use std::time::{Duration, SystemTime};
 
@@ -142,7 +142,7 @@ async fn duplicate_buckets() {
 }
 
 #[tokio::test]
-async fn versioning_is_reported_but_not_changeable() {
+async fn a_never_versioned_bucket_keeps_one_version_per_key() {
     let srv = Server::start();
     let s3 = srv.client();
     create_bucket(&s3, "vers").await;
@@ -154,34 +154,20 @@ async fn versioning_is_reported_but_not_changeable() {
         .expect("get versioning");
     assert_eq!(v.status(), None);
     assert_eq!(v.mfa_delete(), None);
-
-    let err = expect_err(
-        s3.put_bucket_versioning()
-            .bucket("vers")
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await,
-        "NotImplemented",
-        501,
-    );
-    drop(err);
-    let v = s3
-        .get_bucket_versioning()
-        .bucket("vers")
-        .send()
-        .await
-        .expect("get versioning");
-    assert_eq!(v.status(), None, "versioning must be unchanged");
-    // Overwrites still replace (no versions kept).
+    // Overwrites replace (no versions kept); versioning itself is tested in versioning.rs.
     put(&s3, "vers", "k", b"one").await;
     put(&s3, "vers", "k", b"two").await;
     let versions = s3.list_objects_v2().bucket("vers").send().await.expect("list");
     assert_eq!(versions.key_count(), Some(1));
     assert_eq!(get_bytes(&s3, "vers", "k").await, b"two");
+    let all = s3
+        .list_object_versions()
+        .bucket("vers")
+        .send()
+        .await
+        .expect("list versions");
+    assert_eq!(all.versions().len(), 1);
+    assert_eq!(all.versions()[0].version_id(), Some("null"));
 }
 
 #[tokio::test]

@@ -10,7 +10,10 @@ pub mod user;
 
 pub use bucket::{Bucket, BucketStats, VersioningStatus};
 pub use logs::{BilogEntry, BilogOp, DatalogEntry, LogShardInfo, MdlogEntry, MdlogStatus, Tombstone, WriteOrder};
-pub use object::{DataId, Manifest, MultipartUpload, ObjectChecksum, ObjectHeaders, ObjectMeta, PartMeta, Segment};
+pub use object::{
+    parse_version_id, version_id_of, DataId, Manifest, MultipartUpload, ObjectChecksum, ObjectHeaders, ObjectMeta,
+    PartMeta, Segment, NULL_VERSION,
+};
 pub use time::Timestamp;
 pub use topology::{
     ObjVersion, Period, PeriodMap, PlacementTarget, Realm, ZoneGroup, ZoneGroupZone, ZoneParams, DEFAULT_PLACEMENT,

@@ -7,8 +7,38 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BilogOp {
+    /// An object (or, in a versioned bucket, a version) written.
     Write,
+    /// A key deleted in a never-versioned bucket.
     Del,
+    /// A delete marker written (RGW's name).
+    #[serde(rename = "link_olh_del")]
+    DeleteMarker,
+    /// One version removed by its id (RGW's name).
+    #[serde(rename = "unlink_instance")]
+    DelVersion,
+}
+
+impl BilogOp {
+    /// The op as RGW's bucket index log names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BilogOp::Write => "write",
+            BilogOp::Del => "del",
+            BilogOp::DeleteMarker => "link_olh_del",
+            BilogOp::DelVersion => "unlink_instance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "write" => BilogOp::Write,
+            "del" => BilogOp::Del,
+            "link_olh_del" => BilogOp::DeleteMarker,
+            "unlink_instance" => BilogOp::DelVersion,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +52,24 @@ pub struct BilogEntry {
     pub etag: String,
     pub size: u64,
     pub zones_trace: Vec<String>,
+    /// The version the change wrote or removed: empty in a never-versioned bucket (its entries are as they
+    /// always were), else `null` or the version id.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version_id: String,
+    /// For `DelVersion`: the removed version's write order (what decides against other zones' copies of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<WriteOrder>,
+}
+
+impl BilogEntry {
+    /// The slot of the key the change is about: `None` for the null version (and never-versioned buckets),
+    /// else the version id. Within a page only the last change of each (key, slot) matters.
+    pub fn version_slot(&self) -> Option<&str> {
+        match self.version_id.as_str() {
+            "" | crate::NULL_VERSION => None,
+            id => Some(id),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,6 +90,85 @@ pub struct ObjectMeta {
     pub upload_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<ObjectChecksum>,
+    /// A version with its own id (written while the bucket's versioning was Enabled); false for the `null`
+    /// version, which every object of a never-versioned bucket is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub versioned: bool,
+    /// A delete marker (no bytes, no headers of its own).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_marker: bool,
+}
+
+impl ObjectMeta {
+    /// The version's write order: its identity across zones (see `version_id_of`).
+    pub fn order(&self) -> crate::WriteOrder {
+        crate::WriteOrder::of(self.mtime, &self.zones_trace)
+    }
+
+    /// The version id S3 shows: `null`, or the one derived from the write order.
+    pub fn version_id(&self) -> String {
+        if self.versioned {
+            version_id_of(&self.order())
+        } else {
+            NULL_VERSION.to_string()
+        }
+    }
+}
+
+/// The id S3 shows for the null version.
+pub const NULL_VERSION: &str = "null";
+
+/// The version id of a version written at `order`: its mtime as 16 hex digits, then the zone it was written
+/// in. Every zone derives the same id for the same version, and the id gives back the order.
+pub fn version_id_of(order: &crate::WriteOrder) -> String {
+    format!("{:016x}{}", order.mtime.0, order.origin)
+}
+
+/// The write order a (non-null) version id names; `None` when it is not one of ours.
+pub fn parse_version_id(id: &str) -> Option<crate::WriteOrder> {
+    if id.len() <= 16 || !id.is_char_boundary(16) {
+        return None;
+    }
+    let (mtime, origin) = id.split_at(16);
+    if !mtime.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        return None;
+    }
+    if !origin
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return None;
+    }
+    Some(crate::WriteOrder {
+        mtime: Timestamp(u64::from_str_radix(mtime, 16).ok()?),
+        origin: origin.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_ids_round_trip_and_refuse_others() {
+        let order = crate::WriteOrder {
+            mtime: Timestamp(1_700_000_000_123_456_789),
+            origin: "3f1c2e0a-1b2c-4d5e-8f90-0123456789ab".into(),
+        };
+        let id = version_id_of(&order);
+        assert_eq!(id.len(), 52);
+        assert_eq!(parse_version_id(&id), Some(order));
+        for bad in [
+            "",
+            "null",
+            "0123456789abcdef",
+            "0123456789abcdeg-zone",
+            "0123456789ABCDEFzone",
+            "0123456789abcdefzo/ne",
+        ] {
+            assert_eq!(parse_version_id(bad), None, "{bad}");
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

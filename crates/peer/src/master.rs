@@ -149,6 +149,42 @@ pub async fn create_bucket_on_master(gw: &Gateway, owner: &User, name: &str) -> 
     gw.get_bucket(&owner.tenant, name).await
 }
 
+/// PutBucketVersioning on a zone that is not the metadata master: the master's record of the bucket instance
+/// is read, given the new status (RGW's flags) and put back as a checked put (a concurrent change of the
+/// record makes it read again), then this zone keeps the master's record. Metadata sync carries it to the
+/// other zones.
+pub async fn set_bucket_versioning_on_master(
+    gw: &Gateway,
+    bucket: &Bucket,
+    status: meridian_model::VersioningStatus,
+) -> Result<Bucket, GatewayError> {
+    let key = format!("{}:{}", bucket_spec(&bucket.tenant, &bucket.name), bucket.bucket_id);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut entry = forward(
+            gw,
+            &AdminRequest::new(Method::GET, "metadata/bucket.instance").param("key", key.clone()),
+        )
+        .await?;
+        let flags = entry.pointer_mut("/data/bucket_info/flags").ok_or_else(|| {
+            GatewayError::MasterUnavailable(format!("the master's bucket.instance:{key} has no flags"))
+        })?;
+        *flags = Value::from(meridian_gateway::metadata::versioning_flags(status));
+        let put = AdminRequest::new(Method::PUT, "metadata/bucket.instance")
+            .param("key", key.clone())
+            .with_body(entry);
+        match forward(gw, &put).await {
+            Ok(answer) => {
+                adopt_entry(gw, &format!("bucket.instance:{key}"), answer).await?;
+                return gw.get_bucket(&bucket.tenant, &bucket.name).await;
+            }
+            Err(GatewayError::Conflict(_)) if attempt < 5 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A bucket this zone has not heard of yet (it was created through another zone): ask the master and keep
 /// its record. `NoSuchBucket` when the master does not know it either.
 pub async fn fetch_bucket_from_master(gw: &Gateway, tenant: &str, name: &str) -> Result<Bucket, GatewayError> {

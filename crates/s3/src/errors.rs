@@ -7,9 +7,19 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
     use GatewayError as G;
     use S3ErrorCode as C;
     let msg = e.to_string();
+    if let G::DeleteMarker {
+        version_id,
+        mtime,
+        by_version,
+    } = &e
+    {
+        return delete_marker_error(version_id, *mtime, *by_version, msg);
+    }
     let code = match e {
         G::NoSuchBucket => C::NoSuchBucket,
         G::NoSuchKey => C::NoSuchKey,
+        G::NoSuchVersion => C::NoSuchVersion,
+        G::DeleteMarker { .. } => C::NoSuchKey,
         G::BucketAlreadyExists => C::BucketAlreadyExists,
         G::BucketAlreadyOwnedByYou => C::BucketAlreadyOwnedByYou,
         G::BucketNotEmpty => C::BucketNotEmpty,
@@ -92,6 +102,31 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
         .map(str::to_string)
         .unwrap_or(msg);
     S3Error::with_message(code, msg)
+}
+
+/// A read that found a delete marker: 404 NoSuchKey for the key's newest version, 405 MethodNotAllowed for
+/// the marker asked for by id; both name the marker (`x-amz-delete-marker`, `x-amz-version-id`), as S3 does.
+fn delete_marker_error(version_id: &str, mtime: meridian_model::Timestamp, by_version: bool, msg: String) -> S3Error {
+    let mut err = if by_version {
+        let mut e = S3Error::with_message(S3ErrorCode::MethodNotAllowed, msg);
+        e.set_status_code(http::StatusCode::METHOD_NOT_ALLOWED);
+        e
+    } else {
+        S3Error::with_message(S3ErrorCode::NoSuchKey, msg)
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+    if let Ok(v) = http::HeaderValue::from_str(version_id) {
+        headers.insert("x-amz-version-id", v);
+    }
+    if by_version {
+        let date = httpdate::fmt_http_date(mtime.to_system());
+        if let Ok(v) = http::HeaderValue::from_str(&date) {
+            headers.insert(http::header::LAST_MODIFIED, v);
+        }
+    }
+    err.set_headers(headers);
+    err
 }
 
 /// Whether an error (or one of its causes) is the filesystem running out of space (ENOSPC, or EDQUOT: a

@@ -5,11 +5,11 @@ use crate::checksum;
 use crate::convert::*;
 use crate::errors::to_s3_error;
 use meridian_gateway::buckets::authorize;
-use meridian_gateway::listing::{ListPage, ListQuery};
+use meridian_gateway::listing::{ListPage, ListQuery, VersionQuery};
 use meridian_gateway::multipart::UploadOptions;
 use meridian_gateway::objects::{part_range, PutOptions};
 use meridian_gateway::{Gateway, GatewayError};
-use meridian_model::{Bucket, ObjectMeta, User};
+use meridian_model::{Bucket, ObjectMeta, User, VersioningStatus};
 use meridian_peer::master;
 use meridian_peer::AdminRequest;
 use s3s::dto::*;
@@ -121,6 +121,12 @@ fn common_prefixes(page: &ListPage, encode: bool) -> Option<Vec<CommonPrefix>> {
             })
             .collect(),
     )
+}
+
+/// The `x-amz-version-id` S3 shows for a version: none in a never-versioned bucket (as AWS), else its id
+/// (`null` for the null version).
+fn shown_version(bucket: &Bucket, meta: &ObjectMeta) -> Option<String> {
+    (meta.versioned || bucket.versioning != VersioningStatus::Off).then(|| meta.version_id())
 }
 
 fn maybe_encode(value: Option<String>, encode: bool) -> Option<String> {
@@ -252,18 +258,16 @@ impl MeridianS3 {
         err
     }
 
-    async fn copy_source(&self, user: &User, source: &CopySource) -> S3Result<(Bucket, String)> {
+    /// The bucket, key and version (`None`: the current one) a copy reads.
+    async fn copy_source(&self, user: &User, source: &CopySource) -> S3Result<(Bucket, String, Option<String>)> {
         match source {
             CopySource::Bucket {
                 bucket,
                 key,
                 version_id,
             } => {
-                if version_id.is_some() {
-                    return Err(s3_error!(NotImplemented, "Object versioning is not implemented yet"));
-                }
                 let b = self.bucket_for(user, bucket).await.s3()?;
-                Ok((b, key.to_string()))
+                Ok((b, key.to_string(), version_id.as_deref().map(str::to_string)))
             }
             _ => Err(s3_error!(NotImplemented, "Access point copy sources are not supported")),
         }
@@ -418,17 +422,49 @@ impl S3 for MeridianS3 {
     }
 
     async fn get_bucket_versioning(&self, req: S3Request<GetBucketVersioningInput>) -> R<GetBucketVersioningOutput> {
-        self.caller_bucket(&req, &req.input.bucket).await?;
-        // Versioning has never been enabled on any bucket: S3 answers with an empty configuration.
-        ok(GetBucketVersioningOutput::default())
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        // A bucket whose versioning was never set answers an empty configuration, as S3 does.
+        let status = match bucket.versioning {
+            VersioningStatus::Off => None,
+            VersioningStatus::Enabled => Some(BucketVersioningStatus::from_static(BucketVersioningStatus::ENABLED)),
+            VersioningStatus::Suspended => Some(BucketVersioningStatus::from_static(BucketVersioningStatus::SUSPENDED)),
+        };
+        ok(GetBucketVersioningOutput {
+            status,
+            ..Default::default()
+        })
     }
 
     async fn put_bucket_versioning(&self, req: S3Request<PutBucketVersioningInput>) -> R<PutBucketVersioningOutput> {
-        self.caller_bucket(&req, &req.input.bucket).await?;
-        Err(s3_error!(
-            NotImplemented,
-            "Bucket versioning is not implemented yet; the bucket is unchanged"
-        ))
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let config = &req.input.versioning_configuration;
+        if config
+            .mfa_delete
+            .as_ref()
+            .is_some_and(|m| m.as_str().eq_ignore_ascii_case("Enabled"))
+        {
+            return Err(s3_error!(NotImplemented, "MFA Delete is not supported"));
+        }
+        let status = match config.status.as_ref().map(|s| s.as_str()) {
+            Some(BucketVersioningStatus::ENABLED) => VersioningStatus::Enabled,
+            Some(BucketVersioningStatus::SUSPENDED) => VersioningStatus::Suspended,
+            // No status changes nothing (S3 accepts a configuration with only MfaDelete).
+            None => return ok(PutBucketVersioningOutput::default()),
+            Some(other) => {
+                return Err(s3_error!(
+                    MalformedXML,
+                    "The versioning status {other:?} is neither Enabled nor Suspended"
+                ))
+            }
+        };
+        if self.gw.site().is_meta_master() {
+            self.gw.set_bucket_versioning(&bucket, status).await.s3()?;
+        } else {
+            master::set_bucket_versioning_on_master(&self.gw, &bucket, status)
+                .await
+                .s3()?;
+        }
+        ok(PutBucketVersioningOutput::default())
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> R<PutObjectOutput> {
@@ -460,6 +496,7 @@ impl S3 for MeridianS3 {
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&meta.etag)),
             size: Some(meta.size as i64),
+            version_id: shown_version(&bucket, &meta),
             ..Default::default()
         };
         out.checksum_type = set_checksum!(out, meta.checksum.as_ref());
@@ -469,9 +506,6 @@ impl S3 for MeridianS3 {
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> R<GetObjectOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        if input.version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(NotImplemented, "Object versioning is not implemented yet"));
-        }
         if input.part_number.is_some() && input.range.is_some() {
             return Err(s3_error!(
                 InvalidRequest,
@@ -484,11 +518,22 @@ impl S3 for MeridianS3 {
             input.if_modified_since,
             input.if_unmodified_since,
         );
+        let asked_version = input.version_id.clone();
         let read = match input.part_number {
-            Some(n) => self.gw.get_object_part(&bucket, &input.key, n, &conds).await,
+            Some(n) => {
+                self.gw
+                    .get_object_part(&bucket, &input.key, input.version_id.as_deref(), n, &conds)
+                    .await
+            }
             None => {
                 self.gw
-                    .get_object(&bucket, &input.key, input.range.map(byte_range), &conds)
+                    .get_object_version(
+                        &bucket,
+                        &input.key,
+                        input.version_id.as_deref(),
+                        input.range.map(byte_range),
+                        &conds,
+                    )
                     .await
             }
         };
@@ -532,6 +577,7 @@ impl S3 for MeridianS3 {
             expires: input.response_expires.or(expires),
             metadata,
             parts_count: meta.parts_count.map(|n| n as i32),
+            version_id: shown_version(&bucket, &meta).or(asked_version),
             ..Default::default()
         };
         output.checksum_type = set_checksum!(output, stored_checksum);
@@ -557,11 +603,16 @@ impl S3 for MeridianS3 {
                 "Cannot specify both Range header and partNumber query parameter"
             ));
         }
-        let meta = match self.gw.head_object(&bucket, &input.key, &conds).await {
+        let meta = match self
+            .gw
+            .head_object_version(&bucket, &input.key, input.version_id.as_deref(), &conds)
+            .await
+        {
             Ok(m) => m,
             Err(e) => return Err(self.read_error(e, &bucket, &input.key).await),
         };
         let (expires, metadata) = object_output_headers(&meta);
+        let version_id = shown_version(&bucket, &meta).or(input.version_id.clone());
         let (length, content_range) = match input.part_number {
             Some(n) => {
                 let r = part_range(&meta, n).s3()?;
@@ -573,6 +624,7 @@ impl S3 for MeridianS3 {
         let whole = input.part_number.is_none() || (input.part_number == Some(1) && meta.part_sizes.len() <= 1);
         let stored_checksum = returned_checksum(&meta, wants_checksum(&input.checksum_mode), whole);
         let mut out = HeadObjectOutput {
+            version_id,
             content_length: Some(length as i64),
             content_range,
             accept_ranges: Some("bytes".into()),
@@ -599,8 +651,16 @@ impl S3 for MeridianS3 {
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> R<DeleteObjectOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
-        self.gw.delete_object(&bucket, &req.input.key).await.s3()?;
-        ok(DeleteObjectOutput::default())
+        let deleted = self
+            .gw
+            .delete_object_version(&bucket, &req.input.key, req.input.version_id.as_deref())
+            .await
+            .s3()?;
+        ok(DeleteObjectOutput {
+            delete_marker: deleted.delete_marker.then_some(true),
+            version_id: deleted.version_id,
+            ..Default::default()
+        })
     }
 
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> R<DeleteObjectsOutput> {
@@ -609,24 +669,40 @@ impl S3 for MeridianS3 {
         if req.input.delete.objects.len() > 1000 {
             return Err(s3_error!(MalformedXML, "DeleteObjects accepts at most 1000 keys"));
         }
-        let keys: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
-        let results = self.gw.delete_objects(&bucket, keys.clone()).await.s3()?;
+        let entries: Vec<(String, Option<String>)> = req
+            .input
+            .delete
+            .objects
+            .iter()
+            .map(|o| (o.key.clone(), o.version_id.clone()))
+            .collect();
+        let results = self.gw.delete_object_versions(&bucket, entries.clone()).await.s3()?;
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        for (key, result) in keys.into_iter().zip(results) {
+        for ((key, asked_version), result) in entries.into_iter().zip(results) {
             match result {
-                Ok(_) if !quiet => deleted.push(DeletedObject {
+                Ok(_) if quiet => {}
+                // A version named: that version went (a delete marker itself, maybe).
+                Ok(d) if asked_version.is_some() => deleted.push(DeletedObject {
                     key: Some(key),
+                    version_id: asked_version,
+                    delete_marker: d.delete_marker.then_some(true),
+                    delete_marker_version_id: if d.delete_marker { d.version_id } else { None },
+                }),
+                // No version named: in a versioned bucket a delete marker was written.
+                Ok(d) => deleted.push(DeletedObject {
+                    key: Some(key),
+                    delete_marker: d.delete_marker.then_some(true),
+                    delete_marker_version_id: if d.delete_marker { d.version_id } else { None },
                     ..Default::default()
                 }),
-                Ok(_) => {}
                 Err(e) => {
                     let err = to_s3_error(e);
                     errors.push(Error {
                         key: Some(key),
                         code: Some(err.code().as_str().to_string()),
                         message: err.message().map(str::to_string),
-                        version_id: None,
+                        version_id: asked_version,
                     });
                 }
             }
@@ -641,7 +717,7 @@ impl S3 for MeridianS3 {
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> R<CopyObjectOutput> {
         let (user, dst) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let (src_bucket, src_key) = self.copy_source(&user, &input.copy_source).await?;
+        let (src_bucket, src_key, src_version) = self.copy_source(&user, &input.copy_source).await?;
         let replace = input
             .metadata_directive
             .as_ref()
@@ -653,9 +729,17 @@ impl S3 for MeridianS3 {
             input.copy_source_if_modified_since,
             input.copy_source_if_unmodified_since,
         );
-        let meta = self
+        let (src, meta) = self
             .gw
-            .copy_object(&src_bucket, &src_key, &dst, &input.key, headers, &conds)
+            .copy_object_version(
+                &src_bucket,
+                &src_key,
+                src_version.as_deref(),
+                &dst,
+                &input.key,
+                headers,
+                &conds,
+            )
             .await
             .s3()?;
         ok(CopyObjectOutput {
@@ -664,6 +748,8 @@ impl S3 for MeridianS3 {
                 last_modified: Some(s3_time(meta.mtime)),
                 ..Default::default()
             }),
+            copy_source_version_id: shown_version(&src_bucket, &src),
+            version_id: shown_version(&dst, &meta),
             ..Default::default()
         })
     }
@@ -758,6 +844,73 @@ impl S3 for MeridianS3 {
         })
     }
 
+    async fn list_object_versions(&self, req: S3Request<ListObjectVersionsInput>) -> R<ListObjectVersionsOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let encode = wants_url(&input.encoding_type);
+        let query = VersionQuery {
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone(),
+            key_marker: input.key_marker.clone(),
+            version_id_marker: input.version_id_marker.clone(),
+            max_keys: max_keys(input.max_keys),
+        };
+        let page = self.gw.list_object_versions(&bucket, query.clone()).await.s3()?;
+        let owner = Some(owner_of(&bucket.owner, &bucket.owner));
+        let mut versions = Vec::new();
+        let mut delete_markers = Vec::new();
+        for e in page.entries {
+            let m = e.meta;
+            let key = Some(if encode { url_encode(&m.key) } else { m.key.clone() });
+            if m.delete_marker {
+                delete_markers.push(DeleteMarkerEntry {
+                    is_latest: Some(e.is_latest),
+                    key,
+                    last_modified: Some(s3_time(m.mtime)),
+                    owner: owner.clone(),
+                    version_id: Some(m.version_id()),
+                });
+            } else {
+                versions.push(ObjectVersion {
+                    e_tag: Some(etag(&m.etag)),
+                    is_latest: Some(e.is_latest),
+                    key,
+                    last_modified: Some(s3_time(m.mtime)),
+                    owner: owner.clone(),
+                    size: Some(m.size as i64),
+                    storage_class: Some(ObjectVersionStorageClass::from_static(
+                        ObjectVersionStorageClass::STANDARD,
+                    )),
+                    version_id: Some(m.version_id()),
+                    ..Default::default()
+                });
+            }
+        }
+        let common = page
+            .common_prefixes
+            .iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(if encode { url_encode(p) } else { p.clone() }),
+            })
+            .collect();
+        ok(ListObjectVersionsOutput {
+            name: Some(bucket.name.clone()),
+            prefix: Some(maybe_encode(input.prefix, encode).unwrap_or_default()),
+            key_marker: Some(maybe_encode(input.key_marker, encode).unwrap_or_default()),
+            version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
+            max_keys: Some(query.max_keys as i32),
+            is_truncated: Some(page.is_truncated),
+            next_key_marker: maybe_encode(page.next_key_marker, encode),
+            next_version_id_marker: page.next_version_id_marker,
+            delimiter: maybe_encode(input.delimiter.filter(|d| !d.is_empty()), encode),
+            encoding_type: input.encoding_type,
+            common_prefixes: Some(common),
+            versions: Some(versions),
+            delete_markers: Some(delete_markers),
+            ..Default::default()
+        })
+    }
+
     async fn create_multipart_upload(
         &self,
         req: S3Request<CreateMultipartUploadInput>,
@@ -833,7 +986,7 @@ impl S3 for MeridianS3 {
     async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> R<UploadPartCopyOutput> {
         let (user, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let (src_bucket, src_key) = self.copy_source(&user, &input.copy_source).await?;
+        let (src_bucket, src_key, src_version) = self.copy_source(&user, &input.copy_source).await?;
         let range = input.copy_source_range.as_deref().map(copy_source_range).transpose()?;
         let conds = conditions(
             input.copy_source_if_match,
@@ -850,12 +1003,14 @@ impl S3 for MeridianS3 {
                 i64::from(input.part_number),
                 &src_bucket,
                 &src_key,
+                src_version.as_deref(),
                 range,
                 &conds,
             )
             .await
             .s3()?;
         ok(UploadPartCopyOutput {
+            copy_source_version_id: src_version,
             copy_part_result: Some(CopyPartResult {
                 e_tag: Some(etag(&part.etag)),
                 last_modified: Some(s3_time(part.mtime)),
@@ -897,6 +1052,7 @@ impl S3 for MeridianS3 {
             key: Some(meta.key.clone()),
             e_tag: Some(etag(&meta.etag)),
             location: Some(format!("/{}/{}", bucket.name, meta.key)),
+            version_id: shown_version(&bucket, &meta),
             ..Default::default()
         };
         out.checksum_type = set_checksum!(out, meta.checksum.as_ref());

@@ -10,10 +10,10 @@ use crate::state::{self, BucketSync, Phase};
 use crate::Agent;
 use futures::future::BoxFuture;
 use futures::StreamExt;
-use meridian_gateway::replica::{Applied, ReplicaChange, StagedReplica};
+use meridian_gateway::replica::{fetch_spec, Applied, ReplicaChange, StagedReplica, WriteQuery};
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::{ByteStream, GatewayError};
-use meridian_model::{BilogEntry, BilogOp, Bucket, Timestamp, WriteOrder};
+use meridian_model::{parse_version_id, BilogEntry, BilogOp, Bucket, ObjectMeta, Timestamp, WriteOrder, NULL_VERSION};
 use meridian_peer::master;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -53,23 +53,22 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
         }
         let mut page = src.objects(spec, &st.full_marker, PAGE).await?;
         while let Some(next) = page.next_marker.clone() {
-            let mut items: Vec<Item> = page
-                .objects
-                .iter()
-                .map(|o| Item::Write {
-                    key: o.key.clone(),
-                    order: WriteOrder::of(o.mtime, &o.zones_trace),
-                    instance: o.instance.clone(),
-                    trace: o.zones_trace.clone(),
-                    size: o.size,
-                })
-                .collect();
+            // Current versions are fetched as the key's current object (what a never-versioned bucket's
+            // objects always were); other versions by their id, delete markers need no fetch.
+            let mut items: Vec<Item> = page.objects.iter().map(|o| Item::of_version(o, true)).collect();
+            items.extend(page.versions.iter().map(|o| Item::of_version(o, false)));
             // Keys the source deleted before we started reading its log: their deletes are only in its
             // tombstones now.
             items.extend(page.tombstones.iter().map(|(key, tomb)| Item::Delete {
                 key: key.clone(),
                 mtime: tomb.mtime,
                 trace: vec![tomb.origin.clone()],
+            }));
+            items.extend(page.removed.iter().map(|(key, order)| Item::DelVersion {
+                key: key.clone(),
+                version_id: meridian_model::version_id_of(order),
+                removed: order.clone(),
+                trace: vec![src.zone_id.clone()],
             }));
             let truncated = page.truncated;
             // The next page is listed while this one is fetched and applied.
@@ -107,23 +106,7 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
             return Ok(());
         };
         let latest = latest_per_key(&entries, &agent.gw.site().zone_id);
-        let items = latest
-            .iter()
-            .map(|e| match e.op {
-                BilogOp::Write => Item::Write {
-                    key: e.object.clone(),
-                    order: WriteOrder::of(e.timestamp, &e.zones_trace),
-                    instance: e.instance.clone(),
-                    trace: e.zones_trace.clone(),
-                    size: e.size,
-                },
-                BilogOp::Del => Item::Delete {
-                    key: e.object.clone(),
-                    mtime: e.timestamp,
-                    trace: e.zones_trace.clone(),
-                },
-            })
-            .collect();
+        let items = latest.iter().filter_map(|e| Item::of_entry(e, bucket)).collect();
         let staged = stage(agent, bucket, spec, items).await?;
         st.marker = last;
         apply(agent, bucket, name, st, staged).await?;
@@ -134,7 +117,8 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
     }
 }
 
-/// One change a page asks for: a source object's write (fetched), or a delete.
+/// One change a page asks for: a source object's (version's) write (fetched), a delete marker, a delete in a
+/// never-versioned bucket, or a version removed by id.
 enum Item {
     Write {
         key: String,
@@ -142,12 +126,77 @@ enum Item {
         instance: String,
         trace: Vec<String>,
         size: u64,
+        /// What to fetch: `None` the key's current object, else that version (`null` or an id).
+        version: Option<String>,
     },
+    Marker(Box<ObjectMeta>),
     Delete {
         key: String,
         mtime: Timestamp,
         trace: Vec<String>,
     },
+    DelVersion {
+        key: String,
+        version_id: String,
+        removed: WriteOrder,
+        trace: Vec<String>,
+    },
+}
+
+impl Item {
+    /// A version of the source's full-sync listing (`current`: one of its current versions).
+    fn of_version(o: &ObjectMeta, current: bool) -> Item {
+        if o.delete_marker {
+            return Item::Marker(Box::new(o.clone()));
+        }
+        Item::Write {
+            key: o.key.clone(),
+            order: o.order(),
+            instance: o.instance.clone(),
+            trace: o.zones_trace.clone(),
+            size: o.size,
+            version: (o.versioned || !current).then(|| o.version_id()),
+        }
+    }
+
+    /// The change a bucket index log entry asks for (`None` for one that cannot be understood).
+    fn of_entry(e: &BilogEntry, bucket: &Bucket) -> Option<Item> {
+        Some(match e.op {
+            BilogOp::Write => Item::Write {
+                key: e.object.clone(),
+                order: WriteOrder::of(e.timestamp, &e.zones_trace),
+                instance: e.instance.clone(),
+                trace: e.zones_trace.clone(),
+                size: e.size,
+                version: (!e.version_id.is_empty()).then(|| e.version_id.clone()),
+            },
+            BilogOp::DeleteMarker => Item::Marker(Box::new(ObjectMeta {
+                key: e.object.clone(),
+                instance: e.instance.clone(),
+                size: 0,
+                etag: String::new(),
+                mtime: e.timestamp,
+                owner: bucket.owner.clone(),
+                headers: Default::default(),
+                manifest: Default::default(),
+                zones_trace: e.zones_trace.clone(),
+                versioned: !e.version_id.is_empty() && e.version_id != NULL_VERSION,
+                delete_marker: true,
+                ..Default::default()
+            })),
+            BilogOp::Del => Item::Delete {
+                key: e.object.clone(),
+                mtime: e.timestamp,
+                trace: e.zones_trace.clone(),
+            },
+            BilogOp::DelVersion => Item::DelVersion {
+                key: e.object.clone(),
+                version_id: e.version_id.clone(),
+                removed: e.removed.clone().or_else(|| parse_version_id(&e.version_id))?,
+                trace: e.zones_trace.clone(),
+            },
+        })
+    }
 }
 
 /// A page's changes ready to apply: the writes' bytes are stored (not visible yet).
@@ -162,7 +211,8 @@ struct Staged {
 async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> Result<Staged> {
     let gw = &agent.gw;
     let zone_id = gw.site().zone_id.clone();
-    let candidates: Vec<(String, WriteOrder, String)> = items
+    let mut specs = Vec::new();
+    let candidates: Vec<WriteQuery> = items
         .iter()
         .filter_map(|i| match i {
             Item::Write {
@@ -170,26 +220,36 @@ async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> 
                 order,
                 instance,
                 trace,
+                version,
                 ..
-            } if !trace.contains(&zone_id) => Some((key.clone(), order.clone(), instance.clone())),
+            } if !trace.contains(&zone_id) => {
+                specs.push(fetch_spec(key, version.as_deref()));
+                Some(WriteQuery {
+                    key: key.clone(),
+                    order: order.clone(),
+                    instance: instance.clone(),
+                    versioned: version.as_deref().is_some_and(|v| v != NULL_VERSION),
+                })
+            }
             _ => None,
         })
         .collect();
     let wanted: HashSet<String> = gw
-        .replica_writes_wanted(bucket, candidates.clone())
+        .replica_writes_wanted(bucket, candidates)
         .await?
         .into_iter()
-        .zip(candidates)
-        .filter_map(|(want, (key, _, _))| want.then_some(key))
+        .zip(specs)
+        .filter_map(|(want, spec)| want.then_some(spec))
         .collect();
     let (mut small, mut large) = (Vec::new(), Vec::new());
     for i in &items {
-        if let Item::Write { key, size, .. } = i {
-            if wanted.contains(key) {
+        if let Item::Write { key, size, version, .. } = i {
+            let spec = fetch_spec(key, version.as_deref());
+            if wanted.contains(&spec) {
                 if *size <= SMALL_OBJECT {
-                    small.push(key.clone());
+                    small.push(spec);
                 } else {
-                    large.push(key.clone());
+                    large.push(spec);
                 }
             }
         }
@@ -209,11 +269,16 @@ async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> 
     };
     for i in items {
         match i {
-            Item::Write { key, .. } => {
-                if let Some(s) = fetched.remove(&key) {
+            Item::Write { key, version, .. } => {
+                if let Some(s) = fetched.remove(&fetch_spec(&key, version.as_deref())) {
                     staged.objects += 1;
                     staged.bytes += s.meta().size;
                     staged.changes.push(ReplicaChange::Write(Box::new(s)));
+                }
+            }
+            Item::Marker(meta) => {
+                if !meta.zones_trace.contains(&zone_id) {
+                    staged.changes.push(ReplicaChange::Marker(meta));
                 }
             }
             Item::Delete { key, mtime, trace } => staged.changes.push(ReplicaChange::Delete {
@@ -221,13 +286,24 @@ async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> 
                 mtime,
                 zones_trace: trace,
             }),
+            Item::DelVersion {
+                key,
+                version_id,
+                removed,
+                trace,
+            } => staged.changes.push(ReplicaChange::DelVersion {
+                key,
+                version_id,
+                removed,
+                zones_trace: trace,
+            }),
         }
     }
     Ok(staged)
 }
 
-/// Fetches and stages `small` (in batches) and `large` (streamed) into `out`; keys deleted at the source
-/// since are skipped (their delete follows in the log).
+/// Fetches and stages `small` (in batches) and `large` (streamed) into `out`, by fetch spec; versions deleted
+/// at the source since are skipped (their delete follows in the log).
 async fn fetch_all(
     agent: &Agent,
     bucket: &Bucket,
@@ -255,8 +331,7 @@ async fn fetch_all(
         match r {
             Ok(batch) => {
                 large.extend(batch.large);
-                for (meta, data) in batch.objects {
-                    let key = meta.key.clone();
+                for (key, meta, data) in batch.objects {
                     let body: ByteStream = Box::pin(futures::stream::once(async move { Ok(data) }));
                     match gw.stage_replica_write(bucket, meta, body).await {
                         Ok(s) => {
@@ -332,11 +407,13 @@ where
     }
 }
 
-/// Fetches the source's current object, streaming, and stages it; `None` when the source no longer has it.
-async fn fetch_one(agent: &Agent, bucket: &Bucket, spec: &str, key: &str) -> Result<Option<StagedReplica>> {
+/// Fetches the source's object (the version a fetch spec names), streaming, and stages it; `None` when the
+/// source no longer has it.
+async fn fetch_one(agent: &Agent, bucket: &Bucket, spec: &str, fetch: &str) -> Result<Option<StagedReplica>> {
     let _permit = permit(agent).await?;
+    let (key, version) = meridian_gateway::replica::split_fetch_spec(fetch);
     let result = retrying(key, || async {
-        let (meta, body) = agent.source.fetch(spec, key).await?;
+        let (meta, body) = agent.source.fetch(spec, key, version).await?;
         Ok(agent.gw.stage_replica_write(bucket, meta, body).await?)
     })
     .await;
@@ -357,7 +434,7 @@ async fn apply(agent: &Agent, bucket: &Bucket, name: &str, st: &BucketSync, stag
         .iter()
         .map(|c| match c {
             ReplicaChange::Write(s) => Some(s.meta().size),
-            ReplicaChange::Delete { .. } => None,
+            _ => None,
         })
         .collect();
     let applied = agent.gw.apply_replica_batch(bucket, staged.changes, progress).await?;
@@ -372,12 +449,13 @@ async fn apply(agent: &Agent, bucket: &Bucket, name: &str, st: &BucketSync, stag
     Ok(())
 }
 
-/// Within a page only the last change of each key matters (the fetch reads the key's current state), and
-/// changes that already passed through this zone are skipped: that is what stops ping-pong.
+/// Within a page only the last change of each key's version matters (the fetch reads the version's current
+/// state; the null version and a never-versioned bucket's object are one slot), and changes that already
+/// passed through this zone are skipped: that is what stops ping-pong.
 fn latest_per_key<'a>(entries: &'a [BilogEntry], zone_id: &str) -> Vec<&'a BilogEntry> {
-    let mut last: HashMap<&str, &BilogEntry> = HashMap::new();
+    let mut last: HashMap<(&str, Option<&str>), &BilogEntry> = HashMap::new();
     for e in entries {
-        last.insert(e.object.as_str(), e);
+        last.insert((e.object.as_str(), e.version_slot()), e);
     }
     let mut out: Vec<&BilogEntry> = last
         .into_values()

@@ -5,7 +5,7 @@ use crate::error::{Result, SyncError};
 use base64::Engine;
 use http::Method;
 use meridian_gateway::{ByteStream, Site};
-use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, Tombstone, ZoneGroupZone};
+use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, Tombstone, WriteOrder, ZoneGroupZone};
 use meridian_peer::proto::sync_status::SyncMarkers;
 use meridian_peer::{AdminRequest, PeerClient};
 use serde_json::Value;
@@ -41,8 +41,13 @@ pub struct MdlogMark {
 /// One page of a bucket full sync's listing.
 #[derive(Debug, Clone)]
 pub struct ObjectPage {
+    /// Current versions.
     pub objects: Vec<ObjectMeta>,
+    /// Noncurrent versions and delete markers.
+    pub versions: Vec<ObjectMeta>,
     pub tombstones: Vec<(String, Tombstone)>,
+    /// Versions removed by id: key and the version's order.
+    pub removed: Vec<(String, WriteOrder)>,
     pub truncated: bool,
     pub next_marker: Option<String>,
 }
@@ -50,7 +55,8 @@ pub struct ObjectPage {
 /// What one batched fetch brought.
 #[derive(Debug, Default)]
 pub struct FetchedBatch {
-    pub objects: Vec<(ObjectMeta, bytes::Bytes)>,
+    /// By fetch spec (see `meridian_gateway::replica::fetch_spec`).
+    pub objects: Vec<(String, ObjectMeta, bytes::Bytes)>,
     pub missing: Vec<String>,
     pub large: Vec<String>,
 }
@@ -221,18 +227,26 @@ impl Source {
         Ok(ObjectPage {
             objects: serde_json::from_value(field("objects"))
                 .map_err(|e| SyncError::Protocol(format!("object listing: {e}")))?,
+            versions: serde_json::from_value(field("versions"))
+                .map_err(|e| SyncError::Protocol(format!("version listing: {e}")))?,
             tombstones: serde_json::from_value(field("tombstones"))
                 .map_err(|e| SyncError::Protocol(format!("tombstone listing: {e}")))?,
+            removed: serde_json::from_value(field("removed_versions"))
+                .map_err(|e| SyncError::Protocol(format!("removed version listing: {e}")))?,
             truncated: v.get("truncated").and_then(Value::as_bool).unwrap_or(false),
             next_marker: v.get("next_marker").and_then(Value::as_str).map(str::to_string),
         })
     }
 
-    /// The source's current object: its metadata and its bytes, streamed.
-    pub async fn fetch(&self, bucket: &str, key: &str) -> Result<(ObjectMeta, ByteStream)> {
-        let req = AdminRequest::new(Method::GET, "sync/object")
+    /// The source's current object (or the version `version_id` names): its metadata and its bytes,
+    /// streamed.
+    pub async fn fetch(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<(ObjectMeta, ByteStream)> {
+        let mut req = AdminRequest::new(Method::GET, "sync/object")
             .param("bucket", bucket)
             .param("key", key);
+        if let Some(v) = version_id {
+            req = req.param("version-id", v);
+        }
         let mut last = None;
         for client in &self.clients {
             match client.send_streaming(&req).await {
@@ -301,7 +315,11 @@ impl Source {
                 .and_then(Value::as_str)
                 .and_then(|d| b64.decode(d).ok())
                 .ok_or_else(|| SyncError::Protocol(format!("fetched object {} without its bytes", meta.key)))?;
-            out.objects.push((meta, bytes::Bytes::from(data)));
+            let spec = o
+                .get("spec")
+                .and_then(Value::as_str)
+                .map_or_else(|| meta.key.clone(), str::to_string);
+            out.objects.push((spec, meta, bytes::Bytes::from(data)));
         }
         Ok(out)
     }
@@ -339,10 +357,9 @@ fn shard_info(v: &Value) -> Result<LogShardInfo> {
 fn bilog_entry(e: &Value) -> Result<BilogEntry> {
     Ok(BilogEntry {
         op_id: text(e, "op_id")?,
-        op: match text(e, "op")?.as_str() {
-            "write" => BilogOp::Write,
-            "del" => BilogOp::Del,
-            other => return Err(SyncError::Protocol(format!("unknown bilog op {other:?}"))),
+        op: {
+            let op = text(e, "op")?;
+            BilogOp::parse(&op).ok_or_else(|| SyncError::Protocol(format!("unknown bilog op {op:?}")))?
         },
         object: text(e, "object")?,
         instance: text(e, "op_tag")?,
@@ -358,5 +375,19 @@ fn bilog_entry(e: &Value) -> Result<BilogEntry> {
                     .collect()
             })
             .unwrap_or_default(),
+        version_id: if e.get("versioned").and_then(Value::as_bool).unwrap_or(false) {
+            e.get("instance")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            String::new()
+        },
+        removed: e
+            .get("removed")
+            .filter(|v| !v.is_null())
+            .map(|v| serde_json::from_value(v.clone()))
+            .transpose()
+            .map_err(|err| SyncError::Protocol(format!("bad removed version in {e}: {err}")))?,
     })
 }
