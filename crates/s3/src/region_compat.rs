@@ -121,7 +121,7 @@ pub(crate) fn canonical_request(
 
 fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
     mac.update(data.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
