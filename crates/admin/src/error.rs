@@ -38,6 +38,8 @@ impl AdminError {
                 GatewayError::BucketNotEmpty => "BucketNotEmpty",
                 GatewayError::InvalidArgument(_) | GatewayError::InvalidBucketName(_) => "InvalidArgument",
                 GatewayError::InvalidRequest(_) => "InvalidRequest",
+                GatewayError::InvalidLocationConstraint(_) => "InvalidLocationConstraint",
+                GatewayError::TooManyBuckets(_) => "TooManyBuckets",
                 GatewayError::AccessDenied => "AccessDenied",
                 GatewayError::BucketAlreadyExists => "BucketAlreadyExists",
                 GatewayError::BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",

@@ -52,8 +52,8 @@ impl Gateway {
             ),
             None => String::new(),
         };
-        Err(GatewayError::InvalidArgument(format!(
-            "InvalidLocationConstraint: the location constraint {loc:?} does not match this zonegroup ({}){hint}",
+        Err(GatewayError::InvalidLocationConstraint(format!(
+            "the location constraint {loc:?} does not match this zonegroup ({}){hint}",
             site.zonegroup_api_name
         )))
     }
@@ -70,9 +70,7 @@ impl Gateway {
         validate_bucket_name(name)?;
         let site = self.site();
         let zg = site.zonegroup(zonegroup).ok_or_else(|| {
-            GatewayError::InvalidArgument(format!(
-                "InvalidLocationConstraint: zonegroup {zonegroup} is not part of the current period"
-            ))
+            GatewayError::InvalidLocationConstraint(format!("zonegroup {zonegroup} is not part of the current period"))
         })?;
         let placement_rule = if zg.default_placement.is_empty() {
             meridian_model::DEFAULT_PLACEMENT.to_string()
@@ -109,8 +107,8 @@ impl Gateway {
                 max_buckets.max(0) as usize + 1,
             )?;
             if max_buckets >= 0 && owned.len() as i64 >= max_buckets {
-                return Err(GatewayError::InvalidRequest(format!(
-                    "TooManyBuckets: user may own at most {max_buckets} buckets"
+                return Err(GatewayError::TooManyBuckets(format!(
+                    "user may own at most {max_buckets} buckets"
                 )));
             }
             records::put(txn, &key, &bucket)?;

@@ -56,6 +56,12 @@ pub enum GatewayError {
     InvalidPartNumber(String),
     #[error("{0}")]
     InvalidArgument(String),
+    /// A bucket's location constraint names another zonegroup, or none of the period's.
+    #[error("{0}")]
+    InvalidLocationConstraint(String),
+    /// The user owns `max_buckets` already.
+    #[error("{0}")]
+    TooManyBuckets(String),
     #[error("{0}")]
     InvalidRequest(String),
     #[error("The XML you provided was not well-formed or did not validate against our published schema: {0}")]

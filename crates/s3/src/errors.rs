@@ -41,9 +41,9 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
             err.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
             return err;
         }
-        G::InvalidArgument(ref m) if m.starts_with("InvalidLocationConstraint") => C::InvalidLocationConstraint,
+        G::InvalidLocationConstraint(_) => C::InvalidLocationConstraint,
         G::InvalidArgument(_) => C::InvalidArgument,
-        G::InvalidRequest(ref m) if m.starts_with("TooManyBuckets") => C::TooManyBuckets,
+        G::TooManyBuckets(_) => C::TooManyBuckets,
         G::InvalidRequest(_) => C::InvalidRequest,
         G::MalformedXml(_) => C::MalformedXML,
         G::AccessDenied => C::AccessDenied,
@@ -95,12 +95,6 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
             return S3Error::with_message(C::InternalError, "We encountered an internal error. Please try again.");
         }
     };
-    // Some messages start with the code they are reported under; the document names the code already.
-    let msg = msg
-        .strip_prefix("InvalidLocationConstraint: ")
-        .or_else(|| msg.strip_prefix("TooManyBuckets: "))
-        .map(str::to_string)
-        .unwrap_or(msg);
     S3Error::with_message(code, msg)
 }
 
