@@ -52,6 +52,14 @@ pub enum GatewayError {
     MalformedXml(String),
     #[error("Access Denied")]
     AccessDenied,
+    #[error("{0}")]
+    InvalidTag(String),
+    #[error("The TagSet does not exist")]
+    NoSuchTagSet,
+    #[error("The CORS configuration does not exist")]
+    NoSuchCorsConfiguration,
+    #[error("The lifecycle configuration does not exist")]
+    NoSuchLifecycleConfiguration,
     #[error("The user {0} does not exist")]
     NoSuchUser(String),
     #[error("user {0} already exists")]

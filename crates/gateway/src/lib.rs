@@ -24,6 +24,7 @@ mod records;
 pub mod replica;
 mod site;
 pub mod sync_state;
+pub mod tagging;
 #[cfg(test)]
 mod test_support;
 pub mod users;

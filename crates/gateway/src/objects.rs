@@ -53,6 +53,8 @@ pub struct PutOptions {
     pub conditions: Conditions,
     /// The verified checksum to keep with the object.
     pub checksum: Option<ChecksumSlot>,
+    /// `x-amz-tagging`.
+    pub tags: meridian_model::TagSet,
 }
 
 /// A GET's answer: the object's metadata, the served range and the streamed bytes.
@@ -94,6 +96,7 @@ impl Gateway {
             },
             zones_trace: vec![self.site().zone_id.clone()],
             checksum: opts.checksum.as_ref().and_then(|c| c.get().cloned()),
+            tags: opts.tags,
             ..Default::default()
         };
         self.commit_new_object(bucket, meta, opts.conditions, vec![written])
@@ -221,7 +224,9 @@ impl Gateway {
         .await
     }
 
-    /// CopyObject: `replace_headers` None keeps the source's headers (directive COPY).
+    /// CopyObject: `replace_headers` None keeps the source's headers (directive COPY); `replace_tags` None
+    /// keeps its tags (`x-amz-tagging-directive: COPY`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn copy_object(
         &self,
         src_bucket: &Bucket,
@@ -229,6 +234,7 @@ impl Gateway {
         dst_bucket: &Bucket,
         dst_key: &str,
         replace_headers: Option<ObjectHeaders>,
+        replace_tags: Option<meridian_model::TagSet>,
         source_conditions: &Conditions,
     ) -> Result<ObjectMeta> {
         validate_object_key(dst_key)?;
@@ -256,6 +262,7 @@ impl Gateway {
             zones_trace: vec![self.site().zone_id.clone()],
             // The same bytes: a whole-object checksum still holds; one of parts' checksums does not.
             checksum: src.checksum.filter(|c| !c.composite),
+            tags: replace_tags.unwrap_or(src.tags),
             ..Default::default()
         };
         self.commit_new_object(dst_bucket, meta, Conditions::default(), vec![written])

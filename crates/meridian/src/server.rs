@@ -307,10 +307,21 @@ impl Http {
         meridian_s3::normalize_signing_region(&self.gateway, &parts.method, &parts.uri, &mut parts.headers).await;
         let path = parts.uri.path().to_string();
         let mut resp = match self.guard.admit(parts, body).await {
+            // Preflights are unauthenticated and s3s has no OPTIONS operation: answered from the CORS rules.
+            Ok((req, _)) if req.method() == http::Method::OPTIONS => {
+                meridian_s3::cors::preflight(&self.guard, req.uri(), req.headers()).await
+            }
             Ok((req, watch)) => {
+                let cors = req
+                    .headers()
+                    .contains_key(http::header::ORIGIN)
+                    .then(|| (req.method().clone(), req.uri().clone(), req.headers().clone()));
                 let mut resp = self.s3.call(req).await?;
                 meridian_s3::partial_head(&method, &mut resp);
                 self.guard.finish(&watch, &mut resp);
+                if let Some((m, uri, headers)) = cors {
+                    meridian_s3::cors::decorate(&self.guard, &m, &uri, &headers, &mut resp).await;
+                }
                 resp
             }
             Err(refusal) => refusal.response(),
