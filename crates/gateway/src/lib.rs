@@ -12,6 +12,7 @@ pub mod conditions;
 pub mod error;
 pub mod gc;
 pub mod keys;
+pub mod lifecycle;
 pub mod listing;
 pub mod logs;
 pub mod mdlog;

@@ -93,6 +93,11 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     let workers = Workers::new();
     let interval = Duration::from_secs(cfg.gc_interval_secs.max(1));
     workers.spawn("gc", |w| gw.clone().run_gc(w, interval));
+    let (lc_interval, lc_day) = (
+        Duration::from_secs(cfg.lifecycle_interval_secs.max(1)),
+        Duration::from_secs(cfg.lifecycle_debug_day_secs.max(1)),
+    );
+    workers.spawn("lifecycle", |w| gw.clone().run_lifecycle(w, lc_interval, lc_day));
     let sweeper = gw.clone();
     workers.spawn("orphan-sweep", |w| async move {
         w.status("removing blobs a crash left without an object");

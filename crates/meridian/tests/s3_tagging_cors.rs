@@ -1,13 +1,16 @@
-//! Object and bucket tagging and CORS against a running server: the S3 calls through the SDK (limits,
-//! another user, missing configurations), `x-amz-tagging` on PUT, multipart and copy, the tag count on GET
-//! and HEAD, preflight OPTIONS and `Origin` requests as raw HTTP, and tags and CORS rules reaching the
-//! other zone of a two-zone site.
+//! Object and bucket tagging, CORS and lifecycle against a running server: the S3 calls through the SDK
+//! (limits, another user, missing configurations), `x-amz-tagging` on PUT, multipart and copy, the tag count
+//! on GET and HEAD, preflight OPTIONS and `Origin` requests as raw HTTP, tags and CORS rules reaching the
+//! other zone of a two-zone site, and the lifecycle worker expiring objects and aborting uploads (with a
+//! lifecycle "day" of two seconds).
 
 mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    CompletedMultipartUpload, CompletedPart, CorsConfiguration, CorsRule, Tag, Tagging, TaggingDirective,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload, CompletedPart,
+    CorsConfiguration, CorsRule, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag,
+    Tagging, TaggingDirective,
 };
 use aws_sdk_s3::Client;
 use common::realm::*;
@@ -662,4 +665,204 @@ async fn tags_and_cors_replicate() {
         },
     )
     .await;
+}
+
+fn lc_rule(id: &str, filter: LifecycleRuleFilter) -> aws_sdk_s3::types::builders::LifecycleRuleBuilder {
+    LifecycleRule::builder()
+        .id(id)
+        .status(ExpirationStatus::Enabled)
+        .filter(filter)
+}
+
+#[tokio::test]
+async fn lifecycle() {
+    // A pass every second, and a lifecycle "day" of 2 seconds.
+    let srv = Server::start_with(&["--lifecycle-interval-secs", "1", "--lifecycle-debug-day-secs", "2"]);
+    let c = srv.client();
+    srv.create_user("bob", BOB_ACCESS, BOB_SECRET);
+    let bob = srv.client_for(BOB_ACCESS, BOB_SECRET);
+    create_bucket(&c, "lcy").await;
+    expect_err(
+        c.get_bucket_lifecycle_configuration().bucket("lcy").send().await,
+        "NoSuchLifecycleConfiguration",
+        404,
+    );
+
+    // Refused: a rule without action, zero days, another user.
+    let no_action = BucketLifecycleConfiguration::builder()
+        .rules(
+            lc_rule("none", LifecycleRuleFilter::builder().prefix("x/").build())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    expect_err(
+        c.put_bucket_lifecycle_configuration()
+            .bucket("lcy")
+            .lifecycle_configuration(no_action)
+            .send()
+            .await,
+        "InvalidRequest",
+        400,
+    );
+    let zero = BucketLifecycleConfiguration::builder()
+        .rules(
+            lc_rule("zero", LifecycleRuleFilter::builder().prefix("x/").build())
+                .expiration(LifecycleExpiration::builder().days(0).build())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    expect_err(
+        c.put_bucket_lifecycle_configuration()
+            .bucket("lcy")
+            .lifecycle_configuration(zero)
+            .send()
+            .await,
+        "InvalidArgument",
+        400,
+    );
+
+    let config = BucketLifecycleConfiguration::builder()
+        .rules(
+            lc_rule("tmp", LifecycleRuleFilter::builder().prefix("tmp/").build())
+                .expiration(LifecycleExpiration::builder().days(1).build())
+                .build()
+                .unwrap(),
+        )
+        .rules(
+            lc_rule(
+                "tagged",
+                LifecycleRuleFilter::builder()
+                    .tag(Tag::builder().key("expire").value("yes").build().unwrap())
+                    .build(),
+            )
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .build()
+            .unwrap(),
+        )
+        .rules(
+            lc_rule("old", LifecycleRuleFilter::builder().prefix("old/").build())
+                .expiration(
+                    LifecycleExpiration::builder()
+                        .date(aws_sdk_s3::primitives::DateTime::from_secs(1_577_836_800))
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .rules(
+            lc_rule("uploads", LifecycleRuleFilter::builder().prefix("").build())
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(1)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    expect_err(
+        bob.put_bucket_lifecycle_configuration()
+            .bucket("lcy")
+            .lifecycle_configuration(config.clone())
+            .send()
+            .await,
+        "AccessDenied",
+        403,
+    );
+    c.put_bucket_lifecycle_configuration()
+        .bucket("lcy")
+        .lifecycle_configuration(config)
+        .send()
+        .await
+        .unwrap();
+    let got = c
+        .get_bucket_lifecycle_configuration()
+        .bucket("lcy")
+        .send()
+        .await
+        .unwrap();
+    let rules = got.rules();
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[0].id(), Some("tmp"));
+    assert_eq!(rules[0].expiration().and_then(|e| e.days()), Some(1));
+    assert_eq!(rules[0].filter().and_then(|f| f.prefix()), Some("tmp/"));
+    assert_eq!(
+        rules[1].filter().and_then(|f| f.tag()).map(|t| (t.key(), t.value())),
+        Some(("expire", "yes"))
+    );
+    assert_eq!(
+        rules[2].expiration().and_then(|e| e.date()).map(|d| d.secs()),
+        Some(1_577_836_800)
+    );
+    assert_eq!(
+        rules[3]
+            .abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
+        Some(1)
+    );
+    expect_err(
+        bob.get_bucket_lifecycle_configuration().bucket("lcy").send().await,
+        "AccessDenied",
+        403,
+    );
+
+    put(&c, "lcy", "tmp/a", b"a").await;
+    put(&c, "lcy", "old/b", b"b").await;
+    put(&c, "lcy", "keep/c", b"c").await;
+    c.put_object()
+        .bucket("lcy")
+        .key("keep/tagged")
+        .tagging("expire=yes")
+        .body(ByteStream::from_static(b"t"))
+        .send()
+        .await
+        .unwrap();
+    let upload = c
+        .create_multipart_upload()
+        .bucket("lcy")
+        .key("big")
+        .send()
+        .await
+        .unwrap();
+    let upload_id = upload.upload_id().unwrap().to_string();
+
+    // Within a few "days" (2 s each) the rules have applied; keep/c matches no rule and stays.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let remaining = loop {
+        let listed = c.list_objects_v2().bucket("lcy").send().await.unwrap();
+        let keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
+        let uploads = c.list_multipart_uploads().bucket("lcy").send().await.unwrap();
+        if (keys == ["keep/c"] && uploads.uploads().is_empty()) || Instant::now() > deadline {
+            break (keys, uploads.uploads().len());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(remaining, (vec!["keep/c".to_string()], 0), "{}", srv.server_log());
+    expect_err(
+        c.list_parts()
+            .bucket("lcy")
+            .key("big")
+            .upload_id(&upload_id)
+            .send()
+            .await,
+        "NoSuchUpload",
+        404,
+    );
+    assert_eq!(get_bytes(&c, "lcy", "keep/c").await, b"c");
+
+    c.delete_bucket_lifecycle().bucket("lcy").send().await.unwrap();
+    expect_err(
+        c.get_bucket_lifecycle_configuration().bucket("lcy").send().await,
+        "NoSuchLifecycleConfiguration",
+        404,
+    );
 }

@@ -110,9 +110,9 @@ pub struct LifecycleRule {
     /// Objects expire this many days after their last modification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration_days: Option<u32>,
-    /// Objects expire at this date (RFC 3339, midnight UTC).
+    /// Objects expire once this date has passed (S3 asks for midnight UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_date: Option<String>,
+    pub expiration_date: Option<crate::time::Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_incomplete_days: Option<u32>,
 }

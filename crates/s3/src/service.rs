@@ -1071,4 +1071,25 @@ impl S3 for MeridianS3 {
     async fn delete_bucket_cors(&self, req: S3Request<DeleteBucketCorsInput>) -> R<DeleteBucketCorsOutput> {
         self.do_delete_bucket_cors(req).await
     }
+
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> R<PutBucketLifecycleConfigurationOutput> {
+        self.do_put_bucket_lifecycle(req).await
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> R<GetBucketLifecycleConfigurationOutput> {
+        self.do_get_bucket_lifecycle(req).await
+    }
+
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> R<DeleteBucketLifecycleOutput> {
+        self.do_delete_bucket_lifecycle(req).await
+    }
 }

@@ -5,7 +5,7 @@ use crate::errors::to_s3_error;
 use crate::service::MeridianS3;
 use meridian_gateway::tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS};
 use meridian_gateway::{Gateway, GatewayError};
-use meridian_model::{Bucket, BucketConfigChange, CorsRule, TagSet};
+use meridian_model::{Bucket, BucketConfigChange, CorsRule, LifecycleRule, TagSet};
 use meridian_peer::master;
 use s3s::dto;
 use s3s::dto::{
@@ -260,5 +260,207 @@ impl MeridianS3 {
             change_bucket_config(&self.gw, &bucket, BucketConfigChange::Cors(None)).await?;
         }
         ok(DeleteBucketCorsOutput::default())
+    }
+}
+
+fn positive_days(n: Option<i32>, what: &str) -> S3Result<Option<u32>> {
+    match n {
+        None => Ok(None),
+        Some(d) if d > 0 => Ok(Some(d as u32)),
+        Some(_) => Err(s3_error!(
+            InvalidArgument,
+            "'{what}' in a lifecycle rule must be a positive integer"
+        )),
+    }
+}
+
+pub fn lifecycle_from_dto(rules: s3s::dto::LifecycleRules) -> S3Result<Vec<LifecycleRule>> {
+    if rules.is_empty() || rules.len() > 1000 {
+        return Err(s3_error!(
+            MalformedXML,
+            "A lifecycle configuration holds 1 to 1000 rules"
+        ));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    rules
+        .into_iter()
+        .map(|r| {
+            if let Some(id) = r.id.as_deref() {
+                if id.len() > 255 {
+                    return Err(s3_error!(InvalidArgument, "A rule ID is at most 255 characters"));
+                }
+                if !ids.insert(id.to_string()) {
+                    return Err(s3_error!(
+                        InvalidArgument,
+                        "Rule ID must be unique. Found same ID for more than one rule"
+                    ));
+                }
+            }
+            if r.transitions.as_ref().is_some_and(|t| !t.is_empty())
+                || r.noncurrent_version_transitions.as_ref().is_some_and(|t| !t.is_empty())
+                || r.noncurrent_version_expiration.is_some()
+            {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "Only Expiration and AbortIncompleteMultipartUpload lifecycle actions are implemented"
+                ));
+            }
+            let (mut prefix, mut tags) = (r.prefix.clone(), Vec::new());
+            if let Some(f) = r.filter {
+                if f.object_size_greater_than.is_some() || f.object_size_less_than.is_some() {
+                    return Err(s3_error!(
+                        NotImplemented,
+                        "Lifecycle filters by object size are not implemented"
+                    ));
+                }
+                if let Some(p) = f.prefix {
+                    prefix = Some(p);
+                }
+                if let Some(t) = f.tag {
+                    tags.push((t.key.unwrap_or_default(), t.value.unwrap_or_default()));
+                }
+                if let Some(and) = f.and {
+                    if and.object_size_greater_than.is_some() || and.object_size_less_than.is_some() {
+                        return Err(s3_error!(
+                            NotImplemented,
+                            "Lifecycle filters by object size are not implemented"
+                        ));
+                    }
+                    if let Some(p) = and.prefix {
+                        prefix = Some(p);
+                    }
+                    for t in and.tags.unwrap_or_default() {
+                        tags.push((t.key.unwrap_or_default(), t.value.unwrap_or_default()));
+                    }
+                }
+            }
+            let (mut expiration_days, mut expiration_date) = (None, None);
+            if let Some(e) = r.expiration {
+                if e.days.is_some() && e.date.is_some() {
+                    return Err(s3_error!(MalformedXML, "An Expiration takes Days or Date, not both"));
+                }
+                expiration_days = positive_days(e.days, "Days")?;
+                expiration_date = e.date.map(crate::convert::model_time);
+            }
+            let abort_incomplete_days = match r.abort_incomplete_multipart_upload {
+                Some(a) => positive_days(a.days_after_initiation, "DaysAfterInitiation")?,
+                None => None,
+            };
+            if expiration_days.is_none() && expiration_date.is_none() && abort_incomplete_days.is_none() {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "At least one action needs to be specified in a rule"
+                ));
+            }
+            Ok(LifecycleRule {
+                id: r.id,
+                enabled: r.status.as_str().eq_ignore_ascii_case("Enabled"),
+                prefix: prefix.unwrap_or_default(),
+                tags,
+                expiration_days,
+                expiration_date,
+                abort_incomplete_days,
+            })
+        })
+        .collect()
+}
+
+pub fn lifecycle_to_dto(rules: &[LifecycleRule]) -> s3s::dto::LifecycleRules {
+    rules
+        .iter()
+        .map(|r| {
+            let tag = |(k, v): &(String, String)| dto::Tag {
+                key: Some(k.clone()),
+                value: Some(v.clone()),
+            };
+            let filter = match r.tags.len() {
+                0 => dto::LifecycleRuleFilter {
+                    prefix: Some(r.prefix.clone()),
+                    ..Default::default()
+                },
+                1 if r.prefix.is_empty() => dto::LifecycleRuleFilter {
+                    tag: r.tags.first().map(tag),
+                    ..Default::default()
+                },
+                _ => dto::LifecycleRuleFilter {
+                    and: Some(dto::LifecycleRuleAndOperator {
+                        prefix: (!r.prefix.is_empty()).then(|| r.prefix.clone()),
+                        tags: Some(r.tags.iter().map(tag).collect()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            };
+            dto::LifecycleRule {
+                id: r.id.clone(),
+                status: dto::ExpirationStatus::from_static(if r.enabled {
+                    dto::ExpirationStatus::ENABLED
+                } else {
+                    dto::ExpirationStatus::DISABLED
+                }),
+                filter: Some(filter),
+                expiration: (r.expiration_days.is_some() || r.expiration_date.is_some()).then(|| {
+                    dto::LifecycleExpiration {
+                        days: r.expiration_days.map(|d| d as i32),
+                        date: r.expiration_date.map(crate::convert::s3_time),
+                        expired_object_delete_marker: None,
+                    }
+                }),
+                abort_incomplete_multipart_upload: r.abort_incomplete_days.map(|d| {
+                    dto::AbortIncompleteMultipartUpload {
+                        days_after_initiation: Some(d as i32),
+                    }
+                }),
+                noncurrent_version_expiration: None,
+                noncurrent_version_transitions: None,
+                prefix: None,
+                transitions: None,
+            }
+        })
+        .collect()
+}
+
+impl MeridianS3 {
+    pub(crate) async fn do_put_bucket_lifecycle(
+        &self,
+        req: S3Request<dto::PutBucketLifecycleConfigurationInput>,
+    ) -> R<dto::PutBucketLifecycleConfigurationOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let config = req
+            .input
+            .lifecycle_configuration
+            .ok_or_else(|| s3_error!(MalformedXML, "The lifecycle configuration is missing"))?;
+        let rules = lifecycle_from_dto(config.rules)?;
+        change_bucket_config(&self.gw, &bucket, BucketConfigChange::Lifecycle(Some(rules))).await?;
+        ok(dto::PutBucketLifecycleConfigurationOutput::default())
+    }
+
+    pub(crate) async fn do_get_bucket_lifecycle(
+        &self,
+        req: S3Request<dto::GetBucketLifecycleConfigurationInput>,
+    ) -> R<dto::GetBucketLifecycleConfigurationOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let rules = bucket
+            .config
+            .lifecycle
+            .as_deref()
+            .ok_or_else(|| to_s3_error(GatewayError::NoSuchLifecycleConfiguration))?;
+        ok(dto::GetBucketLifecycleConfigurationOutput {
+            rules: Some(lifecycle_to_dto(rules)),
+            ..Default::default()
+        })
+    }
+
+    pub(crate) async fn do_delete_bucket_lifecycle(
+        &self,
+        req: S3Request<dto::DeleteBucketLifecycleInput>,
+    ) -> R<dto::DeleteBucketLifecycleOutput> {
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        if bucket.config.lifecycle.is_some() {
+            change_bucket_config(&self.gw, &bucket, BucketConfigChange::Lifecycle(None)).await?;
+        }
+        let mut resp = s3s::S3Response::new(dto::DeleteBucketLifecycleOutput::default());
+        resp.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(resp)
     }
 }
