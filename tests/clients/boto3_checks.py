@@ -589,6 +589,39 @@ class Checks:
         status, _ = preflight("https://app.example.org", "PUT")
         expect(status == 403, f"preflight after delete_bucket_cors: {status}")
 
+    def check_lifecycle_config(self):
+        """Bucket lifecycle rules round-trip (the worker applying them is tested in s3_tagging_cors.rs)."""
+        try:
+            self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+            raise CheckFailed("get_bucket_lifecycle_configuration without rules succeeded")
+        except ClientError as e:
+            expect(error_code(e) == ("NoSuchLifecycleConfiguration", 404), f"no lifecycle: {error_code(e)}")
+        rules = [
+            {"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 7}},
+            {
+                "ID": "uploads",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+            },
+        ]
+        self.s3.put_bucket_lifecycle_configuration(Bucket=self.bucket, LifecycleConfiguration={"Rules": rules})
+        got = self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket)["Rules"]
+        expect(
+            [(r["ID"], r.get("Expiration", {}).get("Days"), r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation")) for r in got]
+            == [("tmp", 7, None), ("uploads", None, 2)],
+            f"rules: {got}",
+        )
+        try:
+            self.s3.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket,
+                LifecycleConfiguration={"Rules": [{"ID": "z", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 0}}]},
+            )
+            raise CheckFailed("Expiration Days 0 was accepted")
+        except ClientError as e:
+            expect(error_code(e) == ("InvalidArgument", 400), f"Days 0: {error_code(e)}")
+        self.s3.delete_bucket_lifecycle(Bucket=self.bucket)
+
     def check_delete_bucket(self):
         # empty the bucket, then delete it
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -627,6 +660,7 @@ CHECKS = [
     ("boto3-sigv2", "check_sigv2"),
     ("boto3-tagging", "check_tagging"),
     ("boto3-cors", "check_cors"),
+    ("boto3-lifecycle-config", "check_lifecycle_config"),
     ("boto3-delete-bucket", "check_delete_bucket"),
 ]
 
