@@ -866,3 +866,60 @@ async fn lifecycle() {
         404,
     );
 }
+
+async fn keys_of(c: &Client, bucket: &str) -> Option<Vec<String>> {
+    let out = c.list_objects_v2().bucket(bucket).send().await.ok()?;
+    Some(
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn lifecycle_in_two_zones() {
+    let site = Site::build_with(&["us-east", "us-west"], |z| {
+        z.extra_args = ["--lifecycle-interval-secs", "1", "--lifecycle-debug-day-secs", "2"]
+            .map(String::from)
+            .to_vec();
+    });
+    let (a, b) = (&site.zones[0], &site.zones[1]);
+    let (ca, cb) = (a.client(), b.client());
+    create_bucket(&ca, "lc2").await;
+    put(&ca, "lc2", "tmp/x", b"x").await;
+    put(&ca, "lc2", "keep/y", b"y").await;
+    eventually("objects never reached us-west", &site, || async {
+        keys_of(&cb, "lc2").await.is_some_and(|k| k.len() == 2)
+    })
+    .await;
+    // Rules set through the secondary (forwarded to the master) apply in both zones; the expiry replicates.
+    let config = BucketLifecycleConfiguration::builder()
+        .rules(
+            lc_rule("tmp", LifecycleRuleFilter::builder().prefix("tmp/").build())
+                .expiration(LifecycleExpiration::builder().days(1).build())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    cb.put_bucket_lifecycle_configuration()
+        .bucket("lc2")
+        .lifecycle_configuration(config)
+        .send()
+        .await
+        .unwrap();
+    let rules = ca
+        .get_bucket_lifecycle_configuration()
+        .bucket("lc2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rules.rules().len(), 1, "the master holds the rules set through us-west");
+    for (c, zone) in [(&ca, "us-east"), (&cb, "us-west")] {
+        eventually(&format!("tmp/x never expired on {zone}"), &site, || async {
+            keys_of(c, "lc2").await == Some(vec!["keep/y".to_string()])
+        })
+        .await;
+    }
+}
