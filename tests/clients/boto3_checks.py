@@ -516,6 +516,112 @@ class Checks:
             v2.delete_object(Bucket=bucket, Key=key)
         v2.delete_bucket(Bucket=bucket)
 
+    def check_tagging(self):
+        """Object tags (header, Put/Get/Delete, count on HEAD), bucket tags (NoSuchTagSet), InvalidTag limits."""
+        key = "tagging/obj"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"tagged", Tagging="a=1&b=two%20words")
+        tags = self.s3.get_object_tagging(Bucket=self.bucket, Key=key)["TagSet"]
+        expect(tags == [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "two words"}], f"tags from the header: {tags}")
+        head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        count = head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-tagging-count")
+        expect(count == "2", f"x-amz-tagging-count on HEAD: {count}")
+        self.s3.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={"TagSet": [{"Key": "x", "Value": "y"}]})
+        tags = self.s3.get_object_tagging(Bucket=self.bucket, Key=key)["TagSet"]
+        expect(tags == [{"Key": "x", "Value": "y"}], f"tags after put_object_tagging: {tags}")
+        too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(11)]
+        try:
+            self.s3.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={"TagSet": too_many})
+            raise CheckFailed("11 object tags were accepted")
+        except ClientError as e:
+            expect(error_code(e) == ("InvalidTag", 400), f"11 tags: {error_code(e)}")
+        self.s3.delete_object_tagging(Bucket=self.bucket, Key=key)
+        tags = self.s3.get_object_tagging(Bucket=self.bucket, Key=key)["TagSet"]
+        expect(tags == [], f"tags after delete_object_tagging: {tags}")
+        try:
+            self.s3.get_bucket_tagging(Bucket=self.bucket)
+            raise CheckFailed("get_bucket_tagging without tags succeeded")
+        except ClientError as e:
+            expect(error_code(e) == ("NoSuchTagSet", 404), f"no bucket tags: {error_code(e)}")
+        self.s3.put_bucket_tagging(Bucket=self.bucket, Tagging={"TagSet": [{"Key": "env", "Value": "test"}]})
+        got = self.s3.get_bucket_tagging(Bucket=self.bucket)["TagSet"]
+        expect(got == [{"Key": "env", "Value": "test"}], f"bucket tags: {got}")
+        self.s3.delete_bucket_tagging(Bucket=self.bucket)
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def check_cors(self):
+        """Bucket CORS rules round-trip; a preflight OPTIONS is answered from them (200 / 403)."""
+        try:
+            self.s3.get_bucket_cors(Bucket=self.bucket)
+            raise CheckFailed("get_bucket_cors without rules succeeded")
+        except ClientError as e:
+            expect(error_code(e) == ("NoSuchCORSConfiguration", 404), f"no CORS: {error_code(e)}")
+        rules = [
+            {
+                "AllowedOrigins": ["https://*.example.org"],
+                "AllowedMethods": ["GET", "PUT"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"],
+                "MaxAgeSeconds": 300,
+            }
+        ]
+        self.s3.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": rules})
+        got = self.s3.get_bucket_cors(Bucket=self.bucket)["CORSRules"]
+        expect(got[0]["AllowedOrigins"] == ["https://*.example.org"] and got[0]["MaxAgeSeconds"] == 300, f"rules: {got}")
+        url = f"{self.args.endpoint}/{self.bucket}/any-key"
+
+        def preflight(origin, method):
+            req = urllib.request.Request(
+                url, method="OPTIONS", headers={"Origin": origin, "Access-Control-Request-Method": method}
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    return r.status, r.headers.get("Access-Control-Allow-Origin")
+            except urllib.error.HTTPError as e:
+                return e.code, None
+
+        status, allow = preflight("https://app.example.org", "PUT")
+        expect((status, allow) == (200, "https://app.example.org"), f"matching preflight: {status} {allow}")
+        status, _ = preflight("https://evil.test", "GET")
+        expect(status == 403, f"preflight from another origin: {status}")
+        status, _ = preflight("https://app.example.org", "DELETE")
+        expect(status == 403, f"preflight for a method not allowed: {status}")
+        self.s3.delete_bucket_cors(Bucket=self.bucket)
+        status, _ = preflight("https://app.example.org", "PUT")
+        expect(status == 403, f"preflight after delete_bucket_cors: {status}")
+
+    def check_lifecycle_config(self):
+        """Bucket lifecycle rules round-trip (the worker applying them is tested in s3_tagging_cors.rs)."""
+        try:
+            self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+            raise CheckFailed("get_bucket_lifecycle_configuration without rules succeeded")
+        except ClientError as e:
+            expect(error_code(e) == ("NoSuchLifecycleConfiguration", 404), f"no lifecycle: {error_code(e)}")
+        rules = [
+            {"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 7}},
+            {
+                "ID": "uploads",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+            },
+        ]
+        self.s3.put_bucket_lifecycle_configuration(Bucket=self.bucket, LifecycleConfiguration={"Rules": rules})
+        got = self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket)["Rules"]
+        expect(
+            [(r["ID"], r.get("Expiration", {}).get("Days"), r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation")) for r in got]
+            == [("tmp", 7, None), ("uploads", None, 2)],
+            f"rules: {got}",
+        )
+        try:
+            self.s3.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket,
+                LifecycleConfiguration={"Rules": [{"ID": "z", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 0}}]},
+            )
+            raise CheckFailed("Expiration Days 0 was accepted")
+        except ClientError as e:
+            expect(error_code(e) == ("InvalidArgument", 400), f"Days 0: {error_code(e)}")
+        self.s3.delete_bucket_lifecycle(Bucket=self.bucket)
+
     def check_delete_bucket(self):
         # empty the bucket, then delete it
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -607,6 +713,9 @@ CHECKS = [
     ("boto3-conditional-writes", "check_conditional_writes"),
     ("boto3-part-number", "check_part_number"),
     ("boto3-sigv2", "check_sigv2"),
+    ("boto3-tagging", "check_tagging"),
+    ("boto3-cors", "check_cors"),
+    ("boto3-lifecycle-config", "check_lifecycle_config"),
     ("boto3-delete-bucket", "check_delete_bucket"),
     ("boto3-versions-object-versions-delete", "check_versioned_bucket_empties"),
 ]

@@ -40,6 +40,7 @@ impl AdminError {
                 GatewayError::InvalidRequest(_) => "InvalidRequest",
                 GatewayError::InvalidLocationConstraint(_) => "InvalidLocationConstraint",
                 GatewayError::TooManyBuckets(_) => "TooManyBuckets",
+                GatewayError::NotImplemented(_) => "NotImplemented",
                 GatewayError::AccessDenied => "AccessDenied",
                 GatewayError::BucketAlreadyExists => "BucketAlreadyExists",
                 GatewayError::BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",

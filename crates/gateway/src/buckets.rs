@@ -89,6 +89,7 @@ impl Gateway {
             versioning: VersioningStatus::Off,
             ver: meridian_model::ObjVersion::first(),
             mtime: now,
+            config: Default::default(),
         };
         let max_buckets = owner.max_buckets;
         self.write(move |txn| {

@@ -59,6 +59,9 @@ pub enum GatewayError {
     /// A bucket's location constraint names another zonegroup, or none of the period's.
     #[error("{0}")]
     InvalidLocationConstraint(String),
+    /// A request this gateway does not carry out yet (501).
+    #[error("{0}")]
+    NotImplemented(String),
     /// The user owns `max_buckets` already.
     #[error("{0}")]
     TooManyBuckets(String),
@@ -68,6 +71,14 @@ pub enum GatewayError {
     MalformedXml(String),
     #[error("Access Denied")]
     AccessDenied,
+    #[error("{0}")]
+    InvalidTag(String),
+    #[error("The TagSet does not exist")]
+    NoSuchTagSet,
+    #[error("The CORS configuration does not exist")]
+    NoSuchCorsConfiguration,
+    #[error("The lifecycle configuration does not exist")]
+    NoSuchLifecycleConfiguration,
     #[error("The user {0} does not exist")]
     NoSuchUser(String),
     #[error("user {0} already exists")]

@@ -12,6 +12,7 @@ pub mod conditions;
 pub mod error;
 pub mod gc;
 pub mod keys;
+pub mod lifecycle;
 pub mod listing;
 pub mod logs;
 pub mod mdlog;
@@ -24,6 +25,7 @@ mod records;
 pub mod replica;
 mod site;
 pub mod sync_state;
+pub mod tagging;
 #[cfg(test)]
 mod test_support;
 pub mod users;

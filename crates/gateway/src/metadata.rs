@@ -397,6 +397,8 @@ pub fn bucket_instance_json(b: &Bucket) -> Value {
             "new_bucket_instance_id": "",
         },
         "attrs": [],
+        // Tags, CORS and lifecycle rules: RGW keeps them as binary xattrs in "attrs"; ours are plain JSON.
+        "s3_config": b.config,
     })
 }
 
@@ -427,6 +429,7 @@ struct BucketDoc {
     zonegroup: Option<String>,
     placement_rule: Option<String>,
     versioning: Option<VersioningStatus>,
+    config: Option<meridian_model::BucketConfig>,
 }
 
 /// Reads the `bucket` reference of a document, checking it names the bucket of the key.
@@ -479,6 +482,13 @@ fn instance_doc(data: &Value, tenant: &str, name: &str) -> Result<BucketDoc> {
         zonegroup: opt_str(obj, DOC, "zonegroup")?.filter(|s| !s.is_empty()),
         placement_rule: opt_str(obj, DOC, "placement_rule")?.filter(|s| !s.is_empty()),
         versioning: opt_i64(obj, DOC, "flags")?.map(versioning_from_flags),
+        config: match top.get("s3_config").filter(|v| !v.is_null()) {
+            Some(v) => Some(
+                serde_json::from_value(v.clone())
+                    .map_err(|e| GatewayError::InvalidArgument(format!("{DOC}: \"s3_config\" is not valid: {e}")))?,
+            ),
+            None => None,
+        },
     })
 }
 
@@ -732,6 +742,7 @@ fn put_bucket(
             versioning: doc.versioning.unwrap_or(s.versioning),
             ver,
             mtime,
+            config: doc.config.clone().unwrap_or_else(|| s.config.clone()),
         },
         None => {
             validate_bucket_name(name)?;
@@ -749,6 +760,7 @@ fn put_bucket(
                 versioning: doc.versioning.unwrap_or_default(),
                 ver,
                 mtime,
+                config: doc.config.clone().unwrap_or_default(),
             }
         }
     };

@@ -55,6 +55,8 @@ pub struct UploadOptions {
     pub checksum_algorithm: Option<String>,
     /// `x-amz-checksum-type: FULL_OBJECT`.
     pub checksum_full_object: bool,
+    /// `x-amz-tagging`: the completed object's tags.
+    pub tags: meridian_model::TagSet,
 }
 
 /// The part list of a completion, duplicates collapsed: a part number listed twice in a row counts once,
@@ -84,6 +86,7 @@ impl Gateway {
             headers: opts.headers,
             checksum_algorithm: opts.checksum_algorithm,
             checksum_full_object: opts.checksum_full_object,
+            tags: opts.tags,
         };
         let b = bucket.clone();
         self.write(move |txn| {
@@ -289,6 +292,7 @@ impl Gateway {
                 checksum,
                 versioned: false,
                 delete_marker: false,
+                tags: upload.tags.clone(),
             };
             // Part records go; the used blobs stay referenced by the object, the others are garbage.
             for (k2, _) in records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))? {

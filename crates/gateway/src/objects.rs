@@ -56,6 +56,8 @@ pub struct PutOptions {
     pub conditions: Conditions,
     /// The verified checksum to keep with the object.
     pub checksum: Option<ChecksumSlot>,
+    /// `x-amz-tagging`.
+    pub tags: meridian_model::TagSet,
 }
 
 /// A GET's answer: the object's metadata, the served range and the streamed bytes.
@@ -97,6 +99,7 @@ impl Gateway {
             },
             zones_trace: vec![self.site().zone_id.clone()],
             checksum: opts.checksum.as_ref().and_then(|c| c.get().cloned()),
+            tags: opts.tags,
             ..Default::default()
         };
         self.commit_new_object(bucket, meta, opts.conditions, vec![written])
@@ -310,7 +313,9 @@ impl Gateway {
         .await
     }
 
-    /// CopyObject: `replace_headers` None keeps the source's headers (directive COPY).
+    /// CopyObject: `replace_headers` None keeps the source's headers (directive COPY); `replace_tags` None
+    /// keeps its tags (`x-amz-tagging-directive: COPY`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn copy_object(
         &self,
         src_bucket: &Bucket,
@@ -318,6 +323,7 @@ impl Gateway {
         dst_bucket: &Bucket,
         dst_key: &str,
         replace_headers: Option<ObjectHeaders>,
+        replace_tags: Option<meridian_model::TagSet>,
         source_conditions: &Conditions,
     ) -> Result<ObjectMeta> {
         self.copy_object_version(
@@ -327,6 +333,7 @@ impl Gateway {
             dst_bucket,
             dst_key,
             replace_headers,
+            replace_tags,
             source_conditions,
         )
         .await
@@ -359,6 +366,7 @@ impl Gateway {
         dst_bucket: &Bucket,
         dst_key: &str,
         replace_headers: Option<ObjectHeaders>,
+        replace_tags: Option<meridian_model::TagSet>,
         source_conditions: &Conditions,
     ) -> Result<(ObjectMeta, ObjectMeta)> {
         validate_object_key(dst_key)?;
@@ -390,6 +398,7 @@ impl Gateway {
             zones_trace: vec![self.site().zone_id.clone()],
             // The same bytes: a whole-object checksum still holds; one of parts' checksums does not.
             checksum: src.checksum.clone().filter(|c| !c.composite),
+            tags: replace_tags.unwrap_or_else(|| src.tags.clone()),
             ..Default::default()
         };
         let meta = self
@@ -441,7 +450,7 @@ pub(crate) fn ensure_bucket_current(txn: &dyn WriteTxn, bucket: &Bucket) -> Resu
 }
 
 /// The version id a bucket index log entry carries: none in a never-versioned bucket.
-fn logged_version_id(bucket: &Bucket, meta: &ObjectMeta) -> String {
+pub(crate) fn logged_version_id(bucket: &Bucket, meta: &ObjectMeta) -> String {
     if !meta.versioned && bucket.versioning == VersioningStatus::Off {
         String::new()
     } else {
@@ -512,7 +521,7 @@ pub(crate) fn commit_object(
 }
 
 /// A local DeleteObject in the caller's transaction (see `Gateway::delete_object_version`).
-fn delete_in_txn(
+pub(crate) fn delete_in_txn(
     txn: &mut dyn WriteTxn,
     bucket: &Bucket,
     key: &str,

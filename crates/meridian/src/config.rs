@@ -19,6 +19,11 @@ pub struct Config {
     pub gc_interval_secs: u64,
     /// Seconds replaced bytes stay readable before collection.
     pub gc_delay_secs: u64,
+    /// Seconds between lifecycle passes (bucket expiration and incomplete upload rules).
+    pub lifecycle_interval_secs: u64,
+    /// How many seconds a lifecycle rule's "day" lasts: 86400, or less for tests (RGW's
+    /// `rgw_lc_debug_interval`).
+    pub lifecycle_debug_day_secs: u64,
     /// Log filter (tracing-subscriber EnvFilter syntax).
     pub log: String,
     /// Metadata page cache, MiB.
@@ -95,6 +100,8 @@ impl Default for Config {
             period_pull_interval_secs: 30,
             gc_interval_secs: 5,
             gc_delay_secs: 10,
+            lifecycle_interval_secs: 3600,
+            lifecycle_debug_day_secs: 86_400,
             log: "info".into(),
             meta_cache_mib: 64,
             sync_poll_interval_ms: 1000,

@@ -52,6 +52,12 @@ struct ServerArgs {
     /// Seconds replaced bytes stay readable before they are collected
     #[arg(long)]
     gc_delay_secs: Option<u64>,
+    /// Seconds between lifecycle passes
+    #[arg(long)]
+    lifecycle_interval_secs: Option<u64>,
+    /// Seconds a lifecycle rule's day lasts (tests; RGW's rgw_lc_debug_interval)
+    #[arg(long)]
+    lifecycle_debug_day_secs: Option<u64>,
     /// Log filter, e.g. info or meridian=debug
     #[arg(long)]
     log: Option<String>,
@@ -212,6 +218,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(v) = args.gc_delay_secs {
                 cfg.gc_delay_secs = v;
+            }
+            if let Some(v) = args.lifecycle_interval_secs {
+                cfg.lifecycle_interval_secs = v;
+            }
+            if let Some(v) = args.lifecycle_debug_day_secs {
+                cfg.lifecycle_debug_day_secs = v;
             }
             if let Some(v) = args.log {
                 cfg.log = v;

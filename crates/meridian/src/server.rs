@@ -103,6 +103,15 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     };
     let (gc_gw, interval) = (gw.clone(), Duration::from_secs(cfg.gc_interval_secs.max(1)));
     leased("gc", Box::new(move |w| tokio::spawn(gc_gw.clone().run_gc(w, interval))));
+    let (lc_gw, lc_interval, lc_day) = (
+        gw.clone(),
+        Duration::from_secs(cfg.lifecycle_interval_secs.max(1)),
+        Duration::from_secs(cfg.lifecycle_debug_day_secs.max(1)),
+    );
+    leased(
+        "lifecycle",
+        Box::new(move |w| tokio::spawn(lc_gw.clone().run_lifecycle(w, lc_interval, lc_day))),
+    );
     let sweeper = gw.clone();
     workers.spawn("orphan-sweep", |w| async move {
         w.status("removing blobs a crash left without an object");
@@ -344,10 +353,21 @@ impl Http {
         meridian_s3::normalize_signing_region(&self.gateway, &parts.method, &parts.uri, &mut parts.headers).await;
         let path = parts.uri.path().to_string();
         let mut resp = match self.guard.admit(parts, body).await {
+            // Preflights are unauthenticated and s3s has no OPTIONS operation: answered from the CORS rules.
+            Ok((req, _)) if req.method() == http::Method::OPTIONS => {
+                meridian_s3::cors::preflight(&self.guard, req.uri(), req.headers()).await
+            }
             Ok((req, watch)) => {
+                let cors = req
+                    .headers()
+                    .contains_key(http::header::ORIGIN)
+                    .then(|| (req.method().clone(), req.uri().clone(), req.headers().clone()));
                 let mut resp = self.s3.call(req).await?;
                 meridian_s3::partial_head(&method, &mut resp);
                 self.guard.finish(&watch, &mut resp);
+                if let Some((m, uri, headers)) = cors {
+                    meridian_s3::cors::decorate(&self.guard, &m, &uri, &headers, &mut resp).await;
+                }
                 resp
             }
             Err(refusal) => refusal.response(),

@@ -30,6 +30,9 @@ pub struct Bucket {
     pub ver: crate::topology::ObjVersion,
     #[serde(default)]
     pub mtime: Timestamp,
+    /// Tags, CORS and lifecycle rules (S3 sub-resources).
+    #[serde(default, skip_serializing_if = "crate::bucket_config::BucketConfig::is_empty")]
+    pub config: crate::bucket_config::BucketConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -1,6 +1,7 @@
 //! Plain data types of Meridian (users, buckets, objects, logs, topology) and their serde shapes. No I/O here.
 
 pub mod bucket;
+pub mod bucket_config;
 pub mod logs;
 pub mod names;
 pub mod object;
@@ -9,6 +10,7 @@ pub mod topology;
 pub mod user;
 
 pub use bucket::{Bucket, BucketStats, VersioningStatus};
+pub use bucket_config::{BucketConfig, BucketConfigChange, CorsRule, LifecycleRule, TagSet};
 pub use logs::{BilogEntry, BilogOp, DatalogEntry, LogShardInfo, MdlogEntry, MdlogStatus, Tombstone, WriteOrder};
 pub use object::{
     parse_version_id, version_id_of, DataId, Manifest, MultipartUpload, ObjectChecksum, ObjectHeaders, ObjectMeta,

@@ -90,6 +90,9 @@ pub struct ObjectMeta {
     pub upload_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<ObjectChecksum>,
+    /// The object's tags (`x-amz-tagging`, PutObjectTagging), in the order they were given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: crate::bucket_config::TagSet,
     /// A version with its own id (written while the bucket's versioning was Enabled); false for the `null`
     /// version, which every object of a never-versioned bucket is.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -186,6 +189,9 @@ pub struct MultipartUpload {
     /// `FULL_OBJECT` asked for (`x-amz-checksum-type`); composite otherwise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub checksum_full_object: bool,
+    /// Tags the completed object gets (`x-amz-tagging` on create).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: crate::bucket_config::TagSet,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -435,3 +435,42 @@ pub async fn run_period_puller(gw: Gateway, mut worker: meridian_worker::Worker,
         }
     }
 }
+
+/// A change of a bucket's tags, CORS or lifecycle rules on a zone that is not the metadata master: made to
+/// the master's record (read, changed, put back at the version read, so a concurrent change is refused
+/// rather than lost), which this zone then stores at once; metadata sync brings it to the other zones.
+pub async fn change_bucket_config_on_master(
+    gw: &Gateway,
+    bucket: &Bucket,
+    change: meridian_model::BucketConfigChange,
+) -> Result<Bucket, GatewayError> {
+    let key = format!("{}:{}", bucket_spec(&bucket.tenant, &bucket.name), bucket.bucket_id);
+    let get = AdminRequest::new(Method::GET, "metadata/bucket.instance").param("key", key.clone());
+    let mut entry = forward(gw, &get).await.map_err(|e| match e {
+        GatewayError::NotFound(_) => GatewayError::NoSuchBucket,
+        other => other,
+    })?;
+    let mut config: meridian_model::BucketConfig = match entry.pointer("/data/s3_config") {
+        Some(v) if !v.is_null() => serde_json::from_value(v.clone())
+            .map_err(|e| GatewayError::MasterUnavailable(format!("the master sent a malformed s3_config: {e}")))?,
+        _ => Default::default(),
+    };
+    change.apply(&mut config);
+    let value = serde_json::to_value(&config).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    match entry.get_mut("data").and_then(Value::as_object_mut) {
+        Some(data) => {
+            data.insert("s3_config".into(), value);
+        }
+        None => {
+            return Err(GatewayError::MasterUnavailable(
+                "the master's bucket entry has no data".into(),
+            ))
+        }
+    }
+    let put = AdminRequest::new(Method::PUT, "metadata/bucket.instance")
+        .param("key", key.clone())
+        .with_body(entry);
+    let answer = forward(gw, &put).await?;
+    adopt_entry(gw, &format!("bucket.instance:{key}"), answer).await?;
+    gw.get_bucket(&bucket.tenant, &bucket.name).await
+}

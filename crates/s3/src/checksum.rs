@@ -544,6 +544,7 @@ mod tests {
             headers: Default::default(),
             checksum_algorithm: Some(alg.name().into()),
             checksum_full_object: full,
+            tags: Vec::new(),
         }
     }
 

@@ -52,7 +52,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -212,6 +212,29 @@ impl RequestGuard {
 
     pub fn config(&self) -> &GuardConfig {
         &self.config
+    }
+
+    pub(crate) fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// The bucket a request names (virtual-hosted or path style), if any.
+    pub(crate) fn bucket_named(&self, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()))
+            .unwrap_or_default();
+        if let Some(b) = self.hosts.bucket_of(host) {
+            return Some(b);
+        }
+        let path = uri.path().trim_start_matches('/');
+        let name = path.split('/').next().unwrap_or_default();
+        (!name.is_empty()).then(|| {
+            percent_encoding::percent_decode_str(name)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
     }
 
     /// Whether the request names an object (a key), not only a bucket or the service.

@@ -5,6 +5,7 @@ mod auth;
 mod checksum;
 mod chunk_frames;
 mod convert;
+pub mod cors;
 mod errors;
 pub mod guard;
 mod host;
@@ -13,6 +14,7 @@ mod service;
 #[cfg(test)]
 mod service_proptests;
 mod sigv2_compat;
+mod subresources;
 
 pub use auth::GatewayAuth;
 pub use chunk_frames::ChunkFrames;

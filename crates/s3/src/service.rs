@@ -4,10 +4,12 @@ use crate::auth::suspended_error;
 use crate::checksum;
 use crate::convert::*;
 use crate::errors::to_s3_error;
+use crate::subresources;
 use meridian_gateway::buckets::authorize;
 use meridian_gateway::listing::{ListPage, ListQuery, VersionQuery};
 use meridian_gateway::multipart::UploadOptions;
 use meridian_gateway::objects::{part_range, PutOptions};
+use meridian_gateway::tagging::MAX_OBJECT_TAGS;
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_model::{Bucket, ObjectMeta, User, VersioningStatus};
 use meridian_peer::master;
@@ -16,7 +18,7 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
 
 pub struct MeridianS3 {
-    gw: Gateway,
+    pub(crate) gw: Gateway,
     /// Hostnames configured for virtual-hosted style (the zonegroups' come from the period).
     hostnames: Vec<String>,
 }
@@ -139,7 +141,7 @@ impl MeridianS3 {
     }
 
     /// The authenticated caller; anonymous requests are refused (no public buckets).
-    async fn caller<T>(&self, req: &S3Request<T>) -> S3Result<User> {
+    pub(crate) async fn caller<T>(&self, req: &S3Request<T>) -> S3Result<User> {
         let creds = req
             .credentials
             .as_ref()
@@ -181,7 +183,7 @@ impl MeridianS3 {
         Ok(bucket)
     }
 
-    async fn caller_bucket<T>(&self, req: &S3Request<T>, name: &str) -> S3Result<(User, Bucket)> {
+    pub(crate) async fn caller_bucket<T>(&self, req: &S3Request<T>, name: &str) -> S3Result<(User, Bucket)> {
         let user = self.caller(req).await?;
         let bucket = self
             .bucket_for(&user, name)
@@ -473,6 +475,7 @@ impl S3 for MeridianS3 {
         let trailers = req.trailing_headers.clone();
         let input = req.input;
         let content_md5 = content_md5(input.content_md5.as_deref())?;
+        let tags = subresources::tags_from_header(input.tagging.as_deref(), MAX_OBJECT_TAGS)?;
         let mut body = request_body(input.body);
         let mut slot = None;
         let mut verdict = None;
@@ -488,6 +491,7 @@ impl S3 for MeridianS3 {
             content_md5,
             conditions: conditions(input.if_match, input.if_none_match, None, None),
             checksum: slot,
+            tags,
         };
         let meta = match self.gw.put_object(&bucket, &input.key, body, opts).await {
             Ok(m) => m,
@@ -578,6 +582,7 @@ impl S3 for MeridianS3 {
             metadata,
             parts_count: meta.parts_count.map(|n| n as i32),
             version_id: shown_version(&bucket, &meta).or(asked_version),
+            tag_count: (!meta.tags.is_empty()).then_some(meta.tags.len() as i32),
             ..Default::default()
         };
         output.checksum_type = set_checksum!(output, stored_checksum);
@@ -646,7 +651,12 @@ impl S3 for MeridianS3 {
         };
         out.checksum_type = set_checksum!(out, stored_checksum);
         // With a Content-Range the answer becomes 206 (`crate::partial_head`).
-        ok(out)
+        let mut resp = S3Response::new(out);
+        if !meta.tags.is_empty() {
+            resp.headers
+                .insert("x-amz-tagging-count", http::HeaderValue::from(meta.tags.len()));
+        }
+        Ok(resp)
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> R<DeleteObjectOutput> {
@@ -723,6 +733,19 @@ impl S3 for MeridianS3 {
             .as_ref()
             .is_some_and(|d| d.as_str().eq_ignore_ascii_case("REPLACE"));
         let headers = replace.then(|| object_headers_of!(input));
+        let tags = match input
+            .tagging_directive
+            .as_ref()
+            .map(|d| d.as_str().to_ascii_uppercase())
+        {
+            None => None,
+            Some(d) if d == "COPY" => None,
+            Some(d) if d == "REPLACE" => Some(subresources::tags_from_header(
+                input.tagging.as_deref(),
+                MAX_OBJECT_TAGS,
+            )?),
+            Some(_) => return Err(s3_error!(InvalidArgument, "Unknown tagging directive")),
+        };
         let conds = conditions(
             input.copy_source_if_match,
             input.copy_source_if_none_match,
@@ -738,6 +761,7 @@ impl S3 for MeridianS3 {
                 &dst,
                 &input.key,
                 headers,
+                tags,
                 &conds,
             )
             .await
@@ -921,10 +945,12 @@ impl S3 for MeridianS3 {
             input.checksum_algorithm.as_ref().map(|a| a.as_str()),
             input.checksum_type.as_ref().map(|t| t.as_str()),
         )?;
+        let tags = subresources::tags_from_header(input.tagging.as_deref(), MAX_OBJECT_TAGS)?;
         let opts = UploadOptions {
             headers: object_headers_of!(input),
             checksum_algorithm,
             checksum_full_object,
+            tags,
         };
         let upload = self.gw.create_upload(&bucket, &input.key, opts).await.s3()?;
         ok(CreateMultipartUploadOutput {
@@ -1166,5 +1192,61 @@ impl S3 for MeridianS3 {
             ),
             ..Default::default()
         })
+    }
+    async fn put_object_tagging(&self, req: S3Request<PutObjectTaggingInput>) -> R<PutObjectTaggingOutput> {
+        self.do_put_object_tagging(req).await
+    }
+
+    async fn get_object_tagging(&self, req: S3Request<GetObjectTaggingInput>) -> R<GetObjectTaggingOutput> {
+        self.do_get_object_tagging(req).await
+    }
+
+    async fn delete_object_tagging(&self, req: S3Request<DeleteObjectTaggingInput>) -> R<DeleteObjectTaggingOutput> {
+        self.do_delete_object_tagging(req).await
+    }
+
+    async fn put_bucket_tagging(&self, req: S3Request<PutBucketTaggingInput>) -> R<PutBucketTaggingOutput> {
+        self.do_put_bucket_tagging(req).await
+    }
+
+    async fn get_bucket_tagging(&self, req: S3Request<GetBucketTaggingInput>) -> R<GetBucketTaggingOutput> {
+        self.do_get_bucket_tagging(req).await
+    }
+
+    async fn delete_bucket_tagging(&self, req: S3Request<DeleteBucketTaggingInput>) -> R<DeleteBucketTaggingOutput> {
+        self.do_delete_bucket_tagging(req).await
+    }
+
+    async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> R<PutBucketCorsOutput> {
+        self.do_put_bucket_cors(req).await
+    }
+
+    async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> R<GetBucketCorsOutput> {
+        self.do_get_bucket_cors(req).await
+    }
+
+    async fn delete_bucket_cors(&self, req: S3Request<DeleteBucketCorsInput>) -> R<DeleteBucketCorsOutput> {
+        self.do_delete_bucket_cors(req).await
+    }
+
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> R<PutBucketLifecycleConfigurationOutput> {
+        self.do_put_bucket_lifecycle(req).await
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> R<GetBucketLifecycleConfigurationOutput> {
+        self.do_get_bucket_lifecycle(req).await
+    }
+
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> R<DeleteBucketLifecycleOutput> {
+        self.do_delete_bucket_lifecycle(req).await
     }
 }

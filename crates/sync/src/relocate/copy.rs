@@ -256,6 +256,7 @@ async fn report(gw: &Gateway, rec: &MoveRecord, progress: &Mutex<Progress>) -> R
         versioning: Default::default(),
         ver: Default::default(),
         mtime: Timestamp(0),
+        config: Default::default(),
     };
     let stats = gw.bucket_stats(&bucket).await?;
     let r = {

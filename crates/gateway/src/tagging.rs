@@ -1,0 +1,141 @@
+//! Object and bucket tags, and changes to a bucket's S3 sub-resources (tags, CORS, lifecycle).
+//!
+//! A tag change of an object is a new write of its record (new instance, new mtime, same bytes) logged in
+//! the bucket index log, so other zones order and fetch it like any write; bucket sub-resources are part of
+//! the bucket record and go through the metadata log.
+
+use crate::error::{GatewayError, Result};
+use crate::logs::{self, Change};
+use crate::{keys, records, Gateway};
+use meridian_model::names::validate_object_key;
+use meridian_model::{BilogOp, Bucket, BucketConfigChange, ObjectMeta, TagSet, Timestamp};
+
+/// S3's limits: 10 tags on an object, 50 on a bucket.
+pub const MAX_OBJECT_TAGS: usize = 10;
+pub const MAX_BUCKET_TAGS: usize = 50;
+const MAX_KEY_CHARS: usize = 128;
+const MAX_VALUE_CHARS: usize = 256;
+
+/// Checks a tag set against S3's limits (count, key and value length, unique keys): `InvalidTag` if not.
+pub fn validate_tags(tags: &TagSet, max: usize) -> Result<()> {
+    if tags.len() > max {
+        return Err(GatewayError::InvalidTag(format!(
+            "Object tags cannot be greater than {max}"
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > MAX_KEY_CHARS {
+            return Err(GatewayError::InvalidTag(format!(
+                "The TagKey you have provided is invalid (1 to {MAX_KEY_CHARS} characters)"
+            )));
+        }
+        if v.chars().count() > MAX_VALUE_CHARS {
+            return Err(GatewayError::InvalidTag(format!(
+                "The TagValue you have provided is invalid (at most {MAX_VALUE_CHARS} characters)"
+            )));
+        }
+        if !seen.insert(k.as_str()) {
+            return Err(GatewayError::InvalidTag(
+                "Cannot provide multiple Tags with the same key".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Gateway {
+    /// Replaces an object's tags (an empty set removes them). The record is rewritten with a new instance and
+    /// mtime and logged as a write, so the change replicates and wins over the older record everywhere.
+    pub async fn put_object_tags(&self, bucket: &Bucket, key: &str, tags: TagSet) -> Result<ObjectMeta> {
+        validate_object_key(key)?;
+        validate_tags(&tags, MAX_OBJECT_TAGS)?;
+        let b = bucket.clone();
+        let key = key.to_string();
+        let zone_id = self.site().zone_id.clone();
+        self.write(move |txn| {
+            crate::moves::check_writable(txn, &b)?;
+            crate::objects::ensure_bucket_current(txn, &b)?;
+            let k = keys::object(&b.bucket_id, &key);
+            let old = crate::versions::current(txn, &b.bucket_id, &key)?
+                .filter(|o| !o.delete_marker)
+                .ok_or(GatewayError::NoSuchKey)?;
+            // A version's id derives from its write (mtime, zone): a rewrite would make it another version.
+            if old.versioned {
+                return Err(GatewayError::NotImplemented(
+                    "Tags of an object version in a versioning-enabled bucket are not supported yet".into(),
+                ));
+            }
+            let meta = ObjectMeta {
+                instance: crate::new_id(),
+                // Never before the old mtime, or the rewrite could lose to the record it replaces.
+                mtime: Timestamp(Timestamp::now().0.max(old.mtime.0 + 1)),
+                zones_trace: vec![zone_id],
+                tags,
+                ..old
+            };
+            // Same bytes, same references: no GC, no stats change.
+            records::put(txn, &k, &meta)?;
+            logs::record(
+                txn,
+                &b,
+                &Change {
+                    op: BilogOp::Write,
+                    key: &meta.key,
+                    instance: &meta.instance,
+                    mtime: meta.mtime,
+                    etag: &meta.etag,
+                    size: meta.size,
+                    zones_trace: &meta.zones_trace,
+                    version_id: &crate::objects::logged_version_id(&b, &meta),
+                    removed: None,
+                },
+            )?;
+            Ok(meta)
+        })
+        .await
+    }
+
+    /// Applies a change of a bucket's sub-resources on the metadata master: the bucket's version is bumped
+    /// and the change logged in the metadata log (metadata sync carries it to the other zones).
+    pub async fn change_bucket_config(&self, bucket: &Bucket, change: BucketConfigChange) -> Result<Bucket> {
+        let b = bucket.clone();
+        self.write(move |txn| {
+            let key = keys::bucket(&b.tenant, &b.name);
+            let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
+            if stored.bucket_id != b.bucket_id {
+                return Err(GatewayError::NoSuchBucket);
+            }
+            change.apply(&mut stored.config);
+            stored.ver = stored.ver.bumped();
+            stored.mtime = Timestamp::now();
+            records::put(txn, &key, &stored)?;
+            crate::mdlog::bucket_written(txn, &stored)?;
+            Ok(stored)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(n: usize) -> TagSet {
+        (0..n).map(|i| (format!("k{i}"), "v".to_string())).collect()
+    }
+
+    #[test]
+    fn limits_are_s3s() {
+        assert!(validate_tags(&tags(10), MAX_OBJECT_TAGS).is_ok());
+        assert!(matches!(
+            validate_tags(&tags(11), MAX_OBJECT_TAGS),
+            Err(GatewayError::InvalidTag(_))
+        ));
+        assert!(validate_tags(&tags(50), MAX_BUCKET_TAGS).is_ok());
+        assert!(validate_tags(&vec![("k".repeat(128), "v".repeat(256))], 10).is_ok());
+        assert!(validate_tags(&vec![("k".repeat(129), String::new())], 10).is_err());
+        assert!(validate_tags(&vec![("k".into(), "v".repeat(257))], 10).is_err());
+        assert!(validate_tags(&vec![("k".into(), "a".into()), ("k".into(), "b".into())], 10).is_err());
+    }
+}
