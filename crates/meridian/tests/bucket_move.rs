@@ -708,3 +708,35 @@ async fn cancel_before_the_cut_over_leaves_the_bucket_as_it_was() {
         check_reads(&fleet_eu, name, expected).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_zone_out_of_reach_holds_the_cut_over_not_the_writes() {
+    let mut realm = realm(4);
+    create_bucket(&realm.a.client(), "part").await;
+    let mut expected = fill(&realm.a.client(), "part", 200, 0, None).await;
+    realm
+        .a
+        .cli(&["bucket", "move", "--bucket", "part", "--zonegroup", "eu"]);
+    wait_api(&realm, &realm.a, "part", Duration::from_secs(120), |s| {
+        s["phase"] == "copy"
+    })
+    .await;
+    // us-west out of reach (as a partition would leave it): eu cannot copy from it, so no cut-over starts,
+    // and the bucket keeps taking writes in us-east.
+    realm.b.kill();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let st = api_status(&realm.a, "part").await.unwrap();
+    assert_eq!(st["phase"], "copy", "{st:#}");
+    for i in 0..20 {
+        let key = format!("during/{i}");
+        let etag = put(&realm.a.client(), "part", &key, &pattern(1000, i)).await;
+        expected.insert(key, Some(etag));
+    }
+    // Back: the copy resumes from its positions and the move ends.
+    realm.b.start();
+    wait_status(&realm, &realm.a, "part", Duration::from_secs(120), |s| {
+        matches!(s["phase"].as_str(), Some("cleanup" | "done"))
+    })
+    .await;
+    check_reads(&realm.c.client(), "part", &expected).await;
+}

@@ -485,6 +485,12 @@ async fn finish_if_released(
     targets: &[ZoneGroupZone],
     last: MovePhase,
 ) -> Result<()> {
+    let Some(current) = load(gw, &rec.spec()).await?.filter(|r| r.id == rec.id) else {
+        return Ok(());
+    };
+    if !sources.iter().chain(targets).all(|z| current.released.contains(&z.id)) {
+        return Ok(());
+    }
     update(gw, &rec.spec(), &rec.id, |r| {
         if sources.iter().chain(targets).all(|z| r.released.contains(&z.id)) && r.phase != last {
             r.set_phase(last);
