@@ -204,6 +204,7 @@ impl Gateway {
             if current.bucket_id != bucket.bucket_id {
                 return Err(GatewayError::NoSuchBucket);
             }
+            crate::moves::check_not_moving(txn, &bucket)?;
             for prefix in [
                 keys::object_prefix(&bucket.bucket_id),
                 keys::upload_prefix(&bucket.bucket_id),
