@@ -158,16 +158,18 @@ run_move() {
   wait "$writer"
   echo "   $(jq -c '{phase, objects_total, bytes_total, cutover_ms, cutover_attempts}' <<<"$status")"
   echo "   writer: $(cat "$DIR/writer-$bucket.json")"
-  local n bytes cut gap copy_s total_s
+  local n bytes cut gap cgap copy_s total_s
   n=$(jq -r .objects_total <<<"$status")
   bytes=$(jq -r .bytes_total <<<"$status")
   cut=$(jq -r .cutover_ms <<<"$status")
   gap=$(jq -r .longest_gap_ms "$DIR/writer-$bucket.json")
+  cgap=$(jq -r .cutover_gap_ms "$DIR/writer-$bucket.json")
   copy_s=$(calc "$t_flip - $t_copy")
   total_s=$(calc "$t_flip - $t0")
-  ROWS+=("$(printf '| %s x %s | %s | %.1f s | %.1f s | %.0f | %.1f | %s ms | %s ms | %s |' "$objects" "$size" \
-    "$(calc "$bytes / 1048576" | xargs printf '%.0f MiB')" "$total_s" "$copy_s" "$(calc "$n / $copy_s")" \
-    "$(calc "$bytes / $copy_s / 1000000")" "$cut" "$gap" "$(jq -r '"\(.ops) ops, \(.slowdowns) x 503, \(.redirects) x 301"' "$DIR/writer-$bucket.json")")")
+  ROWS+=("$(printf '| %s x %s | %s objects, %s | %.1f s | %.1f s | %.0f | %.1f | %s ms | %s ms | %s ms | %s |' "$objects" "$size" \
+    "$n" "$(calc "$bytes / 1048576" | xargs printf '%.0f MiB')" "$total_s" "$copy_s" "$(calc "$n / $copy_s")" \
+    "$(calc "$bytes / $copy_s / 1000000")" "$cut" "$cgap" "$gap" \
+    "$(jq -r '"\(.ops) ops, \(.slowdowns) x 503, \(.redirects) x 301, gaps > 0.5 s: \(.gaps_over_500ms)"' "$DIR/writer-$bucket.json")")")
 }
 
 run_move small "$SMALL_OBJECTS" "$SMALL_SIZE"
@@ -182,8 +184,11 @@ fi
   echo "the other through the us endpoints during the whole move (follows the 301 to eu, retries 503 every 20 ms)."
   echo "Copy = the copy's start to the flip (eu copies from both us zones; the second costs a listing)."
   echo
-  echo "| bucket | bytes | whole move | copy | objects/s | MB/s | cut-over (fence to flip) | longest gap between acknowledged writes | writer |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "Moved = the bucket at the flip (the fill and the writer's objects). Cut-over gap = from the writer's last"
+  echo "acknowledged write before its first 503/301 to its first acknowledged write after it (in eu)."
+  echo
+  echo "| fill | moved | whole move | copy | objects/s | MB/s | cut-over (fence to flip) | cut-over gap seen by the writer | longest gap between acknowledged writes | writer |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
 } >"$OUT"
 echo

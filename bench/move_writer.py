@@ -62,6 +62,11 @@ def main():
     longest, longest_at = 0.0, 0.0
     ops = slowdowns = redirects = failures = 0
     in_target = False
+    # The gap that contains the cut-over: from the last success before the first 503 (or 301) to the first
+    # success after it.
+    cut_from = None
+    cutover_gap = None
+    gaps = []
     n = 0
     while not os.path.exists(stop_file):
         n += 1
@@ -72,11 +77,17 @@ def main():
             status = ep.put(creds, path, body)
             if status == 200:
                 now = time.monotonic()
-                if last_ok is not None and now - last_ok > longest:
-                    longest, longest_at = now - last_ok, last_ok - start
+                if last_ok is not None:
+                    gaps.append((now - last_ok, last_ok - start))
+                    if now - last_ok > longest:
+                        longest, longest_at = now - last_ok, last_ok - start
+                if cut_from is not None and cutover_gap is None:
+                    cutover_gap = now - cut_from
                 last_ok = now
                 ops += 1
                 break
+            if status in (301, 503) and cut_from is None and last_ok is not None:
+                cut_from = last_ok
             if status == 301:
                 redirects += 1
                 if in_target:
@@ -95,6 +106,10 @@ def main():
                 "seconds": round(time.monotonic() - start, 3),
                 "longest_gap_ms": round(longest * 1000, 1),
                 "longest_gap_at_s": round(longest_at, 3),
+                "cutover_gap_ms": None if cutover_gap is None else round(cutover_gap * 1000, 1),
+                "cutover_at_s": None if cut_from is None else round(cut_from - start, 3),
+                "gaps_over_500ms": sum(1 for g, _ in gaps if g > 0.5),
+                "top_gaps_ms_at_s": [[round(g * 1000, 1), round(t, 2)] for g, t in sorted(gaps, reverse=True)[:3]],
                 "slowdowns": slowdowns,
                 "redirects": redirects,
                 "other_failures": failures,

@@ -238,6 +238,7 @@ impl Gateway {
             if current.bucket_id != bucket.bucket_id {
                 return Err(GatewayError::NoSuchBucket);
             }
+            crate::moves::check_not_moving(txn, &bucket)?;
             for prefix in [
                 keys::object_prefix(&bucket.bucket_id),
                 keys::version_prefix(&bucket.bucket_id),

@@ -58,6 +58,18 @@ pub(crate) fn check_writable(txn: &dyn ReadOps, bucket: &Bucket) -> Result<()> {
     }
 }
 
+/// A bucket that is moving is not deleted under the move (cancel the move first).
+pub(crate) fn check_not_moving(txn: &dyn ReadOps, bucket: &Bucket) -> Result<()> {
+    match records::get::<LocalMove>(txn, &local_key(&bucket.bucket_id))? {
+        Some(m) => Err(GatewayError::Conflict(format!(
+            "bucket {} is moving to zonegroup {} (move {}): it cannot be deleted now; see `meridian bucket move \
+             status --bucket {}`, or cancel the move first",
+            bucket.name, m.to_zonegroup, m.move_id, bucket.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Whether a move of `b` to `to` is under way here, so metadata sync may apply its zonegroup change
 /// although this zone holds objects of it.
 pub(crate) fn allows_zonegroup_change(r: &dyn ReadOps, b: &Bucket, to: &str) -> Result<bool> {
@@ -311,8 +323,15 @@ mod tests {
         assert_eq!(gw.bucket_stats(&bucket).await.unwrap(), BucketStats::default());
         assert_eq!(gw.move_bilog_head(&bucket.bucket_id).await.unwrap().marker, "");
         gw.get_bucket("", "moving").await.unwrap();
+        // Not deleted while it moves.
+        let refused = gw.remove_bucket("", "moving", false).await;
+        assert!(
+            matches!(refused, Err(GatewayError::Conflict(ref m)) if m.contains("moving")),
+            "{refused:?}"
+        );
         gw.local_move_end(&bucket.bucket_id, "m1").await.unwrap();
         assert!(gw.local_move(&bucket.bucket_id).await.unwrap().is_none());
+        gw.remove_bucket("", "moving", false).await.unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -598,7 +598,8 @@ async fn cancel_before_the_cut_over_leaves_the_bucket_as_it_was() {
     let (a, b, c) = (&realm.a, &realm.b, &realm.c);
     let us = a.zonegroup_id("us");
     create_bucket(&a.client(), "keep").await;
-    let expected = fill(&a.client(), "keep", 400, 0, Some(70_000)).await;
+    // Enough 70 KB objects (streamed one at a time into eu-1) that the copy outlasts the cancel.
+    let expected = fill(&a.client(), "keep", 1200, 0, Some(70_000)).await;
     a.cli(&["bucket", "move", "--bucket", "keep", "--zonegroup", "eu"]);
     wait_status(&realm, c, "keep", Duration::from_secs(120), |s| {
         s["phase"] == "copy" && s["objects_copied"].as_u64().unwrap_or(0) > 0
@@ -707,4 +708,36 @@ async fn cancel_before_the_cut_over_leaves_the_bucket_as_it_was() {
     for (name, expected) in &fleet_expected {
         check_reads(&fleet_eu, name, expected).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_zone_out_of_reach_holds_the_cut_over_not_the_writes() {
+    let mut realm = realm(1);
+    create_bucket(&realm.a.client(), "part").await;
+    let mut expected = fill(&realm.a.client(), "part", 600, 0, Some(70_000)).await;
+    realm
+        .a
+        .cli(&["bucket", "move", "--bucket", "part", "--zonegroup", "eu"]);
+    wait_api(&realm, &realm.a, "part", Duration::from_secs(120), |s| {
+        s["phase"] == "copy"
+    })
+    .await;
+    // us-west out of reach (as a partition would leave it): eu cannot copy from it, so no cut-over starts,
+    // and the bucket keeps taking writes in us-east.
+    realm.b.kill();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let st = api_status(&realm.a, "part").await.unwrap();
+    assert_eq!(st["phase"], "copy", "{st:#}");
+    for i in 0..20 {
+        let key = format!("during/{i}");
+        let etag = put(&realm.a.client(), "part", &key, &pattern(1000, i)).await;
+        expected.insert(key, Some(etag));
+    }
+    // Back: the copy resumes from its positions and the move ends.
+    realm.b.start();
+    wait_status(&realm, &realm.a, "part", Duration::from_secs(120), |s| {
+        matches!(s["phase"].as_str(), Some("cleanup" | "done"))
+    })
+    .await;
+    check_reads(&realm.c.client(), "part", &expected).await;
 }

@@ -269,3 +269,26 @@ async fn follow(
         tokio::time::sleep(interval).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_status_line_has_phase_counts_rate_and_eta() {
+        let doc = json!({
+            "bucket": "photos", "phase": "copy", "objects_copied": 812, "objects_total": 1000,
+            "bytes_copied": 3_250_000, "bytes_total": 4_000_000, "objects_per_sec": 120.4,
+            "bytes_per_sec": 480_000.0, "eta_secs": 2.0, "cutover_ms": null, "last_error": null
+        });
+        let line = render(&doc);
+        assert!(line.starts_with("photos  copy  812/1000 objects"), "{line}");
+        assert!(line.contains("obj/s") && line.contains("ETA"), "{line}");
+        assert!(!is_final(&doc));
+        let done = json!({"bucket": "photos", "phase": "done", "cutover_ms": 40});
+        assert!(render(&done).contains("cut-over 40 ms"));
+        assert!(is_final(&done));
+        assert_eq!(docs(&json!([doc, done])).len(), 2);
+    }
+}

@@ -175,6 +175,8 @@ async fn copy_loop(
         let site = gw.site();
         let sources = zones_of(gw, &rec.from_zonegroup);
         let mut all_ok = !sources.is_empty();
+        // Caught up is what a finished round says; while one runs (or hangs on a source) it is not.
+        progress.lock().await.caught_up = false;
         for z in &sources {
             let agent = Agent {
                 gw: gw.clone(),

@@ -375,11 +375,17 @@ async fn step(gw: &Gateway, opts: &RelocateOptions, rec: MoveRecord) -> Result<(
                 .await?;
                 return Ok(());
             }
+            // Fresh reports only: a target that stopped reporting (down, cut off) would not drain.
+            let fresh_ns = (opts.poll_interval * 5)
+                .max(std::time::Duration::from_secs(2))
+                .as_nanos() as u64;
+            let now = Timestamp::now();
             let ready = !targets.is_empty()
                 && targets.iter().all(|t| {
                     rec.targets.get(&t.id).is_some_and(|r| {
                         r.caught_up
                             && r.at >= rec.phase_since
+                            && now.0.saturating_sub(r.at.0) <= fresh_ns
                             && sources
                                 .iter()
                                 .all(|s| r.sources.get(&s.id).is_some_and(|p| p.phase == "incremental"))
@@ -485,6 +491,12 @@ async fn finish_if_released(
     targets: &[ZoneGroupZone],
     last: MovePhase,
 ) -> Result<()> {
+    let Some(current) = load(gw, &rec.spec()).await?.filter(|r| r.id == rec.id) else {
+        return Ok(());
+    };
+    if !sources.iter().chain(targets).all(|z| current.released.contains(&z.id)) {
+        return Ok(());
+    }
     update(gw, &rec.spec(), &rec.id, |r| {
         if sources.iter().chain(targets).all(|z| r.released.contains(&z.id)) && r.phase != last {
             r.set_phase(last);
@@ -584,27 +596,25 @@ async fn cutover(
     tracing::info!(bucket = %spec, cutover_ms = ?flipped.cutover_ms, "bucket move: zonegroup flipped");
     // Every zone learns the flip through metadata sync; asking them to copy it now shortens the window in
     // which a client bounces between a fenced source and a target that does not know yet.
-    let all: Vec<ZoneGroupZone> = sources.iter().chain(targets).cloned().collect();
-    let calls = all.iter().map(|z| {
-        let c = call(&flipped, "refresh", "any");
-        async move {
-            if let Err(e) = call_zone(gw, z, &c).await {
+    for z in sources.iter().chain(targets) {
+        let (gw, z, c) = (gw.clone(), z.clone(), call(&flipped, "refresh", "any"));
+        tokio::spawn(async move {
+            if let Err(e) = call_zone(&gw, &z, &c).await {
                 tracing::debug!(zone = %z.name, error = %e, "refresh after the flip failed (metadata sync brings it)");
             }
-        }
-    });
-    futures::future::join_all(calls).await;
+        });
+    }
     Ok(())
 }
 
+/// Tells the target zones to copy now (in the background: a target that hangs must not hold the driver).
 async fn wake(gw: &Gateway, rec: &MoveRecord, targets: &[ZoneGroupZone]) {
-    let calls = targets.iter().map(|z| {
-        let c = call(rec, "wake", "target");
-        async move {
-            let _ = call_zone(gw, z, &c).await;
-        }
-    });
-    futures::future::join_all(calls).await;
+    for z in targets {
+        let (gw, z, c) = (gw.clone(), z.clone(), call(rec, "wake", "target"));
+        tokio::spawn(async move {
+            let _ = call_zone(&gw, &z, &c).await;
+        });
+    }
 }
 
 /// The move's Prometheus series (on the metadata master's `/metrics`).
