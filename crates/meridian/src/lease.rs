@@ -63,3 +63,22 @@ pub async fn follow_site(gw: Gateway, every: Duration) {
         }
     }
 }
+
+/// Wakes this gateway's push notifier when the shared store moved (a commit through another gateway), so
+/// peer zones hear of those changes as fast as of this gateway's own.
+pub async fn follow_commits(gw: Gateway, every: Duration) {
+    let mut last = None;
+    loop {
+        tokio::time::sleep(every).await;
+        match gw.store_commit_seq().await {
+            Ok(Some(seq)) => {
+                if last.is_some_and(|l| l != seq) {
+                    gw.note_logs_changed_elsewhere();
+                }
+                last = Some(seq);
+            }
+            Ok(None) => return,
+            Err(e) => tracing::debug!(error = %e, "reading the store's commit counter failed"),
+        }
+    }
+}

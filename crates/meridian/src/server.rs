@@ -114,6 +114,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     }));
     if cfg.store == crate::store::StoreKind::Rados {
         tokio::spawn(crate::lease::follow_site(gw.clone(), Duration::from_secs(1)));
+        tokio::spawn(crate::lease::follow_commits(gw.clone(), Duration::from_millis(250)));
     }
     let sweeper = gw.clone();
     tokio::spawn(async move {
