@@ -49,8 +49,9 @@ for spec in "put 4KiB 16" "get 4KiB 16" "put 16MiB 4" "get 16MiB 4"; do
     read -r mo mm _ < <(bench "http://127.0.0.1:$P1" BENCHKEY0001 benchsecret0001 "$op" "$size" "$c" "m1-${b,,}" | fig)
     half=$((c / 2))
     bench "http://127.0.0.1:$P1" BENCHKEY0001 benchsecret0001 "$op" "$size" "$half" "m2a-${b,,}" | fig >"$WORK/a" &
+    first=$!
     bench "http://127.0.0.1:$P2" BENCHKEY0001 benchsecret0001 "$op" "$size" "$half" "m2b-${b,,}" | fig >"$WORK/b"
-    wait
+    wait "$first" # (a bare `wait` would wait for the servers too)
     read -r ao am _ <"$WORK/a"
     read -r bo bm _ <"$WORK/b"
     to=$(python3 -c "print('%.1f' % ($ao + $bo))" 2>/dev/null || echo -)

@@ -29,3 +29,20 @@ impl Gateway {
         Ok(true)
     }
 }
+
+impl Gateway {
+    /// The shared store's commit counter (`None` on a store only this process writes).
+    pub async fn store_commit_seq(&self) -> Result<Option<u64>> {
+        let meta = self.meta.clone();
+        Ok(tokio::task::spawn_blocking(move || meta.commit_seq()).await??)
+    }
+
+    /// Tells this process's log followers (the push notifier to peer zones) that the logs may have changed
+    /// through another gateway of the zone: a spurious wake-up only makes a peer look at a log.
+    pub fn note_logs_changed_elsewhere(&self) {
+        self.log_changes.send_modify(|c| {
+            c.data += 1;
+            c.metadata += 1;
+        });
+    }
+}

@@ -84,3 +84,29 @@ pub async fn follow_site(gw: Gateway, mut worker: Worker, every: Duration) {
         }
     }
 }
+
+/// Wakes this gateway's push notifier when the shared store moved (a commit through another gateway), so
+/// peer zones hear of those changes as fast as of this gateway's own.
+pub async fn follow_commits(gw: Gateway, mut worker: Worker, every: Duration) {
+    worker.status(format!(
+        "wakes the peer notifier on commits made through other gateways (checked every {} ms)",
+        every.as_millis()
+    ));
+    let mut last = None;
+    while worker.sleep(every).await {
+        match gw.store_commit_seq().await {
+            Ok(Some(seq)) => {
+                if last.is_some_and(|l| l != seq) {
+                    gw.note_logs_changed_elsewhere();
+                }
+                last = Some(seq);
+                worker.pass_done();
+            }
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the store's commit counter failed");
+                worker.failed(&e);
+            }
+        }
+    }
+}

@@ -137,6 +137,9 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         workers.spawn("site-follower", |w| {
             crate::lease::follow_site(gw.clone(), w, Duration::from_secs(1))
         });
+        workers.spawn("commit-follower", |w| {
+            crate::lease::follow_commits(gw.clone(), w, Duration::from_millis(250))
+        });
     }
     let options = meridian_sync::SyncOptions {
         poll_interval: Duration::from_millis(cfg.sync_poll_interval_ms.max(10)),

@@ -227,6 +227,7 @@ impl Inner {
     }
 
     fn shard_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        tracing::trace!(key = %String::from_utf8_lossy(key), "get");
         let enc = journal::enc_key(key);
         let mut op = ReadOp::new();
         let i = op.omap_get_vals_by_keys(&[&enc]);
@@ -244,6 +245,7 @@ impl Inner {
     /// Rows of `[start, end)` in one shard, ascending, at least `need` of them unless the range has fewer;
     /// the bool says whether rows may follow the last one returned.
     fn shard_scan(&self, shard: u32, start: &[u8], end: &[u8], need: usize) -> Result<(Vec<Kv>, bool), StoreError> {
+        tracing::trace!(shard, start = %String::from_utf8_lossy(start), need, "shard scan");
         let (es, ee) = (journal::enc_key(start), journal::enc_key(end));
         let prefix: Vec<u8> = es
             .iter()
@@ -305,6 +307,7 @@ impl Inner {
             };
             return Ok((rows, horizon));
         }
+        tracing::trace!(start = %String::from_utf8_lossy(start), end = %String::from_utf8_lossy(end), "scan over every shard");
         let mut all = Vec::new();
         let mut horizon: Option<Vec<u8>> = None;
         for shard in 0..self.shards {
@@ -474,6 +477,10 @@ impl MetaStore for RadosMeta {
 
     fn begin(&self) -> Result<Box<dyn WriteTxn + Send>, StoreError> {
         Ok(Box::new(self.begin_raw()?))
+    }
+
+    fn commit_seq(&self) -> Result<Option<u64>, StoreError> {
+        self.inner.read_seq().map(Some)
     }
 
     /// A cls_lock on `lease.<name>`: expiry is judged by the OSD's clock, so gateways' clocks do not matter.

@@ -32,6 +32,11 @@ pub trait MetaStore: Send + Sync + 'static {
     fn try_lease(&self, _name: &str, _holder: &str, _ttl: std::time::Duration) -> Result<bool, StoreError> {
         Ok(true)
     }
+    /// A number that moves with every commit of any process sharing the store (`None`: only this process
+    /// writes, so its own commits are all there is to watch).
+    fn commit_seq(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// The smallest key greater than every key that starts with `prefix`.
