@@ -154,15 +154,7 @@ mod tests {
         .await
         .unwrap()
         .0;
-        let user = gw
-            .create_user(crate::users::NewUser {
-                uid: "u".into(),
-                display_name: "U".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let bucket = gw.create_bucket(&user, "pinned", None).await.unwrap();
+        let (_, bucket) = crate::test_support::user_bucket(&gw, "pinned").await;
         let big = || -> crate::ByteStream {
             Box::pin(futures::stream::iter([Ok(bytes::Bytes::from(vec![7u8; 200 * 1024]))]))
         };

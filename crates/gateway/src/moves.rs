@@ -263,15 +263,7 @@ mod tests {
     async fn a_fence_holds_client_writes_and_returns_the_head_of_everything_acknowledged() {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(dir.path()).await;
-        let user = gw
-            .create_user(crate::users::NewUser {
-                uid: "u".into(),
-                display_name: "U".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let bucket = gw.create_bucket(&user, "moving", None).await.unwrap();
+        let (_, bucket) = crate::test_support::user_bucket(&gw, "moving").await;
         for k in ["a", "b", "c"] {
             gw.put_object(&bucket, k, body(b"x"), Default::default()).await.unwrap();
         }
@@ -338,15 +330,7 @@ mod tests {
     async fn the_flip_is_a_new_logged_version() {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(dir.path()).await;
-        let user = gw
-            .create_user(crate::users::NewUser {
-                uid: "u".into(),
-                display_name: "U".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let bucket = gw.create_bucket(&user, "flipped", None).await.unwrap();
+        let (_, bucket) = crate::test_support::user_bucket(&gw, "flipped").await;
         let flipped = gw
             .flip_bucket_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
             .await

@@ -614,15 +614,7 @@ mod tests {
     async fn replicas_keep_identity_and_older_changes_never_win() {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(dir.path()).await;
-        let user = gw
-            .create_user(crate::users::NewUser {
-                uid: "u".into(),
-                display_name: "U".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let bucket = gw.create_bucket(&user, "replicas", None).await.unwrap();
+        let (_, bucket) = crate::test_support::user_bucket(&gw, "replicas").await;
         let local = gw
             .put_object(&bucket, "k", body(b"local"), Default::default())
             .await
@@ -703,15 +695,7 @@ mod tests {
     async fn a_batch_applies_with_its_position_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(dir.path()).await;
-        let user = gw
-            .create_user(crate::users::NewUser {
-                uid: "u".into(),
-                display_name: "U".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let bucket = gw.create_bucket(&user, "batch", None).await.unwrap();
+        let (_, bucket) = crate::test_support::user_bucket(&gw, "batch").await;
         let held = gw
             .put_object(&bucket, "held", body(b"held"), Default::default())
             .await
@@ -805,15 +789,7 @@ mod tests {
     async fn versions_apply_once_and_removals_win_over_late_copies() {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(dir.path()).await;
-        let user = gw
-            .create_user(crate::users::NewUser {
-                uid: "u".into(),
-                display_name: "U".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let bucket = gw.create_bucket(&user, "versions", None).await.unwrap();
+        let (_, bucket) = crate::test_support::user_bucket(&gw, "versions").await;
         let bucket = gw
             .set_bucket_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
             .await

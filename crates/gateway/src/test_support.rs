@@ -20,3 +20,17 @@ pub async fn gateway(dir: &std::path::Path) -> Gateway {
 pub fn body(data: &'static [u8]) -> ByteStream {
     Box::pin(futures::stream::iter([Ok(bytes::Bytes::from_static(data))]))
 }
+
+/// User `u` and its new bucket `name`.
+pub async fn user_bucket(gw: &Gateway, name: &str) -> (meridian_model::User, meridian_model::Bucket) {
+    let user = gw
+        .create_user(crate::users::NewUser {
+            uid: "u".into(),
+            display_name: "U".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let bucket = gw.create_bucket(&user, name, None).await.unwrap();
+    (user, bucket)
+}

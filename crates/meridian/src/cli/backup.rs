@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use meridian_admin::{AdminRequest, PeerClient};
+use meridian_admin::AdminRequest;
 use meridian_backup::archive::{self, Targets};
 use meridian_backup::restore::RestoreOptions;
 use meridian_backup::service::{commit_file, partial_name};
@@ -167,15 +167,8 @@ async fn create(data_dir: &Path, out: &Path, with_data: bool) -> anyhow::Result<
 /// Asks the running server for the archive and writes it under a temporary name while checking every
 /// member as it arrives; renamed only when complete and intact.
 async fn online(data_dir: &Path, out: &Path, with_data: bool) -> anyhow::Result<meridian_backup::Manifest> {
-    let path = zone::admin_endpoint_path(data_dir);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "the data directory is in use, but {} (the running server's admin endpoint) cannot be read",
-            path.display()
-        )
-    })?;
-    let ep: zone::AdminEndpoint = serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
-    let client = PeerClient::new(&ep.endpoint, &ep.access_key, &ep.secret_key);
+    // A streamed answer is bounded per read, not by the client's whole-request timeout.
+    let client = super::server_client(data_dir)?;
     let req = AdminRequest::new(http::Method::GET, "backup").flag("with-data", with_data);
     let reply = client
         .send_streaming(&req)
