@@ -3,7 +3,7 @@
 # (scripts/ceph-test-cluster.sh start --rgw), two Meridian gateways of one RADOS zone, and runs `meridian bench`:
 # 4 KiB PUT and GET at c16, 16 MiB PUT and GET at c4, against RGW, one Meridian gateway, and both gateways at
 # once (the same total concurrency split over the two, figures summed). Prints a markdown table.
-#   bench/rados.sh [SECONDS per run, default 15]     (needs target/release/meridian: cargo build --release -p meridian)
+#   bench/rados.sh [SECONDS per run, default 15]     (needs target/release/meridian: cargo build --release -p meridian --features rados)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${MERIDIAN_BIN:-$ROOT/target/release/meridian}"

@@ -43,7 +43,7 @@ meridian_bin() {
 
 ensure_built() {
     if [ "${MERIDIAN_SKIP_BUILD:-0}" != 1 ] && [ -z "${MERIDIAN_BIN:-}" ]; then
-        (cd "$MERIDIAN_ROOT" && cargo build -q -p meridian) || return 1
+        (cd "$MERIDIAN_ROOT" && cargo build -q -p meridian --features rados) || return 1
     fi
     BIN="$(meridian_bin)"
     if [ ! -x "$BIN" ]; then

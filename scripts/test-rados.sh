@@ -34,10 +34,10 @@ run() {
     [ "${PIPESTATUS[0]}" -eq 0 ] || failed_runs=$((failed_runs + 1))
 }
 run cargo test -p meridian-store-rados --no-fail-fast -- --include-ignored
-run cargo test -p meridian --test rados_gateways --no-fail-fast -- --include-ignored
+run cargo test -p meridian --features rados --test rados_gateways --no-fail-fast -- --include-ignored
 args=()
 for t in "${MATRIX[@]}"; do args+=(--test "$t"); done
-MERIDIAN_TEST_STORE=rados run cargo test -p meridian --no-fail-fast "${args[@]}"
+MERIDIAN_TEST_STORE=rados run cargo test -p meridian --features rados --no-fail-fast "${args[@]}"
 
 read -r p f < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed;.*/\1 \2/p' "$WORK/tests.log" |
     awk '{p += $1; f += $2} END {print p + 0, f + 0}')

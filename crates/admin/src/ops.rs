@@ -169,7 +169,11 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             let bucket = gw
                 .create_bucket_in(&owner, req.require("bucket")?, req.require("zonegroup")?)
                 .await?;
-            let key = format!("bucket.instance:{}:{}", bucket_spec(&bucket), bucket.bucket_id);
+            let key = format!(
+                "bucket.instance:{}:{}",
+                meridian_model::bucket::bucket_spec(&bucket.tenant, &bucket.name),
+                bucket.bucket_id
+            );
             Ok(
                 serde_json::to_value(gw.metadata_get(&key).await?)
                     .map_err(|e| GatewayError::Internal(e.to_string()))?,
@@ -216,14 +220,6 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             Ok(Value::Null)
         }
         _ => Err(unsupported(req)),
-    }
-}
-
-fn bucket_spec(b: &meridian_model::Bucket) -> String {
-    if b.tenant.is_empty() {
-        b.name.clone()
-    } else {
-        format!("{}/{}", b.tenant, b.name)
     }
 }
 

@@ -90,14 +90,7 @@ fn split_tenant(spec: &str) -> (String, String) {
     crate::buckets::split_bucket_name(spec)
 }
 
-/// `tenant/name` (radosgw-admin's form), or the plain name in the default tenant.
-pub fn bucket_spec(tenant: &str, name: &str) -> String {
-    if tenant.is_empty() {
-        name.to_string()
-    } else {
-        format!("{tenant}/{name}")
-    }
-}
+pub use meridian_model::bucket::bucket_spec;
 
 fn user_key(id: &str) -> String {
     format!("user:{id}")

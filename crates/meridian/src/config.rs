@@ -193,6 +193,6 @@ mod tests {
         let r: Config =
             toml::from_str("store = \"rados\"\nrados_conf = \"/c/ceph.conf\"\nrados_pool_prefix = \"z1\"").unwrap();
         assert_eq!(r.store_settings().store, crate::store::StoreKind::Rados);
-        assert_eq!(r.store_settings().rados_config().pool_prefix, "z1");
+        assert_eq!(r.store_settings().rados_pool_prefix, "z1");
     }
 }

@@ -35,19 +35,19 @@ pub struct StoreSettings {
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        let d = meridian_store_rados::RadosConfig::default();
         Self {
             store: StoreKind::Local,
-            rados_conf: d.conf,
-            rados_user: d.user,
-            rados_pool_prefix: d.pool_prefix,
-            rados_namespace: d.namespace,
-            rados_meta_shards: d.meta_shards,
+            rados_conf: PathBuf::from("/etc/ceph/ceph.conf"),
+            rados_user: "admin".into(),
+            rados_pool_prefix: "meridian".into(),
+            rados_namespace: String::new(),
+            rados_meta_shards: 32,
         }
     }
 }
 
 impl StoreSettings {
+    #[cfg(feature = "rados")]
     pub fn rados_config(&self) -> meridian_store_rados::RadosConfig {
         meridian_store_rados::RadosConfig {
             conf: self.rados_conf.clone(),
@@ -132,6 +132,7 @@ pub fn for_data_dir(data_dir: &Path) -> anyhow::Result<StoreSettings> {
 }
 
 /// Records a non-local store in the data directory (the admin verbs find it there).
+#[cfg(feature = "rados")]
 pub fn record(data_dir: &Path, s: &StoreSettings) -> anyhow::Result<()> {
     if s.store == StoreKind::Local {
         return Ok(());

@@ -42,6 +42,12 @@ pub async fn open(
             Arc::new(LocalMeta::open_with_cache(&data_dir.join("meta.redb"), meta_cache_bytes).map_err(anyhow_store)?),
             Arc::new(LocalData::open(&data_dir.join("data")).map_err(anyhow_store)?),
         ),
+        #[cfg(not(feature = "rados"))]
+        crate::store::StoreKind::Rados => anyhow::bail!(
+            "this meridian binary was built without the RADOS backend: build it with \
+             `cargo build --release -p meridian --features rados` (needs Debian's librados-dev)"
+        ),
+        #[cfg(feature = "rados")]
         crate::store::StoreKind::Rados => {
             let cfg = settings.rados_config();
             let stores = tokio::task::spawn_blocking(move || meridian_store_rados::open(&cfg))

@@ -11,6 +11,16 @@ pub enum VersioningStatus {
     Suspended,
 }
 
+/// A bucket as radosgw-admin and metadata keys spell it: `tenant/name`, or the plain name in the default
+/// tenant.
+pub fn bucket_spec(tenant: &str, name: &str) -> String {
+    if tenant.is_empty() {
+        name.to_string()
+    } else {
+        format!("{tenant}/{name}")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
     #[serde(default)]

@@ -7,6 +7,7 @@ use http::Method;
 use meridian_gateway::metadata::{BucketContents, MetadataEntry, PutMode};
 use meridian_gateway::realm::Accepted;
 use meridian_gateway::{Gateway, GatewayError, Site};
+use meridian_model::bucket::bucket_spec;
 use meridian_model::{AccessKey, Bucket, Period, Realm, User};
 use serde_json::Value;
 use std::time::Duration;
@@ -112,15 +113,6 @@ pub async fn remote_bucket_contents(gw: &Gateway, b: &Bucket) -> Result<BucketCo
         objects: stats.usage.values().map(|u| u.num_objects).sum(),
         uploads: stats.num_incomplete_uploads,
     })
-}
-
-/// `tenant/name` as metadata keys spell a bucket.
-fn bucket_spec(tenant: &str, name: &str) -> String {
-    if tenant.is_empty() {
-        name.to_string()
-    } else {
-        format!("{tenant}/{name}")
-    }
 }
 
 /// Stores what the master answered for a metadata key (never overwriting something newer).
