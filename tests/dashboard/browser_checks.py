@@ -16,6 +16,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -69,7 +70,10 @@ def shot(d, name):
 
 
 def wait(d, cond, timeout=60):
-    return WebDriverWait(d, timeout, poll_frequency=0.25).until(cond)
+    # A condition may read a node of the page a click is just replacing (a form post, the overview's live
+    # refresh): Chrome then reports a stale node as a generic WebDriverException. Those are retried; a
+    # condition that never holds still fails with a TimeoutException.
+    return WebDriverWait(d, timeout, poll_frequency=0.25, ignored_exceptions=(WebDriverException,)).until(cond)
 
 
 def login(d, ak, sk):

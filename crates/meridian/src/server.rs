@@ -91,8 +91,8 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
 
     let started = SystemTime::now();
     let workers = Workers::new();
-    // Garbage collection, sync agents, notifications, log trimming and bucket moves run once per zone: in the
-    // gateway holding the work's zone lease (with the local store, this one always does).
+    // Garbage collection, lifecycle, sync agents, notifications, log trimming and bucket moves run once per
+    // zone: in the gateway holding the work's zone lease (with the local store, this one always does).
     let holder = crate::lease::holder();
     let leased = |name: &'static str,
                   start: Box<dyn Fn(meridian_worker::Worker) -> tokio::task::JoinHandle<()> + Send>| {
