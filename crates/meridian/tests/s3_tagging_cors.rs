@@ -923,3 +923,94 @@ async fn lifecycle_in_two_zones() {
         .await;
     }
 }
+
+/// In a versioning-enabled bucket: tagging a version is refused (a version's id comes from its write, so a
+/// rewrite would make it another version), and a lifecycle expiry writes a delete marker, keeping the
+/// version it expired.
+#[tokio::test]
+async fn versioned_buckets_refuse_tags_and_expire_into_delete_markers() {
+    let srv = Server::start_with(&["--lifecycle-interval-secs", "1", "--lifecycle-debug-day-secs", "2"]);
+    let c = srv.client();
+    create_bucket(&c, "lcv").await;
+    c.put_bucket_versioning()
+        .bucket("lcv")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("enable versioning");
+    let put = c
+        .put_object()
+        .bucket("lcv")
+        .key("old/k")
+        .body(ByteStream::from_static(b"v1"))
+        .send()
+        .await
+        .expect("put");
+    let v1 = put.version_id().expect("a version id").to_string();
+    expect_err(
+        c.put_object_tagging()
+            .bucket("lcv")
+            .key("old/k")
+            .tagging(tagging(&[("a", "b")]))
+            .send()
+            .await,
+        "NotImplemented",
+        501,
+    );
+
+    let rules = BucketLifecycleConfiguration::builder()
+        .rules(
+            lc_rule("expire-old", LifecycleRuleFilter::builder().prefix("old/").build())
+                .expiration(LifecycleExpiration::builder().days(1).build())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    c.put_bucket_lifecycle_configuration()
+        .bucket("lcv")
+        .lifecycle_configuration(rules)
+        .send()
+        .await
+        .expect("put lifecycle");
+    // A "day" is 2 s and a pass runs every second: the object expires within a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let head = c.head_object().bucket("lcv").key("old/k").send().await;
+        if head.is_err() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "old/k never expired");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let versions = c
+        .list_object_versions()
+        .bucket("lcv")
+        .send()
+        .await
+        .expect("list versions");
+    let markers = versions.delete_markers();
+    assert_eq!(markers.len(), 1, "{versions:?}");
+    assert_eq!(markers[0].key(), Some("old/k"));
+    assert_eq!(markers[0].is_latest(), Some(true));
+    let kept: Vec<_> = versions.versions().iter().filter_map(|v| v.version_id()).collect();
+    assert_eq!(kept, vec![v1.as_str()], "the expired version is kept behind the marker");
+    let body = c
+        .get_object()
+        .bucket("lcv")
+        .key("old/k")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("get the kept version")
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(&body[..], b"v1");
+}
