@@ -44,7 +44,8 @@ struct Registered {
     started: SystemTime,
     progress: Arc<Mutex<Progress>>,
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    /// `None` once `stop` has taken it to wait for it.
+    task: Option<JoinHandle<()>>,
 }
 
 /// The workers of one process.
@@ -90,7 +91,7 @@ impl Workers {
             started: SystemTime::now(),
             progress,
             stop,
-            task,
+            task: Some(task),
         });
     }
 
@@ -99,7 +100,8 @@ impl Workers {
             .iter()
             .map(|r| {
                 let p = lock(&r.progress);
-                let state = match (r.task.is_finished(), *r.stop.borrow()) {
+                let finished = r.task.as_ref().is_none_or(JoinHandle::is_finished);
+                let state = match (finished, *r.stop.borrow()) {
                     (false, _) => "running",
                     (true, true) => "stopped",
                     (true, false) => "exited",
@@ -122,14 +124,11 @@ impl Workers {
     /// Stops the workers newest first (a worker may use what an older one serves): each is asked, then
     /// waited for at most `grace`; one still running then is aborted.
     pub async fn stop(&self, grace: Duration) {
+        // The workers stay registered (without their handles), so the list still shows them, as stopped.
         let tasks: Vec<(String, watch::Sender<bool>, JoinHandle<()>)> = lock(&self.registered)
             .iter_mut()
             .rev()
-            .map(|r| {
-                // A finished stand-in stays registered so the list still shows the worker, as stopped.
-                let task = std::mem::replace(&mut r.task, tokio::spawn(async {}));
-                (r.name.clone(), r.stop.clone(), task)
-            })
+            .filter_map(|r| Some((r.name.clone(), r.stop.clone(), r.task.take()?)))
             .collect();
         for (name, stop, mut task) in tasks {
             stop.send_replace(true);
