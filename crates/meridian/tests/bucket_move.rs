@@ -140,6 +140,13 @@ struct Writes {
     redirects: u32,
 }
 
+/// The `Retry-After` header of a failed request, if it had one.
+fn retry_after<E>(e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<String> {
+    e.raw_response()
+        .and_then(|r| r.headers().get("retry-after"))
+        .map(str::to_string)
+}
+
 fn status_of<E>(e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
@@ -178,13 +185,7 @@ fn writer(
                         .send()
                         .await
                         .map(|o| o.e_tag)
-                        .map_err(|e| {
-                            let ra = e
-                                .raw_response()
-                                .and_then(|r| r.headers().get("retry-after"))
-                                .map(str::to_string);
-                            (status_of(&e), ra)
-                        }),
+                        .map_err(|e| (status_of(&e), retry_after(&e))),
                     None => client
                         .delete_object()
                         .bucket(&bucket)
@@ -192,7 +193,7 @@ fn writer(
                         .send()
                         .await
                         .map(|_| None)
-                        .map_err(|e| (status_of(&e), None)),
+                        .map_err(|e| (status_of(&e), retry_after(&e))),
                 };
                 match outcome {
                     Ok(etag) => {
@@ -215,7 +216,8 @@ fn writer(
                     }
                     Err((Some(503), ra)) => {
                         w.slowdowns += 1;
-                        if ra.is_some() {
+                        // Every 503 must say when to retry: the last one seen without it stays visible.
+                        if w.slowdown_retry_after.is_some() || w.slowdowns == 1 {
                             w.slowdown_retry_after = ra;
                         }
                         tokio::time::sleep(Duration::from_millis(20)).await;
