@@ -265,6 +265,7 @@ impl RequestGuard {
         }
         check_presigned_expiry(uri.query().unwrap_or_default())?;
         check_sigv2_date(headers, SystemTime::now())?;
+        check_sigv4_credential(headers)?;
         check_content_md5(headers)?;
         check_canned_acl(headers)?;
         check_encryption(method, headers)?;
@@ -502,6 +503,32 @@ pub fn check_presigned_expiry(query: &str) -> Result<(), Refusal> {
         }
         Ok(_) => Ok(()),
     }
+}
+
+/// A SigV4 `Authorization` header must carry `Credential=<key>/<YYYYMMDD>/<region>/<service>/aws4_request`.
+/// Checked here because s3s's date parser underflows (a panic in debug builds) on a scope date that is not
+/// digits; every real client sends this shape.
+pub fn check_sigv4_credential(headers: &HeaderMap) -> Result<(), Refusal> {
+    let Some(rest) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("AWS4-HMAC-SHA256"))
+    else {
+        return Ok(());
+    };
+    let scope_ok = rest.find("Credential=").is_some_and(|i| {
+        let credential = rest[i + "Credential=".len()..].split(',').next().unwrap_or_default();
+        let parts: Vec<&str> = credential.trim().split('/').collect();
+        parts.len() == 5 && parts[1].len() == 8 && parts[1].bytes().all(|b| b.is_ascii_digit())
+    });
+    if scope_ok {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "AuthorizationHeaderMalformed",
+        "The authorization header is malformed: expected Credential=<access key>/<YYYYMMDD>/<region>/<service>/aws4_request",
+    ))
 }
 
 /// SigV2 header authentication (`Authorization: AWS key:signature`) needs a Date or x-amz-date within
@@ -794,6 +821,14 @@ mod tests {
         assert!(check_sigv2_date(&headers(&[auth, ("date", "yesterday")]), now).is_err());
         // SigV4 is not touched.
         assert!(check_sigv2_date(&headers(&[("authorization", "AWS4-HMAC-SHA256 Credential=x")]), now).is_ok());
+        let v4 = |v: &str| check_sigv4_credential(&headers(&[("authorization", v)]));
+        assert!(v4(
+            "AWS4-HMAC-SHA256 Credential=AK/20261202/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=ab"
+        )
+        .is_ok());
+        assert!(v4("AWS4-HMAC-SHA256 / Aaaa AA/").is_err());
+        assert!(v4("AWS4-HMAC-SHA256 Credential=AK/2026120A/us-east-1/s3/aws4_request").is_err());
+        assert!(v4("AWS AK:sig").is_ok());
     }
 
     #[test]

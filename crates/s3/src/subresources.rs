@@ -130,10 +130,13 @@ fn ok<T>(output: T) -> R<T> {
     Ok(s3s::S3Response::new(output))
 }
 
-/// Tags of a given version are not kept apart from the object's (versioning is not built here).
+/// Tagging calls act on the current version; tags of a specific version are not kept apart yet.
 fn current_version_only(version_id: Option<&str>) -> S3Result<()> {
     match version_id {
-        Some(v) if v != "null" => Err(s3_error!(NotImplemented, "Object versioning is not implemented yet")),
+        Some(v) if v != "null" => Err(s3_error!(
+            NotImplemented,
+            "Tags of a specific object version are not supported yet"
+        )),
         _ => Ok(()),
     }
 }
@@ -155,17 +158,28 @@ impl MeridianS3 {
         ok(PutObjectTaggingOutput::default())
     }
 
+    /// The bucket and current object whose tags a tagging call reads or removes.
+    async fn tagged_object<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> S3Result<(Bucket, meridian_model::ObjectMeta)> {
+        let (_, bucket) = self.caller_bucket(req, bucket).await?;
+        current_version_only(version_id)?;
+        let meta = self.gw.object_meta(&bucket, key).await.map_err(to_s3_error)?;
+        Ok((bucket, meta))
+    }
+
     pub(crate) async fn do_get_object_tagging(
         &self,
         req: S3Request<GetObjectTaggingInput>,
     ) -> R<GetObjectTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
-        current_version_only(req.input.version_id.as_deref())?;
-        let meta = self
-            .gw
-            .object_meta(&bucket, &req.input.key)
-            .await
-            .map_err(to_s3_error)?;
+        let input = &req.input;
+        let (_, meta) = self
+            .tagged_object(&req, &input.bucket, &input.key, input.version_id.as_deref())
+            .await?;
         ok(GetObjectTaggingOutput {
             tag_set: tags_to_dto(&meta.tags),
             version_id: None,
@@ -176,13 +190,10 @@ impl MeridianS3 {
         &self,
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> R<DeleteObjectTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
-        current_version_only(req.input.version_id.as_deref())?;
-        let meta = self
-            .gw
-            .object_meta(&bucket, &req.input.key)
-            .await
-            .map_err(to_s3_error)?;
+        let input = &req.input;
+        let (bucket, meta) = self
+            .tagged_object(&req, &input.bucket, &input.key, input.version_id.as_deref())
+            .await?;
         // Nothing to remove: no rewrite, no log entry.
         if !meta.tags.is_empty() {
             self.gw
