@@ -1,6 +1,6 @@
 //! Test harness: one `meridian server` process per test (own data dir, own loopback port), a user created
-//! through the CLI, an `aws-sdk-s3` client for it, and a small hand-written SigV4 signer for raw requests
-//! (virtual-hosted style, streaming chunk signatures, exact status codes).
+//! through the CLI, an `aws-sdk-s3` client for it, and `aws-sigv4` signing for raw requests (virtual-hosted
+//! style, presigned URLs, streaming chunk signatures, exact status codes).
 #![allow(dead_code)]
 
 use aws_sdk_s3::config::http::HttpResponse;
@@ -8,7 +8,6 @@ use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
 use std::io::{BufRead, BufReader};
@@ -393,17 +392,11 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// A minimal SigV4 signer for raw requests.
-
-type HmacSha256 = Hmac<Sha256>;
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = HmacSha256::new_from_slice(key).expect("hmac key");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
+// SigV4 for raw requests, through `aws-sigv4` (the signer the AWS SDKs use), for what the SDK would not send:
+// exact headers, virtual-hosted Host headers, presigned URLs, aws-chunked bodies with chunk signatures.
 
 pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
     hex::encode(Sha256::digest(data))
 }
 
@@ -451,9 +444,35 @@ pub struct Signed {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub signature: String,
-    pub datetime: String,
-    pub scope: String,
-    signing_key: Vec<u8>,
+    identity: aws_smithy_runtime_api::client::identity::Identity,
+    region: String,
+    time: SystemTime,
+}
+
+fn signing_params<'a, S: Default>(
+    identity: &'a aws_smithy_runtime_api::client::identity::Identity,
+    region: &'a str,
+    time: SystemTime,
+    settings: S,
+) -> aws_sigv4::sign::v4::SigningParams<'a, S> {
+    aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(identity)
+        .region(region)
+        .name("s3")
+        .time(time)
+        .settings(settings)
+        .build()
+        .expect("signing parameters")
+}
+
+/// S3's settings: the path encoded once and never normalised; nothing left out of the signed headers.
+fn s3_settings() -> aws_sigv4::http_request::SigningSettings {
+    use aws_sigv4::http_request::{PercentEncodingMode, SigningSettings, UriPathNormalizationMode};
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.excluded_headers = None;
+    settings
 }
 
 impl Signer {
@@ -465,24 +484,22 @@ impl Signer {
         }
     }
 
-    fn signing_key(&self, date: &str) -> Vec<u8> {
-        let k = hmac(format!("AWS4{}", self.secret_key).as_bytes(), date.as_bytes());
-        let k = hmac(&k, self.region.as_bytes());
-        let k = hmac(&k, b"s3");
-        hmac(&k, b"aws4_request")
+    fn identity(&self) -> aws_smithy_runtime_api::client::identity::Identity {
+        aws_credential_types::Credentials::new(&self.access_key, &self.secret_key, None, None, "meridian-tests").into()
     }
 
-    fn canonical_query(query: &[(&str, &str)]) -> String {
-        let mut q: Vec<(String, String)> = query
+    fn query_string(query: &[(&str, &str)]) -> String {
+        query
             .iter()
-            .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
-            .collect();
-        q.sort();
-        q.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+            .map(|(k, v)| format!("{}={}", uri_encode(k, false), uri_encode(v, false)))
+            .collect::<Vec<_>>()
+            .join("&")
     }
 
     /// Header-signed request. `addr` is where to connect; `host` the Host header (path-style: the address;
-    /// virtual-hosted: `bucket.<hostname>:port`); `path` is the raw (unencoded) path, starting with `/`.
+    /// virtual-hosted: `bucket.<hostname>:port`); `path` is the raw (unencoded) path, starting with `/`;
+    /// `payload_hash` is what `x-amz-content-sha256` carries (a hex SHA-256, `UNSIGNED-PAYLOAD`, or
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`).
     #[allow(clippy::too_many_arguments)]
     pub fn sign(
         &self,
@@ -495,50 +512,41 @@ impl Signer {
         payload_hash: &str,
         now: SystemTime,
     ) -> Signed {
-        let (date, datetime) = amz_dates(now);
-        let scope = format!("{date}/{}/s3/aws4_request", self.region);
-        let mut headers: Vec<(String, String)> = vec![
-            ("host".into(), host.to_string()),
-            ("x-amz-content-sha256".into(), payload_hash.to_string()),
-            ("x-amz-date".into(), datetime.clone()),
-        ];
+        use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest};
+        let encoded_path = uri_encode(path, true);
+        let query_string = Self::query_string(query);
+        let suffix = if query_string.is_empty() {
+            encoded_path.clone()
+        } else {
+            format!("{encoded_path}?{query_string}")
+        };
+        let mut headers: Vec<(String, String)> = vec![("host".into(), host.to_string())];
         headers.extend(
             extra_headers
                 .iter()
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string())),
         );
-        headers.sort();
-        let signed_headers = headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
-        let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-        let encoded_path = uri_encode(path, true);
-        let query_string = Self::canonical_query(query);
-        let canonical =
-            format!("{method}\n{encoded_path}\n{query_string}\n{canonical_headers}\n{signed_headers}\n{payload_hash}");
-        let string_to_sign = format!(
-            "AWS4-HMAC-SHA256\n{datetime}\n{scope}\n{}",
-            sha256_hex(canonical.as_bytes())
-        );
-        let signing_key = self.signing_key(&date);
-        let signature = hex::encode(hmac(&signing_key, string_to_sign.as_bytes()));
-        headers.push((
-            "authorization".into(),
-            format!(
-                "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-                self.access_key
-            ),
-        ));
-        let url = if query_string.is_empty() {
-            format!("http://{addr}{encoded_path}")
-        } else {
-            format!("http://{addr}{encoded_path}?{query_string}")
-        };
+        let identity = self.identity();
+        let mut settings = s3_settings();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let params = signing_params(&identity, &self.region, now, settings).into();
+        let signable = SignableRequest::new(
+            method,
+            format!("http://{host}{suffix}"),
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            SignableBody::Precomputed(payload_hash.to_string()),
+        )
+        .expect("signable request");
+        let (instructions, signature) = sign(signable, &params).expect("sign").into_parts();
+        let (added, _) = instructions.into_parts();
+        headers.extend(added.into_iter().map(|h| (h.name().to_string(), h.value().to_string())));
         Signed {
-            url,
+            url: format!("http://{addr}{suffix}"),
             headers,
             signature,
-            datetime,
-            scope,
-            signing_key,
+            identity,
+            region: self.region.clone(),
+            time: now,
         }
     }
 
@@ -552,26 +560,25 @@ impl Signer {
         expires_secs: u64,
         now: SystemTime,
     ) -> String {
-        let (date, datetime) = amz_dates(now);
-        let scope = format!("{date}/{}/s3/aws4_request", self.region);
-        let credential = format!("{}/{scope}", self.access_key);
-        let expires = expires_secs.to_string();
-        let query = [
-            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-            ("X-Amz-Credential", credential.as_str()),
-            ("X-Amz-Date", datetime.as_str()),
-            ("X-Amz-Expires", expires.as_str()),
-            ("X-Amz-SignedHeaders", "host"),
-        ];
-        let query_string = Self::canonical_query(&query);
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SignatureLocation};
         let encoded_path = uri_encode(path, true);
-        let canonical = format!("{method}\n{encoded_path}\n{query_string}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
-        let string_to_sign = format!(
-            "AWS4-HMAC-SHA256\n{datetime}\n{scope}\n{}",
-            sha256_hex(canonical.as_bytes())
-        );
-        let signature = hex::encode(hmac(&self.signing_key(&date), string_to_sign.as_bytes()));
-        format!("http://{addr}{encoded_path}?{query_string}&X-Amz-Signature={signature}")
+        let identity = self.identity();
+        let mut settings = s3_settings();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(expires_secs));
+        let params = signing_params(&identity, &self.region, now, settings).into();
+        let signable = SignableRequest::new(
+            method,
+            format!("http://{host}{encoded_path}"),
+            [("host", host)].into_iter(),
+            SignableBody::UnsignedPayload,
+        )
+        .expect("signable request");
+        let (instructions, _) = sign(signable, &params).expect("presign").into_parts();
+        let (_, query) = instructions.into_parts();
+        let query: Vec<(&str, String)> = query.into_iter().map(|(k, v)| (k, v.into_owned())).collect();
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        format!("http://{addr}{encoded_path}?{}", Self::query_string(&query))
     }
 }
 
@@ -579,19 +586,17 @@ impl Signed {
     /// The `aws-chunked` body of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD upload, each chunk signed in a chain
     /// starting from this request's (seed) signature.
     pub fn chunked_body(&self, data: &[u8], chunk_size: usize) -> Vec<u8> {
-        let empty_hash = sha256_hex(b"");
+        let params = signing_params(&self.identity, &self.region, self.time, ());
         let mut prev = self.signature.clone();
         let mut out = Vec::new();
         let mut chunks: Vec<&[u8]> = data.chunks(chunk_size).collect();
         chunks.push(&[]);
         for chunk in chunks {
-            let sts = format!(
-                "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{prev}\n{empty_hash}\n{}",
-                self.datetime,
-                self.scope,
-                sha256_hex(chunk)
-            );
-            let sig = hex::encode(hmac(&self.signing_key, sts.as_bytes()));
+            let bytes = bytes::Bytes::copy_from_slice(chunk);
+            let sig = aws_sigv4::sign::v4::sign_chunk(&bytes, &prev, &params)
+                .expect("chunk signature")
+                .into_parts()
+                .1;
             out.extend_from_slice(format!("{:x};chunk-signature={sig}\r\n", chunk.len()).as_bytes());
             out.extend_from_slice(chunk);
             out.extend_from_slice(b"\r\n");
