@@ -142,10 +142,16 @@ mod tests {
         let later = t + Duration::from_millis(100);
         assert!(!rl.allow_at(ip(8), later));
         // A new source is answered: the stalest entry (source 1) was forgotten to make room...
-        assert!(rl.allow_at(ip(9), later), "a new source is refused when the table is full");
+        assert!(
+            rl.allow_at(ip(9), later),
+            "a new source is refused when the table is full"
+        );
         let table = rl.shards[0].lock().unwrap();
         assert_eq!(table.len(), 8);
-        assert!(!table.contains_key(&source_key(ip(1))), "the stalest source is forgotten");
+        assert!(
+            !table.contains_key(&source_key(ip(1))),
+            "the stalest source is forgotten"
+        );
         for i in 2..=9u8 {
             assert!(table.contains_key(&source_key(ip(i))), "source {i} is still remembered");
         }
@@ -154,7 +160,10 @@ mod tests {
         assert!(!rl.allow_at(ip(8), later));
         // Many new sources in a row: each is answered, the table never grows.
         for i in 10..=60u8 {
-            assert!(rl.allow_at(ip(i), later + Duration::from_micros(i as u64)), "source {i}");
+            assert!(
+                rl.allow_at(ip(i), later + Duration::from_micros(i as u64)),
+                "source {i}"
+            );
         }
         assert!(rl.shards[0].lock().unwrap().len() <= 8);
     }

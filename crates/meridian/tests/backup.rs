@@ -205,7 +205,13 @@ async fn online_backup_under_load_restores_the_snapshot() {
         create_bucket(&owner, bucket).await;
         for i in 0..8u64 {
             let size = if i % 4 == 0 { 120_000 } else { 700 + i as usize };
-            put(&owner, bucket, &format!("q{i}"), &pattern(size, 9000 + n as u64 * 100 + i)).await;
+            put(
+                &owner,
+                bucket,
+                &format!("q{i}"),
+                &pattern(size, 9000 + n as u64 * 100 + i),
+            )
+            .await;
         }
     }
 
@@ -363,7 +369,9 @@ async fn online_backup_under_load_restores_the_snapshot() {
     assert_eq!(created["counts"]["buckets"].as_u64(), Some(buckets.len() as u64));
     let (mut all_objects, mut all_bytes) = (listing.len() as u64, listed_bytes);
     for (bucket, key, secret) in quiet {
-        let at_source = list_objects_as(&zone, bucket, key, secret).await.expect("source listing");
+        let at_source = list_objects_as(&zone, bucket, key, secret)
+            .await
+            .expect("source listing");
         let after = list_objects_as(&restored, bucket, key, secret)
             .await
             .expect("restored listing");
@@ -508,11 +516,19 @@ async fn damaged_and_truncated_backups_are_refused() {
     for i in 0..30u64 {
         let key = format!("k{i}");
         let body = match client.get_object().bucket("small").key(&key).send().await {
-            Ok(o) => o.body.collect().await.map(|b| b.into_bytes().to_vec()).map_err(|e| e.to_string()),
+            Ok(o) => o
+                .body
+                .collect()
+                .await
+                .map(|b| b.into_bytes().to_vec())
+                .map_err(|e| e.to_string()),
             Err(e) => Err(format!("{e:?}")),
         };
         if i % 3 == 0 {
-            assert!(body.is_err(), "{key}: its bytes are not in the backup, yet it was served");
+            assert!(
+                body.is_err(),
+                "{key}: its bytes are not in the backup, yet it was served"
+            );
         } else {
             let body = body.unwrap_or_else(|e| panic!("{key} is inline in the metadata: {e}"));
             assert_eq!(md5_of(&body), listing[&key].etag, "{key}");
@@ -600,12 +616,21 @@ async fn writes_after_the_snapshot_are_left_out() {
     restored.cli(&["backup", "restore", s(&file)]);
     restored.start();
     let listing = list_objects(&restored, "snap").await.expect("listing");
-    assert!(!listing.contains_key("after-snapshot"), "an object written after the snapshot");
-    assert!(listing.contains_key("deleted"), "an object deleted after the snapshot is missing");
+    assert!(
+        !listing.contains_key("after-snapshot"),
+        "an object written after the snapshot"
+    );
+    assert!(
+        listing.contains_key("deleted"),
+        "an object deleted after the snapshot is missing"
+    );
     assert_eq!(listing.len(), 26);
     assert_eq!(listing["overwritten"].etag, old_etag.trim_matches('"'));
     let body = get_bytes(&restored.client(), "snap", "overwritten").await;
-    assert!(body == old_body, "the overwritten object's bytes are not the snapshot's");
+    assert!(
+        body == old_body,
+        "the overwritten object's bytes are not the snapshot's"
+    );
     assert_eq!(restored.cli(&["bucket", "list"]), serde_json::json!(["snap"]));
 }
 

@@ -616,9 +616,13 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
     // ... and reads the same records dig does: the CNAME itself, the chain, NXDOMAIN with the SOA, the
     // apex's SOA, NS and addresses, REFUSED outside the domain.
     let lookup = |name: &str, qtype: RecordType| resolver.lookup(name.to_string(), qtype);
-    let got = lookup("eu-photos.s3.example.com.", RecordType::CNAME).await.expect("CNAME");
+    let got = lookup("eu-photos.s3.example.com.", RecordType::CNAME)
+        .await
+        .expect("CNAME");
     assert_eq!(hickory_rrs(got.answers()), cname("eu-photos", "s3.eu.example.com"));
-    let got = lookup("my.dotted.bucket.s3.example.com.", RecordType::A).await.expect("A");
+    let got = lookup("my.dotted.bucket.s3.example.com.", RecordType::A)
+        .await
+        .expect("A");
     assert_eq!(
         hickory_rrs(got.answers()),
         chain("my.dotted.bucket", "s3.us.example.com", "127.0.0.1")
@@ -637,14 +641,23 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
         hickory_rrs(got.answers()),
         vec![rr(&format!("{DOMAIN}."), "NS", "ns1.example.com.")]
     );
-    let ips: Vec<IpAddr> = resolver.lookup_ip("s3.example.com.").await.expect("apex").iter().collect();
+    let ips: Vec<IpAddr> = resolver
+        .lookup_ip("s3.example.com.")
+        .await
+        .expect("apex")
+        .iter()
+        .collect();
     assert!(
         ips.contains(&"192.0.2.10".parse().unwrap()) && ips.contains(&"2001:db8::10".parse().unwrap()),
         "{ips:?}"
     );
     for outside in ["example.org.", "s3.example.net."] {
         let err = lookup(outside, RecordType::A).await.expect_err("outside the domain");
-        assert_eq!(hickory_failure(&err).0, Some(ResponseCode::Refused), "{outside}: {err:?}");
+        assert_eq!(
+            hickory_failure(&err).0,
+            Some(ResponseCode::Refused),
+            "{outside}: {err:?}"
+        );
     }
 
     // A real pdns_server on the remote backend of us-west gives the same answers (asked twice: the second

@@ -833,7 +833,10 @@ mod tests {
         // The newest twenty, newest first, then a count of the rest.
         let shown: Vec<&str> = l.iter().copied().filter(|x| x.starts_with("bucket b")).collect();
         assert_eq!(shown.len(), 20, "{text}");
-        assert!(shown[0].starts_with("bucket b21: position 00021 behind the trimmed 00099"), "{text}");
+        assert!(
+            shown[0].starts_with("bucket b21: position 00021 behind the trimmed 00099"),
+            "{text}"
+        );
         assert!(shown[19].starts_with("bucket b2:"), "{text}");
         assert!(l.contains(&"and 2 older (--format json lists them)"), "{text}");
         // Without fallbacks there is no such line.
