@@ -140,19 +140,19 @@ impl BackupService {
                         path.display(),
                         w.manifest.counts.objects
                     ));
-                    match prune(&schedule.dir, &zone, schedule.keep) {
-                        Ok(removed) => {
-                            for f in removed {
-                                tracing::info!(file = %f.display(), "old backup removed");
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "cannot remove old backups"),
-                    }
                 }
                 Err(e) => {
                     tracing::warn!(file = %path.display(), error = %e, "scheduled backup failed");
                     worker.failed(&e);
                 }
+            }
+            match prune(&schedule.dir, &zone, schedule.keep) {
+                Ok(removed) => {
+                    for f in removed {
+                        tracing::info!(file = %f.display(), "old backup removed");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot remove old backups"),
             }
         }
     }
@@ -210,8 +210,79 @@ fn stamp(t: SystemTime) -> String {
     rfc.replace(['-', ':'], "")
 }
 
-/// Removes the oldest scheduled backups of `zone` in `dir` beyond the newest `keep`.
+/// A partial file this old is stale even when a process with its PID runs (PIDs are reused).
+const STALE_PARTIAL: Duration = Duration::from_secs(24 * 3600);
+
+/// Removes the oldest scheduled backups of `zone` in `dir` beyond the newest `keep`, and the partial files
+/// that killed backups of `zone` left behind (see [`remove_stale_partials`]).
 pub fn prune(dir: &Path, zone: &str, keep: usize) -> Result<Vec<PathBuf>> {
+    let mut removed = prune_complete(dir, zone, keep)?;
+    removed.extend(remove_stale_partials(dir, zone, SystemTime::now())?);
+    Ok(removed)
+}
+
+/// Removes `zone`'s partial backup files (`.<name>.partial-<PID>`) in `dir` whose writer is gone: no
+/// process has the PID, or the file is older than a day. A running backup's file is left alone.
+pub fn remove_stale_partials(dir: &Path, zone: &str, now: SystemTime) -> Result<Vec<PathBuf>> {
+    let prefix = file_prefix(zone);
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = partial_pid(&name, &prefix) else {
+            continue;
+        };
+        let age = entry
+            .metadata()?
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .unwrap_or_default();
+        if process_alive(pid) && age < STALE_PARTIAL {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed.push(entry.path()),
+            // Its writer finished or removed it meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(removed)
+}
+
+/// The writer's PID in `.<prefix>…<SUFFIX>.partial-<PID>` (see [`partial_name`]).
+fn partial_pid(name: &str, prefix: &str) -> Option<u32> {
+    let (base, pid) = name.strip_prefix('.')?.strip_prefix(prefix)?.rsplit_once(".partial-")?;
+    if !base.ends_with(SUFFIX) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether a process with this PID exists (signal 0 checks without sending anything).
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 sends nothing; it only reports whether the process exists.
+    let found = unsafe { libc::kill(pid, 0) } == 0;
+    // EPERM: it exists but belongs to another user.
+    found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Without a way to ask, only the age tells a partial file is stale.
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+/// Removes the oldest complete scheduled backups of `zone` in `dir` beyond the newest `keep`.
+fn prune_complete(dir: &Path, zone: &str, keep: usize) -> Result<Vec<PathBuf>> {
     let prefix = file_prefix(zone);
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
@@ -344,5 +415,42 @@ mod tests {
         left.sort();
         assert_eq!(left.len(), 4, "{left:?}");
         assert!(stamp(SystemTime::now()) > stamp(UNIX_EPOCH));
+    }
+
+    #[test]
+    fn prune_removes_partial_files_of_dead_or_day_old_backups() {
+        let dir = tempfile::tempdir().unwrap();
+        // PIDs never exceed 2^22 on Linux: no process has this one.
+        let dead = i32::MAX as u32;
+        let me = std::process::id();
+        let partial = |zone: &str, pid: u32| format!(".meridian-{zone}-20261201T000004Z.tar.zst.partial-{pid}");
+        let dead_writer = partial("a", dead);
+        let running = partial("a", me);
+        let day_old = ".meridian-a-20261130T000000Z.tar.zst.partial-".to_string() + &me.to_string();
+        let other_zone = partial("b", dead);
+        let not_a_backup = format!(".notes.txt.partial-{dead}");
+        let complete = "meridian-a-20261201T000001Z.tar.zst".to_string();
+        for n in [&dead_writer, &running, &day_old, &other_zone, &not_a_backup, &complete] {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(&day_old))
+            .unwrap()
+            .set_modified(two_days_ago)
+            .unwrap();
+        let mut removed = prune(dir.path(), "a", 2).unwrap();
+        removed.sort();
+        let mut expected = vec![dir.path().join(&dead_writer), dir.path().join(&day_old)];
+        expected.sort();
+        assert_eq!(removed, expected);
+        for kept in [&running, &other_zone, &not_a_backup, &complete] {
+            assert!(dir.path().join(kept).exists(), "{kept} was removed");
+        }
+        assert_eq!(partial_pid(&running, "meridian-a-"), Some(me));
+        assert_eq!(partial_pid(&complete, "meridian-a-"), None);
+        assert_eq!(partial_pid(&not_a_backup, "meridian-a-"), None);
+        assert!(process_alive(me) && !process_alive(dead) && !process_alive(0));
     }
 }

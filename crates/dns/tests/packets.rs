@@ -1,10 +1,19 @@
-//! Property tests of the packet handling (bounded case counts): no input panics or gets an oversized or
-//! unparseable reply; every reply echoes the id and is a response; mangled real queries behave the same.
+//! Property tests of the packet handling (512 cases each, or PROPTEST_CASES): no input panics or gets an
+//! oversized or unparseable reply; every reply echoes the id and is a response; mangled real queries behave
+//! the same.
 
 use meridian_dns::answer::{QType, Resolver};
 use meridian_dns::wire::{handle, query_packet, Transport, MAX_UDP, MIN_UDP};
 use meridian_dns::{DnsSettings, Index};
 use proptest::prelude::*;
+
+/// Cases per property: PROPTEST_CASES when set (bench/proptest.sh's long run), else 512.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
 
 fn fixture() -> (DnsSettings, Index) {
     let settings = DnsSettings::new(
@@ -73,7 +82,7 @@ fn name() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn random_bytes_never_break_the_handler(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {

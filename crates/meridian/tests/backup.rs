@@ -1,7 +1,8 @@
 //! Backups (`meridian backup create|verify|restore|list`) against real `meridian server` processes on
 //! loopback: a backup taken online under concurrent PUT, DELETE and multipart load restores to exactly the
 //! snapshot; damaged and truncated archives are refused; a `kill -9` mid-backup leaves nothing that looks
-//! complete; a restored non-master zone whose peers trimmed their logs falls back to full sync and converges.
+//! complete; writes after the snapshot are left out; a backup without data is restored only when asked; a
+//! restored non-master zone whose peers trimmed their logs falls back to full sync and converges.
 
 mod common;
 
@@ -19,6 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CONVERGE: Duration = Duration::from_secs(120);
+/// A second user's access key and secret.
+const SECOND_KEY: (&str, &str) = ("SECONDUSERKEY0000001", "secondusersecret00000000000000000000000a");
 
 /// A standalone zone (no realm) with the test user, started.
 fn solo_zone(root: &Path, name: &str) -> Zone {
@@ -179,6 +182,38 @@ async fn online_backup_under_load_restores_the_snapshot() {
     let zone = solo_zone(dir.path(), "zone");
     let client = zone.client();
     create_bucket(&client, "load").await;
+    // Buckets the load leaves alone, one of them another user's: every bucket and user must come back.
+    zone.cli(&[
+        "user",
+        "create",
+        "--uid",
+        "second",
+        "--display-name",
+        "Second",
+        "--access-key",
+        SECOND_KEY.0,
+        "--secret",
+        SECOND_KEY.1,
+    ]);
+    let quiet = [
+        ("quiet-a", ACCESS_KEY, SECRET_KEY),
+        ("quiet-b", ACCESS_KEY, SECRET_KEY),
+        ("second-owned", SECOND_KEY.0, SECOND_KEY.1),
+    ];
+    for (n, (bucket, key, secret)) in quiet.iter().enumerate() {
+        let owner = zone.client_for(key, secret);
+        create_bucket(&owner, bucket).await;
+        for i in 0..8u64 {
+            let size = if i % 4 == 0 { 120_000 } else { 700 + i as usize };
+            put(
+                &owner,
+                bucket,
+                &format!("q{i}"),
+                &pattern(size, 9000 + n as u64 * 100 + i),
+            )
+            .await;
+        }
+    }
 
     // Acknowledged before the backup: small (inline) and large (blob file) objects, and multipart ones.
     let mut stable: BTreeMap<String, String> = BTreeMap::new();
@@ -299,11 +334,6 @@ async fn online_backup_under_load_restores_the_snapshot() {
             .unwrap_or_else(|| panic!("{key}, acknowledged before the backup, is missing"));
         assert_eq!(&got.etag, etag, "{key}: wrong ETag after restore");
     }
-    assert_eq!(
-        listing.len() as u64,
-        created["counts"]["objects"].as_u64().expect("object count"),
-        "the restored listing and the manifest disagree"
-    );
     let stats = restored.cli(&["bucket", "stats", "--bucket", "load"]);
     let usage = &stats["usage"]["rgw.main"];
     assert_eq!(
@@ -313,10 +343,58 @@ async fn online_backup_under_load_restores_the_snapshot() {
     );
     let listed_bytes: i64 = listing.values().map(|l| l.size).sum();
     assert_eq!(usage["size"].as_i64(), Some(listed_bytes), "bucket stats: {stats}");
+
+    // Every user and every bucket came back, as many as the manifest counts; the buckets the load left
+    // alone hold exactly what the source holds, bytes and stats included.
+    let users = zone.cli(&["user", "list"]);
+    assert_eq!(restored.cli(&["user", "list"]), users);
+    assert_eq!(
+        users.as_array().map(|u| u.len() as u64),
+        created["counts"]["users"].as_u64(),
+        "users: {users}"
+    );
+    let sorted = |v: Value| -> Vec<String> {
+        let mut names: Vec<String> = v
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|n| n.as_str().expect("a name").to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let buckets = sorted(zone.cli(&["bucket", "list"]));
+    assert_eq!(buckets, ["load", "quiet-a", "quiet-b", "second-owned"]);
+    assert_eq!(sorted(restored.cli(&["bucket", "list"])), buckets);
+    assert_eq!(created["counts"]["buckets"].as_u64(), Some(buckets.len() as u64));
+    let (mut all_objects, mut all_bytes) = (listing.len() as u64, listed_bytes);
+    for (bucket, key, secret) in quiet {
+        let at_source = list_objects_as(&zone, bucket, key, secret)
+            .await
+            .expect("source listing");
+        let after = list_objects_as(&restored, bucket, key, secret)
+            .await
+            .expect("restored listing");
+        assert_eq!(after, at_source, "{bucket}");
+        assert_eq!(after.len(), 8, "{bucket}");
+        let owner = restored.client_for(key, secret);
+        for (k, l) in &after {
+            assert_eq!(md5_of(&get_bytes(&owner, bucket, k).await), l.etag, "{bucket}/{k}");
+        }
+        let bytes: i64 = after.values().map(|l| l.size).sum();
+        assert_eq!(bucket_stats(&restored, bucket), (8, bytes as u64), "{bucket}");
+        all_objects += 8;
+        all_bytes += bytes;
+    }
+    assert_eq!(
+        created["counts"]["objects"].as_u64(),
+        Some(all_objects),
+        "the restored listings and the manifest disagree"
+    );
     assert_eq!(
         created["bytes"]["objects"].as_i64(),
-        Some(listed_bytes),
-        "manifest bytes vs restored listing"
+        Some(all_bytes),
+        "manifest bytes vs restored listings"
     );
 
     // The restored zone takes writes as usual.
@@ -413,7 +491,147 @@ async fn damaged_and_truncated_backups_are_refused() {
         .find(|f| f["file"].as_str() == Some(s(&good)))
         .unwrap_or_else(|| panic!("{listed}"));
     assert_eq!(good_entry["manifest"]["zone"]["name"], "default");
+
+    // A backup made without --with-data lacks the bytes of the 10 objects kept outside the metadata: it
+    // verifies and says so, and restore refuses it unless given --allow-missing-data.
+    let meta_only = dir.path().join("meta-only.tar.zst");
+    let created = meridian_ok(&zone.data_dir, &["backup", "create", "--out", s(&meta_only)]);
+    assert_eq!(created["with_data"], false, "{created}");
+    let verified = meridian_ok(dir.path(), &["backup", "verify", s(&meta_only)]);
+    assert_eq!(verified["objects_without_bytes"], 10, "{verified}");
+    let target = dir.path().join("restore-meta-only");
+    let err = meridian_fails(&target, &["backup", "restore", s(&meta_only)]);
+    assert!(
+        err.contains("10 objects") && err.contains("--allow-missing-data"),
+        "{err}"
+    );
+    assert!(names_in(&target).is_empty(), "{:?}", names_in(&target));
+    let mut partial = Zone::new(dir.path(), "meta-only");
+    let report = partial.cli(&["backup", "restore", s(&meta_only), "--allow-missing-data"]);
+    assert_eq!(report["counts"]["objects"], 30, "{report}");
+    partial.start();
+    let listing = list_objects(&partial, "small").await.expect("listing");
+    assert_eq!(listing.len(), 30);
+    let client = partial.client();
+    for i in 0..30u64 {
+        let key = format!("k{i}");
+        let body = match client.get_object().bucket("small").key(&key).send().await {
+            Ok(o) => o
+                .body
+                .collect()
+                .await
+                .map(|b| b.into_bytes().to_vec())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("{e:?}")),
+        };
+        if i % 3 == 0 {
+            assert!(
+                body.is_err(),
+                "{key}: its bytes are not in the backup, yet it was served"
+            );
+        } else {
+            let body = body.unwrap_or_else(|e| panic!("{key} is inline in the metadata: {e}"));
+            assert_eq!(md5_of(&body), listing[&key].etag, "{key}");
+        }
+    }
     drop(zone);
+}
+
+/// A signer with the running server's own admin key (`<data-dir>/admin.json`, what the CLI uses).
+fn admin_signer(zone: &Zone) -> Signer {
+    let text = std::fs::read(zone.data_dir.join("admin.json")).expect("admin.json");
+    let v: Value = serde_json::from_slice(&text).expect("admin.json is JSON");
+    Signer::new(
+        v["access_key"].as_str().expect("access_key"),
+        v["secret_key"].as_str().expect("secret_key"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_after_the_snapshot_are_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zone = solo_zone(dir.path(), "snap");
+    let client = zone.client();
+    create_bucket(&client, "snap").await;
+    // 24 MiB that zstd cannot shrink: more than the server's stream buffer and the socket buffers hold, so
+    // the backup cannot finish before this test reads its body.
+    for i in 0..24u64 {
+        put(&client, "snap", &format!("filler/{i:02}"), &pattern(1 << 20, i)).await;
+    }
+    let old_body = pattern(300_000, 100);
+    let old_etag = put(&client, "snap", "overwritten", &old_body).await;
+    put(&client, "snap", "deleted", b"deleted after the snapshot").await;
+
+    // `GET /admin/backup?with-data=true`, as `meridian backup create` sends it to a running server. The
+    // server takes the snapshot before it answers: whatever is written once the response is here comes
+    // after the snapshot.
+    let signed = admin_signer(&zone).sign(
+        "GET",
+        zone.addr,
+        &zone.addr.to_string(),
+        "/admin/backup",
+        &[("with-data", "true")],
+        &[],
+        &sha256_hex(b""),
+        std::time::SystemTime::now(),
+    );
+    let mut resp = signed
+        .request(&http(), reqwest::Method::GET)
+        .send()
+        .await
+        .expect("backup request");
+    assert_eq!(resp.status(), 200);
+    put(&client, "snap", "after-snapshot", &pattern(200_000, 101)).await;
+    put(&client, "snap", "overwritten", &pattern(250_000, 102)).await;
+    client
+        .delete_object()
+        .bucket("snap")
+        .key("deleted")
+        .send()
+        .await
+        .expect("delete");
+    create_bucket(&client, "after-bucket").await;
+    // The backup is still running (waiting for this test to read): no backup has finished yet.
+    let text = metrics_text(&zone).await.expect("metrics");
+    assert!(
+        metric_samples(&text, "meridian_backup_last_success_timestamp_seconds", &[]).is_empty(),
+        "the backup finished before the writes: the test proves nothing"
+    );
+
+    let file = dir.path().join("snap.tar.zst");
+    let mut out = std::fs::File::create(&file).expect("backup file");
+    while let Some(chunk) = resp.chunk().await.expect("backup body") {
+        std::io::Write::write_all(&mut out, &chunk).expect("write");
+    }
+    drop(out);
+    let verified = meridian_ok(dir.path(), &["backup", "verify", s(&file)]);
+    assert_eq!(
+        (&verified["counts"]["buckets"], &verified["counts"]["objects"]),
+        (&serde_json::json!(1), &serde_json::json!(26)),
+        "{verified}"
+    );
+    assert_eq!(verified["objects_without_bytes"], 0, "{verified}");
+
+    let mut restored = Zone::new(dir.path(), "restored");
+    restored.cli(&["backup", "restore", s(&file)]);
+    restored.start();
+    let listing = list_objects(&restored, "snap").await.expect("listing");
+    assert!(
+        !listing.contains_key("after-snapshot"),
+        "an object written after the snapshot"
+    );
+    assert!(
+        listing.contains_key("deleted"),
+        "an object deleted after the snapshot is missing"
+    );
+    assert_eq!(listing.len(), 26);
+    assert_eq!(listing["overwritten"].etag, old_etag.trim_matches('"'));
+    let body = get_bytes(&restored.client(), "snap", "overwritten").await;
+    assert!(
+        body == old_body,
+        "the overwritten object's bytes are not the snapshot's"
+    );
+    assert_eq!(restored.cli(&["bucket", "list"]), serde_json::json!(["snap"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -612,8 +830,31 @@ async fn restored_zone_falls_back_to_full_sync_where_peers_trimmed_and_converges
 
     // 1. Back up the non-master zone, online.
     let backup = site.zones[1].root_dir().join("us-west.tar.zst");
+    let (period_id, period_epoch) = site.zones[1].period_version();
     let created = site.zones[1].cli(&["backup", "create", "--with-data", "--out", s(&backup)]);
     assert_eq!(created["zone"], "us-west", "{created}");
+    // The manifest names the realm, zonegroup, zone and period of the zone backed up.
+    let listed = site.zones[1].cli(&["backup", "list", "--dir", s(site.zones[1].root_dir())]);
+    let manifest = listed
+        .as_array()
+        .and_then(|l| l.iter().find(|f| f["file"].as_str() == Some(s(&backup))))
+        .map(|f| f["manifest"].clone())
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(
+        [
+            &manifest["realm"],
+            &manifest["zonegroup"],
+            &manifest["zone"],
+            &manifest["period"]
+        ],
+        [
+            &serde_json::json!({"id": site.realm_id, "name": "gold"}),
+            &serde_json::json!({"id": site.zones[1].zonegroup_id("us"), "name": "us"}),
+            &serde_json::json!({"id": site.zones[1].zone_id(None), "name": "us-west"}),
+            &serde_json::json!({"id": period_id, "epoch": period_epoch}),
+        ],
+        "{manifest:#}"
+    );
 
     // 2. The others keep writing (objects and a new bucket, so both logs move); us-west keeps syncing, so
     //    us-east trims past what the backup's markers say.
@@ -700,6 +941,18 @@ async fn restored_zone_falls_back_to_full_sync_where_peers_trimmed_and_converges
         .as_array()
         .map_or(0, Vec::len);
     assert!(meta_fallbacks > 0, "the metadata log fell back to nothing: {status:#}");
+    // `meridian sync status` (text) shows them too.
+    let out = site.zones[1].cli_raw(&["sync", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let fell_back = |what: &str| {
+        text.lines()
+            .any(|l| l.contains(what) && l.contains("synced in full again"))
+    };
+    assert!(
+        text.contains("full sync fallbacks: ") && fell_back("msite") && fell_back("shard "),
+        "{text}"
+    );
     let keys: BTreeSet<String> = listing(&site.zones[1], "msite")
         .await
         .expect("list")

@@ -17,6 +17,9 @@ use common::realm::*;
 use common::*;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Record, RecordData, RecordType};
 use hickory_resolver::TokioResolver;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -41,6 +44,8 @@ fn dns_args(extra: &[&str]) -> Vec<String> {
         "ns1.example.com",
         "--dns-apex-a",
         "192.0.2.10",
+        "--dns-apex-aaaa",
+        "2001:db8::10",
         "--dns-ttl-secs",
         "60",
     ]
@@ -394,6 +399,28 @@ fn resolver_for(server: SocketAddr) -> TokioResolver {
     builder.build().expect("hickory resolver")
 }
 
+/// A record hickory returned, as `parse_rr` reads dig's lines (hickory prints records in the same layout).
+fn hickory_rr<R: RecordData>(record: &Record<R>) -> Rr {
+    parse_rr(&record.to_string())
+}
+
+fn hickory_rrs(records: &[Record]) -> Vec<Rr> {
+    let mut rrs: Vec<Rr> = records.iter().map(hickory_rr).collect();
+    rrs.sort();
+    rrs
+}
+
+/// The response code behind a failed hickory lookup, and the negative answer's SOA when there is one.
+fn hickory_failure(e: &NetError) -> (Option<ResponseCode>, Option<Rr>) {
+    match e {
+        NetError::Dns(DnsError::ResponseCode(code)) => (Some(*code), None),
+        NetError::Dns(DnsError::NoRecordsFound(none)) => {
+            (Some(none.response_code), none.soa.as_deref().map(hickory_rr))
+        }
+        _ => (None, None),
+    }
+}
+
 /// What each name resolved to.
 type Seen = Arc<Mutex<BTreeMap<String, Vec<IpAddr>>>>;
 
@@ -559,6 +586,8 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
     assert_eq!(d.answer, vec![rr(&format!("{DOMAIN}."), "NS", "ns1.example.com.")]);
     let d = dig(dns_b, DOMAIN, "A", &[]);
     assert_eq!(d.answer, vec![rr(&format!("{DOMAIN}."), "A", "192.0.2.10")]);
+    let d = dig(dns_b, DOMAIN, "AAAA", &[]);
+    assert_eq!(d.answer, vec![rr(&format!("{DOMAIN}."), "AAAA", "2001:db8::10")]);
     for outside in ["example.org", "example.com", "s3.example.net"] {
         assert_eq!(dig(dns_b, outside, "A", &[]).status, "REFUSED", "{outside}");
     }
@@ -584,8 +613,52 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
         .iter()
         .collect();
     assert_eq!(ips, vec![IpAddr::from([127, 0, 0, 2])]);
-    let missing = resolver.lookup_ip("no-such-bucket.s3.example.com.").await;
-    assert!(missing.is_err(), "{missing:?}");
+    // ... and reads the same records dig does: the CNAME itself, the chain, NXDOMAIN with the SOA, the
+    // apex's SOA, NS and addresses, REFUSED outside the domain.
+    let lookup = |name: &str, qtype: RecordType| resolver.lookup(name.to_string(), qtype);
+    let got = lookup("eu-photos.s3.example.com.", RecordType::CNAME)
+        .await
+        .expect("CNAME");
+    assert_eq!(hickory_rrs(got.answers()), cname("eu-photos", "s3.eu.example.com"));
+    let got = lookup("my.dotted.bucket.s3.example.com.", RecordType::A)
+        .await
+        .expect("A");
+    assert_eq!(
+        hickory_rrs(got.answers()),
+        chain("my.dotted.bucket", "s3.us.example.com", "127.0.0.1")
+    );
+    let missing = lookup("no-such-bucket.s3.example.com.", RecordType::A).await;
+    let err = missing.expect_err("an unknown bucket resolves to nothing");
+    assert_eq!(
+        hickory_failure(&err),
+        (Some(ResponseCode::NXDomain), Some(soa.clone())),
+        "{err:?}"
+    );
+    let got = lookup("s3.example.com.", RecordType::SOA).await.expect("SOA");
+    assert_eq!(hickory_rrs(got.answers()), vec![soa.clone()]);
+    let got = lookup("s3.example.com.", RecordType::NS).await.expect("NS");
+    assert_eq!(
+        hickory_rrs(got.answers()),
+        vec![rr(&format!("{DOMAIN}."), "NS", "ns1.example.com.")]
+    );
+    let ips: Vec<IpAddr> = resolver
+        .lookup_ip("s3.example.com.")
+        .await
+        .expect("apex")
+        .iter()
+        .collect();
+    assert!(
+        ips.contains(&"192.0.2.10".parse().unwrap()) && ips.contains(&"2001:db8::10".parse().unwrap()),
+        "{ips:?}"
+    );
+    for outside in ["example.org.", "s3.example.net."] {
+        let err = lookup(outside, RecordType::A).await.expect_err("outside the domain");
+        assert_eq!(
+            hickory_failure(&err).0,
+            Some(ResponseCode::Refused),
+            "{outside}: {err:?}"
+        );
+    }
 
     // A real pdns_server on the remote backend of us-west gives the same answers (asked twice: the second
     // from its packet cache).
@@ -785,6 +858,40 @@ async fn dns_answers_follow_the_realm_and_carry_s3_clients() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // A new period with new hostnames changes the answers of the running zones, without a restart:
+    // zonegroup eu gets s3.europe.example.com as its first hostname (where BUCKET.<domain> points).
+    let (a, c) = (&realm.a, &realm.c);
+    for dns in [dns_a, dns_c] {
+        assert_eq!(dig(dns, "s3.europe.example.com", "A", &[]).status, "REFUSED");
+    }
+    let (pid_a, pid_c) = (a.pid(), c.pid());
+    a.cli(&[
+        "zonegroup",
+        "modify",
+        "--rgw-zonegroup",
+        "eu",
+        "--hostnames",
+        "s3.europe.example.com,s3.eu.example.com",
+    ]);
+    a.cli(&["period", "update", "--commit"]);
+    let moved = chain("eu-photos", "s3.europe.example.com", "127.0.0.2");
+    for (zone, dns) in [("us-east", dns_a), ("eu-1", dns_c)] {
+        let d = dig_until(dns, &format!("eu-photos.{DOMAIN}"), "A", |d| d.answer == moved).await;
+        assert_eq!(d.answer, moved, "{zone}: {d:?}\n{}", realm.logs());
+        let d = dig(dns, "s3.europe.example.com", "A", &[]);
+        assert_eq!(
+            (d.status.as_str(), d.answer.clone()),
+            ("NOERROR", vec![rr("s3.europe.example.com.", "A", "127.0.0.2")]),
+            "{zone}"
+        );
+        // The second hostname still answers, and buckets of us still point where they did.
+        let d = dig(dns, "eu-photos.s3.eu.example.com", "A", &[]);
+        assert_eq!(d.answer, vec![rr("eu-photos.s3.eu.example.com.", "A", "127.0.0.2")]);
+        let d = dig(dns, &format!("photos.{DOMAIN}"), "A", &[]);
+        assert_eq!(d.answer, chain("photos", "s3.us.example.com", "127.0.0.1"), "{zone}");
+    }
+    assert_eq!((a.pid(), c.pid()), (pid_a, pid_c), "the servers were not restarted");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -895,6 +1002,8 @@ async fn bad_input_truncation_and_floods_do_not_stop_the_responder() {
     assert_eq!(rcode(&ask(&socket, dns, &status, wait).unwrap()), 4);
 
     // Over the client's limit: TC over UDP (512 without EDNS, what EDNS allows), whole over TCP.
+    let truncated = |m: &str| metric(m, "meridian_dns_truncated_total ");
+    assert_eq!(truncated(&metrics_text(server.addr).await), 0.0);
     let d = dig(dns, DOMAIN, "A", &["+noedns", "+ignore"]);
     assert!(d.flags.contains(&"tc".to_string()), "{d:?}");
     assert!(d.answer.is_empty());
@@ -903,6 +1012,9 @@ async fn bad_input_truncation_and_floods_do_not_stop_the_responder() {
     assert_eq!(d.answer.len(), 41);
     let d = dig(dns, DOMAIN, "A", &["+noedns"]);
     assert_eq!(d.answer.len(), 41, "dig retried over TCP: {d:?}");
+    // Counted: the +ignore answer and the one dig retried over TCP (the 1232-byte one was not truncated).
+    let m = metrics_text(server.addr).await;
+    assert_eq!(truncated(&m), 2.0, "{m}");
 
     // TCP: junk, a length with no message, then a good connection.
     {
@@ -978,5 +1090,45 @@ async fn bad_input_truncation_and_floods_do_not_stop_the_responder() {
         metric(&m, "meridian_dns_dropped_total{reason=\"rate_limit\"}") > 0.0,
         "the flood was rate-limited: {m}"
     );
+    ok(&socket);
+
+    // A TCP flood: 127.0.0.2 opens more connections than the responder serves in all (512) and holds them
+    // open; the responder keeps 32 of one source and closes the rest, so 127.0.0.1's TCP queries are answered.
+    let mut held = Vec::new();
+    for i in 0..600 {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(([127, 0, 0, 2], 0).into()).unwrap();
+        let stream = s
+            .connect(dns)
+            .await
+            .unwrap_or_else(|e| panic!("connection {i} of the flood: {e}"));
+        // A plain non-blocking socket: a read tells at once whether the responder closed it.
+        held.push(stream.into_std().unwrap());
+    }
+    let d = dig(dns, &format!("photos.{DOMAIN}"), "A", &["+tcp"]);
+    assert_eq!((d.status.as_str(), d.answer.len()), ("NXDOMAIN", 0), "{d:?}");
+    let d = dig(dns, DOMAIN, "A", &["+tcp"]);
+    assert_eq!(d.answer.len(), 41, "{d:?}");
+    // The flooder's connections beyond 32 were closed at once.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let open = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let open = held
+            .iter()
+            .filter(|s| {
+                let (mut stream, mut byte): (&std::net::TcpStream, _) = (s, [0u8; 1]);
+                matches!(std::io::Read::read(&mut stream, &mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            })
+            .count();
+        if open <= 32 || Instant::now() > deadline {
+            break open;
+        }
+    };
+    assert!(open <= 32, "{open} connections of the flooder still open");
+    // (Fewer than 568 only if some of the 32 reached their 10 s idle deadline while the flood connected.)
+    let m = metrics_text(server.addr).await;
+    let refused = metric(&m, "meridian_dns_dropped_total{reason=\"tcp_per_source\"}");
+    assert!((500.0..=568.0).contains(&refused), "{refused} refused: {m}");
+    drop(held);
     ok(&socket);
 }

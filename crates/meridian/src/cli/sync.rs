@@ -174,6 +174,7 @@ pub fn source_lines(s: &SourceStatus, what: &str, upstream: &str) -> Vec<String>
             e.error
         ));
     }
+    fallback_lines(s, &mut lines);
     let errors = s.errors.unwrap_or(0);
     match (&s.last_error, s.reachable) {
         // An unreachable source's error is already on the first line.
@@ -189,6 +190,37 @@ pub fn source_lines(s: &SourceStatus, what: &str, upstream: &str) -> Vec<String>
         _ => {}
     }
     lines
+}
+
+/// Fallbacks listed one a line (as many as the sync agent keeps per source); more are only counted.
+const FALLBACKS_SHOWN: usize = 20;
+
+/// The shards and buckets that fell back to full sync because the source had trimmed its log past this
+/// zone's position (a zone restored from a backup): a count, then the newest few.
+fn fallback_lines(s: &SourceStatus, lines: &mut Vec<String>) {
+    let all = &s.full_sync_fallbacks;
+    if all.is_empty() {
+        return;
+    }
+    lines.push(format!(
+        "full sync fallbacks: {} (the source trimmed its log past this zone's position)",
+        all.len()
+    ));
+    for f in all.iter().rev().take(FALLBACKS_SHOWN) {
+        lines.push(format!(
+            "  {}: position {} behind the trimmed {}, synced in full again (at {})",
+            f.what,
+            if f.marker.is_empty() { "(start)" } else { &f.marker },
+            f.trimmed,
+            f.at
+        ));
+    }
+    if all.len() > FALLBACKS_SHOWN {
+        lines.push(format!(
+            "  and {} older (--format json lists them)",
+            all.len() - FALLBACKS_SHOWN
+        ));
+    }
 }
 
 /// `label` right-aligned in 15 columns, then the first line; the others under it.
@@ -767,6 +799,48 @@ mod tests {
         }
         let empty = render_bucket(&parse(&json!({"bucket": "x", "sources": []}), "bucket sync status").unwrap());
         assert_eq!(empty, "bucket x\n  no source zones\n");
+    }
+
+    #[test]
+    fn full_sync_fallbacks_are_shown() {
+        let mut v = secondary();
+        v["metadata"]["source"]["full_sync_fallbacks"] = json!([{
+            "at": "2026-12-02T10:00:00Z", "log": "metadata", "what": "shard 3", "marker": "",
+            "trimmed": "1_00000000000000000042"
+        }]);
+        let data: Vec<Value> = (0..22)
+            .map(|i| {
+                json!({"at": format!("2026-12-02T10:00:{i:02}Z"), "log": "data", "what": format!("bucket b{i}"),
+                       "marker": format!("000{i:02}"), "trimmed": "00099"})
+            })
+            .collect();
+        v["data"][0]["full_sync_fallbacks"] = Value::Array(data);
+        let text = render_status(&status(&v));
+        let l = lines(&text);
+        let header = "full sync fallbacks: 1 (the source trimmed its log past this zone's position)";
+        assert!(l.contains(&header), "{text}");
+        assert!(
+            l.contains(
+                &"shard 3: position (start) behind the trimmed 1_00000000000000000042, synced in full again \
+                  (at 2026-12-02T10:00:00Z)"
+            ),
+            "{text}"
+        );
+        assert!(
+            l.contains(&"full sync fallbacks: 22 (the source trimmed its log past this zone's position)"),
+            "{text}"
+        );
+        // The newest twenty, newest first, then a count of the rest.
+        let shown: Vec<&str> = l.iter().copied().filter(|x| x.starts_with("bucket b")).collect();
+        assert_eq!(shown.len(), 20, "{text}");
+        assert!(
+            shown[0].starts_with("bucket b21: position 00021 behind the trimmed 00099"),
+            "{text}"
+        );
+        assert!(shown[19].starts_with("bucket b2:"), "{text}");
+        assert!(l.contains(&"and 2 older (--format json lists them)"), "{text}");
+        // Without fallbacks there is no such line.
+        assert!(!render_status(&status(&secondary())).contains("fallback"));
     }
 
     #[test]
