@@ -546,13 +546,19 @@ impl Demo {
 
     /// Until Ctrl-C, SIGTERM, or a zone's server exiting by itself; says which, and whether it is a failure.
     async fn wait(&mut self) -> (String, bool) {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => return (format!("cannot watch for SIGTERM ({e})"), true),
+        use tokio::signal::unix::{signal, SignalKind};
+        // Both streams are made once: a signal that arrives between two turns of the loop is kept for the next.
+        let (mut interrupt, mut term) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(i), Ok(t)) => (i, t),
+            (Err(e), _) | (_, Err(e)) => return (format!("cannot watch for SIGINT and SIGTERM ({e})"), true),
         };
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return ("interrupted".into(), false),
+                // A terminal's Ctrl-C reaches the whole process group: the zones' servers get the SIGINT too
+                // and start stopping. The signals are looked at first, so that a zone already gone by then
+                // reads as the interrupt it is, not as a zone that died.
+                biased;
+                _ = interrupt.recv() => return ("interrupted".into(), false),
                 _ = term.recv() => return ("terminated".into(), false),
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {
                     for (zone, c) in &mut self.children {
