@@ -132,12 +132,14 @@ fn zone_config(state: &DemoState, zone: usize, log: &str) -> Config {
     }
 }
 
-fn free_ports() -> anyhow::Result<[u16; 4]> {
-    let listeners = (0..4)
+/// `N` distinct free loopback ports, all held open until all are found (ports found one call at a time may
+/// repeat, once the earlier call's listener is closed).
+fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
+    let listeners = (0..N)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot find free loopback ports")?;
-    let mut ports = [0u16; 4];
+    let mut ports = [0u16; N];
     for (p, l) in ports.iter_mut().zip(&listeners) {
         *p = l.local_addr()?.port();
     }
@@ -179,7 +181,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             }
             let mut s = s;
             if s.dns_port.is_none() {
-                s.dns_port = Some(free_ports()?[0]);
+                // Five ports found together: the first one not already the realm's.
+                let spare = free_ports::<5>()?.into_iter().find(|p| !s.ports.contains(p));
+                s.dns_port = Some(spare.context("cannot find a free loopback port for DNS")?);
             }
             s
         }
@@ -194,7 +198,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 }
             }
             let (ports, dns_port) = match args.base_port.unwrap_or(DEFAULT_BASE_PORT) {
-                0 => (free_ports()?, free_ports()?[0]),
+                0 => {
+                    let [a, b, c, d, dns] = free_ports::<5>()?;
+                    ([a, b, c, d], dns)
+                }
                 p if p > u16::MAX - 4 => bail!("--base-port {p} is too high: five ports from it are needed"),
                 p => ([p, p + 1, p + 2, p + 3], p + 4),
             };
