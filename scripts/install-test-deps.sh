@@ -4,7 +4,8 @@
 # peer: radosgw; all Debian's Ceph 16.2, no service started):
 #   awscli, s3cmd, rclone (Debian packages) and boto3 (pip, for the python3 on PATH; with awscli v1 from pip
 #   kept on the same botocore); for the DNS tests dig (dnsutils), pdns-server and pdns-backend-remote; and for
-#   tests/dashboard: chromium + chromium-driver (Debian) and selenium (pip).
+#   tests/dashboard: chromium + chromium-driver and firefox-esr (Debian), geckodriver (Firefox's WebDriver,
+#   not packaged by Debian: `cargo install geckodriver --locked`, from crates.io) and selenium (pip).
 # Idempotent: only what is missing is installed; `apt-get update` runs at most once.
 set -euo pipefail
 
@@ -36,6 +37,7 @@ command -v s3cmd  >/dev/null 2>&1 || missing+=(s3cmd)
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
 
 # The DNS tests: dig (dnsutils) and a real PowerDNS with the remote backend (started by the tests themselves).
 command -v dig >/dev/null 2>&1 || missing+=(dnsutils)
@@ -69,13 +71,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
+# geckodriver: built from crates.io into ~/.cargo/bin (selenium-manager's prebuilt download is not reachable
+# from every machine; crates.io is). About 2 minutes on two cores, once.
+if ! command -v geckodriver >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/geckodriver" ]; then
+    echo "install-test-deps: cargo install geckodriver --locked"
+    cargo install -q geckodriver --locked
+fi
 
 if ! python3 -c 'import selenium' 2>/dev/null; then
     echo "install-test-deps: pip install selenium"
     python3 -m pip install -q --disable-pip-version-check selenium
 fi
 
-for tool in aws s3cmd rclone dig chromium chromedriver ceph-mon ceph-osd ceph radosgw; do
+for tool in aws s3cmd rclone dig chromium chromedriver firefox-esr ceph-mon ceph-osd ceph radosgw; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
 { [ -x /usr/sbin/pdns_server ] || command -v pdns_server >/dev/null 2>&1; } ||
@@ -83,6 +91,8 @@ done
 ls /usr/lib/*/pdns/libremotebackend.so >/dev/null 2>&1 ||
     { echo "install-test-deps: the pdns remote backend still missing" >&2; exit 1; }
 [ -f /usr/include/rados/librados.h ] || { echo "install-test-deps: librados-dev still missing" >&2; exit 1; }
+command -v geckodriver >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/geckodriver" ] ||
+    { echo "install-test-deps: geckodriver still missing" >&2; exit 1; }
 botocore_ok || { echo "install-test-deps: boto3 with botocore >= 1.43.77 still missing" >&2; exit 1; }
 python3 -c 'import selenium' 2>/dev/null || { echo "install-test-deps: selenium still missing" >&2; exit 1; }
 echo "install-test-deps: ok ($(aws --version 2>&1 | head -1); s3cmd $(s3cmd --version 2>&1 | awk '{print $NF}'); $(rclone version 2>/dev/null | head -1); boto3 $(python3 -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)'))"

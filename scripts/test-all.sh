@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: build, style (rustfmt, clippy -D warnings), `cargo test --workspace`, the
 # real-client checks (tests/clients/run.sh), the crash checks (tests/crash/run.sh) and `meridian demo` + the
-# dashboard in Chromium (tests/dashboard/run.sh). Exits non-zero if anything failed; the last line is
+# dashboard in Chromium and Firefox (tests/dashboard/run.sh; it keeps its screenshots in
+# target/test-output/dashboard/, which this script never removes: it removes only its own log folder). Exits non-zero if anything failed; the last line is
 # `N passed, M failed` over cargo's tests and every script check.
 #
 # Needs awscli, s3cmd, rclone and boto3: scripts/install-test-deps.sh installs them (run here when one is missing).
@@ -53,12 +54,16 @@ if [ ! -f /usr/include/rados/librados.h ] || ! command -v ceph-osd >/dev/null; t
     echo "==> scripts/install-test-deps.sh (librados-dev or Ceph missing: the build links librados)"
     bash scripts/install-test-deps.sh </dev/null || echo "install-test-deps failed: the build or the rados tests will fail"
 fi
-if [ "${SKIP_CLIENTS:-0}${SKIP_CRASH:-0}" != 11 ]; then
+# The clients, crash and dashboard stages use the S3 clients; the dashboard stage also the browsers and their
+# WebDriver servers.
+if [ "${SKIP_CLIENTS:-0}${SKIP_CRASH:-0}${SKIP_DASHBOARD:-0}" != 111 ]; then
     if ! command -v aws >/dev/null || ! command -v s3cmd >/dev/null || ! command -v rclone >/dev/null ||
         ! python3 -c 'import boto3' 2>/dev/null || ! command -v chromedriver >/dev/null ||
+        ! command -v firefox-esr >/dev/null ||
+        ! { command -v geckodriver >/dev/null || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/geckodriver" ]; } ||
         ! python3 -c 'import selenium' 2>/dev/null; then
-        echo "==> scripts/install-test-deps.sh (S3 clients missing)"
-        bash scripts/install-test-deps.sh </dev/null || echo "install-test-deps failed: the client checks will fail"
+        echo "==> scripts/install-test-deps.sh (S3 clients, browsers or WebDriver missing)"
+        bash scripts/install-test-deps.sh </dev/null || echo "install-test-deps failed: the client and dashboard checks will fail"
     fi
 fi
 
@@ -129,6 +134,8 @@ export MERIDIAN_SKIP_BUILD=1 # built above (target/debug/meridian)
 [ "${SKIP_CLIENTS:-0}" = 1 ] || run_script clients tests/clients/run.sh
 [ "${SKIP_CRASH:-0}" = 1 ] || run_script crash tests/crash/run.sh
 [ "${SKIP_DASHBOARD:-0}" = 1 ] || run_script dashboard tests/dashboard/run.sh
+
+[ "${SKIP_DASHBOARD:-0}" = 1 ] || echo "dashboard screenshots: ${CARGO_TARGET_DIR:-$ROOT/target}/test-output/dashboard/{chromium,firefox}"
 
 echo
 echo "==> summary ($(($(date +%s) - START)) s)"

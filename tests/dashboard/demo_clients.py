@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Real clients against the endpoints `meridian demo` printed: boto3's threaded multipart upload (small
 multipart threshold, several threads) into each zonegroup, read back from the other us zone once replicated,
-and s3cmd with the printed .s3cfg. One PASS/FAIL line per check.
+and s3cmd with the printed .s3cfg, including `mb --bucket-location=EU` at the eu zonegroup's zone. One PASS/FAIL
+line per check.
 
 usage: demo_clients.py US_EAST US_WEST EU_1 ACCESS_KEY SECRET_KEY S3CFG WORKDIR
 """
@@ -103,5 +104,19 @@ check("s3cmd-get-equal-bytes", r.returncode == 0 and os.path.exists(got) and sha
 r = s3cmd("ls")
 check("s3cmd-list-buckets", r.returncode == 0 and "s3://demo-us" in r.stdout and "s3://demo-eu" in r.stdout,
       r.stdout + r.stderr[-300:])
+
+# s3cmd sends `--bucket-location=eu` upper-cased (EU); at eu-1, the zone of zonegroup eu, that is eu's api_name
+# in another case and must be accepted: the bucket is made in zonegroup eu.
+eu_host = EU_1.split("://", 1)[1].rstrip("/")
+r = s3cmd(f"--host={eu_host}", f"--host-bucket={eu_host}", "mb", "--bucket-location=EU", "s3://demo-s3cmd-eu")
+info = s3cmd(f"--host={eu_host}", f"--host-bucket={eu_host}", "info", "s3://demo-s3cmd-eu")
+try:
+    location = client(EU_1).get_bucket_location(Bucket="demo-s3cmd-eu").get("LocationConstraint")
+except Exception as e:
+    location = repr(e)
+check("s3cmd-mb-bucket-location-EU-at-eu", r.returncode == 0 and location == "eu",
+      f"mb exit {r.returncode}: {r.stdout + r.stderr[-300:]}; info: {info.stdout[-300:]}; location {location!r}")
+r = s3cmd(f"--host={eu_host}", f"--host-bucket={eu_host}", "rb", "s3://demo-s3cmd-eu")
+check("s3cmd-rb-at-eu", r.returncode == 0, r.stderr[-300:])
 
 sys.exit(1 if FAILED else 0)

@@ -55,13 +55,15 @@ pub fn line_chart(title: &str, series: &BTreeMap<String, Vec<(f64, f64)>>, unit:
             H - 6.0
         ));
     }
-    for (i, (_, pts)) in series.iter().enumerate() {
+    for (i, (name, pts)) in series.iter().enumerate() {
         if pts.is_empty() {
             continue;
         }
         let path: Vec<String> = pts.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect();
+        // The series' name on its line, so that a reader (or a test) can tell which line is which.
         svg.push_str(&format!(
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>",
+            "<polyline data-series=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>",
+            escape(name),
             COLORS[i % COLORS.len()],
             path.join(" ")
         ));
@@ -143,6 +145,7 @@ mod tests {
         s.insert("b<".to_string(), vec![(0.0, 3.0)]);
         let out = line_chart("t", &s, per_second).into_string();
         assert_eq!(out.matches("<polyline").count(), 2);
-        assert!(out.contains("b&lt;"));
+        assert!(out.contains("<polyline data-series=\"a\""));
+        assert!(out.contains("<polyline data-series=\"b&lt;\""));
     }
 }

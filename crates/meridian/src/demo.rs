@@ -132,12 +132,14 @@ fn zone_config(state: &DemoState, zone: usize, log: &str) -> Config {
     }
 }
 
-fn free_ports() -> anyhow::Result<[u16; 4]> {
-    let listeners = (0..4)
+/// `N` distinct free loopback ports, all held open until all are found (ports found one call at a time may
+/// repeat, once the earlier call's listener is closed).
+fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
+    let listeners = (0..N)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot find free loopback ports")?;
-    let mut ports = [0u16; 4];
+    let mut ports = [0u16; N];
     for (p, l) in ports.iter_mut().zip(&listeners) {
         *p = l.local_addr()?.port();
     }
@@ -179,7 +181,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             }
             let mut s = s;
             if s.dns_port.is_none() {
-                s.dns_port = Some(free_ports()?[0]);
+                // Five ports found together: the first one not already the realm's.
+                let spare = free_ports::<5>()?.into_iter().find(|p| !s.ports.contains(p));
+                s.dns_port = Some(spare.context("cannot find a free loopback port for DNS")?);
             }
             s
         }
@@ -194,7 +198,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 }
             }
             let (ports, dns_port) = match args.base_port.unwrap_or(DEFAULT_BASE_PORT) {
-                0 => (free_ports()?, free_ports()?[0]),
+                0 => {
+                    let [a, b, c, d, dns] = free_ports::<5>()?;
+                    ([a, b, c, d], dns)
+                }
                 p if p > u16::MAX - 4 => bail!("--base-port {p} is too high: five ports from it are needed"),
                 p => ([p, p + 1, p + 2, p + 3], p + 4),
             };
@@ -546,13 +553,19 @@ impl Demo {
 
     /// Until Ctrl-C, SIGTERM, or a zone's server exiting by itself; says which, and whether it is a failure.
     async fn wait(&mut self) -> (String, bool) {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => return (format!("cannot watch for SIGTERM ({e})"), true),
+        use tokio::signal::unix::{signal, SignalKind};
+        // Both streams are made once: a signal that arrives between two turns of the loop is kept for the next.
+        let (mut interrupt, mut term) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(i), Ok(t)) => (i, t),
+            (Err(e), _) | (_, Err(e)) => return (format!("cannot watch for SIGINT and SIGTERM ({e})"), true),
         };
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return ("interrupted".into(), false),
+                // A terminal's Ctrl-C reaches the whole process group: the zones' servers get the SIGINT too
+                // and start stopping. The signals are looked at first, so that a zone already gone by then
+                // reads as the interrupt it is, not as a zone that died.
+                biased;
+                _ = interrupt.recv() => return ("interrupted".into(), false),
                 _ = term.recv() => return ("terminated".into(), false),
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {
                     for (zone, c) in &mut self.children {
