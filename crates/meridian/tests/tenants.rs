@@ -228,9 +228,31 @@ async fn three_tenants_each_own_photos_and_keep_their_objects_apart() {
     assert_eq!(list_bucket_names(&ann).await, vec!["photos", "second"]);
     // Only `tenant:` may precede a bucket name.
     for bad in ["ac-me:photos", "acme:photos:x", "acme:Photos", "photos:"] {
-        let status = err_status(ann.head_bucket().bucket(bad).send().await);
-        assert_eq!(status, 400, "{bad}");
+        expect_err(ann.list_objects_v2().bucket(bad).send().await, "InvalidBucketName", 400);
     }
+    // A copy source names a bucket by S3's plain rules (s3s parses it): `tenant:bucket` is refused there.
+    let copied = ann
+        .copy_object()
+        .bucket("photos")
+        .key("copy")
+        .copy_source("acme:photos/who")
+        .send()
+        .await;
+    expect_err(copied, "InvalidArgument", 400);
+    ann.copy_object()
+        .bucket("photos")
+        .key("copy")
+        .copy_source("photos/who")
+        .send()
+        .await
+        .expect("copy within the tenant by the plain name");
+    assert_eq!(get_bytes(&ann, "acme:photos", "copy").await, b"acme");
+    ann.delete_object()
+        .bucket("photos")
+        .key("copy")
+        .send()
+        .await
+        .expect("delete copy");
     // Deleting through another tenant's name is refused; the owner's plain name deletes its own.
     expect_err(
         bob.delete_bucket().bucket("acme:second").send().await,
