@@ -505,6 +505,32 @@ async fn a_tenants_bucket_and_objects_replicate_between_two_zones() {
         "NoSuchKey",
         404,
     );
+    let status = west.cli_raw(&["bucket", "sync", "status", "--bucket", "acme/photos"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success() && text.contains("bucket acme/photos") && text.contains("source zone: us-east"),
+        "bucket sync status of acme/photos: {text}{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    // A tenant's bucket deleted through the secondary is gone from the realm; the default tenant's stays.
+    create_bucket(&ann_west, "scratch").await;
+    create_bucket(&tester_east, "scratch").await;
+    ann_west
+        .delete_bucket()
+        .bucket("scratch")
+        .send()
+        .await
+        .expect("delete acme:scratch");
+    let removed = wait_until(CONVERGE, || {
+        [east, west].iter().all(|z| {
+            let listed = z.cli(&["bucket", "list"]);
+            let names = listed.as_array().cloned().unwrap_or_default();
+            !names.contains(&json!("acme/scratch")) && names.contains(&json!("scratch"))
+        })
+    })
+    .await;
+    assert!(removed, "acme/scratch lingered or scratch went\n{}", site.logs());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -579,4 +605,36 @@ async fn a_tenants_bucket_moves_to_another_zonegroup_and_the_default_tenants_sta
         301
     );
     assert_eq!(get_bytes(&tester_us, "photos", "who").await, b"default");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_keeps_tenants_users_and_buckets_apart() {
+    let srv = server_with_tenants();
+    let (tester, ann) = (srv.client(), srv.client_for(ANN_ACCESS, ANN_SECRET));
+    create_bucket(&tester, "photos").await;
+    put(&tester, "photos", "who", b"default").await;
+    create_bucket(&ann, "photos").await;
+    put(&ann, "photos", "who", b"acme").await;
+    put(&ann, "photos", "big", &pattern(200_000, 3)).await;
+    let file = srv.root_dir().join("tenants.tar.zst");
+    let created = srv.cli(&["backup", "create", "--out", &file.to_string_lossy(), "--with-data"]);
+    assert_eq!(created["counts"]["objects"], 3, "{created:#}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut restored = Zone::new(dir.path(), "restored");
+    restored.cli(&["backup", "restore", &file.to_string_lossy()]);
+    restored.start();
+    assert_eq!(
+        sorted(&restored.cli(&["bucket", "list"])),
+        vec!["acme/photos", "photos"]
+    );
+    let (tester, ann) = (restored.client(), restored.client_for(ANN_ACCESS, ANN_SECRET));
+    assert_eq!(get_bytes(&ann, "photos", "who").await, b"acme");
+    assert_eq!(get_bytes(&ann, "photos", "big").await, pattern(200_000, 3));
+    assert_eq!(get_bytes(&tester, "photos", "who").await, b"default");
+    assert_eq!(keys_of(&tester, "photos").await, vec!["who"]);
+    assert_eq!(
+        restored.cli(&["user", "info", "--uid", "acme$ann"])["user_id"],
+        "acme$ann"
+    );
 }
