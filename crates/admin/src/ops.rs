@@ -3,7 +3,7 @@
 use crate::error::AdminError;
 use crate::rgw_json;
 use meridian_gateway::buckets::split_bucket_name;
-use meridian_gateway::users::{split_user_id, NewUser};
+use meridian_gateway::users::{full_user_id, resolve_user_id, NewUser};
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_peer::master;
 pub use meridian_peer::AdminRequest;
@@ -29,6 +29,12 @@ impl Params for AdminRequest {
                 .map_err(|_| AdminError::BadRequest(format!("--{name} must be a whole number, not {v:?}"))),
         }
     }
+}
+
+/// The user a request names: `uid` as `tenant$uid`, or `tenant` and `uid` (radosgw-admin's `--tenant`).
+fn user_id_param(req: &AdminRequest) -> Result<String, AdminError> {
+    let (tenant, uid) = resolve_user_id(req.get("tenant"), req.require("uid")?)?;
+    Ok(full_user_id(&tenant, &uid))
 }
 
 /// Answers one admin request. On a zone that is not the metadata master, user changes go to the master
@@ -72,7 +78,7 @@ fn is_user_change(req: &AdminRequest) -> bool {
 
 async fn forward_user_change(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let uid = match req.get("uid") {
-        Some(uid) => uid.to_string(),
+        Some(_) => user_id_param(req)?,
         // `key rm --access-key` alone: the owner is found here before the key disappears.
         None => gw.lookup_access_key(req.require("access-key")?).await?.0.full_id(),
     };
@@ -103,7 +109,7 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             if *m == Method::PUT {
                 let user = gw
                     .create_key(
-                        req.require("uid")?,
+                        &user_id_param(req)?,
                         req.get("access-key").map(str::to_string),
                         req.get("secret-key").map(str::to_string),
                     )
@@ -123,15 +129,15 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
                     u if u.keys.is_empty() => return Err(GatewayError::NoSuchKeyId(ak.to_string()).into()),
                     u => u,
                 },
-                _ => gw.user_info(req.require("uid")?).await?,
+                _ => gw.user_info(&user_id_param(req)?).await?,
             };
             Ok(rgw_json::user(&user))
         }
         "user" if *m == Method::PUT => {
-            let (tenant, uid) = split_user_id(req.require("uid")?);
+            let (tenant, uid) = resolve_user_id(req.get("tenant"), req.require("uid")?)?;
             let user = gw
                 .create_user(NewUser {
-                    tenant: req.get("tenant").map_or(tenant, str::to_string),
+                    tenant,
                     uid,
                     display_name: req.require("display-name")?.to_string(),
                     email: req.get("email").unwrap_or_default().to_string(),
@@ -144,17 +150,17 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             Ok(rgw_json::user(&user))
         }
         "user" if *m == Method::POST => {
-            let uid = req.require("uid")?;
+            let uid = user_id_param(req)?;
             let suspended = req
                 .get("suspended")
                 .ok_or_else(|| AdminError::BadRequest("nothing to modify: pass suspended=true|false".into()))?;
             let user = gw
-                .set_user_suspended(uid, suspended == "true" || suspended == "1")
+                .set_user_suspended(&uid, suspended == "true" || suspended == "1")
                 .await?;
             Ok(rgw_json::user(&user))
         }
         "user" if *m == Method::DELETE => {
-            gw.remove_user(req.require("uid")?, req.is_true("purge-data")).await?;
+            gw.remove_user(&user_id_param(req)?, req.is_true("purge-data")).await?;
             Ok(Value::Null)
         }
         // A non-master zone's CreateBucket, recorded here on the master in the sender's zonegroup.
@@ -165,7 +171,7 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
                 }
                 .into());
             }
-            let owner = gw.user_info(req.require("uid")?).await?;
+            let owner = gw.user_info(&user_id_param(req)?).await?;
             let bucket = gw
                 .create_bucket_in(&owner, req.require("bucket")?, req.require("zonegroup")?)
                 .await?;
@@ -190,7 +196,7 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             }
             None => {
                 let buckets = match req.get("uid") {
-                    Some(uid) => gw.list_buckets(uid).await?,
+                    Some(_) => gw.list_buckets(&user_id_param(req)?).await?,
                     None => gw.list_all_buckets().await?,
                 };
                 if req.is_true("stats") {
@@ -201,7 +207,11 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
                     }
                     Ok(Value::Array(out))
                 } else {
-                    Ok(json!(buckets.into_iter().map(|b| b.name).collect::<Vec<_>>()))
+                    // `tenant/name` for a tenant's bucket: what `bucket stats|rm|move --bucket` take back.
+                    Ok(json!(buckets
+                        .iter()
+                        .map(|b| meridian_model::bucket::bucket_spec(&b.tenant, &b.name))
+                        .collect::<Vec<_>>()))
                 }
             }
         },
