@@ -106,6 +106,7 @@ impl Gateway {
             if stored.bucket_id != b.bucket_id {
                 return Err(GatewayError::NoSuchBucket);
             }
+            crate::object_lock::check_config_change(&stored, &change)?;
             change.apply(&mut stored.config);
             stored.ver = stored.ver.bumped();
             stored.mtime = Timestamp::now();
