@@ -1,7 +1,7 @@
 //! S3 Object Lock through the real aws-sdk-s3 client (and raw signed requests where the SDK would add
 //! checks): lock-enabled buckets and their configuration, retention (COMPLIANCE, GOVERNANCE and its bypass),
 //! legal holds, the deletes they refuse, lock headers on PUT, copy and multipart, the refusals of a bucket
-//! without lock, and a version's lock replicated to another zone, where its delete is refused too.
+//! without lock, and a version's lock (and tags) replicated to another zone, where its delete is refused too.
 
 mod common;
 
@@ -618,6 +618,29 @@ async fn a_versions_lock_reaches_the_other_zone_and_guards_it_there() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while hold_on(cb.clone()).await != Some(ObjectLockLegalHoldStatus::Off) {
         assert!(Instant::now() < deadline, "the release never reached {}\n{}", b.name, b.log_tail(80));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Tags of that version, set by id in the second zone, replicate the same way.
+    cb.put_object_tagging()
+        .bucket("shared")
+        .key("k")
+        .version_id(&v)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .tag_set(aws_sdk_s3::types::Tag::builder().key("case").value("42").build().unwrap())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("tag the version in the second zone");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = ca.get_object_tagging().bucket("shared").key("k").version_id(&v).send().await;
+        if got.as_ref().is_ok_and(|t| t.tag_set().len() == 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the version's tags never reached {}: {got:?}", a.name);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Still the same version, bytes and retention in both zones; still not deletable in either.
