@@ -553,6 +553,44 @@ async fn lock_requests_need_a_lock_bucket_and_an_integrity_header() {
 }
 
 #[tokio::test]
+async fn lifecycle_expiry_leaves_locked_versions_behind_a_marker() {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    };
+    // A pass every second, and a lifecycle "day" of 2 seconds.
+    let server = Server::start_with(&["--lifecycle-interval-secs", "1", "--lifecycle-debug-day-secs", "2"]);
+    let s3 = server.client();
+    lock_bucket(&s3, "aging").await;
+    let v = put_locked(&s3, "aging", "old/k", Some((ObjectLockMode::Compliance, from_now(3600))), false).await;
+    let rule = LifecycleRule::builder()
+        .id("expire-old")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("old/").build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()
+        .unwrap();
+    s3.put_bucket_lifecycle_configuration()
+        .bucket("aging")
+        .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(rule).build().unwrap())
+        .send()
+        .await
+        .expect("put lifecycle");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s3.head_object().bucket("aging").key("old/k").send().await.is_ok() {
+        assert!(Instant::now() < deadline, "old/k never expired");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // A few more passes: the locked version is still there, behind one delete marker.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let versions = s3.list_object_versions().bucket("aging").send().await.unwrap();
+    assert_eq!(versions.delete_markers().len(), 1, "{versions:?}");
+    let kept: Vec<_> = versions.versions().iter().filter_map(|x| x.version_id()).collect();
+    assert_eq!(kept, vec![v.as_str()], "{versions:?}");
+    let del = s3.delete_object().bucket("aging").key("old/k").version_id(&v).send().await;
+    expect_err(del, "AccessDenied", 403);
+}
+
+#[tokio::test]
 async fn a_versions_lock_reaches_the_other_zone_and_guards_it_there() {
     use common::realm::*;
     let site = Site::build(&["lock-east", "lock-west"]);
