@@ -287,7 +287,14 @@ impl Gateway {
                             };
                             if let Some((held, slot)) = held {
                                 apply_meta_update(txn, &b, held, slot, &meta, &zone_id)?
-                            } else if write_wanted(txn, &b.bucket_id, &meta.key, &order, &meta.instance, meta.versioned)? {
+                            } else if write_wanted(
+                                txn,
+                                &b.bucket_id,
+                                &meta.key,
+                                &order,
+                                &meta.instance,
+                                meta.versioned,
+                            )? {
                                 blob::store_inline(txn, std::slice::from_ref(&w.blob))?;
                                 commit_object(txn, &b, &mut meta, &Default::default(), false)?;
                                 Applied::Done

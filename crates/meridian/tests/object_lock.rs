@@ -141,7 +141,10 @@ async fn lock_enabled_buckets_and_their_configuration() {
         .unwrap()
         .object_lock_configuration
         .unwrap();
-    let d = got.rule().and_then(|r| r.default_retention()).expect("default retention");
+    let d = got
+        .rule()
+        .and_then(|r| r.default_retention())
+        .expect("default retention");
     assert_eq!(d.mode(), Some(&ObjectLockRetentionMode::Governance));
     assert_eq!((d.days(), d.years()), (Some(2), None));
     let bad = s3
@@ -165,7 +168,10 @@ async fn lock_enabled_buckets_and_their_configuration() {
     assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Governance));
     let until = head.object_lock_retain_until_date().expect("retain-until").secs();
     let expected = from_now(2 * 86_400).secs();
-    assert!((until - expected).abs() < 120, "retain-until {until}, expected about {expected}");
+    assert!(
+        (until - expected).abs() < 120,
+        "retain-until {until}, expected about {expected}"
+    );
     let get = s3.get_object().bucket("vault").key("doc").send().await.unwrap();
     assert_eq!(get.object_lock_mode(), Some(&ObjectLockMode::Governance));
     assert_eq!(get.object_lock_legal_hold_status(), None);
@@ -177,11 +183,13 @@ async fn lock_enabled_buckets_and_their_configuration() {
     let none = s3.get_object_lock_configuration().bucket("plain").send().await;
     expect_err(none, "ObjectLockConfigurationNotFoundError", 404);
     let enable = || {
-        s3.put_object_lock_configuration().bucket("plain").object_lock_configuration(
-            ObjectLockConfiguration::builder()
-                .object_lock_enabled(ObjectLockEnabled::Enabled)
-                .build(),
-        )
+        s3.put_object_lock_configuration()
+            .bucket("plain")
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .build(),
+            )
     };
     expect_err(enable().send().await, "InvalidBucketState", 409);
     s3.put_bucket_versioning()
@@ -257,8 +265,18 @@ async fn compliance_and_governance_retention_rules() {
     // A delete without a version id still writes a delete marker; the locked version stays.
     let marker = s3.delete_object().bucket("worm").key("c").send().await.unwrap();
     assert_eq!(marker.delete_marker(), Some(true));
-    let body = s3.get_object().bucket("worm").key("c").version_id(&vc).send().await.unwrap();
-    assert_eq!(body.body.collect().await.unwrap().into_bytes().as_ref(), b"locked bytes");
+    let body = s3
+        .get_object()
+        .bucket("worm")
+        .key("c")
+        .version_id(&vc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        body.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"locked bytes"
+    );
     // The marker itself has no lock and goes.
     s3.delete_object()
         .bucket("worm")
@@ -269,7 +287,14 @@ async fn compliance_and_governance_retention_rules() {
         .expect("removing the delete marker");
 
     // GOVERNANCE: shortened, removed or deleted only with the bypass header.
-    let vg = put_locked(&s3, "worm", "g", Some((ObjectLockMode::Governance, from_now(3600))), false).await;
+    let vg = put_locked(
+        &s3,
+        "worm",
+        "g",
+        Some((ObjectLockMode::Governance, from_now(3600))),
+        false,
+    )
+    .await;
     let shorten = || {
         s3.put_object_retention()
             .bucket("worm")
@@ -297,7 +322,14 @@ async fn compliance_and_governance_retention_rules() {
     assert_eq!(err_status(gone), 404);
 
     // A retention removed with the bypass leaves the version free to go.
-    let vr = put_locked(&s3, "worm", "r", Some((ObjectLockMode::Governance, from_now(3600))), false).await;
+    let vr = put_locked(
+        &s3,
+        "worm",
+        "r",
+        Some((ObjectLockMode::Governance, from_now(3600))),
+        false,
+    )
+    .await;
     s3.put_object_retention()
         .bucket("worm")
         .key("r")
@@ -360,7 +392,10 @@ async fn legal_hold_refuses_deletes_until_released() {
     assert_eq!(status("h", held.clone()).await, Some(ObjectLockLegalHoldStatus::On));
     assert_eq!(status("f", free.clone()).await, Some(ObjectLockLegalHoldStatus::Off));
     let head = s3.head_object().bucket("hold").key("h").send().await.unwrap();
-    assert_eq!(head.object_lock_legal_hold_status(), Some(&ObjectLockLegalHoldStatus::On));
+    assert_eq!(
+        head.object_lock_legal_hold_status(),
+        Some(&ObjectLockLegalHoldStatus::On)
+    );
 
     // Neither DeleteObject (even with the bypass) nor DeleteObjects removes it; the other entry goes.
     let del = s3
@@ -393,7 +428,11 @@ async fn legal_hold_refuses_deletes_until_released() {
         .bucket("hold")
         .key("h")
         .version_id(&held)
-        .legal_hold(ObjectLockLegalHold::builder().status(ObjectLockLegalHoldStatus::Off).build())
+        .legal_hold(
+            ObjectLockLegalHold::builder()
+                .status(ObjectLockLegalHoldStatus::Off)
+                .build(),
+        )
         .send()
         .await
         .expect("release the hold");
@@ -428,8 +467,18 @@ async fn copy_and_multipart_take_the_lock_headers() {
     let vcopy = copied.version_id().expect("copy version").to_string();
     let head = s3.head_object().bucket("locks").key("copy").send().await.unwrap();
     assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Governance));
-    assert_eq!(head.object_lock_legal_hold_status(), None, "the source's hold is not copied");
-    let del = s3.delete_object().bucket("locks").key("copy").version_id(&vcopy).send().await;
+    assert_eq!(
+        head.object_lock_legal_hold_status(),
+        None,
+        "the source's hold is not copied"
+    );
+    let del = s3
+        .delete_object()
+        .bucket("locks")
+        .key("copy")
+        .version_id(&vcopy)
+        .send()
+        .await;
     expect_err(del, "AccessDenied", 403);
 
     // A multipart upload's lock applies to the completed object.
@@ -459,7 +508,12 @@ async fn copy_and_multipart_take_the_lock_headers() {
         .upload_id(upload_id)
         .multipart_upload(
             CompletedMultipartUpload::builder()
-                .parts(CompletedPart::builder().part_number(1).e_tag(part.e_tag().unwrap()).build())
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -467,8 +521,17 @@ async fn copy_and_multipart_take_the_lock_headers() {
         .expect("complete");
     let vmp = done.version_id().expect("version").to_string();
     let head = s3.head_object().bucket("locks").key("mp").send().await.unwrap();
-    assert_eq!(head.object_lock_legal_hold_status(), Some(&ObjectLockLegalHoldStatus::On));
-    let del = s3.delete_object().bucket("locks").key("mp").version_id(&vmp).send().await;
+    assert_eq!(
+        head.object_lock_legal_hold_status(),
+        Some(&ObjectLockLegalHoldStatus::On)
+    );
+    let del = s3
+        .delete_object()
+        .bucket("locks")
+        .key("mp")
+        .version_id(&vmp)
+        .send()
+        .await;
     expect_err(del, "AccessDenied", 403);
 }
 
@@ -516,7 +579,13 @@ async fn lock_requests_need_a_lock_bucket_and_an_integrity_header() {
         .send()
         .await;
     expect_err(ret, "InvalidRequest", 400);
-    let ret = s3.get_object_retention().bucket("nolock").key("k").version_id(&v).send().await;
+    let ret = s3
+        .get_object_retention()
+        .bucket("nolock")
+        .key("k")
+        .version_id(&v)
+        .send()
+        .await;
     expect_err(ret, "InvalidRequest", 400);
 
     // On a lock bucket, a PUT with lock headers but neither Content-MD5 nor a checksum is refused (the
@@ -526,10 +595,13 @@ async fn lock_requests_need_a_lock_bucket_and_an_integrity_header() {
     let until = "2099-01-01T00:00:00Z";
     let host = server.addr.to_string();
     let send = |extra: Vec<(&'static str, String)>| {
-        let headers: Vec<(&str, &str)> = [("x-amz-object-lock-mode", "COMPLIANCE"), ("x-amz-object-lock-retain-until-date", until)]
-            .into_iter()
-            .chain(extra.iter().map(|(k, v)| (*k, v.as_str())))
-            .collect();
+        let headers: Vec<(&str, &str)> = [
+            ("x-amz-object-lock-mode", "COMPLIANCE"),
+            ("x-amz-object-lock-retain-until-date", until),
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|(k, v)| (*k, v.as_str())))
+        .collect();
         let signed = server.signer().sign(
             "PUT",
             server.addr,
@@ -547,7 +619,12 @@ async fn lock_requests_need_a_lock_bucket_and_an_integrity_header() {
     let text = refused.text().await.unwrap();
     assert!(text.contains("<Code>InvalidRequest</Code>"), "{text}");
     let accepted = send(vec![("content-md5", md5_b64(body))]).await.unwrap();
-    assert_eq!(accepted.status().as_u16(), 200, "{}", accepted.text().await.unwrap_or_default());
+    assert_eq!(
+        accepted.status().as_u16(),
+        200,
+        "{}",
+        accepted.text().await.unwrap_or_default()
+    );
     let head = s3.head_object().bucket("strict").key("raw").send().await.unwrap();
     assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Compliance));
 }
@@ -561,7 +638,14 @@ async fn lifecycle_expiry_leaves_locked_versions_behind_a_marker() {
     let server = Server::start_with(&["--lifecycle-interval-secs", "1", "--lifecycle-debug-day-secs", "2"]);
     let s3 = server.client();
     lock_bucket(&s3, "aging").await;
-    let v = put_locked(&s3, "aging", "old/k", Some((ObjectLockMode::Compliance, from_now(3600))), false).await;
+    let v = put_locked(
+        &s3,
+        "aging",
+        "old/k",
+        Some((ObjectLockMode::Compliance, from_now(3600))),
+        false,
+    )
+    .await;
     let rule = LifecycleRule::builder()
         .id("expire-old")
         .status(ExpirationStatus::Enabled)
@@ -586,7 +670,13 @@ async fn lifecycle_expiry_leaves_locked_versions_behind_a_marker() {
     assert_eq!(versions.delete_markers().len(), 1, "{versions:?}");
     let kept: Vec<_> = versions.versions().iter().filter_map(|x| x.version_id()).collect();
     assert_eq!(kept, vec![v.as_str()], "{versions:?}");
-    let del = s3.delete_object().bucket("aging").key("old/k").version_id(&v).send().await;
+    let del = s3
+        .delete_object()
+        .bucket("aging")
+        .key("old/k")
+        .version_id(&v)
+        .send()
+        .await;
     expect_err(del, "AccessDenied", 403);
 }
 
@@ -603,14 +693,25 @@ async fn a_versions_lock_reaches_the_other_zone_and_guards_it_there() {
     // The version arrives in the other zone with its retention, and its delete is refused there.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let got = cb.get_object_retention().bucket("shared").key("k").version_id(&v).send().await;
+        let got = cb
+            .get_object_retention()
+            .bucket("shared")
+            .key("k")
+            .version_id(&v)
+            .send()
+            .await;
         if let Ok(r) = &got {
             let r = r.retention().expect("retention");
             assert_eq!(r.mode(), Some(&ObjectLockRetentionMode::Compliance));
             assert_eq!(r.retain_until_date().map(|d| d.secs()), Some(until.secs()));
             break;
         }
-        assert!(Instant::now() < deadline, "retention never reached {}: {got:?}\n{}", b.name, b.log_tail(80));
+        assert!(
+            Instant::now() < deadline,
+            "retention never reached {}: {got:?}\n{}",
+            b.name,
+            b.log_tail(80)
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let del = cb.delete_object().bucket("shared").key("k").version_id(&v).send().await;
@@ -622,7 +723,11 @@ async fn a_versions_lock_reaches_the_other_zone_and_guards_it_there() {
         .bucket("shared")
         .key("k")
         .version_id(&v)
-        .legal_hold(ObjectLockLegalHold::builder().status(ObjectLockLegalHoldStatus::On).build())
+        .legal_hold(
+            ObjectLockLegalHold::builder()
+                .status(ObjectLockLegalHoldStatus::On)
+                .build(),
+        )
         .send()
         .await
         .expect("hold in the second zone");
@@ -642,20 +747,34 @@ async fn a_versions_lock_reaches_the_other_zone_and_guards_it_there() {
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while hold_on(ca.clone()).await != Some(ObjectLockLegalHoldStatus::On) {
-        assert!(Instant::now() < deadline, "the hold never reached {}\n{}", a.name, a.log_tail(80));
+        assert!(
+            Instant::now() < deadline,
+            "the hold never reached {}\n{}",
+            a.name,
+            a.log_tail(80)
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     ca.put_object_legal_hold()
         .bucket("shared")
         .key("k")
         .version_id(&v)
-        .legal_hold(ObjectLockLegalHold::builder().status(ObjectLockLegalHoldStatus::Off).build())
+        .legal_hold(
+            ObjectLockLegalHold::builder()
+                .status(ObjectLockLegalHoldStatus::Off)
+                .build(),
+        )
         .send()
         .await
         .expect("release in the first zone");
     let deadline = Instant::now() + Duration::from_secs(60);
     while hold_on(cb.clone()).await != Some(ObjectLockLegalHoldStatus::Off) {
-        assert!(Instant::now() < deadline, "the release never reached {}\n{}", b.name, b.log_tail(80));
+        assert!(
+            Instant::now() < deadline,
+            "the release never reached {}\n{}",
+            b.name,
+            b.log_tail(80)
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Tags of that version, set by id in the second zone, replicate the same way.
@@ -665,7 +784,13 @@ async fn a_versions_lock_reaches_the_other_zone_and_guards_it_there() {
         .version_id(&v)
         .tagging(
             aws_sdk_s3::types::Tagging::builder()
-                .tag_set(aws_sdk_s3::types::Tag::builder().key("case").value("42").build().unwrap())
+                .tag_set(
+                    aws_sdk_s3::types::Tag::builder()
+                        .key("case")
+                        .value("42")
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap(),
         )
@@ -674,17 +799,39 @@ async fn a_versions_lock_reaches_the_other_zone_and_guards_it_there() {
         .expect("tag the version in the second zone");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let got = ca.get_object_tagging().bucket("shared").key("k").version_id(&v).send().await;
+        let got = ca
+            .get_object_tagging()
+            .bucket("shared")
+            .key("k")
+            .version_id(&v)
+            .send()
+            .await;
         if got.as_ref().is_ok_and(|t| t.tag_set().len() == 1) {
             break;
         }
-        assert!(Instant::now() < deadline, "the version's tags never reached {}: {got:?}", a.name);
+        assert!(
+            Instant::now() < deadline,
+            "the version's tags never reached {}: {got:?}",
+            a.name
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Still the same version, bytes and retention in both zones; still not deletable in either.
     for (zone, c) in [(a, &ca), (b, &cb)] {
-        let out = c.get_object().bucket("shared").key("k").version_id(&v).send().await.unwrap();
-        assert_eq!(out.object_lock_mode(), Some(&ObjectLockMode::Compliance), "{}", zone.name);
+        let out = c
+            .get_object()
+            .bucket("shared")
+            .key("k")
+            .version_id(&v)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            out.object_lock_mode(),
+            Some(&ObjectLockMode::Compliance),
+            "{}",
+            zone.name
+        );
         assert_eq!(out.body.collect().await.unwrap().into_bytes().as_ref(), b"locked bytes");
         let del = c.delete_object().bucket("shared").key("k").version_id(&v).send().await;
         expect_err(del, "AccessDenied", 403);

@@ -981,7 +981,11 @@ async fn versioned_buckets_tag_versions_and_expire_into_delete_markers() {
     let tags: Vec<_> = got.tag_set().iter().map(|t| (t.key(), t.value())).collect();
     assert_eq!(tags, vec![("a", "c"), ("d", "e")]);
     let head = c.head_object().bucket("lcv").key("old/k").send().await.expect("head");
-    assert_eq!(head.version_id(), Some(v1.as_str()), "a tag change is not a new version");
+    assert_eq!(
+        head.version_id(),
+        Some(v1.as_str()),
+        "a tag change is not a new version"
+    );
     expect_err(
         c.get_object_tagging()
             .bucket("lcv")

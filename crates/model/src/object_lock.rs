@@ -72,9 +72,9 @@ impl ObjectLock {
             Some(Retention {
                 mode: LockMode::Governance,
                 ..
-            }) if !bypass_governance => {
-                Some("Object is WORM protected (GOVERNANCE retention); deleting it needs x-amz-bypass-governance-retention")
-            }
+            }) if !bypass_governance => Some(
+                "Object is WORM protected (GOVERNANCE retention); deleting it needs x-amz-bypass-governance-retention",
+            ),
             _ => None,
         }
     }
@@ -88,9 +88,7 @@ impl ObjectLock {
         bypass_governance: bool,
         now: Timestamp,
     ) -> Option<&'static str> {
-        let Some(held) = self.retention_at(now) else {
-            return None;
-        };
+        let held = self.retention_at(now)?;
         let stricter = new.is_some_and(|n| {
             n.until >= held.until && (n.mode == LockMode::Compliance || held.mode == LockMode::Governance)
         });
@@ -98,12 +96,10 @@ impl ObjectLock {
             return None;
         }
         match held.mode {
-            LockMode::Compliance => {
-                Some("A COMPLIANCE retention in force cannot be shortened, weakened or removed")
+            LockMode::Compliance => Some("A COMPLIANCE retention in force cannot be shortened, weakened or removed"),
+            LockMode::Governance if !bypass_governance => {
+                Some("Shortening or removing a GOVERNANCE retention needs x-amz-bypass-governance-retention")
             }
-            LockMode::Governance if !bypass_governance => Some(
-                "Shortening or removing a GOVERNANCE retention needs x-amz-bypass-governance-retention",
-            ),
             LockMode::Governance => None,
         }
     }
@@ -158,11 +154,21 @@ mod tests {
 
     #[test]
     fn removal_follows_mode_hold_and_bypass() {
-        assert!(lock(LockMode::Compliance, 1, false).removal_refused(true, NOW).is_some());
-        assert!(lock(LockMode::Governance, 1, false).removal_refused(false, NOW).is_some());
-        assert!(lock(LockMode::Governance, 1, false).removal_refused(true, NOW).is_none());
-        assert!(lock(LockMode::Compliance, -1, false).removal_refused(false, NOW).is_none());
-        assert!(lock(LockMode::Governance, -1, true).removal_refused(true, NOW).is_some());
+        assert!(lock(LockMode::Compliance, 1, false)
+            .removal_refused(true, NOW)
+            .is_some());
+        assert!(lock(LockMode::Governance, 1, false)
+            .removal_refused(false, NOW)
+            .is_some());
+        assert!(lock(LockMode::Governance, 1, false)
+            .removal_refused(true, NOW)
+            .is_none());
+        assert!(lock(LockMode::Compliance, -1, false)
+            .removal_refused(false, NOW)
+            .is_none());
+        assert!(lock(LockMode::Governance, -1, true)
+            .removal_refused(true, NOW)
+            .is_some());
         assert!(ObjectLock::default().removal_refused(false, NOW).is_none());
     }
 

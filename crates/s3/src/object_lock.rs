@@ -98,11 +98,15 @@ pub(crate) struct LockHeaders {
 
 pub(crate) fn lock_headers(meta: &ObjectMeta) -> LockHeaders {
     LockHeaders {
-        mode: meta.lock.retention.map(|r| ObjectLockMode::from(r.mode.as_s3().to_string())),
+        mode: meta
+            .lock
+            .retention
+            .map(|r| ObjectLockMode::from(r.mode.as_s3().to_string())),
         until: meta.lock.retention.map(|r| s3_time(r.until)),
-        legal_hold: meta.lock.legal_hold.then(|| {
-            ObjectLockLegalHoldStatus::from_static(ObjectLockLegalHoldStatus::ON)
-        }),
+        legal_hold: meta
+            .lock
+            .legal_hold
+            .then(|| ObjectLockLegalHoldStatus::from_static(ObjectLockLegalHoldStatus::ON)),
     }
 }
 
@@ -129,10 +133,12 @@ fn default_retention_from_dto(rule: Option<ObjectLockRule>) -> S3Result<Option<D
         .ok_or_else(|| s3_error!(MalformedXML, "DefaultRetention needs a Mode"))
         .and_then(|m| mode_of(m.as_str()))?;
     let positive = |n: i32| {
-        u32::try_from(n)
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| s3_error!(InvalidArgument, "Default retention period must be a positive integer value"))
+        u32::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "Default retention period must be a positive integer value"
+            )
+        })
     };
     let (days, years) = match (d.days, d.years) {
         (Some(days), None) => (Some(positive(days)?), None),
@@ -229,12 +235,7 @@ impl MeridianS3 {
                 mode: mode_of(m.as_str())?,
                 until: model_time(u),
             }),
-            Some(_) => {
-                return Err(s3_error!(
-                    MalformedXML,
-                    "Retention needs both Mode and RetainUntilDate"
-                ))
-            }
+            Some(_) => return Err(s3_error!(MalformedXML, "Retention needs both Mode and RetainUntilDate")),
         };
         self.gw
             .set_object_lock(
