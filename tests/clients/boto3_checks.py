@@ -739,6 +739,75 @@ def check_tenant_path_style(self):
 Checks.check_tenant_path_style = check_tenant_path_style
 
 
+def check_object_lock(self):
+    """Object Lock through boto3: a lock-enabled bucket, put_object_lock_configuration with a default
+    retention, put_object with lock headers, retention and legal hold read back, and deletes of a locked
+    version refused (a plain delete still writes a delete marker)."""
+    import datetime
+
+    bucket = "boto3-object-lock"
+    self.s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    status = self.s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    expect(status == "Enabled", f"a lock bucket's versioning is {status}")
+    self.s3.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+        },
+    )
+    conf = self.s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    expect(conf.get("Rule", {}).get("DefaultRetention", {}).get("Days") == 1, f"lock configuration {conf}")
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    put = self.s3.put_object(
+        Bucket=bucket,
+        Key="ledger",
+        Body=b"entries",
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=until,
+        ObjectLockLegalHoldStatus="ON",
+    )
+    version = put["VersionId"]
+    head = self.s3.head_object(Bucket=bucket, Key="ledger")
+    expect(head.get("ObjectLockMode") == "COMPLIANCE", f"head lock mode {head.get('ObjectLockMode')}")
+    expect(head.get("ObjectLockLegalHoldStatus") == "ON", f"head legal hold {head.get('ObjectLockLegalHoldStatus')}")
+    ret = self.s3.get_object_retention(Bucket=bucket, Key="ledger", VersionId=version)["Retention"]
+    expect(ret["Mode"] == "COMPLIANCE", f"retention {ret}")
+    hold = self.s3.get_object_legal_hold(Bucket=bucket, Key="ledger", VersionId=version)["LegalHold"]
+    expect(hold["Status"] == "ON", f"legal hold {hold}")
+    for bypass in (False, True):
+        try:
+            self.s3.delete_object(Bucket=bucket, Key="ledger", VersionId=version, BypassGovernanceRetention=bypass)
+            raise CheckFailed(f"a locked version was deleted (bypass={bypass})")
+        except ClientError as e:
+            code, status = error_code(e)
+            expect(status == 403 and code == "AccessDenied", f"delete of a locked version: {status} {code}")
+    try:
+        self.s3.put_object_retention(
+            Bucket=bucket,
+            Key="ledger",
+            VersionId=version,
+            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until - datetime.timedelta(minutes=30)},
+            BypassGovernanceRetention=True,
+        )
+        raise CheckFailed("a COMPLIANCE retention was shortened")
+    except ClientError as e:
+        code, status = error_code(e)
+        expect(status == 403 and code == "AccessDenied", f"shortening COMPLIANCE: {status} {code}")
+    marker = self.s3.delete_object(Bucket=bucket, Key="ledger")
+    expect(marker.get("DeleteMarker") is True, f"a plain delete answered {marker}")
+    self.s3.head_object(Bucket=bucket, Key="ledger", VersionId=version)
+    try:
+        self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+        raise CheckFailed("versioning of a lock bucket was suspended")
+    except ClientError as e:
+        code, status = error_code(e)
+        expect(status == 409 and code == "InvalidBucketState", f"suspending a lock bucket: {status} {code}")
+
+
+Checks.check_object_lock = check_object_lock
+
+
 CHECKS = [
     ("boto3-create-bucket", "check_create_bucket"),
     ("boto3-upload-file-threaded-40MiB", "check_upload_file_threaded"),
@@ -761,6 +830,7 @@ CHECKS = [
     ("boto3-tenant-path-style", "check_tenant_path_style"),
     ("boto3-delete-bucket", "check_delete_bucket"),
     ("boto3-versions-object-versions-delete", "check_versioned_bucket_empties"),
+    ("boto3-object-lock", "check_object_lock"),
 ]
 
 

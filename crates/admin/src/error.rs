@@ -41,7 +41,8 @@ impl AdminError {
                 GatewayError::InvalidLocationConstraint(_) => "InvalidLocationConstraint",
                 GatewayError::TooManyBuckets(_) => "TooManyBuckets",
                 GatewayError::NotImplemented(_) => "NotImplemented",
-                GatewayError::AccessDenied => "AccessDenied",
+                GatewayError::AccessDenied | GatewayError::ObjectLocked(_) => "AccessDenied",
+                GatewayError::InvalidBucketState(_) => "InvalidBucketState",
                 GatewayError::BucketAlreadyExists => "BucketAlreadyExists",
                 GatewayError::BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
                 GatewayError::Conflict(_) => "Conflict",
@@ -69,7 +70,8 @@ impl AdminError {
             | "BucketNotEmpty"
             | "BucketAlreadyExists"
             | "BucketAlreadyOwnedByYou"
-            | "Conflict" => 409,
+            | "Conflict"
+            | "InvalidBucketState" => 409,
             "AccessDenied" => 403,
             "PermanentRedirect" => 301,
             "NotMetaMaster" | "MasterUnavailable" | "Unreachable" | "SlowDown" => 503,

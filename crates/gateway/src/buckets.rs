@@ -199,6 +199,12 @@ impl Gateway {
             if stored.versioning == status {
                 return Ok(stored);
             }
+            if status == VersioningStatus::Suspended && stored.config.object_lock.is_some() {
+                return Err(GatewayError::InvalidBucketState(
+                    "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+                        .into(),
+                ));
+            }
             stored.versioning = status;
             stored.ver = stored.ver.bumped();
             stored.mtime = Timestamp::now();

@@ -71,6 +71,17 @@ pub enum GatewayError {
     MalformedXml(String),
     #[error("Access Denied")]
     AccessDenied,
+    /// Object Lock refuses the change (a retention or legal hold in force): 403 AccessDenied with why.
+    #[error("{0}")]
+    ObjectLocked(String),
+    /// The bucket's state forbids the request (suspending versioning under Object Lock): 409.
+    #[error("{0}")]
+    InvalidBucketState(String),
+    #[error("Object Lock configuration does not exist for this bucket")]
+    NoObjectLockConfiguration,
+    /// The version has no retention (GetObjectRetention) or legal hold (GetObjectLegalHold).
+    #[error("The specified object does not have a ObjectLock configuration")]
+    NoSuchObjectLockConfiguration,
     #[error("{0}")]
     InvalidTag(String),
     #[error("The TagSet does not exist")]

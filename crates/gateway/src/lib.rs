@@ -19,6 +19,7 @@ pub mod mdlog;
 pub mod metadata;
 pub mod moves;
 pub mod multipart;
+pub mod object_lock;
 pub mod objects;
 pub mod realm;
 mod records;

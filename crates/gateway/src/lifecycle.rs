@@ -98,7 +98,7 @@ impl Gateway {
                     return Ok(false);
                 }
                 // In a versioned bucket this writes a delete marker, as S3's expiration does.
-                Ok(crate::objects::delete_in_txn(txn, &b, &key, None, &zone_id)?.existed)
+                Ok(crate::objects::delete_in_txn(txn, &b, &key, None, &zone_id, false)?.existed)
             })
             .await;
         match result {

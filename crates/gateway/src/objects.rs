@@ -58,6 +58,8 @@ pub struct PutOptions {
     pub checksum: Option<ChecksumSlot>,
     /// `x-amz-tagging`.
     pub tags: meridian_model::TagSet,
+    /// `x-amz-object-lock-*` (the bucket's default retention applies when none is named).
+    pub lock: meridian_model::ObjectLock,
 }
 
 /// A GET's answer: the object's metadata, the served range and the streamed bytes.
@@ -100,6 +102,7 @@ impl Gateway {
             zones_trace: vec![self.site().zone_id.clone()],
             checksum: opts.checksum.as_ref().and_then(|c| c.get().cloned()),
             tags: opts.tags,
+            lock: opts.lock,
             ..Default::default()
         };
         self.commit_new_object(bucket, meta, opts.conditions, vec![written])
@@ -255,13 +258,20 @@ impl Gateway {
 
     /// Deletes an object; deleting a missing key succeeds (S3 semantics). Returns whether it existed.
     pub async fn delete_object(&self, bucket: &Bucket, key: &str) -> Result<bool> {
-        Ok(self.delete_object_version(bucket, key, None).await?.existed)
+        Ok(self.delete_object_version(bucket, key, None, false).await?.existed)
     }
 
     /// DeleteObject. Without a version id: in a never-versioned bucket the object goes; in a versioned
     /// (suspended) bucket a delete marker (the null delete marker) becomes the newest version. With one: that
-    /// version goes (an unknown id succeeds, as on AWS).
-    pub async fn delete_object_version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<Deleted> {
+    /// version goes (an unknown id succeeds, as on AWS), unless Object Lock protects it
+    /// (`bypass_governance`: `x-amz-bypass-governance-retention`).
+    pub async fn delete_object_version(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        version_id: Option<&str>,
+        bypass_governance: bool,
+    ) -> Result<Deleted> {
         validate_object_key(key)?;
         let which = version_id.map(VersionRef::parse).transpose()?;
         let b = bucket.clone();
@@ -269,7 +279,7 @@ impl Gateway {
         let zone_id = self.site().zone_id.clone();
         self.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
-            delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id)
+            delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id, bypass_governance)
         })
         .await
     }
@@ -277,7 +287,7 @@ impl Gateway {
     /// Deletes many keys in one transaction; per-key results in order.
     pub async fn delete_objects(&self, bucket: &Bucket, keys_to_delete: Vec<String>) -> Result<Vec<Result<bool>>> {
         let results = self
-            .delete_object_versions(bucket, keys_to_delete.into_iter().map(|k| (k, None)).collect())
+            .delete_object_versions(bucket, keys_to_delete.into_iter().map(|k| (k, None)).collect(), false)
             .await?;
         Ok(results.into_iter().map(|r| r.map(|d| d.existed)).collect())
     }
@@ -287,6 +297,7 @@ impl Gateway {
         &self,
         bucket: &Bucket,
         entries: Vec<(String, Option<String>)>,
+        bypass_governance: bool,
     ) -> Result<Vec<Result<Deleted>>> {
         let b = bucket.clone();
         let zone_id = self.site().zone_id.clone();
@@ -306,7 +317,11 @@ impl Gateway {
                     (Ok(()), Some(Ok(w))) => Some(w),
                     (Ok(()), None) => None,
                 };
-                out.push(Ok(delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id)?));
+                // A locked version is refused before anything is written, so the others still go.
+                match delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id, bypass_governance) {
+                    Err(e @ GatewayError::ObjectLocked(_)) => out.push(Err(e)),
+                    other => out.push(Ok(other?)),
+                }
             }
             Ok(out)
         })
@@ -334,6 +349,7 @@ impl Gateway {
             dst_key,
             replace_headers,
             replace_tags,
+            Default::default(),
             source_conditions,
         )
         .await
@@ -356,7 +372,7 @@ impl Gateway {
     }
 
     /// CopyObject from the source's current version or the version `src_version` names; returns the source
-    /// version read and the new object.
+    /// version read and the new object. The copy gets `lock` (the source's lock is not copied, as on AWS).
     #[allow(clippy::too_many_arguments)]
     pub async fn copy_object_version(
         &self,
@@ -367,6 +383,7 @@ impl Gateway {
         dst_key: &str,
         replace_headers: Option<ObjectHeaders>,
         replace_tags: Option<meridian_model::TagSet>,
+        lock: meridian_model::ObjectLock,
         source_conditions: &Conditions,
     ) -> Result<(ObjectMeta, ObjectMeta)> {
         validate_object_key(dst_key)?;
@@ -399,6 +416,7 @@ impl Gateway {
             // The same bytes: a whole-object checksum still holds; one of parts' checksums does not.
             checksum: src.checksum.clone().filter(|c| !c.composite),
             tags: replace_tags.unwrap_or_else(|| src.tags.clone()),
+            lock,
             ..Default::default()
         };
         let meta = self
@@ -487,6 +505,9 @@ pub(crate) fn commit_object(
         meta.versioned = stored.versioning == VersioningStatus::Enabled;
         meta.mtime = versions::next_mtime(txn, id, &meta.key, meta.mtime)?;
     }
+    if local {
+        crate::object_lock::settle_new_version(&stored, meta)?;
+    }
     if !meta.versioned {
         let null = match &old {
             Some(o) if !o.versioned => Some((o.clone(), Slot::Current)),
@@ -527,11 +548,15 @@ pub(crate) fn delete_in_txn(
     key: &str,
     which: Option<&VersionRef>,
     zone_id: &str,
+    bypass_governance: bool,
 ) -> Result<Deleted> {
     let stored = ensure_bucket_current(txn, bucket)?;
     let now = Timestamp::now();
     let trace = [zone_id.to_string()];
     if let Some(which) = which {
+        if let Some((held, _)) = versions::find(txn, &bucket.bucket_id, key, which)? {
+            crate::object_lock::check_removal(&held, bypass_governance, now)?;
+        }
         let removed = remove_version(txn, &stored, key, which, &trace)?;
         return Ok(match removed {
             Some(meta) => Deleted {

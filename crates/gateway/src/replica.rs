@@ -23,6 +23,8 @@ use meridian_store::{ReadOps, WriteTxn};
 pub enum Applied {
     /// The change is now this zone's state of the key.
     Done,
+    /// A held version took the source's newer metadata (its lock); its fetched bytes were not needed.
+    MetaUpdated,
     /// This zone already holds that change or a newer one.
     Superseded,
 }
@@ -56,8 +58,10 @@ fn write_wanted(
     versioned: bool,
 ) -> Result<bool> {
     if versioned {
+        // A held version whose instance differs had its metadata (lock) changed on one side.
         Ok(!versions::removed(r, bucket_id, key, order)?
-            && versions::find(r, bucket_id, key, &VersionRef::Id(order.clone()))?.is_none())
+            && versions::find(r, bucket_id, key, &VersionRef::Id(order.clone()))?
+                .is_none_or(|(held, _)| held.instance != instance))
     } else {
         Ok(replaces(
             local_state(r, bucket_id, key)?.as_ref(),
@@ -144,6 +148,31 @@ fn apply_version_removal(
         },
     )?;
     Ok(Applied::Done)
+}
+
+/// Applies another zone's change of a version's metadata (see `object_lock`): the newer change (by
+/// `meta_mtime`, then instance) wins, whichever order they arrive in; the bytes held stay.
+fn apply_meta_update(
+    txn: &mut dyn WriteTxn,
+    bucket: &Bucket,
+    held: ObjectMeta,
+    slot: versions::Slot,
+    source: &ObjectMeta,
+    zone_id: &str,
+) -> Result<Applied> {
+    if (source.meta_mtime, &source.instance) <= (held.meta_mtime, &held.instance) {
+        return Ok(Applied::Superseded);
+    }
+    let meta = ObjectMeta {
+        instance: source.instance.clone(),
+        meta_mtime: source.meta_mtime,
+        meta_trace: traced(&source.meta_trace, zone_id),
+        lock: source.lock,
+        tags: source.tags.clone(),
+        ..held
+    };
+    crate::object_lock::store_meta_update(txn, bucket, &meta, slot)?;
+    Ok(Applied::MetaUpdated)
 }
 
 impl Gateway {
@@ -251,7 +280,21 @@ impl Gateway {
                         ReplicaChange::Write(w) => {
                             let mut meta = w.meta.clone();
                             let order = meta.order();
-                            if write_wanted(txn, &b.bucket_id, &meta.key, &order, &meta.instance, meta.versioned)? {
+                            let held = if meta.versioned {
+                                versions::find(txn, &b.bucket_id, &meta.key, &VersionRef::Id(order.clone()))?
+                            } else {
+                                None
+                            };
+                            if let Some((held, slot)) = held {
+                                apply_meta_update(txn, &b, held, slot, &meta, &zone_id)?
+                            } else if write_wanted(
+                                txn,
+                                &b.bucket_id,
+                                &meta.key,
+                                &order,
+                                &meta.instance,
+                                meta.versioned,
+                            )? {
                                 blob::store_inline(txn, std::slice::from_ref(&w.blob))?;
                                 commit_object(txn, &b, &mut meta, &Default::default(), false)?;
                                 Applied::Done

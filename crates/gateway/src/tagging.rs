@@ -1,11 +1,13 @@
 //! Object and bucket tags, and changes to a bucket's S3 sub-resources (tags, CORS, lifecycle).
 //!
-//! A tag change of an object is a new write of its record (new instance, new mtime, same bytes) logged in
-//! the bucket index log, so other zones order and fetch it like any write; bucket sub-resources are part of
+//! A tag change of a null version is a new write of its record (new instance, new mtime, same bytes) logged
+//! in the bucket index log, so other zones order and fetch it like any write; one of a version with an id
+//! changes the record in place (`object_lock::store_meta_update`); bucket sub-resources are part of
 //! the bucket record and go through the metadata log.
 
 use crate::error::{GatewayError, Result};
 use crate::logs::{self, Change};
+use crate::versions::{Slot, VersionRef};
 use crate::{keys, records, Gateway};
 use meridian_model::names::validate_object_key;
 use meridian_model::{BilogOp, Bucket, BucketConfigChange, ObjectMeta, TagSet, Timestamp};
@@ -45,27 +47,67 @@ pub fn validate_tags(tags: &TagSet, max: usize) -> Result<()> {
 }
 
 impl Gateway {
-    /// Replaces an object's tags (an empty set removes them). The record is rewritten with a new instance and
-    /// mtime and logged as a write, so the change replicates and wins over the older record everywhere.
+    /// Replaces the tags of a key's current object (an empty set removes them); see `put_version_tags`.
     pub async fn put_object_tags(&self, bucket: &Bucket, key: &str, tags: TagSet) -> Result<ObjectMeta> {
+        self.put_version_tags(bucket, key, None, tags).await
+    }
+
+    /// Replaces the tags of a version (the current one when `version_id` is `None`). A version with an id
+    /// keeps it: its record changes in place (see `object_lock`, which changes a version's lock the same
+    /// way), and the change replicates as one. The null version, when current, is rewritten with a new
+    /// instance and mtime and logged as a write, so the change replicates and wins over the older record.
+    pub async fn put_version_tags(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        version_id: Option<&str>,
+        tags: TagSet,
+    ) -> Result<ObjectMeta> {
         validate_object_key(key)?;
         validate_tags(&tags, MAX_OBJECT_TAGS)?;
+        let which = version_id.map(VersionRef::parse).transpose()?;
         let b = bucket.clone();
         let key = key.to_string();
         let zone_id = self.site().zone_id.clone();
         self.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
             crate::objects::ensure_bucket_current(txn, &b)?;
-            let k = keys::object(&b.bucket_id, &key);
-            let old = crate::versions::current(txn, &b.bucket_id, &key)?
-                .filter(|o| !o.delete_marker)
-                .ok_or(GatewayError::NoSuchKey)?;
-            // A version's id derives from its write (mtime, zone): a rewrite would make it another version.
+            let (old, slot) = match &which {
+                None => crate::versions::current(txn, &b.bucket_id, &key)?
+                    .filter(|o| !o.delete_marker)
+                    .map(|o| (o, Slot::Current))
+                    .ok_or(GatewayError::NoSuchKey)?,
+                Some(w) => match crate::versions::find(txn, &b.bucket_id, &key, w)? {
+                    Some((m, _)) if m.delete_marker => {
+                        return Err(GatewayError::DeleteMarker {
+                            version_id: m.version_id(),
+                            mtime: m.mtime,
+                            by_version: true,
+                        })
+                    }
+                    Some(found) => found,
+                    None => return Err(GatewayError::NoSuchVersion),
+                },
+            };
             if old.versioned {
+                let now = Timestamp::now();
+                let meta = ObjectMeta {
+                    instance: crate::new_id(),
+                    meta_mtime: Timestamp(now.0.max(old.meta_mtime.0 + 1)),
+                    meta_trace: vec![zone_id],
+                    tags,
+                    ..old
+                };
+                crate::object_lock::store_meta_update(txn, &b, &meta, slot)?;
+                return Ok(meta);
+            }
+            if slot != Slot::Current {
+                // A rewrite would make it newer than the versions above it.
                 return Err(GatewayError::NotImplemented(
-                    "Tags of an object version in a versioning-enabled bucket are not supported yet".into(),
+                    "Tags of a noncurrent null version cannot be changed".into(),
                 ));
             }
+            let k = keys::object(&b.bucket_id, &key);
             let meta = ObjectMeta {
                 instance: crate::new_id(),
                 // Never before the old mtime, or the rewrite could lose to the record it replaces.
@@ -106,6 +148,7 @@ impl Gateway {
             if stored.bucket_id != b.bucket_id {
                 return Err(GatewayError::NoSuchBucket);
             }
+            crate::object_lock::check_config_change(&stored, &change)?;
             change.apply(&mut stored.config);
             stored.ver = stored.ver.bumped();
             stored.mtime = Timestamp::now();

@@ -928,7 +928,7 @@ async fn lifecycle_in_two_zones() {
 /// rewrite would make it another version), and a lifecycle expiry writes a delete marker, keeping the
 /// version it expired.
 #[tokio::test]
-async fn versioned_buckets_refuse_tags_and_expire_into_delete_markers() {
+async fn versioned_buckets_tag_versions_and_expire_into_delete_markers() {
     let srv = Server::start_with(&["--lifecycle-interval-secs", "1", "--lifecycle-debug-day-secs", "2"]);
     let c = srv.client();
     create_bucket(&c, "lcv").await;
@@ -951,16 +951,67 @@ async fn versioned_buckets_refuse_tags_and_expire_into_delete_markers() {
         .await
         .expect("put");
     let v1 = put.version_id().expect("a version id").to_string();
+    // Tags of the current version, then of that version by id: it keeps its id and its bytes.
+    let tagged = c
+        .put_object_tagging()
+        .bucket("lcv")
+        .key("old/k")
+        .tagging(tagging(&[("a", "b")]))
+        .send()
+        .await
+        .expect("tag the current version");
+    assert_eq!(tagged.version_id(), Some(v1.as_str()));
+    c.put_object_tagging()
+        .bucket("lcv")
+        .key("old/k")
+        .version_id(&v1)
+        .tagging(tagging(&[("a", "c"), ("d", "e")]))
+        .send()
+        .await
+        .expect("tag a version by id");
+    let got = c
+        .get_object_tagging()
+        .bucket("lcv")
+        .key("old/k")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("tags of the version");
+    assert_eq!(got.version_id(), Some(v1.as_str()));
+    let tags: Vec<_> = got.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, vec![("a", "c"), ("d", "e")]);
+    let head = c.head_object().bucket("lcv").key("old/k").send().await.expect("head");
+    assert_eq!(
+        head.version_id(),
+        Some(v1.as_str()),
+        "a tag change is not a new version"
+    );
     expect_err(
-        c.put_object_tagging()
+        c.get_object_tagging()
             .bucket("lcv")
             .key("old/k")
-            .tagging(tagging(&[("a", "b")]))
+            .version_id("0000000000000001nowhere")
             .send()
             .await,
-        "NotImplemented",
-        501,
+        "NoSuchVersion",
+        404,
     );
+    c.delete_object_tagging()
+        .bucket("lcv")
+        .key("old/k")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("remove the version's tags");
+    let got = c
+        .get_object_tagging()
+        .bucket("lcv")
+        .key("old/k")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("tags of the version");
+    assert!(got.tag_set().is_empty(), "{got:?}");
 
     let rules = BucketLifecycleConfiguration::builder()
         .rules(

@@ -15,11 +15,14 @@ pub struct BucketConfig {
     pub cors: Option<Vec<CorsRule>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Vec<LifecycleRule>>,
+    /// `Some`: Object Lock is enabled on the bucket (for good), with its default retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<crate::object_lock::ObjectLockConfig>,
 }
 
 impl BucketConfig {
     pub fn is_empty(&self) -> bool {
-        self.tags.is_empty() && self.cors.is_none() && self.lifecycle.is_none()
+        self.tags.is_empty() && self.cors.is_none() && self.lifecycle.is_none() && self.object_lock.is_none()
     }
 }
 
@@ -29,6 +32,8 @@ pub enum BucketConfigChange {
     Tags(TagSet),
     Cors(Option<Vec<CorsRule>>),
     Lifecycle(Option<Vec<LifecycleRule>>),
+    /// Enables Object Lock (or replaces its default retention); it cannot be disabled.
+    ObjectLock(crate::object_lock::ObjectLockConfig),
 }
 
 impl BucketConfigChange {
@@ -37,6 +42,7 @@ impl BucketConfigChange {
             BucketConfigChange::Tags(t) => config.tags = t,
             BucketConfigChange::Cors(c) => config.cors = c,
             BucketConfigChange::Lifecycle(l) => config.lifecycle = l,
+            BucketConfigChange::ObjectLock(o) => config.object_lock = Some(o),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod bucket_config;
 pub mod logs;
 pub mod names;
 pub mod object;
+pub mod object_lock;
 pub mod time;
 pub mod topology;
 pub mod user;
@@ -16,6 +17,7 @@ pub use object::{
     parse_version_id, version_id_of, DataId, Manifest, MultipartUpload, ObjectChecksum, ObjectHeaders, ObjectMeta,
     PartMeta, Segment, NULL_VERSION,
 };
+pub use object_lock::{DefaultRetention, LockMode, ObjectLock, ObjectLockConfig, Retention};
 pub use time::Timestamp;
 pub use topology::{
     ObjVersion, Period, PeriodMap, PlacementTarget, Realm, ZoneGroup, ZoneGroupZone, ZoneParams, DEFAULT_PLACEMENT,

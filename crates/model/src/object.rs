@@ -100,6 +100,17 @@ pub struct ObjectMeta {
     /// A delete marker (no bytes, no headers of its own).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+    /// Object Lock: the version's retention and legal hold.
+    #[serde(default, skip_serializing_if = "crate::object_lock::ObjectLock::is_empty")]
+    pub lock: crate::object_lock::ObjectLock,
+    /// When the version's metadata (its lock) was last changed in place; with `instance` (a new one per
+    /// change) it orders concurrent changes, so every zone keeps the same one. Zero: never changed.
+    #[serde(default, skip_serializing_if = "crate::time::Timestamp::is_zero")]
+    pub meta_mtime: crate::time::Timestamp,
+    /// Zones that change has passed through (its replication loop prevention; the version's own
+    /// `zones_trace` keeps naming the zone that wrote it, which its id derives from).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meta_trace: Vec<String>,
 }
 
 impl ObjectMeta {
@@ -192,6 +203,9 @@ pub struct MultipartUpload {
     /// Tags the completed object gets (`x-amz-tagging` on create).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: crate::bucket_config::TagSet,
+    /// Object Lock settings the completed object gets (`x-amz-object-lock-*` on create).
+    #[serde(default, skip_serializing_if = "crate::object_lock::ObjectLock::is_empty")]
+    pub lock: crate::object_lock::ObjectLock,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+
     pub fn now() -> Self {
         Self::from_system(SystemTime::now())
     }

@@ -36,6 +36,7 @@ pub fn gateway_error(e: PeerError) -> GatewayError {
             "InvalidArgument" => GatewayError::InvalidArgument(message),
             "NotFound" | "NoSuchEntity" => GatewayError::NotFound(message),
             "Conflict" => GatewayError::Conflict(message),
+            "InvalidBucketState" => GatewayError::InvalidBucketState(message),
             _ if status == 409 => GatewayError::Conflict(message),
             _ => GatewayError::MasterUnavailable(format!("the master answered {status} {code}: {message}")),
         },

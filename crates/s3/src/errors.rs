@@ -47,7 +47,22 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
         G::NotImplemented(_) => C::NotImplemented,
         G::InvalidRequest(_) => C::InvalidRequest,
         G::MalformedXml(_) => C::MalformedXML,
-        G::AccessDenied => C::AccessDenied,
+        G::AccessDenied | G::ObjectLocked(_) => C::AccessDenied,
+        G::InvalidBucketState(_) => {
+            let mut err = S3Error::with_message(C::InvalidBucketState, msg);
+            err.set_status_code(http::StatusCode::CONFLICT);
+            return err;
+        }
+        G::NoObjectLockConfiguration => {
+            let mut err = S3Error::with_message(C::ObjectLockConfigurationNotFoundError, msg);
+            err.set_status_code(http::StatusCode::NOT_FOUND);
+            return err;
+        }
+        G::NoSuchObjectLockConfiguration => {
+            let mut err = S3Error::with_message(C::NoSuchObjectLockConfiguration, msg);
+            err.set_status_code(http::StatusCode::NOT_FOUND);
+            return err;
+        }
         G::InvalidTag(_) => C::InvalidTag,
         G::NoSuchTagSet => C::NoSuchTagSet,
         G::NoSuchCorsConfiguration => C::NoSuchCORSConfiguration,

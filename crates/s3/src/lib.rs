@@ -10,6 +10,7 @@ pub mod cors;
 mod errors;
 pub mod guard;
 mod host;
+mod object_lock;
 mod region_compat;
 mod service;
 #[cfg(test)]

@@ -382,6 +382,9 @@ impl S3 for MeridianS3 {
             },
             other => other.s3()?,
         };
+        if req.input.object_lock_enabled_for_bucket == Some(true) && bucket.config.object_lock.is_none() {
+            crate::object_lock::enable_on_new_bucket(&self.gw, &bucket).await?;
+        }
         ok(CreateBucketOutput {
             location: Some(format!("/{}", bucket.name)),
         })
@@ -480,6 +483,13 @@ impl S3 for MeridianS3 {
         let input = req.input;
         let content_md5 = content_md5(input.content_md5.as_deref())?;
         let tags = subresources::tags_from_header(input.tagging.as_deref(), MAX_OBJECT_TAGS)?;
+        let lock = crate::object_lock::lock_from_request(
+            &bucket,
+            input.object_lock_mode.as_ref().map(|m| m.as_str()),
+            input.object_lock_retain_until_date.clone(),
+            input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str()),
+        )?;
+        crate::object_lock::require_integrity(&lock, &req.headers)?;
         let mut body = request_body(input.body);
         let mut slot = None;
         let mut verdict = None;
@@ -496,6 +506,7 @@ impl S3 for MeridianS3 {
             conditions: conditions(input.if_match, input.if_none_match, None, None),
             checksum: slot,
             tags,
+            lock,
         };
         let meta = match self.gw.put_object(&bucket, &input.key, body, opts).await {
             Ok(m) => m,
@@ -589,6 +600,9 @@ impl S3 for MeridianS3 {
             tag_count: (!meta.tags.is_empty()).then_some(meta.tags.len() as i32),
             ..Default::default()
         };
+        let lock = crate::object_lock::lock_headers(&meta);
+        (output.object_lock_mode, output.object_lock_retain_until_date) = (lock.mode, lock.until);
+        output.object_lock_legal_hold_status = lock.legal_hold;
         output.checksum_type = set_checksum!(output, stored_checksum);
         let mut resp = S3Response::new(output);
         if read.partial {
@@ -653,6 +667,9 @@ impl S3 for MeridianS3 {
             parts_count: meta.parts_count.map(|n| n as i32),
             ..Default::default()
         };
+        let lock = crate::object_lock::lock_headers(&meta);
+        (out.object_lock_mode, out.object_lock_retain_until_date) = (lock.mode, lock.until);
+        out.object_lock_legal_hold_status = lock.legal_hold;
         out.checksum_type = set_checksum!(out, stored_checksum);
         // With a Content-Range the answer becomes 206 (`crate::partial_head`).
         let mut resp = S3Response::new(out);
@@ -667,7 +684,12 @@ impl S3 for MeridianS3 {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let deleted = self
             .gw
-            .delete_object_version(&bucket, &req.input.key, req.input.version_id.as_deref())
+            .delete_object_version(
+                &bucket,
+                &req.input.key,
+                req.input.version_id.as_deref(),
+                req.input.bypass_governance_retention == Some(true),
+            )
             .await
             .s3()?;
         ok(DeleteObjectOutput {
@@ -690,7 +712,12 @@ impl S3 for MeridianS3 {
             .iter()
             .map(|o| (o.key.clone(), o.version_id.clone()))
             .collect();
-        let results = self.gw.delete_object_versions(&bucket, entries.clone()).await.s3()?;
+        let bypass = req.input.bypass_governance_retention == Some(true);
+        let results = self
+            .gw
+            .delete_object_versions(&bucket, entries.clone(), bypass)
+            .await
+            .s3()?;
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for ((key, asked_version), result) in entries.into_iter().zip(results) {
@@ -750,6 +777,12 @@ impl S3 for MeridianS3 {
             )?),
             Some(_) => return Err(s3_error!(InvalidArgument, "Unknown tagging directive")),
         };
+        let lock = crate::object_lock::lock_from_request(
+            &dst,
+            input.object_lock_mode.as_ref().map(|m| m.as_str()),
+            input.object_lock_retain_until_date.clone(),
+            input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str()),
+        )?;
         let conds = conditions(
             input.copy_source_if_match,
             input.copy_source_if_none_match,
@@ -766,6 +799,7 @@ impl S3 for MeridianS3 {
                 &input.key,
                 headers,
                 tags,
+                lock,
                 &conds,
             )
             .await
@@ -950,11 +984,18 @@ impl S3 for MeridianS3 {
             input.checksum_type.as_ref().map(|t| t.as_str()),
         )?;
         let tags = subresources::tags_from_header(input.tagging.as_deref(), MAX_OBJECT_TAGS)?;
+        let lock = crate::object_lock::lock_from_request(
+            &bucket,
+            input.object_lock_mode.as_ref().map(|m| m.as_str()),
+            input.object_lock_retain_until_date.clone(),
+            input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str()),
+        )?;
         let opts = UploadOptions {
             headers: object_headers_of!(input),
             checksum_algorithm,
             checksum_full_object,
             tags,
+            lock,
         };
         let upload = self.gw.create_upload(&bucket, &input.key, opts).await.s3()?;
         ok(CreateMultipartUploadOutput {
@@ -1252,5 +1293,35 @@ impl S3 for MeridianS3 {
         req: S3Request<DeleteBucketLifecycleInput>,
     ) -> R<DeleteBucketLifecycleOutput> {
         self.do_delete_bucket_lifecycle(req).await
+    }
+
+    async fn put_object_lock_configuration(
+        &self,
+        req: S3Request<PutObjectLockConfigurationInput>,
+    ) -> R<PutObjectLockConfigurationOutput> {
+        self.do_put_object_lock_configuration(req).await
+    }
+
+    async fn get_object_lock_configuration(
+        &self,
+        req: S3Request<GetObjectLockConfigurationInput>,
+    ) -> R<GetObjectLockConfigurationOutput> {
+        self.do_get_object_lock_configuration(req).await
+    }
+
+    async fn put_object_retention(&self, req: S3Request<PutObjectRetentionInput>) -> R<PutObjectRetentionOutput> {
+        self.do_put_object_retention(req).await
+    }
+
+    async fn get_object_retention(&self, req: S3Request<GetObjectRetentionInput>) -> R<GetObjectRetentionOutput> {
+        self.do_get_object_retention(req).await
+    }
+
+    async fn put_object_legal_hold(&self, req: S3Request<PutObjectLegalHoldInput>) -> R<PutObjectLegalHoldOutput> {
+        self.do_put_object_legal_hold(req).await
+    }
+
+    async fn get_object_legal_hold(&self, req: S3Request<GetObjectLegalHoldInput>) -> R<GetObjectLegalHoldOutput> {
+        self.do_get_object_legal_hold(req).await
     }
 }

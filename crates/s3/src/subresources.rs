@@ -126,19 +126,13 @@ pub async fn change_bucket_config(gw: &Gateway, bucket: &Bucket, change: BucketC
 
 type R<T> = S3Result<s3s::S3Response<T>>;
 
-fn ok<T>(output: T) -> R<T> {
-    Ok(s3s::S3Response::new(output))
+/// The `x-amz-version-id` a tagging answer names: none in a never-versioned bucket.
+fn shown_version_id(bucket: &Bucket, meta: &meridian_model::ObjectMeta) -> Option<String> {
+    (meta.versioned || bucket.versioning != meridian_model::VersioningStatus::Off).then(|| meta.version_id())
 }
 
-/// Tagging calls act on the current version; tags of a specific version are not kept apart yet.
-fn current_version_only(version_id: Option<&str>) -> S3Result<()> {
-    match version_id {
-        Some(v) if v != "null" => Err(s3_error!(
-            NotImplemented,
-            "Tags of a specific object version are not supported yet"
-        )),
-        _ => Ok(()),
-    }
+fn ok<T>(output: T) -> R<T> {
+    Ok(s3s::S3Response::new(output))
 }
 
 impl MeridianS3 {
@@ -148,17 +142,20 @@ impl MeridianS3 {
     ) -> R<PutObjectTaggingOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        current_version_only(input.version_id.as_deref())?;
         let tags = tags_from_dto(input.tagging)?;
         meridian_gateway::tagging::validate_tags(&tags, MAX_OBJECT_TAGS).map_err(to_s3_error)?;
-        self.gw
-            .put_object_tags(&bucket, &input.key, tags)
+        let meta = self
+            .gw
+            .put_version_tags(&bucket, &input.key, input.version_id.as_deref(), tags)
             .await
             .map_err(to_s3_error)?;
-        ok(PutObjectTaggingOutput::default())
+        ok(PutObjectTaggingOutput {
+            version_id: shown_version_id(&bucket, &meta),
+        })
     }
 
-    /// The bucket and current object whose tags a tagging call reads or removes.
+    /// The bucket and version (the current one unless `version_id` names one) whose tags a tagging call
+    /// reads or removes.
     async fn tagged_object<T>(
         &self,
         req: &S3Request<T>,
@@ -167,8 +164,11 @@ impl MeridianS3 {
         version_id: Option<&str>,
     ) -> S3Result<(Bucket, meridian_model::ObjectMeta)> {
         let (_, bucket) = self.caller_bucket(req, bucket).await?;
-        current_version_only(version_id)?;
-        let meta = self.gw.object_meta(&bucket, key).await.map_err(to_s3_error)?;
+        let meta = self
+            .gw
+            .object_version(&bucket, key, version_id)
+            .await
+            .map_err(to_s3_error)?;
         Ok((bucket, meta))
     }
 
@@ -177,12 +177,12 @@ impl MeridianS3 {
         req: S3Request<GetObjectTaggingInput>,
     ) -> R<GetObjectTaggingOutput> {
         let input = &req.input;
-        let (_, meta) = self
+        let (bucket, meta) = self
             .tagged_object(&req, &input.bucket, &input.key, input.version_id.as_deref())
             .await?;
         ok(GetObjectTaggingOutput {
             tag_set: tags_to_dto(&meta.tags),
-            version_id: None,
+            version_id: shown_version_id(&bucket, &meta),
         })
     }
 
@@ -197,7 +197,7 @@ impl MeridianS3 {
         // Nothing to remove: no rewrite, no log entry.
         if !meta.tags.is_empty() {
             self.gw
-                .put_object_tags(&bucket, &req.input.key, Vec::new())
+                .put_version_tags(&bucket, &req.input.key, input.version_id.as_deref(), Vec::new())
                 .await
                 .map_err(to_s3_error)?;
         }

@@ -153,7 +153,12 @@ impl Item {
             key: o.key.clone(),
             order: o.order(),
             instance: o.instance.clone(),
-            trace: o.zones_trace.clone(),
+            // After an in-place change of its metadata, that change's trace says where it has been.
+            trace: if o.meta_trace.is_empty() {
+                o.zones_trace.clone()
+            } else {
+                o.meta_trace.clone()
+            },
             size: o.size,
             version: (o.versioned || !current).then(|| o.version_id()),
         }
@@ -164,7 +169,9 @@ impl Item {
         Some(match e.op {
             BilogOp::Write => Item::Write {
                 key: e.object.clone(),
-                order: WriteOrder::of(e.timestamp, &e.zones_trace),
+                // A version's id names its write; an in-place change of its metadata (Object Lock) is
+                // logged with the trace of that change, not of the write.
+                order: parse_version_id(&e.version_id).unwrap_or_else(|| WriteOrder::of(e.timestamp, &e.zones_trace)),
                 instance: e.instance.clone(),
                 trace: e.zones_trace.clone(),
                 size: e.size,
