@@ -57,6 +57,8 @@ pub struct UploadOptions {
     pub checksum_full_object: bool,
     /// `x-amz-tagging`: the completed object's tags.
     pub tags: meridian_model::TagSet,
+    /// The completed object's ACL (canned or grant headers on create).
+    pub acl: Option<meridian_model::Acl>,
 }
 
 /// The part list of a completion, duplicates collapsed: a part number listed twice in a row counts once,
@@ -87,6 +89,7 @@ impl Gateway {
             checksum_algorithm: opts.checksum_algorithm,
             checksum_full_object: opts.checksum_full_object,
             tags: opts.tags,
+            acl: opts.acl,
         };
         let b = bucket.clone();
         self.write(move |txn| {
@@ -293,6 +296,7 @@ impl Gateway {
                 versioned: false,
                 delete_marker: false,
                 tags: upload.tags.clone(),
+                acl: upload.acl.clone(),
             };
             // Part records go; the used blobs stay referenced by the object, the others are garbage.
             for (k2, _) in records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))? {

@@ -58,6 +58,8 @@ pub struct PutOptions {
     pub checksum: Option<ChecksumSlot>,
     /// `x-amz-tagging`.
     pub tags: meridian_model::TagSet,
+    /// The ACL a canned ACL or grant headers asked for (`None`: private to the writer).
+    pub acl: Option<meridian_model::Acl>,
 }
 
 /// A GET's answer: the object's metadata, the served range and the streamed bytes.
@@ -100,6 +102,7 @@ impl Gateway {
             zones_trace: vec![self.site().zone_id.clone()],
             checksum: opts.checksum.as_ref().and_then(|c| c.get().cloned()),
             tags: opts.tags,
+            acl: opts.acl,
             ..Default::default()
         };
         self.commit_new_object(bucket, meta, opts.conditions, vec![written])
@@ -334,6 +337,7 @@ impl Gateway {
             dst_key,
             replace_headers,
             replace_tags,
+            None,
             source_conditions,
         )
         .await
@@ -356,7 +360,7 @@ impl Gateway {
     }
 
     /// CopyObject from the source's current version or the version `src_version` names; returns the source
-    /// version read and the new object.
+    /// version read and the new object. The copy gets `acl` (as S3: the source's ACL is not copied).
     #[allow(clippy::too_many_arguments)]
     pub async fn copy_object_version(
         &self,
@@ -367,6 +371,7 @@ impl Gateway {
         dst_key: &str,
         replace_headers: Option<ObjectHeaders>,
         replace_tags: Option<meridian_model::TagSet>,
+        acl: Option<meridian_model::Acl>,
         source_conditions: &Conditions,
     ) -> Result<(ObjectMeta, ObjectMeta)> {
         validate_object_key(dst_key)?;
@@ -399,6 +404,7 @@ impl Gateway {
             // The same bytes: a whole-object checksum still holds; one of parts' checksums does not.
             checksum: src.checksum.clone().filter(|c| !c.composite),
             tags: replace_tags.unwrap_or_else(|| src.tags.clone()),
+            acl,
             ..Default::default()
         };
         let meta = self

@@ -100,6 +100,9 @@ pub struct ObjectMeta {
     /// A delete marker (no bytes, no headers of its own).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+    /// The object's ACL; `None`: private to `owner` (objects written before ACLs, or with none given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
 }
 
 impl ObjectMeta {
@@ -192,6 +195,9 @@ pub struct MultipartUpload {
     /// Tags the completed object gets (`x-amz-tagging` on create).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: crate::bucket_config::TagSet,
+    /// The ACL the completed object gets (canned or grant headers on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

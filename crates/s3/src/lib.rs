@@ -1,6 +1,7 @@
 //! The S3 REST surface: routing, SigV4 (header, presigned, streaming chunks — done by `s3s`), XML and
 //! errors, mapped onto the gateway services.
 
+mod access;
 mod auth;
 mod checksum;
 mod chunk_frames;
@@ -14,8 +15,10 @@ mod service;
 #[cfg(test)]
 mod service_proptests;
 mod sigv2_compat;
+mod permissions;
 mod subresources;
 
+pub use access::ClientAddr;
 pub use auth::GatewayAuth;
 pub use chunk_frames::ChunkFrames;
 pub use errors::to_s3_error;
@@ -54,6 +57,8 @@ pub fn build_service(gateway: Gateway, hostnames: Vec<String>, extra_route: Opti
     let mut builder = S3ServiceBuilder::new(MeridianS3::new(gateway.clone(), hostnames.clone()));
     builder.set_host(ConfiguredHosts::new(hostnames, Some(gateway.clone())));
     builder.set_auth(GatewayAuth::new(gateway));
+    // Unsigned requests reach the operations, which decide by ACLs and bucket policies.
+    builder.set_access(access::OperationsDecide);
     if let Some(route) = extra_route {
         builder.set_route(BoxedRoute(route));
     }
