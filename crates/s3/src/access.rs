@@ -42,13 +42,9 @@ pub(crate) fn condition_values<T>(req: &S3Request<T>, object: Option<&ObjectMeta
     if let Some(ClientAddr(ip)) = req.extensions.get::<ClientAddr>() {
         values.insert("aws:SourceIp".to_string(), ip.to_string());
     }
-    // The gateway serves plain HTTP; TLS ends in front of it, which says so in X-Forwarded-Proto.
-    let secure = req
-        .headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-        || req.uri.scheme_str() == Some("https");
+    // The gateway serves plain HTTP. A proxy's X-Forwarded-Proto is not believed: any client can send one,
+    // and a policy that denies insecure transport must not be opened by a header.
+    let secure = req.uri.scheme_str() == Some("https");
     values.insert("aws:SecureTransport".to_string(), secure.to_string());
     if let Some(acl) = req.headers.get("x-amz-acl").and_then(|v| v.to_str().ok()) {
         values.insert("s3:x-amz-acl".to_string(), acl.trim().to_string());
