@@ -545,6 +545,7 @@ mod tests {
             checksum_algorithm: Some(alg.name().into()),
             checksum_full_object: full,
             tags: Vec::new(),
+            acl: None,
         }
     }
 
