@@ -56,11 +56,7 @@ pub struct AccessRequest<'a> {
 
 /// The bucket's ACL; a bucket created without one is private to its owner.
 pub fn bucket_acl(bucket: &Bucket) -> Acl {
-    bucket
-        .config
-        .acl
-        .clone()
-        .unwrap_or_else(|| Acl::private(&bucket.owner))
+    bucket.config.acl.clone().unwrap_or_else(|| Acl::private(&bucket.owner))
 }
 
 /// The bucket's policy, parsed; one that no longer parses (it was checked when put) counts as none.
@@ -205,7 +201,11 @@ mod tests {
         assert!(!check(None, "s3:PutObject", &public_read, Some("k"), None));
         assert!(!check(Some(&bob), "s3:PutBucketAcl", &public_read, None, None));
 
-        let rw = bucket(Some(Acl::canned("public-read-write", "alice", "alice").unwrap()), None, None);
+        let rw = bucket(
+            Some(Acl::canned("public-read-write", "alice", "alice").unwrap()),
+            None,
+            None,
+        );
         assert!(check(None, "s3:PutObject", &rw, Some("k"), None));
         assert!(check(None, "s3:DeleteObject", &rw, Some("k"), None));
 

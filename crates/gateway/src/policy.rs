@@ -408,7 +408,8 @@ fn parse_conditions(v: Option<&Value>) -> Result<Vec<Condition>, PolicyError> {
 
 /// Reads a bucket policy for `bucket`, checking it as S3 does (`MalformedPolicy` on any fault).
 pub fn parse(text: &str, bucket: &str) -> Result<Policy, PolicyError> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| malformed(format!("This policy is not valid JSON: {e}")))?;
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| malformed(format!("This policy is not valid JSON: {e}")))?;
     let doc = doc
         .as_object()
         .ok_or_else(|| malformed("A policy must be a JSON object"))?;
@@ -425,7 +426,9 @@ pub fn parse(text: &str, bucket: &str) -> Result<Policy, PolicyError> {
     };
     let mut out = Vec::new();
     for s in &statements {
-        let s = s.as_object().ok_or_else(|| malformed("Every Statement must be an object"))?;
+        let s = s
+            .as_object()
+            .ok_or_else(|| malformed("Every Statement must be an object"))?;
         let effect = match s.get("Effect").and_then(Value::as_str) {
             Some("Allow") => Effect::Allow,
             Some("Deny") => Effect::Deny,
@@ -473,7 +476,7 @@ fn parse_date(value: &str) -> Option<Timestamp> {
 /// One condition operator applied to a request value and one policy value.
 fn compare(op: Op, actual: &str, wanted: &str) -> bool {
     use std::cmp::Ordering::*;
-    let num = || Some(actual.parse::<f64>().ok()?.partial_cmp(&wanted.parse::<f64>().ok()?)?);
+    let num = || actual.parse::<f64>().ok()?.partial_cmp(&wanted.parse::<f64>().ok()?);
     let date = || Some(parse_date(actual)?.cmp(&parse_date(wanted)?));
     match op {
         Op::StringEquals | Op::StringNotEquals => actual == wanted,
@@ -685,7 +688,10 @@ mod tests {
             Verdict::Silent
         );
         assert_eq!(
-            p.evaluate(&ctx(Some("acme$joe"), "s3:PutObject", "arn:aws:s3:::b/private/k", &[]), None),
+            p.evaluate(
+                &ctx(Some("acme$joe"), "s3:PutObject", "arn:aws:s3:::b/private/k", &[]),
+                None
+            ),
             Verdict::Silent
         );
         assert!(!p.is_public());
@@ -736,11 +742,17 @@ mod tests {
         let p = parse(text, "b").unwrap();
         let get = |values: &[(&str, &str)]| ctx(Some("bob"), "s3:GetObject", "arn:aws:s3:::b/k", values);
         assert_eq!(
-            p.evaluate(&get(&[("aws:username", "bob"), ("s3:ExistingObjectTag/class", "secret")]), None),
+            p.evaluate(
+                &get(&[("aws:username", "bob"), ("s3:ExistingObjectTag/class", "secret")]),
+                None
+            ),
             Verdict::Deny
         );
         assert_eq!(
-            p.evaluate(&get(&[("aws:username", "bob"), ("s3:ExistingObjectTag/class", "public")]), None),
+            p.evaluate(
+                &get(&[("aws:username", "bob"), ("s3:ExistingObjectTag/class", "public")]),
+                None
+            ),
             Verdict::Silent
         );
         assert_eq!(p.evaluate(&get(&[("aws:username", "bob")]), None), Verdict::Deny);

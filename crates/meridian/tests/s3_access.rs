@@ -104,7 +104,10 @@ fn grants_of(grants: &[Grant]) -> Vec<(String, String)> {
                 .or(grantee.uri())
                 .or(grantee.email_address())
                 .unwrap_or_default();
-            (who.to_string(), g.permission().expect("permission").as_str().to_string())
+            (
+                who.to_string(),
+                g.permission().expect("permission").as_str().to_string(),
+            )
         })
         .collect();
     out.sort();
@@ -153,7 +156,13 @@ async fn bucket_acls_and_anonymous_listing() {
     assert_eq!(anon_status(&srv, "PUT", "/acl-b/new").await, 403);
     assert_eq!(status(bob.delete_object().bucket("acl-b").key("k").send().await), 403);
     assert_eq!(
-        status(bob.put_bucket_acl().bucket("acl-b").acl(BucketCannedAcl::PublicReadWrite).send().await),
+        status(
+            bob.put_bucket_acl()
+                .bucket("acl-b")
+                .acl(BucketCannedAcl::PublicReadWrite)
+                .send()
+                .await
+        ),
         403
     );
     // Reading the bucket's listing does not read its objects.
@@ -173,9 +182,23 @@ async fn bucket_acls_and_anonymous_listing() {
     assert_eq!(code, 200, "{body}");
     assert_eq!(get_bytes(&owner, "acl-b", "from-anon").await, b"anonymous bytes");
     put_with_acl(&bob, "acl-b", "from-bob", None).await;
-    assert_eq!(can_get(&owner, "acl-b", "from-bob").await, 200, "the bucket owner reads bob's object");
-    assert_eq!(can_get(&bob, "acl-b", "from-bob").await, 200, "bob reads his own object");
-    let bob_acl = bob.get_object_acl().bucket("acl-b").key("from-bob").send().await.unwrap();
+    assert_eq!(
+        can_get(&owner, "acl-b", "from-bob").await,
+        200,
+        "the bucket owner reads bob's object"
+    );
+    assert_eq!(
+        can_get(&bob, "acl-b", "from-bob").await,
+        200,
+        "bob reads his own object"
+    );
+    let bob_acl = bob
+        .get_object_acl()
+        .bucket("acl-b")
+        .key("from-bob")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bob_acl.owner().and_then(Owner::id), Some("bob"));
     assert_eq!(anon_status(&srv, "DELETE", "/acl-b/from-anon").await, 204);
 
@@ -195,7 +218,13 @@ async fn bucket_acls_and_anonymous_listing() {
         .owner(Owner::builder().id(UID).build())
         .grants(
             Grant::builder()
-                .grantee(Grantee::builder().r#type(Type::Group).uri(AUTHENTICATED_USERS).build().unwrap())
+                .grantee(
+                    Grantee::builder()
+                        .r#type(Type::Group)
+                        .uri(AUTHENTICATED_USERS)
+                        .build()
+                        .unwrap(),
+                )
                 .permission(Permission::Read)
                 .build(),
         )
@@ -226,7 +255,10 @@ async fn bucket_acls_and_anonymous_listing() {
             .bucket("born-public")
             .acl(BucketCannedAcl::from("everyone"))
             .send()
-            .await, "InvalidArgument", 400);
+            .await,
+        "InvalidArgument",
+        400,
+    );
     assert_eq!(anon_status(&srv, "GET", "/born-public").await, 200);
 }
 
@@ -243,12 +275,22 @@ async fn object_acls_grants_and_anonymous_reads() {
     assert_eq!(anon_status(&srv, "HEAD", "/objs/public").await, 200);
     assert_eq!(anon_status(&srv, "GET", "/objs/private").await, 403);
     assert_eq!(anon_status(&srv, "GET", "/objs/missing").await, 403);
-    assert_eq!(anon_status(&srv, "GET", "/objs/public?acl").await, 403, "READ is not READ_ACP");
+    assert_eq!(
+        anon_status(&srv, "GET", "/objs/public?acl").await,
+        403,
+        "READ is not READ_ACP"
+    );
     assert_eq!(can_get(&bob, "objs", "private").await, 403);
     // The owner still learns that a key is missing.
     assert_eq!(can_get(&owner, "objs", "missing").await, 404);
 
-    let acl = owner.get_object_acl().bucket("objs").key("public").send().await.unwrap();
+    let acl = owner
+        .get_object_acl()
+        .bucket("objs")
+        .key("public")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         grants_of(acl.grants()),
         pairs(&[(UID, "FULL_CONTROL"), (ALL_USERS, "READ")])
@@ -266,12 +308,21 @@ async fn object_acls_grants_and_anonymous_reads() {
         .unwrap();
     assert_eq!(can_get(&bob, "objs", "private").await, 200);
     assert_eq!(can_get(&carol, "objs", "private").await, 403);
-    let acl = carol.get_object_acl().bucket("objs").key("private").send().await.unwrap();
+    let acl = carol
+        .get_object_acl()
+        .bucket("objs")
+        .key("private")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         grants_of(acl.grants()),
         pairs(&[("bob", "READ"), ("carol", "READ_ACP")])
     );
-    assert_eq!(status(bob.get_object_acl().bucket("objs").key("private").send().await), 403);
+    assert_eq!(
+        status(bob.get_object_acl().bucket("objs").key("private").send().await),
+        403
+    );
     assert_eq!(anon_status(&srv, "GET", "/objs/private").await, 403);
     // bob may read but not change the ACL.
     assert_eq!(
@@ -294,7 +345,10 @@ async fn object_acls_grants_and_anonymous_reads() {
             .key("private")
             .grant_read("emailAddress=nobody@example.com")
             .send()
-            .await, "UnresolvableGrantByEmailAddress", 400);
+            .await,
+        "UnresolvableGrantByEmailAddress",
+        400,
+    );
     assert_eq!(can_get(&bob, "objs", "private").await, 200);
     // Canned and grant headers together: 400.
     expect_err(
@@ -305,14 +359,23 @@ async fn object_acls_grants_and_anonymous_reads() {
             .acl(ObjectCannedAcl::PublicRead)
             .grant_read("id=bob")
             .send()
-            .await, "InvalidRequest", 400);
+            .await,
+        "InvalidRequest",
+        400,
+    );
 
     // An XML body with AuthenticatedUsers READ: any signed user reads, anonymous does not.
     let policy = AccessControlPolicy::builder()
         .owner(Owner::builder().id(UID).build())
         .grants(
             Grant::builder()
-                .grantee(Grantee::builder().r#type(Type::Group).uri(AUTHENTICATED_USERS).build().unwrap())
+                .grantee(
+                    Grantee::builder()
+                        .r#type(Type::Group)
+                        .uri(AUTHENTICATED_USERS)
+                        .build()
+                        .unwrap(),
+                )
                 .permission(Permission::Read)
                 .build(),
         )
@@ -351,7 +414,14 @@ async fn object_acls_grants_and_anonymous_reads() {
     // bob may not copy what he may not read.
     create_bucket(&bob, "bobs").await;
     assert_eq!(
-        status(bob.copy_object().bucket("bobs").key("x").copy_source("objs/copy-plain").send().await),
+        status(
+            bob.copy_object()
+                .bucket("bobs")
+                .key("x")
+                .copy_source("objs/copy-plain")
+                .send()
+                .await
+        ),
         403
     );
     let up = owner
@@ -379,7 +449,12 @@ async fn object_acls_grants_and_anonymous_reads() {
         .upload_id(up.upload_id().unwrap())
         .multipart_upload(
             CompletedMultipartUpload::builder()
-                .parts(CompletedPart::builder().part_number(1).e_tag(part.e_tag().unwrap()).build())
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -436,7 +511,11 @@ async fn version_acls() {
         .unwrap();
     let (code, body) = anon(&srv.endpoint, "GET", &format!("/vacl/k?versionId={v1}"), b"").await;
     assert_eq!((code, body.as_str()), (200, "one"));
-    assert_eq!(anon_status(&srv, "GET", "/vacl/k").await, 403, "the current version stays private");
+    assert_eq!(
+        anon_status(&srv, "GET", "/vacl/k").await,
+        403,
+        "the current version stays private"
+    );
     let acl = owner
         .get_object_acl()
         .bucket("vacl")
@@ -456,7 +535,10 @@ async fn version_acls() {
             .key("k")
             .version_id("0000000000000001nowhere")
             .send()
-            .await, "NoSuchVersion", 404);
+            .await,
+        "NoSuchVersion",
+        404,
+    );
 }
 
 fn policy_doc(statements: &str) -> String {
@@ -471,14 +553,22 @@ async fn bucket_policies() {
     put(&owner, "pol", "public/a", b"a").await;
     put_with_acl(&owner, "pol", "secret/s", Some(ObjectCannedAcl::PublicRead)).await;
 
-    expect_err(owner.get_bucket_policy().bucket("pol").send().await, "NoSuchBucketPolicy", 404);
+    expect_err(
+        owner.get_bucket_policy().bucket("pol").send().await,
+        "NoSuchBucketPolicy",
+        404,
+    );
     for bad in [
         "{not json".to_string(),
         policy_doc(r#"{"Effect":"Allow","Principal":"*","Action":"s3:Teleport","Resource":"arn:aws:s3:::pol/*"}"#),
         policy_doc(r#"{"Effect":"Perhaps","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pol/*"}"#),
         policy_doc(r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}"#),
     ] {
-        expect_err(owner.put_bucket_policy().bucket("pol").policy(&bad).send().await, "MalformedPolicy", 400);
+        expect_err(
+            owner.put_bucket_policy().bucket("pol").policy(&bad).send().await,
+            "MalformedPolicy",
+            400,
+        );
     }
     assert_eq!(
         status(owner.get_bucket_policy().bucket("pol").send().await),
@@ -493,7 +583,13 @@ async fn bucket_policies() {
            {"Sid":"list-public","Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::pol","Condition":{"StringEquals":{"s3:prefix":"public/"},"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}},
            {"Sid":"carol-not-from-here","Effect":"Allow","Principal":{"AWS":"arn:aws:iam:::user/carol"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::pol/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}"#,
     );
-    owner.put_bucket_policy().bucket("pol").policy(&doc).send().await.unwrap();
+    owner
+        .put_bucket_policy()
+        .bucket("pol")
+        .policy(&doc)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         owner.get_bucket_policy().bucket("pol").send().await.unwrap().policy(),
         Some(doc.as_str())
@@ -531,8 +627,16 @@ async fn bucket_policies() {
     put(&owner, "pol", "still-mine", b"x").await;
 
     // A Deny of everything for everyone binds the owner too, except for the policy calls themselves.
-    let deny_all = policy_doc(r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::pol","arn:aws:s3:::pol/*"]}"#);
-    owner.put_bucket_policy().bucket("pol").policy(&deny_all).send().await.unwrap();
+    let deny_all = policy_doc(
+        r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::pol","arn:aws:s3:::pol/*"]}"#,
+    );
+    owner
+        .put_bucket_policy()
+        .bucket("pol")
+        .policy(&deny_all)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(can_get(&owner, "pol", "doc").await, 403);
     owner.delete_bucket_policy().bucket("pol").send().await.unwrap();
     assert_eq!(can_get(&owner, "pol", "doc").await, 200);
@@ -545,7 +649,11 @@ async fn public_access_block() {
     let (srv, owner, bob, _) = server();
     create_bucket(&owner, "pab").await;
     put_with_acl(&owner, "pab", "pub", Some(ObjectCannedAcl::PublicRead)).await;
-    expect_err(owner.get_public_access_block().bucket("pab").send().await, "NoSuchPublicAccessBlockConfiguration", 404);
+    expect_err(
+        owner.get_public_access_block().bucket("pab").send().await,
+        "NoSuchPublicAccessBlockConfiguration",
+        404,
+    );
     assert_eq!(status(owner.get_public_access_block().bucket("pab").send().await), 404);
 
     let config = |acls: bool, ignore: bool, policy: bool, restrict: bool| {
@@ -583,7 +691,10 @@ async fn public_access_block() {
             .bucket("pab")
             .acl(BucketCannedAcl::PublicRead)
             .send()
-            .await, "AccessDenied", 403);
+            .await,
+        "AccessDenied",
+        403,
+    );
     let refused = owner
         .put_object()
         .bucket("pab")
@@ -593,7 +704,11 @@ async fn public_access_block() {
         .send()
         .await;
     assert_eq!(status(refused), 403);
-    assert_eq!(status(owner.head_object().bucket("pab").key("new-public").send().await), 404, "nothing stored");
+    assert_eq!(
+        status(owner.head_object().bucket("pab").key("new-public").send().await),
+        404,
+        "nothing stored"
+    );
     assert_eq!(
         status(
             owner
@@ -631,15 +746,34 @@ async fn public_access_block() {
         .send()
         .await
         .unwrap();
-    let public = policy_doc(r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pab/*"}"#);
-    expect_err(owner.put_bucket_policy().bucket("pab").policy(&public).send().await, "AccessDenied", 403);
-    let for_bob = policy_doc(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam:::user/bob"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::pab/*"}"#);
-    owner.put_bucket_policy().bucket("pab").policy(&for_bob).send().await.unwrap();
+    let public =
+        policy_doc(r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pab/*"}"#);
+    expect_err(
+        owner.put_bucket_policy().bucket("pab").policy(&public).send().await,
+        "AccessDenied",
+        403,
+    );
+    let for_bob = policy_doc(
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam:::user/bob"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::pab/*"}"#,
+    );
+    owner
+        .put_bucket_policy()
+        .bucket("pab")
+        .policy(&for_bob)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(can_get(&bob, "pab", "private").await, 200);
 
     // RestrictPublicBuckets: a public policy (put before the block) allows only the owner's account.
     owner.delete_public_access_block().bucket("pab").send().await.unwrap();
-    owner.put_bucket_policy().bucket("pab").policy(&public).send().await.unwrap();
+    owner
+        .put_bucket_policy()
+        .bucket("pab")
+        .policy(&public)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anon_status(&srv, "GET", "/pab/private").await, 200);
     owner
         .put_public_access_block()
@@ -722,9 +856,11 @@ async fn permissions_replicate() {
         .send()
         .await
         .unwrap();
-    eventually("a public object written on us-east is never public on us-west", &site, || async {
-        anon(eb, "GET", "/shared/pub", b"").await == (200, "hello".to_string())
-    })
+    eventually(
+        "a public object written on us-east is never public on us-west",
+        &site,
+        || async { anon(eb, "GET", "/shared/pub", b"").await == (200, "hello".to_string()) },
+    )
     .await;
     eventually("a public-read bucket ACL never reached us-west", &site, || async {
         anon(eb, "GET", "/shared", b"").await.0 == 200
@@ -738,10 +874,16 @@ async fn permissions_replicate() {
         r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/doc"},
            {"Effect":"Deny","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::shared"}"#,
     );
-    cb.put_bucket_policy().bucket("shared").policy(&doc).send().await.unwrap();
+    cb.put_bucket_policy()
+        .bucket("shared")
+        .policy(&doc)
+        .send()
+        .await
+        .unwrap();
     for (zone, endpoint) in [("us-east", ea), ("us-west", eb)] {
         eventually(&format!("the policy is not enforced on {zone}"), &site, || async {
-            anon(endpoint, "GET", "/shared/doc", b"").await.0 == 200 && anon(endpoint, "GET", "/shared", b"").await.0 == 403
+            anon(endpoint, "GET", "/shared/doc", b"").await.0 == 200
+                && anon(endpoint, "GET", "/shared", b"").await.0 == 403
         })
         .await;
     }
@@ -755,9 +897,11 @@ async fn permissions_replicate() {
         .await
         .unwrap();
     assert_eq!(anon(eb, "GET", "/shared/pub", b"").await.0, 403);
-    eventually("an object ACL change on us-west never reached us-east", &site, || async {
-        anon(ea, "GET", "/shared/pub", b"").await.0 == 403
-    })
+    eventually(
+        "an object ACL change on us-west never reached us-east",
+        &site,
+        || async { anon(ea, "GET", "/shared/pub", b"").await.0 == 403 },
+    )
     .await;
     assert_eq!(get_bytes(&ca, "shared", "pub").await, b"hello");
 }

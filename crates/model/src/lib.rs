@@ -10,8 +10,8 @@ pub mod time;
 pub mod topology;
 pub mod user;
 
-pub use bucket::{Bucket, BucketStats, VersioningStatus};
 pub use acl::{Acl, Grant, Grantee, Permission};
+pub use bucket::{Bucket, BucketStats, VersioningStatus};
 pub use bucket_config::{BucketConfig, BucketConfigChange, CorsRule, LifecycleRule, PublicAccessBlock, TagSet};
 pub use logs::{BilogEntry, BilogOp, DatalogEntry, LogShardInfo, MdlogEntry, MdlogStatus, Tombstone, WriteOrder};
 pub use object::{

@@ -231,7 +231,10 @@ impl MeridianS3 {
         bucket: &Bucket,
     ) -> S3Result<Option<Acl>> {
         let writer = user.map_or_else(|| bucket.owner.clone(), User::full_id);
-        match self.acl_from_headers(headers, &writer, &bucket.owner, Some(bucket)).await? {
+        match self
+            .acl_from_headers(headers, &writer, &bucket.owner, Some(bucket))
+            .await?
+        {
             Some(acl) => Ok(Some(acl)),
             None if writer != bucket.owner => Ok(Some(Acl::private(&writer))),
             None => Ok(None),
@@ -243,7 +246,9 @@ impl MeridianS3 {
         Ok(match spec {
             GranteeSpec::Id(id) => Grantee::User(id),
             GranteeSpec::Group(g) => g,
-            GranteeSpec::Email(email) => Grantee::User(self.gw.user_by_email(&email).await.map_err(to_s3_error)?.full_id()),
+            GranteeSpec::Email(email) => {
+                Grantee::User(self.gw.user_by_email(&email).await.map_err(to_s3_error)?.full_id())
+            }
         })
     }
 

@@ -10,12 +10,12 @@ pub mod cors;
 mod errors;
 pub mod guard;
 mod host;
+mod permissions;
 mod region_compat;
 mod service;
 #[cfg(test)]
 mod service_proptests;
 mod sigv2_compat;
-mod permissions;
 mod subresources;
 
 pub use access::ClientAddr;

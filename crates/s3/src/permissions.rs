@@ -67,7 +67,12 @@ impl MeridianS3 {
                 .permission
                 .as_ref()
                 .and_then(|p| AclPermission::parse(p.as_str()))
-                .ok_or_else(|| s3_error!(MalformedACLError, "Every Grant needs a Permission of READ, WRITE, READ_ACP, WRITE_ACP or FULL_CONTROL"))?;
+                .ok_or_else(|| {
+                    s3_error!(
+                        MalformedACLError,
+                        "Every Grant needs a Permission of READ, WRITE, READ_ACP, WRITE_ACP or FULL_CONTROL"
+                    )
+                })?;
             let grantee = g
                 .grantee
                 .ok_or_else(|| s3_error!(MalformedACLError, "Every Grant needs a Grantee"))?;
@@ -77,11 +82,12 @@ impl MeridianS3 {
                         .id
                         .ok_or_else(|| s3_error!(MalformedACLError, "A CanonicalUser grantee needs an ID"))?,
                 ),
-                Type::AMAZON_CUSTOMER_BY_EMAIL => GranteeSpec::Email(
-                    grantee
-                        .email_address
-                        .ok_or_else(|| s3_error!(MalformedACLError, "An AmazonCustomerByEmail grantee needs an EmailAddress"))?,
-                ),
+                Type::AMAZON_CUSTOMER_BY_EMAIL => GranteeSpec::Email(grantee.email_address.ok_or_else(|| {
+                    s3_error!(
+                        MalformedACLError,
+                        "An AmazonCustomerByEmail grantee needs an EmailAddress"
+                    )
+                })?),
                 Type::GROUP => {
                     let uri = grantee.uri.unwrap_or_default();
                     GranteeSpec::Group(
@@ -134,7 +140,12 @@ impl MeridianS3 {
     pub(crate) async fn do_put_bucket_acl(&self, req: S3Request<PutBucketAclInput>) -> R<PutBucketAclOutput> {
         let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:PutBucketAcl").await?;
         let acl = self
-            .acl_to_put(&req.headers, req.input.access_control_policy, &bucket.owner, &bucket.owner)
+            .acl_to_put(
+                &req.headers,
+                req.input.access_control_policy,
+                &bucket.owner,
+                &bucket.owner,
+            )
             .await?;
         check_public_acl_allowed(&bucket, &acl)?;
         change_bucket_config(&self.gw, &bucket, BucketConfigChange::Acl(Some(acl))).await?;
@@ -198,7 +209,9 @@ impl MeridianS3 {
     }
 
     pub(crate) async fn do_get_bucket_policy(&self, req: S3Request<GetBucketPolicyInput>) -> R<GetBucketPolicyOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:GetBucketPolicy").await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:GetBucketPolicy")
+            .await?;
         let policy = bucket
             .config
             .policy
@@ -207,14 +220,13 @@ impl MeridianS3 {
     }
 
     pub(crate) async fn do_put_bucket_policy(&self, req: S3Request<PutBucketPolicyInput>) -> R<PutBucketPolicyOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:PutBucketPolicy").await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutBucketPolicy")
+            .await?;
         let text = req.input.policy;
         let policy = meridian_gateway::policy::parse(&text, &bucket.name)
             .map_err(|e| to_s3_error(GatewayError::MalformedPolicy(e.0)))?;
-        let blocked = bucket
-            .config
-            .public_access_block
-            .is_some_and(|b| b.block_public_policy);
+        let blocked = bucket.config.public_access_block.is_some_and(|b| b.block_public_policy);
         if blocked && policy.is_public() {
             return Err(to_s3_error(GatewayError::AccessDenied));
         }

@@ -808,9 +808,7 @@ impl S3 for MeridianS3 {
         let (user, dst) = self
             .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObject")
             .await?;
-        let (src_bucket, src_key, src_version) = self
-            .copy_source(&req, user.as_ref(), &req.input.copy_source)
-            .await?;
+        let (src_bucket, src_key, src_version) = self.copy_source(&req, user.as_ref(), &req.input.copy_source).await?;
         let acl = self.new_object_acl(&req.headers, user.as_ref(), &dst).await?;
         let input = req.input;
         let replace = input
@@ -1107,9 +1105,7 @@ impl S3 for MeridianS3 {
         let (user, bucket) = self
             .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObject")
             .await?;
-        let (src_bucket, src_key, src_version) = self
-            .copy_source(&req, user.as_ref(), &req.input.copy_source)
-            .await?;
+        let (src_bucket, src_key, src_version) = self.copy_source(&req, user.as_ref(), &req.input.copy_source).await?;
         let input = req.input;
         let range = input.copy_source_range.as_deref().map(copy_source_range).transpose()?;
         let conds = conditions(
@@ -1187,12 +1183,7 @@ impl S3 for MeridianS3 {
 
     async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> R<AbortMultipartUploadOutput> {
         let (_, bucket) = self
-            .caller_object(
-                &req,
-                &req.input.bucket,
-                Some(&req.input.key),
-                "s3:AbortMultipartUpload",
-            )
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:AbortMultipartUpload")
             .await?;
         self.gw
             .abort_upload(&bucket, &req.input.key, &req.input.upload_id)

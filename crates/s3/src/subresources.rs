@@ -146,7 +146,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<PutObjectTaggingInput>,
     ) -> R<PutObjectTaggingOutput> {
-        let (_, bucket) = self.caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObjectTagging").await?;
+        let (_, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObjectTagging")
+            .await?;
         let input = req.input;
         current_version_only(input.version_id.as_deref())?;
         let tags = tags_from_dto(input.tagging)?;
@@ -223,7 +225,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<PutBucketTaggingInput>,
     ) -> R<PutBucketTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:PutBucketTagging").await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutBucketTagging")
+            .await?;
         let tags = tags_from_dto(req.input.tagging)?;
         meridian_gateway::tagging::validate_tags(&tags, MAX_BUCKET_TAGS).map_err(to_s3_error)?;
         change_bucket_config(&self.gw, &bucket, BucketConfigChange::Tags(tags)).await?;
@@ -236,7 +240,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<GetBucketTaggingInput>,
     ) -> R<GetBucketTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:GetBucketTagging").await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:GetBucketTagging")
+            .await?;
         if bucket.config.tags.is_empty() {
             return Err(to_s3_error(GatewayError::NoSuchTagSet));
         }
@@ -249,7 +255,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> R<DeleteBucketTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:PutBucketTagging").await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutBucketTagging")
+            .await?;
         if !bucket.config.tags.is_empty() {
             change_bucket_config(&self.gw, &bucket, BucketConfigChange::Tags(Vec::new())).await?;
         }
@@ -449,7 +457,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<dto::PutBucketLifecycleConfigurationInput>,
     ) -> R<dto::PutBucketLifecycleConfigurationOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:PutLifecycleConfiguration").await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutLifecycleConfiguration")
+            .await?;
         let config = req
             .input
             .lifecycle_configuration
@@ -463,7 +473,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<dto::GetBucketLifecycleConfigurationInput>,
     ) -> R<dto::GetBucketLifecycleConfigurationOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:GetLifecycleConfiguration").await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:GetLifecycleConfiguration")
+            .await?;
         let rules = bucket
             .config
             .lifecycle
@@ -479,7 +491,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<dto::DeleteBucketLifecycleInput>,
     ) -> R<dto::DeleteBucketLifecycleOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:PutLifecycleConfiguration").await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutLifecycleConfiguration")
+            .await?;
         if bucket.config.lifecycle.is_some() {
             change_bucket_config(&self.gw, &bucket, BucketConfigChange::Lifecycle(None)).await?;
         }
