@@ -622,6 +622,75 @@ class Checks:
             expect(error_code(e) == ("InvalidArgument", 400), f"Days 0: {error_code(e)}")
         self.s3.delete_bucket_lifecycle(Bucket=self.bucket)
 
+    def check_acls_and_policy(self):
+        """Bucket and object ACLs (canned, grant headers), a bucket policy letting anyone GetObject under a
+        prefix, and an unsigned boto3 client reading through it (and refused elsewhere)."""
+        from botocore import UNSIGNED
+
+        bucket = "boto3-acl"
+        all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
+        authenticated = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+        self.s3.create_bucket(Bucket=bucket, ACL="private")
+        anon = self.client("", "", signature_version=UNSIGNED)
+        try:
+            self.s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+            grants = self.s3.get_bucket_acl(Bucket=bucket)["Grants"]
+            expect(
+                any(g["Grantee"].get("URI") == all_users and g["Permission"] == "READ" for g in grants),
+                f"bucket ACL after public-read: {grants}",
+            )
+            listed = anon.list_objects_v2(Bucket=bucket)
+            expect(listed.get("KeyCount") == 0, f"anonymous listing of a public-read bucket: {listed}")
+            self.s3.put_object(Bucket=bucket, Key="open.txt", Body=b"open", ACL="public-read")
+            self.s3.put_object(Bucket=bucket, Key="closed.txt", Body=b"closed")
+            self.s3.put_object(Bucket=bucket, Key="policy/by-policy.txt", Body=b"by policy")
+            grants = self.s3.get_object_acl(Bucket=bucket, Key="open.txt")["Grants"]
+            expect(
+                any(g["Grantee"].get("URI") == all_users and g["Permission"] == "READ" for g in grants),
+                f"object ACL after public-read: {grants}",
+            )
+            self.s3.put_object_acl(Bucket=bucket, Key="closed.txt", GrantRead=f'uri="{authenticated}"')
+            grants = self.s3.get_object_acl(Bucket=bucket, Key="closed.txt")["Grants"]
+            expect(
+                [(g["Grantee"].get("URI"), g["Permission"]) for g in grants] == [(authenticated, "READ")],
+                f"object ACL after GrantRead: {grants}",
+            )
+            expect(anon.get_object(Bucket=bucket, Key="open.txt")["Body"].read() == b"open", "anonymous read of a public object")
+            for key in ("closed.txt", "policy/by-policy.txt"):
+                try:
+                    anon.get_object(Bucket=bucket, Key=key)
+                    raise CheckFailed(f"anonymous GET of {key} succeeded before the policy")
+                except ClientError as e:
+                    expect(error_code(e) == ("AccessDenied", 403), f"anonymous GET of {key}: {error_code(e)}")
+            policy = (
+                '{"Version":"2012-10-17","Statement":[{"Sid":"anyone-reads-policy","Effect":"Allow","Principal":"*",'
+                f'"Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/policy/*"}}]}}'
+            )
+            self.s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+            expect(self.s3.get_bucket_policy(Bucket=bucket)["Policy"] == policy, "policy round trip")
+            body = anon.get_object(Bucket=bucket, Key="policy/by-policy.txt")["Body"].read()
+            expect(body == b"by policy", f"unsigned read through the policy: {body!r}")
+            try:
+                anon.get_object(Bucket=bucket, Key="closed.txt")
+                raise CheckFailed("the policy opened a key outside its prefix")
+            except ClientError as e:
+                expect(error_code(e) == ("AccessDenied", 403), f"anonymous GET outside the policy: {error_code(e)}")
+            try:
+                self.s3.put_bucket_policy(Bucket=bucket, Policy='{"Statement":[{"Effect":"Sometimes"}]}')
+                raise CheckFailed("a malformed policy was accepted")
+            except ClientError as e:
+                expect(error_code(e) == ("MalformedPolicy", 400), f"malformed policy: {error_code(e)}")
+            self.s3.delete_bucket_policy(Bucket=bucket)
+            try:
+                self.s3.get_bucket_policy(Bucket=bucket)
+                raise CheckFailed("the policy is still there after delete")
+            except ClientError as e:
+                expect(error_code(e) == ("NoSuchBucketPolicy", 404), f"policy after delete: {error_code(e)}")
+        finally:
+            for key in ("open.txt", "closed.txt", "policy/by-policy.txt"):
+                self.s3.delete_object(Bucket=bucket, Key=key)
+            self.s3.delete_bucket(Bucket=bucket)
+
     def check_delete_bucket(self):
         # empty the bucket, then delete it
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -828,6 +897,9 @@ CHECKS = [
     ("boto3-cors", "check_cors"),
     ("boto3-lifecycle-config", "check_lifecycle_config"),
     ("boto3-tenant-path-style", "check_tenant_path_style"),
+
+
+    ("boto3-acls-and-policy", "check_acls_and_policy"),
     ("boto3-delete-bucket", "check_delete_bucket"),
     ("boto3-versions-object-versions-delete", "check_versioned_bucket_empties"),
     ("boto3-object-lock", "check_object_lock"),

@@ -172,8 +172,16 @@ async fn local(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
                 .into());
             }
             let owner = gw.user_info(&user_id_param(req)?).await?;
+            // The S3 CreateBucket's ACL (canned or grant headers), as JSON; absent: private.
+            let acl = match req.get("acl") {
+                Some(json) => Some(
+                    serde_json::from_str(json)
+                        .map_err(|e| AdminError::BadRequest(format!("--acl is not an ACL: {e}")))?,
+                ),
+                None => None,
+            };
             let bucket = gw
-                .create_bucket_in(&owner, req.require("bucket")?, req.require("zonegroup")?)
+                .create_bucket_in_with_acl(&owner, req.require("bucket")?, req.require("zonegroup")?, acl)
                 .await?;
             let key = format!(
                 "bucket.instance:{}:{}",

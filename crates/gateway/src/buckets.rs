@@ -3,7 +3,7 @@
 use crate::error::{GatewayError, Result};
 use crate::{gc, keys, logs, records, Gateway};
 use meridian_model::names::validate_bucket_name;
-use meridian_model::{Bucket, BucketStats, MultipartUpload, ObjectMeta, Timestamp, User, VersioningStatus};
+use meridian_model::{Acl, Bucket, BucketStats, MultipartUpload, ObjectMeta, Timestamp, User, VersioningStatus};
 use meridian_store::WriteTxn;
 
 /// `tenant/name` (radosgw-admin's form) or a plain name in the default tenant.
@@ -69,13 +69,35 @@ impl Gateway {
 
     /// CreateBucket in this zonegroup, on the metadata master (a non-master zone forwards it first).
     pub async fn create_bucket(&self, owner: &User, name: &str, location: Option<&str>) -> Result<Bucket> {
+        self.create_bucket_with_acl(owner, name, location, None).await
+    }
+
+    /// CreateBucket with the ACL a canned ACL or grant headers asked for (`None`: private).
+    pub async fn create_bucket_with_acl(
+        &self,
+        owner: &User,
+        name: &str,
+        location: Option<&str>,
+        acl: Option<Acl>,
+    ) -> Result<Bucket> {
         self.check_location(location)?;
         let zonegroup = self.site().zonegroup_id.clone();
-        self.create_bucket_in(owner, name, &zonegroup).await
+        self.create_bucket_in_with_acl(owner, name, &zonegroup, acl).await
     }
 
     /// Records a new bucket of `zonegroup` (the master does this for every zonegroup of the realm).
     pub async fn create_bucket_in(&self, owner: &User, name: &str, zonegroup: &str) -> Result<Bucket> {
+        self.create_bucket_in_with_acl(owner, name, zonegroup, None).await
+    }
+
+    /// `create_bucket_in` with the new bucket's ACL, recorded in the same write as the bucket.
+    pub async fn create_bucket_in_with_acl(
+        &self,
+        owner: &User,
+        name: &str,
+        zonegroup: &str,
+        acl: Option<Acl>,
+    ) -> Result<Bucket> {
         validate_bucket_name(name)?;
         let site = self.site();
         let zg = site.zonegroup(zonegroup).ok_or_else(|| {
@@ -98,7 +120,10 @@ impl Gateway {
             versioning: VersioningStatus::Off,
             ver: meridian_model::ObjVersion::first(),
             mtime: now,
-            config: Default::default(),
+            config: meridian_model::BucketConfig {
+                acl,
+                ..Default::default()
+            },
         };
         let max_buckets = owner.max_buckets;
         self.write(move |txn| {

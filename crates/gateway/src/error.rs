@@ -90,6 +90,19 @@ pub enum GatewayError {
     NoSuchCorsConfiguration,
     #[error("The lifecycle configuration does not exist")]
     NoSuchLifecycleConfiguration,
+    #[error("The bucket policy does not exist")]
+    NoSuchBucketPolicy,
+    #[error("The public access block configuration was not found")]
+    NoSuchPublicAccessBlockConfiguration,
+    /// A bucket policy S3 would refuse: bad JSON, unknown action or effect, a resource of another bucket.
+    #[error("{0}")]
+    MalformedPolicy(String),
+    /// An ACL document or grant header S3 would refuse.
+    #[error("{0}")]
+    MalformedAcl(String),
+    /// A grant names an email address no user has.
+    #[error("The e-mail address you provided does not match any account on record: {0}")]
+    UnresolvableGrantByEmailAddress(String),
     #[error("The user {0} does not exist")]
     NoSuchUser(String),
     #[error("user {0} already exists")]

@@ -2,6 +2,7 @@
 //! Every mutation writes its metadata, its bucket-index-log entry and its data-log mark in ONE store
 //! transaction; object bytes are written (durably) before that transaction and reclaimed after it.
 
+pub mod access;
 pub mod backup_snapshot;
 mod blob;
 pub mod buckets;
@@ -19,8 +20,10 @@ pub mod mdlog;
 pub mod metadata;
 pub mod moves;
 pub mod multipart;
+pub mod object_acl;
 pub mod object_lock;
 pub mod objects;
+pub mod policy;
 pub mod realm;
 mod records;
 pub mod replica;

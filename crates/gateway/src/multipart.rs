@@ -59,6 +59,8 @@ pub struct UploadOptions {
     pub tags: meridian_model::TagSet,
     /// `x-amz-object-lock-*`: the completed object's lock.
     pub lock: meridian_model::ObjectLock,
+    /// The completed object's ACL (canned or grant headers on create).
+    pub acl: Option<meridian_model::Acl>,
 }
 
 /// The part list of a completion, duplicates collapsed: a part number listed twice in a row counts once,
@@ -90,6 +92,7 @@ impl Gateway {
             checksum_full_object: opts.checksum_full_object,
             tags: opts.tags,
             lock: opts.lock,
+            acl: opts.acl,
         };
         let b = bucket.clone();
         self.write(move |txn| {
@@ -297,6 +300,7 @@ impl Gateway {
                 delete_marker: false,
                 tags: upload.tags.clone(),
                 lock: upload.lock,
+                acl: upload.acl.clone(),
                 ..Default::default()
             };
             // Part records go; the used blobs stay referenced by the object, the others are garbage.

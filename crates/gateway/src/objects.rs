@@ -60,6 +60,8 @@ pub struct PutOptions {
     pub tags: meridian_model::TagSet,
     /// `x-amz-object-lock-*` (the bucket's default retention applies when none is named).
     pub lock: meridian_model::ObjectLock,
+    /// The ACL a canned ACL or grant headers asked for (`None`: private to the writer).
+    pub acl: Option<meridian_model::Acl>,
 }
 
 /// A GET's answer: the object's metadata, the served range and the streamed bytes.
@@ -103,6 +105,7 @@ impl Gateway {
             checksum: opts.checksum.as_ref().and_then(|c| c.get().cloned()),
             tags: opts.tags,
             lock: opts.lock,
+            acl: opts.acl,
             ..Default::default()
         };
         self.commit_new_object(bucket, meta, opts.conditions, vec![written])
@@ -350,6 +353,7 @@ impl Gateway {
             replace_headers,
             replace_tags,
             Default::default(),
+            None,
             source_conditions,
         )
         .await
@@ -372,7 +376,8 @@ impl Gateway {
     }
 
     /// CopyObject from the source's current version or the version `src_version` names; returns the source
-    /// version read and the new object. The copy gets `lock` (the source's lock is not copied, as on AWS).
+    /// version read and the new object. The copy gets `lock` and `acl` (as on AWS, the source's lock and ACL
+    /// are not copied).
     #[allow(clippy::too_many_arguments)]
     pub async fn copy_object_version(
         &self,
@@ -384,6 +389,7 @@ impl Gateway {
         replace_headers: Option<ObjectHeaders>,
         replace_tags: Option<meridian_model::TagSet>,
         lock: meridian_model::ObjectLock,
+        acl: Option<meridian_model::Acl>,
         source_conditions: &Conditions,
     ) -> Result<(ObjectMeta, ObjectMeta)> {
         validate_object_key(dst_key)?;
@@ -417,6 +423,7 @@ impl Gateway {
             checksum: src.checksum.clone().filter(|c| !c.composite),
             tags: replace_tags.unwrap_or_else(|| src.tags.clone()),
             lock,
+            acl,
             ..Default::default()
         };
         let meta = self

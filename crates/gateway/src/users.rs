@@ -181,6 +181,19 @@ impl Gateway {
             .await
     }
 
+    /// The user with this email address (ACL grants by email), compared case-insensitively.
+    pub async fn user_by_email(&self, email: &str) -> Result<User> {
+        let wanted = email.to_string();
+        self.read(move |r| {
+            records::scan_all::<User>(r, keys::USER.as_bytes())?
+                .into_iter()
+                .map(|(_, u)| u)
+                .find(|u| !u.email.is_empty() && u.email.eq_ignore_ascii_case(&wanted))
+                .ok_or(GatewayError::UnresolvableGrantByEmailAddress(wanted))
+        })
+        .await
+    }
+
     pub async fn list_users(&self) -> Result<Vec<String>> {
         self.read(|r| {
             Ok(records::scan_all::<User>(r, keys::USER.as_bytes())?

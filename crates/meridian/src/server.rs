@@ -249,7 +249,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, client) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
                         // e.g. out of file descriptors: pause instead of spinning on the error.
@@ -268,8 +268,10 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
                 let state = ConnState::new();
                 let http = http.clone();
                 let service_state = state.clone();
-                let service = hyper::service::service_fn(move |req| {
+                let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                     let http = http.clone();
+                    // The client's address: a bucket policy's `aws:SourceIp`.
+                    req.extensions_mut().insert(meridian_s3::ClientAddr(client.ip()));
                     let (handling, busy) = service_state.begin_request();
                     async move {
                         let resp = http.handle(req).await;

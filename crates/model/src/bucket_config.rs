@@ -1,5 +1,6 @@
-//! A bucket's S3 sub-resources kept with its metadata record: tags, CORS rules and lifecycle rules. They
-//! travel with the bucket instance through metadata sync, so every zone answers and applies the same ones.
+//! A bucket's S3 sub-resources kept with its metadata record: tags, CORS rules, lifecycle rules, the ACL,
+//! the bucket policy and the public access block. They travel with the bucket instance through metadata
+//! sync, so every zone answers and applies the same ones.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,11 +19,42 @@ pub struct BucketConfig {
     /// `Some`: Object Lock is enabled on the bucket (for good), with its default retention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_lock: Option<crate::object_lock::ObjectLockConfig>,
+    /// `None`: private to the owner (a bucket created before ACLs, or with none given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
+    /// The bucket policy as its owner sent it (IAM JSON, validated when it was put).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block: Option<PublicAccessBlock>,
+}
+
+/// S3's PublicAccessBlockConfiguration of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PublicAccessBlock {
+    /// Requests that would set a public ACL are refused.
+    #[serde(default)]
+    pub block_public_acls: bool,
+    /// Public grants are not counted when deciding access.
+    #[serde(default)]
+    pub ignore_public_acls: bool,
+    /// A public bucket policy is refused.
+    #[serde(default)]
+    pub block_public_policy: bool,
+    /// A public policy allows only the bucket owner's principals.
+    #[serde(default)]
+    pub restrict_public_buckets: bool,
 }
 
 impl BucketConfig {
     pub fn is_empty(&self) -> bool {
-        self.tags.is_empty() && self.cors.is_none() && self.lifecycle.is_none() && self.object_lock.is_none()
+        self.tags.is_empty()
+            && self.cors.is_none()
+            && self.lifecycle.is_none()
+            && self.object_lock.is_none()
+            && self.acl.is_none()
+            && self.policy.is_none()
+            && self.public_access_block.is_none()
     }
 }
 
@@ -34,6 +66,9 @@ pub enum BucketConfigChange {
     Lifecycle(Option<Vec<LifecycleRule>>),
     /// Enables Object Lock (or replaces its default retention); it cannot be disabled.
     ObjectLock(crate::object_lock::ObjectLockConfig),
+    Acl(Option<crate::acl::Acl>),
+    Policy(Option<String>),
+    PublicAccessBlock(Option<PublicAccessBlock>),
 }
 
 impl BucketConfigChange {
@@ -43,6 +78,9 @@ impl BucketConfigChange {
             BucketConfigChange::Cors(c) => config.cors = c,
             BucketConfigChange::Lifecycle(l) => config.lifecycle = l,
             BucketConfigChange::ObjectLock(o) => config.object_lock = Some(o),
+            BucketConfigChange::Acl(a) => config.acl = a,
+            BucketConfigChange::Policy(p) => config.policy = p,
+            BucketConfigChange::PublicAccessBlock(b) => config.public_access_block = b,
         }
     }
 }

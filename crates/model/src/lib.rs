@@ -1,5 +1,6 @@
 //! Plain data types of Meridian (users, buckets, objects, logs, topology) and their serde shapes. No I/O here.
 
+pub mod acl;
 pub mod bucket;
 pub mod bucket_config;
 pub mod logs;
@@ -10,8 +11,9 @@ pub mod time;
 pub mod topology;
 pub mod user;
 
+pub use acl::{Acl, Grant, Grantee, Permission};
 pub use bucket::{Bucket, BucketStats, VersioningStatus};
-pub use bucket_config::{BucketConfig, BucketConfigChange, CorsRule, LifecycleRule, TagSet};
+pub use bucket_config::{BucketConfig, BucketConfigChange, CorsRule, LifecycleRule, PublicAccessBlock, TagSet};
 pub use logs::{BilogEntry, BilogOp, DatalogEntry, LogShardInfo, MdlogEntry, MdlogStatus, Tombstone, WriteOrder};
 pub use object::{
     parse_version_id, version_id_of, DataId, Manifest, MultipartUpload, ObjectChecksum, ObjectHeaders, ObjectMeta,

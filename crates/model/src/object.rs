@@ -111,6 +111,9 @@ pub struct ObjectMeta {
     /// `zones_trace` keeps naming the zone that wrote it, which its id derives from).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub meta_trace: Vec<String>,
+    /// The object's ACL; `None`: private to `owner` (objects written before ACLs, or with none given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
 }
 
 impl ObjectMeta {
@@ -206,6 +209,9 @@ pub struct MultipartUpload {
     /// Object Lock settings the completed object gets (`x-amz-object-lock-*` on create).
     #[serde(default, skip_serializing_if = "crate::object_lock::ObjectLock::is_empty")]
     pub lock: crate::object_lock::ObjectLock,
+    /// The ACL the completed object gets (canned or grant headers on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

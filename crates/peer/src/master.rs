@@ -126,12 +126,21 @@ async fn adopt_entry(gw: &Gateway, key: &str, entry: Value) -> Result<(), Gatewa
 
 /// CreateBucket on a non-master zone: the master records the bucket (in this zone's zonegroup), then this
 /// zone stores the master's record.
-pub async fn create_bucket_on_master(gw: &Gateway, owner: &User, name: &str) -> Result<Bucket, GatewayError> {
+pub async fn create_bucket_on_master(
+    gw: &Gateway,
+    owner: &User,
+    name: &str,
+    acl: Option<&meridian_model::Acl>,
+) -> Result<Bucket, GatewayError> {
     let site = gw.site();
-    let req = AdminRequest::new(Method::PUT, "bucket")
+    let mut req = AdminRequest::new(Method::PUT, "bucket")
         .param("bucket", name)
         .param("uid", owner.full_id())
         .param("zonegroup", site.zonegroup_id.clone());
+    if let Some(acl) = acl {
+        let json = serde_json::to_string(acl).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        req = req.param("acl", json);
+    }
     let entry = forward(gw, &req).await?;
     let bucket_id = entry
         .pointer("/data/bucket_info/bucket/bucket_id")

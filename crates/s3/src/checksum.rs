@@ -546,6 +546,7 @@ mod tests {
             checksum_full_object: full,
             tags: Vec::new(),
             lock: Default::default(),
+            acl: None,
         }
     }
 

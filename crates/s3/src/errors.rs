@@ -67,6 +67,15 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
         G::NoSuchTagSet => C::NoSuchTagSet,
         G::NoSuchCorsConfiguration => C::NoSuchCORSConfiguration,
         G::NoSuchLifecycleConfiguration => C::NoSuchLifecycleConfiguration,
+        G::NoSuchBucketPolicy => C::NoSuchBucketPolicy,
+        G::NoSuchPublicAccessBlockConfiguration => {
+            let mut err = S3Error::with_message(C::Custom("NoSuchPublicAccessBlockConfiguration".into()), msg);
+            err.set_status_code(http::StatusCode::NOT_FOUND);
+            return err;
+        }
+        G::MalformedPolicy(_) => C::MalformedPolicy,
+        G::MalformedAcl(_) => C::MalformedACLError,
+        G::UnresolvableGrantByEmailAddress(_) => C::UnresolvableGrantByEmailAddress,
         G::NoSuchUser(_) | G::NoSuchKeyId(_) => C::InvalidAccessKeyId,
         G::UserExists(_) | G::KeyExists(_) => C::InvalidArgument,
         G::Body(ref m) if m.to_ascii_lowercase().contains("signature") => C::SignatureDoesNotMatch,

@@ -588,19 +588,9 @@ pub fn check_content_md5(headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 /// The canned ACLs S3 knows (objects' and buckets' together).
-pub const CANNED_ACLS: &[&str] = &[
-    "private",
-    "public-read",
-    "public-read-write",
-    "authenticated-read",
-    "aws-exec-read",
-    "bucket-owner-read",
-    "bucket-owner-full-control",
-    "log-delivery-write",
-];
+pub use meridian_model::acl::CANNED_ACLS;
 
-/// `x-amz-acl` must name a canned ACL (s3s takes any string). Valid ones are accepted; ACLs are not enforced
-/// yet (every bucket and object is private to its owner).
+/// `x-amz-acl` must name a canned ACL (s3s takes any string); which ACL it gives is the operation's business.
 pub fn check_canned_acl(headers: &HeaderMap) -> Result<(), Refusal> {
     for v in headers.get_all("x-amz-acl") {
         let ok = v.to_str().is_ok_and(|v| CANNED_ACLS.contains(&v.trim()));

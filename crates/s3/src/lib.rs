@@ -1,6 +1,7 @@
 //! The S3 REST surface: routing, SigV4 (header, presigned, streaming chunks — done by `s3s`), XML and
 //! errors, mapped onto the gateway services.
 
+mod access;
 mod auth;
 pub mod bucket_names;
 mod checksum;
@@ -11,6 +12,7 @@ mod errors;
 pub mod guard;
 mod host;
 mod object_lock;
+mod permissions;
 mod region_compat;
 mod service;
 #[cfg(test)]
@@ -18,6 +20,7 @@ mod service_proptests;
 mod sigv2_compat;
 mod subresources;
 
+pub use access::ClientAddr;
 pub use auth::GatewayAuth;
 pub use chunk_frames::ChunkFrames;
 pub use errors::to_s3_error;
@@ -57,6 +60,8 @@ pub fn build_service(gateway: Gateway, hostnames: Vec<String>, extra_route: Opti
     builder.set_host(ConfiguredHosts::new(hostnames, Some(gateway.clone())));
     builder.set_auth(GatewayAuth::new(gateway));
     builder.set_validation(bucket_names::TenantBucketNames);
+    // Unsigned requests reach the operations, which decide by ACLs and bucket policies.
+    builder.set_access(access::OperationsDecide);
     if let Some(route) = extra_route {
         builder.set_route(BoxedRoute(route));
     }

@@ -162,7 +162,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<PutObjectLockConfigurationInput>,
     ) -> R<PutObjectLockConfigurationOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutBucketObjectLockConfiguration")
+            .await?;
         let config = req
             .input
             .object_lock_configuration
@@ -196,7 +198,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<GetObjectLockConfigurationInput>,
     ) -> R<GetObjectLockConfigurationOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:GetBucketObjectLockConfiguration")
+            .await?;
         let config = bucket
             .config
             .object_lock
@@ -220,7 +224,10 @@ impl MeridianS3 {
         &self,
         req: S3Request<PutObjectRetentionInput>,
     ) -> R<PutObjectRetentionOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (user, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObjectRetention")
+            .await?;
+        let may_bypass = self.may_bypass_governance(&req, user.as_ref(), &bucket, &req.input.key);
         let input = req.input;
         let retention = match input.retention {
             None => None,
@@ -243,7 +250,7 @@ impl MeridianS3 {
                 &input.key,
                 input.version_id.as_deref(),
                 LockChange::Retention(retention),
-                bypass(input.bypass_governance_retention),
+                bypass(input.bypass_governance_retention) && may_bypass,
             )
             .await
             .map_err(to_s3_error)?;
@@ -254,7 +261,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<GetObjectRetentionInput>,
     ) -> R<GetObjectRetentionOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:GetObjectRetention")
+            .await?;
         let meta = self
             .gw
             .object_lock_of(&bucket, &req.input.key, req.input.version_id.as_deref())
@@ -276,7 +285,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<PutObjectLegalHoldInput>,
     ) -> R<PutObjectLegalHoldOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObjectLegalHold")
+            .await?;
         let input = req.input;
         let on = match input
             .legal_hold
@@ -305,7 +316,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<GetObjectLegalHoldInput>,
     ) -> R<GetObjectLegalHoldOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:GetObjectLegalHold")
+            .await?;
         let meta = self
             .gw
             .object_lock_of(&bucket, &req.input.key, req.input.version_id.as_deref())

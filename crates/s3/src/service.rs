@@ -5,7 +5,7 @@ use crate::checksum;
 use crate::convert::*;
 use crate::errors::to_s3_error;
 use crate::subresources;
-use meridian_gateway::buckets::{authorize, resolve_bucket_name};
+use meridian_gateway::buckets::resolve_bucket_name;
 use meridian_gateway::listing::{ListPage, ListQuery, VersionQuery};
 use meridian_gateway::multipart::UploadOptions;
 use meridian_gateway::objects::{part_range, PutOptions};
@@ -131,6 +131,15 @@ fn shown_version(bucket: &Bucket, meta: &ObjectMeta) -> Option<String> {
     (meta.versioned || bucket.versioning != VersioningStatus::Off).then(|| meta.version_id())
 }
 
+/// The action of an object read: of the current version, or of the version named.
+fn read_action(version_id: &Option<String>) -> &'static str {
+    if version_id.is_some() {
+        "s3:GetObjectVersion"
+    } else {
+        "s3:GetObject"
+    }
+}
+
 fn maybe_encode(value: Option<String>, encode: bool) -> Option<String> {
     value.map(|v| if encode { url_encode(&v) } else { v })
 }
@@ -140,7 +149,8 @@ impl MeridianS3 {
         Self { gw, hostnames }
     }
 
-    /// The authenticated caller; anonymous requests are refused (no public buckets).
+    /// The signed request's user; an anonymous request is refused (`403 AccessDenied`: ListBuckets,
+    /// CreateBucket). Other operations take `principal` and let the access decision judge anonymity.
     pub(crate) async fn caller<T>(&self, req: &S3Request<T>) -> S3Result<User> {
         let creds = req
             .credentials
@@ -165,9 +175,10 @@ impl MeridianS3 {
     }
 
     /// The named bucket (`name` in the caller's tenant, or `tenant:name`), if it lives in this zonegroup
-    /// (else a redirect to the one it lives in) and the caller may use it.
-    async fn bucket_for(&self, user: &User, name: &str) -> Result<Bucket, GatewayError> {
-        let (tenant, name) = resolve_bucket_name(&user.tenant, name);
+    /// (else a redirect to the one it lives in). Anonymous callers' plain names are buckets of the default
+    /// tenant. Whether the caller may use it is `authorize`'s question.
+    pub(crate) async fn bucket_for(&self, user: Option<&User>, name: &str) -> Result<Bucket, GatewayError> {
+        let (tenant, name) = resolve_bucket_name(user.map_or("", |u| u.tenant.as_str()), name);
         let bucket = self.find_bucket(&tenant, &name).await?;
         let site = self.gw.site();
         if bucket.zonegroup != site.zonegroup_id {
@@ -180,22 +191,12 @@ impl MeridianS3 {
                 endpoint,
             });
         }
-        authorize(user, &bucket)?;
         Ok(bucket)
-    }
-
-    pub(crate) async fn caller_bucket<T>(&self, req: &S3Request<T>, name: &str) -> S3Result<(User, Bucket)> {
-        let user = self.caller(req).await?;
-        let bucket = self
-            .bucket_for(&user, name)
-            .await
-            .map_err(|e| self.s3_error(e, &req.uri, &req.headers))?;
-        Ok((user, bucket))
     }
 
     /// The S3 error for `e`; a redirect carries `Location` (same request, owning zonegroup's endpoint; for a
     /// virtual-hosted request the bucket under that zonegroup's hostname) and `x-amz-bucket-region`.
-    fn s3_error(&self, e: GatewayError, uri: &http::Uri, headers: &http::HeaderMap) -> S3Error {
+    pub(crate) fn s3_error(&self, e: GatewayError, uri: &http::Uri, headers: &http::HeaderMap) -> S3Error {
         let (bucket, endpoint) = match &e {
             GatewayError::WrongZonegroup { bucket, endpoint } => (bucket.clone(), endpoint.clone()),
             _ => return to_s3_error(e),
@@ -261,8 +262,13 @@ impl MeridianS3 {
         err
     }
 
-    /// The bucket, key and version (`None`: the current one) a copy reads.
-    async fn copy_source(&self, user: &User, source: &CopySource) -> S3Result<(Bucket, String, Option<String>)> {
+    /// The bucket, key and version (`None`: the current one) a copy reads, if the caller may read it.
+    async fn copy_source<T>(
+        &self,
+        req: &S3Request<T>,
+        user: Option<&User>,
+        source: &CopySource,
+    ) -> S3Result<(Bucket, String, Option<String>)> {
         match source {
             CopySource::Bucket {
                 bucket,
@@ -270,6 +276,13 @@ impl MeridianS3 {
                 version_id,
             } => {
                 let b = self.bucket_for(user, bucket).await.s3()?;
+                let action = if version_id.is_some() {
+                    "s3:GetObjectVersion"
+                } else {
+                    "s3:GetObject"
+                };
+                self.authorize_read(req, user, &b, key, version_id.as_deref(), action)
+                    .await?;
                 Ok((b, key.to_string(), version_id.as_deref().map(str::to_string)))
             }
             _ => Err(s3_error!(NotImplemented, "Access point copy sources are not supported")),
@@ -365,11 +378,15 @@ impl S3 for MeridianS3 {
             .as_ref()
             .and_then(|c| c.location_constraint.as_ref())
             .map(|l| l.as_str().to_string());
+        let owner = user.full_id();
+        let acl = self.acl_from_headers(&req.headers, &owner, &owner, None).await?;
         let created = if self.gw.site().is_meta_master() {
-            self.gw.create_bucket(&user, &name, location.as_deref()).await
+            self.gw
+                .create_bucket_with_acl(&user, &name, location.as_deref(), acl)
+                .await
         } else {
             match self.gw.check_location(location.as_deref()) {
-                Ok(()) => master::create_bucket_on_master(&self.gw, &user, &name).await,
+                Ok(()) => master::create_bucket_on_master(&self.gw, &user, &name, acl.as_ref()).await,
                 Err(e) => Err(e),
             }
         };
@@ -391,7 +408,7 @@ impl S3 for MeridianS3 {
     }
 
     async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> R<HeadBucketOutput> {
-        self.caller_bucket(&req, &req.input.bucket).await?;
+        self.caller_bucket(&req, &req.input.bucket, "s3:ListBucket").await?;
         ok(HeadBucketOutput {
             bucket_region: Some(self.gw.site().zonegroup_api_name.clone()),
             ..Default::default()
@@ -399,7 +416,9 @@ impl S3 for MeridianS3 {
     }
 
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> R<DeleteBucketOutput> {
-        let (user, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (user, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:DeleteBucket").await?;
+        // Only a bucket's owner deletes it (the gateway checks again under its lock).
+        let user = user.ok_or_else(|| to_s3_error(GatewayError::AccessDenied))?;
         if !self.gw.site().is_meta_master() {
             // The master drops the bucket from the realm only once this zone has checked it is empty.
             self.gw.ensure_bucket_empty(&bucket).await.s3()?;
@@ -417,10 +436,11 @@ impl S3 for MeridianS3 {
 
     /// Answered from any zonegroup (no redirect): it is how clients find where a bucket lives.
     async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> R<GetBucketLocationOutput> {
-        let user = self.caller(&req).await?;
-        let (tenant, name) = resolve_bucket_name(&user.tenant, &req.input.bucket);
+        let user = self.principal(&req).await?;
+        let tenant = user.as_ref().map_or("", |u| u.tenant.as_str());
+        let (tenant, name) = resolve_bucket_name(tenant, &req.input.bucket);
         let bucket = self.find_bucket(&tenant, &name).await.s3()?;
-        authorize(&user, &bucket).s3()?;
+        self.authorize(&req, user.as_ref(), &bucket, None, "s3:GetBucketLocation", None)?;
         let site = self.gw.site();
         let api_name = site
             .zonegroup(&bucket.zonegroup)
@@ -431,7 +451,9 @@ impl S3 for MeridianS3 {
     }
 
     async fn get_bucket_versioning(&self, req: S3Request<GetBucketVersioningInput>) -> R<GetBucketVersioningOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:GetBucketVersioning")
+            .await?;
         // A bucket whose versioning was never set answers an empty configuration, as S3 does.
         let status = match bucket.versioning {
             VersioningStatus::Off => None,
@@ -445,7 +467,9 @@ impl S3 for MeridianS3 {
     }
 
     async fn put_bucket_versioning(&self, req: S3Request<PutBucketVersioningInput>) -> R<PutBucketVersioningOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutBucketVersioning")
+            .await?;
         let config = &req.input.versioning_configuration;
         if config
             .mfa_delete
@@ -477,7 +501,10 @@ impl S3 for MeridianS3 {
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> R<PutObjectOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (user, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObject")
+            .await?;
+        let acl = self.new_object_acl(&req.headers, user.as_ref(), &bucket).await?;
         let wanted = checksum::requested(&req.headers)?;
         let trailers = req.trailing_headers.clone();
         let input = req.input;
@@ -507,6 +534,7 @@ impl S3 for MeridianS3 {
             checksum: slot,
             tags,
             lock,
+            acl,
         };
         let meta = match self.gw.put_object(&bucket, &input.key, body, opts).await {
             Ok(m) => m,
@@ -523,7 +551,15 @@ impl S3 for MeridianS3 {
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> R<GetObjectOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_reading(
+                &req,
+                &req.input.bucket,
+                &req.input.key,
+                req.input.version_id.as_deref(),
+                read_action(&req.input.version_id),
+            )
+            .await?;
         let input = req.input;
         if input.part_number.is_some() && input.range.is_some() {
             return Err(s3_error!(
@@ -612,7 +648,15 @@ impl S3 for MeridianS3 {
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> R<HeadObjectOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_reading(
+                &req,
+                &req.input.bucket,
+                &req.input.key,
+                req.input.version_id.as_deref(),
+                read_action(&req.input.version_id),
+            )
+            .await?;
         let input = req.input;
         let conds = conditions(
             input.if_match,
@@ -681,15 +725,19 @@ impl S3 for MeridianS3 {
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> R<DeleteObjectOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let action = if req.input.version_id.is_some() {
+            "s3:DeleteObjectVersion"
+        } else {
+            "s3:DeleteObject"
+        };
+        let (user, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), action)
+            .await?;
+        let bypass = req.input.bypass_governance_retention == Some(true)
+            && self.may_bypass_governance(&req, user.as_ref(), &bucket, &req.input.key);
         let deleted = self
             .gw
-            .delete_object_version(
-                &bucket,
-                &req.input.key,
-                req.input.version_id.as_deref(),
-                req.input.bypass_governance_retention == Some(true),
-            )
+            .delete_object_version(&bucket, &req.input.key, req.input.version_id.as_deref(), bypass)
             .await
             .s3()?;
         ok(DeleteObjectOutput {
@@ -700,7 +748,11 @@ impl S3 for MeridianS3 {
     }
 
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> R<DeleteObjectsOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let user = self.principal(&req).await?;
+        let bucket = self
+            .bucket_for(user.as_ref(), &req.input.bucket)
+            .await
+            .map_err(|e| self.s3_error(e, &req.uri, &req.headers))?;
         let quiet = req.input.delete.quiet.unwrap_or(false);
         if req.input.delete.objects.len() > 1000 {
             return Err(s3_error!(MalformedXML, "DeleteObjects accepts at most 1000 keys"));
@@ -712,12 +764,44 @@ impl S3 for MeridianS3 {
             .iter()
             .map(|o| (o.key.clone(), o.version_id.clone()))
             .collect();
-        let bypass = req.input.bypass_governance_retention == Some(true);
-        let results = self
+        let bypass = req.input.bypass_governance_retention == Some(true)
+            && entries
+                .iter()
+                .all(|(key, _)| self.may_bypass_governance(&req, user.as_ref(), &bucket, key));
+        // Each key is judged on its own (as S3 does): a denied one is an AccessDenied entry.
+        let denied: Vec<bool> = entries
+            .iter()
+            .map(|(key, version)| {
+                let action = if version.is_some() {
+                    "s3:DeleteObjectVersion"
+                } else {
+                    "s3:DeleteObject"
+                };
+                self.authorize(&req, user.as_ref(), &bucket, Some(key), action, None)
+                    .is_err()
+            })
+            .collect();
+        let allowed: Vec<(String, Option<String>)> = entries
+            .iter()
+            .zip(&denied)
+            .filter(|(_, d)| !**d)
+            .map(|(e, _)| e.clone())
+            .collect();
+        let mut allowed_results = self
             .gw
-            .delete_object_versions(&bucket, entries.clone(), bypass)
+            .delete_object_versions(&bucket, allowed, bypass)
             .await
-            .s3()?;
+            .s3()?
+            .into_iter();
+        let results: Vec<Result<_, GatewayError>> = denied
+            .iter()
+            .map(|d| match d {
+                true => Err(GatewayError::AccessDenied),
+                false => allowed_results
+                    .next()
+                    .unwrap_or_else(|| Err(GatewayError::Internal("a delete result is missing".into()))),
+            })
+            .collect();
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for ((key, asked_version), result) in entries.into_iter().zip(results) {
@@ -756,9 +840,12 @@ impl S3 for MeridianS3 {
     }
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> R<CopyObjectOutput> {
-        let (user, dst) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (user, dst) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObject")
+            .await?;
+        let (src_bucket, src_key, src_version) = self.copy_source(&req, user.as_ref(), &req.input.copy_source).await?;
+        let acl = self.new_object_acl(&req.headers, user.as_ref(), &dst).await?;
         let input = req.input;
-        let (src_bucket, src_key, src_version) = self.copy_source(&user, &input.copy_source).await?;
         let replace = input
             .metadata_directive
             .as_ref()
@@ -800,6 +887,7 @@ impl S3 for MeridianS3 {
                 headers,
                 tags,
                 lock,
+                acl,
                 &conds,
             )
             .await
@@ -817,7 +905,7 @@ impl S3 for MeridianS3 {
     }
 
     async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> R<ListObjectsOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:ListBucket").await?;
         let input = req.input;
         let encode = wants_url(&input.encoding_type);
         let query = ListQuery {
@@ -855,7 +943,7 @@ impl S3 for MeridianS3 {
     }
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> R<ListObjectsV2Output> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:ListBucket").await?;
         let input = req.input;
         let encode = wants_url(&input.encoding_type);
         let after = match input.continuation_token.as_deref() {
@@ -907,7 +995,9 @@ impl S3 for MeridianS3 {
     }
 
     async fn list_object_versions(&self, req: S3Request<ListObjectVersionsInput>) -> R<ListObjectVersionsOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:ListBucketVersions")
+            .await?;
         let input = req.input;
         let encode = wants_url(&input.encoding_type);
         let query = VersionQuery {
@@ -977,7 +1067,10 @@ impl S3 for MeridianS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> R<CreateMultipartUploadOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (user, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObject")
+            .await?;
+        let acl = self.new_object_acl(&req.headers, user.as_ref(), &bucket).await?;
         let input = req.input;
         let (checksum_algorithm, checksum_full_object) = checksum::check_upload_settings(
             input.checksum_algorithm.as_ref().map(|a| a.as_str()),
@@ -996,6 +1089,7 @@ impl S3 for MeridianS3 {
             checksum_full_object,
             tags,
             lock,
+            acl,
         };
         let upload = self.gw.create_upload(&bucket, &input.key, opts).await.s3()?;
         ok(CreateMultipartUploadOutput {
@@ -1015,7 +1109,9 @@ impl S3 for MeridianS3 {
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> R<UploadPartOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObject")
+            .await?;
         let wanted = checksum::requested(&req.headers)?;
         let trailers = req.trailing_headers.clone();
         let input = req.input;
@@ -1055,9 +1151,11 @@ impl S3 for MeridianS3 {
     }
 
     async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> R<UploadPartCopyOutput> {
-        let (user, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (user, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObject")
+            .await?;
+        let (src_bucket, src_key, src_version) = self.copy_source(&req, user.as_ref(), &req.input.copy_source).await?;
         let input = req.input;
-        let (src_bucket, src_key, src_version) = self.copy_source(&user, &input.copy_source).await?;
         let range = input.copy_source_range.as_deref().map(copy_source_range).transpose()?;
         let conds = conditions(
             input.copy_source_if_match,
@@ -1095,7 +1193,9 @@ impl S3 for MeridianS3 {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> R<CompleteMultipartUploadOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObject")
+            .await?;
         let input = req.input;
         let parts = input
             .multipart_upload
@@ -1131,7 +1231,9 @@ impl S3 for MeridianS3 {
     }
 
     async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> R<AbortMultipartUploadOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:AbortMultipartUpload")
+            .await?;
         self.gw
             .abort_upload(&bucket, &req.input.key, &req.input.upload_id)
             .await
@@ -1140,7 +1242,14 @@ impl S3 for MeridianS3 {
     }
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> R<ListPartsOutput> {
-        let (user, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_object(
+                &req,
+                &req.input.bucket,
+                Some(&req.input.key),
+                "s3:ListMultipartUploadParts",
+            )
+            .await?;
         let input = req.input;
         let marker = input.part_number_marker.unwrap_or(0).max(0) as u32;
         let max = input.max_parts.map_or(1000, |n| n.clamp(0, 1000) as usize);
@@ -1149,7 +1258,7 @@ impl S3 for MeridianS3 {
             .list_parts(&bucket, &input.key, &input.upload_id, marker, max)
             .await
             .s3()?;
-        let owner = owner_of(&upload.owner, &user.display_name);
+        let owner = owner_of(&upload.owner, &self.display_name(&upload.owner).await);
         ok(ListPartsOutput {
             bucket: Some(bucket.name),
             key: Some(upload.key),
@@ -1185,7 +1294,9 @@ impl S3 for MeridianS3 {
     }
 
     async fn list_multipart_uploads(&self, req: S3Request<ListMultipartUploadsInput>) -> R<ListMultipartUploadsOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:ListBucketMultipartUploads")
+            .await?;
         let input = req.input;
         let encode = wants_url(&input.encoding_type);
         let max = input.max_uploads.map_or(1000, |n| n.clamp(0, 1000) as usize);
@@ -1323,5 +1434,54 @@ impl S3 for MeridianS3 {
 
     async fn get_object_legal_hold(&self, req: S3Request<GetObjectLegalHoldInput>) -> R<GetObjectLegalHoldOutput> {
         self.do_get_object_legal_hold(req).await
+    }
+
+    async fn get_bucket_acl(&self, req: S3Request<GetBucketAclInput>) -> R<GetBucketAclOutput> {
+        self.do_get_bucket_acl(req).await
+    }
+
+    async fn put_bucket_acl(&self, req: S3Request<PutBucketAclInput>) -> R<PutBucketAclOutput> {
+        self.do_put_bucket_acl(req).await
+    }
+
+    async fn get_object_acl(&self, req: S3Request<GetObjectAclInput>) -> R<GetObjectAclOutput> {
+        self.do_get_object_acl(req).await
+    }
+
+    async fn put_object_acl(&self, req: S3Request<PutObjectAclInput>) -> R<PutObjectAclOutput> {
+        self.do_put_object_acl(req).await
+    }
+
+    async fn get_bucket_policy(&self, req: S3Request<GetBucketPolicyInput>) -> R<GetBucketPolicyOutput> {
+        self.do_get_bucket_policy(req).await
+    }
+
+    async fn put_bucket_policy(&self, req: S3Request<PutBucketPolicyInput>) -> R<PutBucketPolicyOutput> {
+        self.do_put_bucket_policy(req).await
+    }
+
+    async fn delete_bucket_policy(&self, req: S3Request<DeleteBucketPolicyInput>) -> R<DeleteBucketPolicyOutput> {
+        self.do_delete_bucket_policy(req).await
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> R<GetPublicAccessBlockOutput> {
+        self.do_get_public_access_block(req).await
+    }
+
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> R<PutPublicAccessBlockOutput> {
+        self.do_put_public_access_block(req).await
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> R<DeletePublicAccessBlockOutput> {
+        self.do_delete_public_access_block(req).await
     }
 }

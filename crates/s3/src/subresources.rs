@@ -140,7 +140,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<PutObjectTaggingInput>,
     ) -> R<PutObjectTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:PutObjectTagging")
+            .await?;
         let input = req.input;
         let tags = tags_from_dto(input.tagging)?;
         meridian_gateway::tagging::validate_tags(&tags, MAX_OBJECT_TAGS).map_err(to_s3_error)?;
@@ -162,8 +164,9 @@ impl MeridianS3 {
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
+        action: &str,
     ) -> S3Result<(Bucket, meridian_model::ObjectMeta)> {
-        let (_, bucket) = self.caller_bucket(req, bucket).await?;
+        let (_, bucket) = self.caller_object(req, bucket, Some(key), action).await?;
         let meta = self
             .gw
             .object_version(&bucket, key, version_id)
@@ -178,7 +181,13 @@ impl MeridianS3 {
     ) -> R<GetObjectTaggingOutput> {
         let input = &req.input;
         let (bucket, meta) = self
-            .tagged_object(&req, &input.bucket, &input.key, input.version_id.as_deref())
+            .tagged_object(
+                &req,
+                &input.bucket,
+                &input.key,
+                input.version_id.as_deref(),
+                "s3:GetObjectTagging",
+            )
             .await?;
         ok(GetObjectTaggingOutput {
             tag_set: tags_to_dto(&meta.tags),
@@ -192,7 +201,13 @@ impl MeridianS3 {
     ) -> R<DeleteObjectTaggingOutput> {
         let input = &req.input;
         let (bucket, meta) = self
-            .tagged_object(&req, &input.bucket, &input.key, input.version_id.as_deref())
+            .tagged_object(
+                &req,
+                &input.bucket,
+                &input.key,
+                input.version_id.as_deref(),
+                "s3:DeleteObjectTagging",
+            )
             .await?;
         // Nothing to remove: no rewrite, no log entry.
         if !meta.tags.is_empty() {
@@ -210,7 +225,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<PutBucketTaggingInput>,
     ) -> R<PutBucketTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutBucketTagging")
+            .await?;
         let tags = tags_from_dto(req.input.tagging)?;
         meridian_gateway::tagging::validate_tags(&tags, MAX_BUCKET_TAGS).map_err(to_s3_error)?;
         change_bucket_config(&self.gw, &bucket, BucketConfigChange::Tags(tags)).await?;
@@ -223,7 +240,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<GetBucketTaggingInput>,
     ) -> R<GetBucketTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:GetBucketTagging")
+            .await?;
         if bucket.config.tags.is_empty() {
             return Err(to_s3_error(GatewayError::NoSuchTagSet));
         }
@@ -236,7 +255,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> R<DeleteBucketTaggingOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutBucketTagging")
+            .await?;
         if !bucket.config.tags.is_empty() {
             change_bucket_config(&self.gw, &bucket, BucketConfigChange::Tags(Vec::new())).await?;
         }
@@ -244,14 +265,14 @@ impl MeridianS3 {
     }
 
     pub(crate) async fn do_put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> R<PutBucketCorsOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:PutBucketCORS").await?;
         let rules = cors_from_dto(req.input.cors_configuration)?;
         change_bucket_config(&self.gw, &bucket, BucketConfigChange::Cors(Some(rules))).await?;
         ok(PutBucketCorsOutput::default())
     }
 
     pub(crate) async fn do_get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> R<GetBucketCorsOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:GetBucketCORS").await?;
         let rules = bucket
             .config
             .cors
@@ -266,7 +287,7 @@ impl MeridianS3 {
         &self,
         req: S3Request<DeleteBucketCorsInput>,
     ) -> R<DeleteBucketCorsOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket, "s3:PutBucketCORS").await?;
         if bucket.config.cors.is_some() {
             change_bucket_config(&self.gw, &bucket, BucketConfigChange::Cors(None)).await?;
         }
@@ -436,7 +457,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<dto::PutBucketLifecycleConfigurationInput>,
     ) -> R<dto::PutBucketLifecycleConfigurationOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutLifecycleConfiguration")
+            .await?;
         let config = req
             .input
             .lifecycle_configuration
@@ -450,7 +473,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<dto::GetBucketLifecycleConfigurationInput>,
     ) -> R<dto::GetBucketLifecycleConfigurationOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:GetLifecycleConfiguration")
+            .await?;
         let rules = bucket
             .config
             .lifecycle
@@ -466,7 +491,9 @@ impl MeridianS3 {
         &self,
         req: S3Request<dto::DeleteBucketLifecycleInput>,
     ) -> R<dto::DeleteBucketLifecycleOutput> {
-        let (_, bucket) = self.caller_bucket(&req, &req.input.bucket).await?;
+        let (_, bucket) = self
+            .caller_bucket(&req, &req.input.bucket, "s3:PutLifecycleConfiguration")
+            .await?;
         if bucket.config.lifecycle.is_some() {
             change_bucket_config(&self.gw, &bucket, BucketConfigChange::Lifecycle(None)).await?;
         }

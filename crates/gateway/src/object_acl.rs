@@ -1,0 +1,81 @@
+//! Changing an object's ACL (PutObjectAcl). The current null version's record is rewritten like a tag
+//! change (new instance and mtime, logged as a write), so the new ACL replicates and wins everywhere; a
+//! version with its own id, or a noncurrent null version, is changed in place in this zone only (its id
+//! derives from its write, so a rewrite would make it another version).
+
+use crate::error::{GatewayError, Result};
+use crate::logs::{self, Change};
+use crate::versions::{self, Slot, VersionRef};
+use crate::{keys, records, Gateway};
+use meridian_model::names::validate_object_key;
+use meridian_model::{Acl, BilogOp, Bucket, ObjectMeta, Timestamp};
+
+impl Gateway {
+    /// Gives the object version `version_id` names (`None`: the current one) the ACL `acl`.
+    pub async fn put_object_acl(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        version_id: Option<&str>,
+        acl: Acl,
+    ) -> Result<ObjectMeta> {
+        validate_object_key(key)?;
+        let which = version_id.map(VersionRef::parse).transpose()?;
+        let b = bucket.clone();
+        let key = key.to_string();
+        let zone_id = self.site().zone_id.clone();
+        self.write(move |txn| {
+            crate::moves::check_writable(txn, &b)?;
+            crate::objects::ensure_bucket_current(txn, &b)?;
+            let (old, slot) = match &which {
+                None => versions::current(txn, &b.bucket_id, &key)?
+                    .map(|m| (m, Slot::Current))
+                    .ok_or(GatewayError::NoSuchKey)?,
+                Some(which) => versions::find(txn, &b.bucket_id, &key, which)?.ok_or(GatewayError::NoSuchVersion)?,
+            };
+            if old.delete_marker {
+                return Err(GatewayError::DeleteMarker {
+                    version_id: old.version_id(),
+                    mtime: old.mtime,
+                    by_version: which.is_some(),
+                });
+            }
+            if old.versioned || slot == Slot::Noncurrent {
+                let record = match slot {
+                    Slot::Current => keys::object(&b.bucket_id, &key),
+                    Slot::Noncurrent => keys::version(&b.bucket_id, &key, &old.order()),
+                };
+                let meta = ObjectMeta { acl: Some(acl), ..old };
+                records::put(txn, &record, &meta)?;
+                return Ok(meta);
+            }
+            let meta = ObjectMeta {
+                instance: crate::new_id(),
+                // Never before the old mtime, or the rewrite could lose to the record it replaces.
+                mtime: Timestamp(Timestamp::now().0.max(old.mtime.0 + 1)),
+                zones_trace: vec![zone_id],
+                acl: Some(acl),
+                ..old
+            };
+            // Same bytes, same references: no GC, no stats change.
+            records::put(txn, &keys::object(&b.bucket_id, &key), &meta)?;
+            logs::record(
+                txn,
+                &b,
+                &Change {
+                    op: BilogOp::Write,
+                    key: &meta.key,
+                    instance: &meta.instance,
+                    mtime: meta.mtime,
+                    etag: &meta.etag,
+                    size: meta.size,
+                    zones_trace: &meta.zones_trace,
+                    version_id: &crate::objects::logged_version_id(&b, &meta),
+                    removed: None,
+                },
+            )?;
+            Ok(meta)
+        })
+        .await
+    }
+}
