@@ -1,7 +1,8 @@
 //! Changing an object's ACL (PutObjectAcl). The current null version's record is rewritten like a tag
 //! change (new instance and mtime, logged as a write), so the new ACL replicates and wins everywhere; a
-//! version with its own id, or a noncurrent null version, is changed in place in this zone only (its id
-//! derives from its write, so a rewrite would make it another version).
+//! version with its own id is changed in place and logged as a change of that version (`meta_mtime`,
+//! `meta_trace`, as its tags and lock are), so it replicates too; a noncurrent null version is changed in
+//! place in this zone only (a rewrite would make it newer than the versions above it).
 
 use crate::error::{GatewayError, Result};
 use crate::logs::{self, Change};
@@ -40,7 +41,21 @@ impl Gateway {
                     by_version: which.is_some(),
                 });
             }
-            if old.versioned || slot == Slot::Noncurrent {
+            if old.versioned {
+                // A version with its own id: changed in place and logged as a change of that version (as its
+                // tags and lock are), so the new ACL replicates and the newest change wins in every zone.
+                let now = Timestamp::now();
+                let meta = ObjectMeta {
+                    instance: crate::new_id(),
+                    meta_mtime: Timestamp(now.0.max(old.meta_mtime.0 + 1)),
+                    meta_trace: vec![zone_id],
+                    acl: Some(acl),
+                    ..old
+                };
+                crate::object_lock::store_meta_update(txn, &b, &meta, slot)?;
+                return Ok(meta);
+            }
+            if slot == Slot::Noncurrent {
                 let record = match slot {
                     Slot::Current => keys::object(&b.bucket_id, &key),
                     Slot::Noncurrent => keys::version(&b.bucket_id, &key, &old.order()),
