@@ -952,7 +952,8 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "listing").await;
         for i in 0..24 {
-            gw.put_object(&bucket, &format!("k{i:02}"), body(format!("v{i}").as_bytes()), Default::default())
+            let data: &'static [u8] = format!("v{i}").into_bytes().leak();
+            gw.put_object(&bucket, &format!("k{i:02}"), body(data), Default::default())
                 .await
                 .unwrap();
         }
@@ -966,8 +967,9 @@ mod tests {
         let mut removed = None;
         for round in 0..4 {
             for key in ["k05", "k06", "k20", "v-only"] {
+                let data: &'static [u8] = format!("{key}-{round}").into_bytes().leak();
                 let meta = gw
-                    .put_object(&bucket, key, body(format!("{key}-{round}").as_bytes()), Default::default())
+                    .put_object(&bucket, key, body(data), Default::default())
                     .await
                     .unwrap();
                 if key == "k06" && round == 1 {
