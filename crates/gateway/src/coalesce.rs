@@ -116,7 +116,9 @@ impl WriteTxn for Coalesced<'_> {
 
     /// The caller's transaction commits, after `finish`; this wrapper never does.
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        Err(StoreError::Meta("a coalesced batch commits through its own transaction".into()))
+        Err(StoreError::Meta(
+            "a coalesced batch commits through its own transaction".into(),
+        ))
     }
 }
 

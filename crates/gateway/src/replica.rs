@@ -462,7 +462,10 @@ struct KeyRecords {
 
 impl KeyRecords {
     fn count(&self) -> usize {
-        usize::from(self.current.is_some()) + self.versions.len() + usize::from(self.tombstone.is_some()) + self.removed.len()
+        usize::from(self.current.is_some())
+            + self.versions.len()
+            + usize::from(self.tombstone.is_some())
+            + self.removed.len()
     }
 }
 
@@ -482,7 +485,8 @@ fn add_to_page(
         if !meta.delete_marker && meta.size <= *budget {
             if let Some(bytes) = inline_bytes(r, &meta)? {
                 *budget -= meta.size;
-                page.data.push((listed_fetch_spec(&meta, current), bytes::Bytes::from(bytes)));
+                page.data
+                    .push((listed_fetch_spec(&meta, current), bytes::Bytes::from(bytes)));
             }
         }
         if current {
@@ -494,7 +498,8 @@ fn add_to_page(
     if let Some(t) = records.tombstone {
         page.tombstones.push((key.clone(), t));
     }
-    page.removed.extend(records.removed.into_iter().map(|o| (key.clone(), o)));
+    page.removed
+        .extend(records.removed.into_iter().map(|o| (key.clone(), o)));
     page.next_marker = Some(key);
     Ok(())
 }
@@ -559,7 +564,13 @@ fn list_by_scan(r: &dyn ReadOps, id: &str, from: &[u8], max: usize, data_budget:
             break;
         }
         count += records.count();
-        add_to_page(r, &mut page, &mut budget, String::from_utf8_lossy(&key_bytes).into_owned(), records)?;
+        add_to_page(
+            r,
+            &mut page,
+            &mut budget,
+            String::from_utf8_lossy(&key_bytes).into_owned(),
+            records,
+        )?;
         if n + 1 == total && bound.is_some() {
             page.truncated = true;
         }

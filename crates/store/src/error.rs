@@ -73,7 +73,13 @@ macro_rules! meta_err {
     )*};
 }
 
-meta_err!(DatabaseError, TransactionError, TableError, CommitError, CompactionError);
+meta_err!(
+    DatabaseError,
+    TransactionError,
+    TableError,
+    CommitError,
+    CompactionError
+);
 
 impl From<redb::Error> for StoreError {
     fn from(e: redb::Error) -> Self {

@@ -679,7 +679,10 @@ mod tests {
         assert_eq!(snap.get(b"k/before").unwrap(), Some(b"kept".to_vec()));
         assert_eq!(snap.get(b"k/after").unwrap(), Some(b"new".to_vec()));
         for key in &acknowledged {
-            assert!(snap.get(key.as_bytes()).unwrap().is_some(), "acknowledged {key} was lost");
+            assert!(
+                snap.get(key.as_bytes()).unwrap().is_some(),
+                "acknowledged {key} was lost"
+            );
         }
         for key in &refused {
             assert!(snap.get(key.as_bytes()).unwrap().is_none(), "refused {key} was applied");

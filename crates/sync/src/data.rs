@@ -123,7 +123,9 @@ pub(crate) async fn bucket_worker(agent: &Agent) {
         if running.is_empty() {
             // Idle (or every pending bucket backing off): until a new mark, the poll, or a retry is due.
             let retry = retry_at.values().map(|(at, _)| *at).min();
-            let wait = retry.map_or(agent.poll, |at| at.saturating_duration_since(Instant::now()).min(agent.poll));
+            let wait = retry.map_or(agent.poll, |at| {
+                at.saturating_duration_since(Instant::now()).min(agent.poll)
+            });
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = agent.wake.notified() => {}
