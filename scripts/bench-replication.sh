@@ -199,14 +199,14 @@ log_time() { # log_time PATTERN first|last: the time (s) of the first or last zo
   sed 's/\x1b\[[0-9;]*m//g' "$DIR/c.log" | grep -- "$1" | { if [[ "$2" == first ]]; then head -1; else tail -1; fi; } |
     awk '{print $1}' | xargs -r -I{} date -d {} +%s.%N
 }
-sync_started=$(log_time "data full sync started" first)
-sync_done=$(log_time "data full sync done" last)
+sync_started=$(log_time "sync::data: data full sync started" first)
+sync_done=$(log_time "sync::data: data full sync done" last)
 if [[ -z "$sync_started" || -z "$sync_done" ]]; then
   echo "bench-replication.sh: zone-c's log has no data full sync start or end" >&2
   exit 1
 fi
 t_sync=$(calc "$sync_done - $sync_started")
-sources=$(sed 's/\x1b\[[0-9;]*m//g' "$DIR/c.log" | grep -c "data full sync done")
+sources=$(sed 's/\x1b\[[0-9;]*m//g' "$DIR/c.log" | grep -c "sync::data: data full sync done")
 
 lag() { jq -r "$1" "$DIR/lag.json"; }
 ms() { jq -r "if .lag == null then \"-\" else (.lag.$1 | . * 10 | round / 10 | tostring) + \" ms\" end" "$DIR/lag.json"; }
