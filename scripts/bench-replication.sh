@@ -111,6 +111,9 @@ start_zone() {
 }
 
 now() { date +%s.%N; }
+# cpu_secs PID: CPU time (user + system, seconds) the process has used so far: a figure that, unlike
+# wall-clock rates, does not depend much on what else the machine runs.
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 # calc EXPR: floating-point arithmetic (awk), e.g. calc "3 / 2"; comparisons print 1 or 0.
 calc() { awk "BEGIN { print ($1) }"; }
 # objects_and_bytes ZONE: "OBJECTS BYTES" summed over every bucket the zone holds.
@@ -174,6 +177,8 @@ echo "== full sync: new zone zone-c on $EP_C"
 m c realm pull --url "$EP_A" "${K[@]}" >/dev/null
 m c zone create --rgw-zonegroup us --rgw-zone zone-c --endpoints "$EP_C" --default "${K[@]}" >/dev/null
 m c period update --commit >/dev/null
+cpu_a0=$(cpu_secs "${PIDS[0]}")
+cpu_b0=$(cpu_secs "${PIDS[1]}")
 t0=$(now)
 start_zone c "$PORT_C"
 if ! m c sync status --watch --interval-ms 250 --timeout-secs "$SYNC_TIMEOUT" >"$DIR/c-watch.log" 2>&1; then
@@ -194,6 +199,7 @@ while :; do
 done
 t_full=$(calc "$(now) - $t0")
 [[ $(calc "$t_full < $t_caught_up") == 1 ]] && t_full="$t_caught_up"
+cpu_used=$(calc "$(cpu_secs "${PIDS[0]}") - $cpu_a0 + $(cpu_secs "${PIDS[1]}") - $cpu_b0 + $(cpu_secs "${PIDS[2]}")")
 # The data full sync itself, from zone-c's log: first "started" to last "done" (one line per source).
 log_time() { # log_time PATTERN first|last: the time (s) of the first or last zone-c log line matching PATTERN
   sed 's/\x1b\[[0-9;]*m//g' "$DIR/c.log" | grep -- "$1" | { if [[ "$2" == first ]]; then head -1; else tail -1; fi; } |
@@ -233,6 +239,9 @@ sync_mb_per_s=$(calc "$a_bytes / $t_sync / 1000000")
   echo "|---|---|---|---|---|---|---|---|"
   printf '| %s | %s | %.2f s | %.0f | %.2f | %.1f s | %.1f s | %.0f |\n' "$a_objects" "$a_bytes" "$t_sync" \
     "$sync_objs_per_s" "$sync_mb_per_s" "$t_caught_up" "$t_full" "$objs_per_s"
+  echo
+  printf 'CPU used by the three servers from zone-c'"'"'s start until it holds everything: %.1f s (%.2f ms per object).\n' \
+    "$cpu_used" "$(calc "$cpu_used * 1000 / $a_objects")"
   echo
   printf 'Burst on zone-a: %s PUTs (%s in flight) at %.0f/s; zone-b caught up with it %.2f s after the burst ended.\n' \
     "$FILL_OBJECTS" "$FILL_CONCURRENCY" "$fill_rate" "$b_catchup"
