@@ -50,12 +50,15 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
     if st.phase == Phase::Full {
         // A new zone full-syncs each bucket from every source: one at a time, so the later ones find every
         // object held and fetch nothing twice.
-        let _turn = full_sync_turn(&agent.gw.site().zone_id, &bucket.bucket_id).await;
+        let (_turn, waited) = full_sync_turn(&agent.gw.site().zone_id, &bucket.bucket_id).await;
+        // After another source's full sync of the bucket, this zone holds (nearly) everything: the listing
+        // comes without bytes, and what is still wanted is fetched.
+        let with_data = !waited;
         if st.head.is_none() {
             st.head = Some(src.bilog_head(spec).await?);
             save(agent, name, st).await?;
         }
-        let mut page = src.objects(spec, &st.full_marker, PAGE).await?;
+        let mut page = src.objects(spec, &st.full_marker, PAGE, with_data).await?;
         while let Some(next) = page.next_marker.clone() {
             // Current versions are fetched as the key's current object (what a never-versioned bucket's
             // objects always were); other versions by their id, delete markers need no fetch.
@@ -88,7 +91,7 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
             // The next page is listed while this one is fetched and applied.
             let listing = async {
                 if truncated {
-                    src.objects(spec, &next, PAGE).await.map(Some)
+                    src.objects(spec, &next, PAGE, with_data).await.map(Some)
                 } else {
                     Ok(None)
                 }
@@ -136,8 +139,8 @@ type Turns = std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<(
 static FULL_SYNC_TURNS: LazyLock<Turns> = LazyLock::new(Default::default);
 
 /// Waits until no other source's full sync of the bucket runs in this zone, and holds that turn until the
-/// guard drops.
-async fn full_sync_turn(zone_id: &str, bucket_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+/// guard drops; the bool says whether another one ran first.
+async fn full_sync_turn(zone_id: &str, bucket_id: &str) -> (tokio::sync::OwnedMutexGuard<()>, bool) {
     let turn = {
         let mut turns = FULL_SYNC_TURNS.lock().unwrap_or_else(|p| p.into_inner());
         // Locks nobody holds or waits for any more go.
@@ -147,7 +150,10 @@ async fn full_sync_turn(zone_id: &str, bucket_id: &str) -> tokio::sync::OwnedMut
             .or_default()
             .clone()
     };
-    turn.lock_owned().await
+    match turn.clone().try_lock_owned() {
+        Ok(guard) => (guard, false),
+        Err(_) => (turn.lock_owned().await, true),
+    }
 }
 
 /// One change a page asks for: a source object's (version's) write (fetched), a delete marker, a delete in a

@@ -217,17 +217,16 @@ impl Source {
     }
 
     /// One page of the source's objects of a bucket after `marker`, with the tombstones of deleted keys in
-    /// the same key range; the bool says whether more follow.
-    pub async fn objects(&self, bucket: &str, marker: &str, max: usize) -> Result<ObjectPage> {
-        let v = self
-            .send(
-                AdminRequest::new(Method::GET, "sync/objects")
-                    .param("bucket", bucket)
-                    .param("marker", marker)
-                    .param("max-entries", max.to_string())
-                    .param("with-data", ""),
-            )
-            .await?;
+    /// the same key range, and (`with_data`) the bytes of its small objects.
+    pub async fn objects(&self, bucket: &str, marker: &str, max: usize, with_data: bool) -> Result<ObjectPage> {
+        let mut req = AdminRequest::new(Method::GET, "sync/objects")
+            .param("bucket", bucket)
+            .param("marker", marker)
+            .param("max-entries", max.to_string());
+        if with_data {
+            req = req.param("with-data", "");
+        }
+        let v = self.send(req).await?;
         let field = |name: &str| v.get(name).cloned().unwrap_or(Value::Array(vec![]));
         let b64 = base64::engine::general_purpose::STANDARD;
         let mut data = HashMap::new();
