@@ -5,14 +5,17 @@
 #      follows zone-b's bucket index log (system key) to see each arrive (p50/p90/p99/max, how many never
 #      arrived, completed writes/s, and the tool's own requests/s on zone-b);
 #   2. burst catch-up: fills bucket `fill` on zone-a with $FILL_OBJECTS objects of $SIZE (`meridian bench
-#      --op put`, a burst) and times how long after the burst zone-b's `sync status` says caught up;
-#   3. full-sync throughput: adds a NEW zone `zone-c` to the zonegroup and times from
-#      the start of its server until `meridian sync status --watch` on zone-c reports every source caught up
-#      (and zone-c holds as many objects as zone-a): objects/s and MB/s over everything zone-a holds.
+#      --op put` with $FILL_CONCURRENCY PUTs in flight, unpaced: as fast as the client and zone-a go) and
+#      times how long after the burst zone-b's `sync status` says caught up;
+#   3. full-sync throughput: fills bucket `bulk` with $BULK_OBJECTS more (zone-b catches up first), adds a
+#      NEW zone `zone-c` to the zonegroup and times its data full sync from its log: from the first "data
+#      full sync started" to the last "data full sync done" (every source), and, as before, from the start
+#      of its server until `meridian sync status --watch` on zone-c reports every source caught up (and
+#      zone-c holds as many objects as zone-a): objects/s and MB/s over everything zone-a holds.
 # The figures are printed and written as markdown to $OUT (default: $DIR/results.md, printed at the end).
 #
 # Knobs (environment): RATE (500) DURATION (30s) SIZE (4KiB) ARRIVAL_TIMEOUT (60s) FILL_OBJECTS (10000)
-# FILL_CONCURRENCY (16) SYNC_TIMEOUT (900, seconds for each catch-up) PORT_A/PORT_B/PORT_C (17581-17583)
+# FILL_CONCURRENCY (64) BULK_OBJECTS (40000) SYNC_TIMEOUT (900, seconds for each catch-up) PORT_A/PORT_B/PORT_C (17581-17583)
 # SERVER_ARGS (extra `meridian server` flags, e.g. "--sync-poll-interval-ms 200 --sync-concurrency 16")
 # SKIP_BUILD=1 (use the existing target/release/meridian) MERIDIAN_BIN (another binary for the servers, not built;
 # the benchmark tool is still this tree's, see BENCH_BIN) BENCH_BIN (the binary whose `bench` is run) KEEP=1 (keep
@@ -25,7 +28,8 @@ DURATION="${DURATION:-30s}"
 SIZE="${SIZE:-4KiB}"
 ARRIVAL_TIMEOUT="${ARRIVAL_TIMEOUT:-60s}"
 FILL_OBJECTS="${FILL_OBJECTS:-10000}"
-FILL_CONCURRENCY="${FILL_CONCURRENCY:-16}"
+FILL_CONCURRENCY="${FILL_CONCURRENCY:-64}"
+BULK_OBJECTS="${BULK_OBJECTS:-40000}"
 SYNC_TIMEOUT="${SYNC_TIMEOUT:-900}"
 PORT_A="${PORT_A:-17581}"
 PORT_B="${PORT_B:-17582}"
@@ -107,6 +111,9 @@ start_zone() {
 }
 
 now() { date +%s.%N; }
+# cpu_secs PID: CPU time (user + system, seconds) the process has used so far: a figure that, unlike
+# wall-clock rates, does not depend much on what else the machine runs.
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 # calc EXPR: floating-point arithmetic (awk), e.g. calc "3 / 2"; comparisons print 1 or 0.
 calc() { awk "BEGIN { print ($1) }"; }
 # objects_and_bytes ZONE: "OBJECTS BYTES" summed over every bucket the zone holds.
@@ -152,13 +159,26 @@ if ! m b sync status --watch --interval-ms 100 --timeout-secs "$SYNC_TIMEOUT" >"
   exit 1
 fi
 b_catchup=$(calc "$(now) - $t0")
+fill_rate=$(jq -r '.total.ops_per_sec' "$DIR/fill.json")
+echo "   fill at $fill_rate PUT/s; zone-b caught up ${b_catchup}s after the fill"
+
+if [[ "$BULK_OBJECTS" -gt 0 ]]; then
+  echo "== bulk: $BULK_OBJECTS objects of $SIZE into bucket bulk on zone-a (for the full sync)"
+  "$BENCH" bench --endpoint "$EP_A" --access-key "$USER_ACCESS" --secret "$USER_SECRET" --bucket bulk \
+    --op put --objects "$BULK_OBJECTS" --size "$SIZE" -c "$FILL_CONCURRENCY" --no-progress --json \
+    >"$DIR/bulk.json" 2>"$DIR/bulk.log" || { cat "$DIR/bulk.log" >&2; exit 1; }
+  m b sync status --watch --interval-ms 250 --timeout-secs "$SYNC_TIMEOUT" >>"$DIR/b-watch.log" 2>&1 \
+    || { cat "$DIR/b-watch.log" >&2; exit 1; }
+fi
 read -r a_objects a_bytes < <(objects_and_bytes a)
-echo "   zone-a holds $a_objects objects, $a_bytes bytes; zone-b caught up ${b_catchup}s after the fill"
+echo "   zone-a holds $a_objects objects, $a_bytes bytes"
 
 echo "== full sync: new zone zone-c on $EP_C"
 m c realm pull --url "$EP_A" "${K[@]}" >/dev/null
 m c zone create --rgw-zonegroup us --rgw-zone zone-c --endpoints "$EP_C" --default "${K[@]}" >/dev/null
 m c period update --commit >/dev/null
+cpu_a0=$(cpu_secs "${PIDS[0]}")
+cpu_b0=$(cpu_secs "${PIDS[1]}")
 t0=$(now)
 start_zone c "$PORT_C"
 if ! m c sync status --watch --interval-ms 250 --timeout-secs "$SYNC_TIMEOUT" >"$DIR/c-watch.log" 2>&1; then
@@ -179,13 +199,26 @@ while :; do
 done
 t_full=$(calc "$(now) - $t0")
 [[ $(calc "$t_full < $t_caught_up") == 1 ]] && t_full="$t_caught_up"
+cpu_used=$(calc "$(cpu_secs "${PIDS[0]}") - $cpu_a0 + $(cpu_secs "${PIDS[1]}") - $cpu_b0 + $(cpu_secs "${PIDS[2]}")")
+# The data full sync itself, from zone-c's log: first "started" to last "done" (one line per source).
+log_time() { # log_time PATTERN first|last: the time (s) of the first or last zone-c log line matching PATTERN
+  sed 's/\x1b\[[0-9;]*m//g' "$DIR/c.log" | grep -- "$1" | { if [[ "$2" == first ]]; then head -1; else tail -1; fi; } |
+    awk '{print $1}' | xargs -r -I{} date -d {} +%s.%N
+}
+sync_started=$(log_time "sync::data: data full sync started" first)
+sync_done=$(log_time "sync::data: data full sync done" last)
+if [[ -z "$sync_started" || -z "$sync_done" ]]; then
+  echo "bench-replication.sh: zone-c's log has no data full sync start or end" >&2
+  exit 1
+fi
+t_sync=$(calc "$sync_done - $sync_started")
+sources=$(sed 's/\x1b\[[0-9;]*m//g' "$DIR/c.log" | grep -c "sync::data: data full sync done")
 
 lag() { jq -r "$1" "$DIR/lag.json"; }
 ms() { jq -r "if .lag == null then \"-\" else (.lag.$1 | . * 10 | round / 10 | tostring) + \" ms\" end" "$DIR/lag.json"; }
 objs_per_s=$(calc "$a_objects / $t_full")
-mb_per_s=$(calc "$a_bytes / $t_full / 1000000")
-mib_per_s=$(calc "$a_bytes / $t_full / 1048576")
-fill_rate=$(jq -r '.total.ops_per_sec' "$DIR/fill.json")
+sync_objs_per_s=$(calc "$a_objects / $t_sync")
+sync_mb_per_s=$(calc "$a_bytes / $t_sync / 1000000")
 
 {
   echo "## Replication benchmark ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, loopback)"
@@ -202,13 +235,16 @@ fill_rate=$(jq -r '.total.ops_per_sec' "$DIR/fill.json")
   echo
   echo "### Full sync of a new zone (zone-c)"
   echo
-  echo "| objects | bytes | caught up (sync status) | all objects present | objects/s | MB/s | MiB/s |"
-  echo "|---|---|---|---|---|---|---|"
-  printf '| %s | %s | %.1f s | %.1f s | %.0f | %.2f | %.2f |\n' "$a_objects" "$a_bytes" "$t_caught_up" \
-    "$t_full" "$objs_per_s" "$mb_per_s" "$mib_per_s"
+  echo "| objects | bytes | data full sync (log, $sources sources) | objects/s | MB/s | server start → caught up (sync status) | → all objects present | objects/s from server start |"
+  echo "|---|---|---|---|---|---|---|---|"
+  printf '| %s | %s | %.2f s | %.0f | %.2f | %.1f s | %.1f s | %.0f |\n' "$a_objects" "$a_bytes" "$t_sync" \
+    "$sync_objs_per_s" "$sync_mb_per_s" "$t_caught_up" "$t_full" "$objs_per_s"
   echo
-  printf 'Fill on zone-a: %s PUTs at %.0f/s; zone-b caught up with it %.1f s after the fill ended.\n' \
-    "$FILL_OBJECTS" "$fill_rate" "$b_catchup"
+  printf 'CPU used by the three servers from zone-c'"'"'s start until it holds everything: %.1f s (%.2f ms per object).\n' \
+    "$cpu_used" "$(calc "$cpu_used * 1000 / $a_objects")"
+  echo
+  printf 'Burst on zone-a: %s PUTs (%s in flight) at %.0f/s; zone-b caught up with it %.2f s after the burst ended.\n' \
+    "$FILL_OBJECTS" "$FILL_CONCURRENCY" "$fill_rate" "$b_catchup"
 } >"$OUT"
 echo
 cat "$OUT"

@@ -7,6 +7,7 @@ pub mod backup_snapshot;
 mod blob;
 pub mod buckets;
 pub mod changes;
+mod coalesce;
 #[cfg(test)]
 mod codec_proptests;
 pub mod conditions;

@@ -7,6 +7,7 @@
 //!   a version is added where it is not held and was not removed by id (`vtomb/` remembers removals).
 
 use crate::blob::{self, ByteStream, WrittenBlob};
+use crate::coalesce::Coalesced;
 use crate::error::{GatewayError, Result};
 use crate::logs::{self, Change};
 use crate::objects::{commit_object, ensure_bucket_current, remove_object};
@@ -272,7 +273,11 @@ impl Gateway {
             })
             .collect();
         let result = self
-            .write(move |txn| {
+            .write(move |outer| {
+                // Sequence counters, stats, data-log marks and the bucket record are read and written once
+                // for the whole batch, not once per change.
+                let mut batch = Coalesced::new(outer);
+                let txn: &mut dyn WriteTxn = &mut batch;
                 ensure_bucket_current(txn, &b)?;
                 let mut out = Vec::with_capacity(changes.len());
                 for change in &changes {
@@ -346,6 +351,7 @@ impl Gateway {
                     });
                 }
                 progress.write_to(txn)?;
+                batch.finish()?;
                 Ok(out)
             })
             .await;
@@ -407,18 +413,14 @@ impl Gateway {
                     out.missing.push(spec);
                     continue;
                 };
-                let inline = meta.manifest.segments.iter().all(|s| s.inline);
-                if !inline || meta.size > budget {
+                if meta.size > budget {
                     out.large.push(spec);
                     continue;
                 }
-                let mut bytes = Vec::with_capacity(meta.size as usize);
-                for seg in &meta.manifest.segments {
-                    let part = r
-                        .get(&keys::inline(&seg.data_id))?
-                        .ok_or_else(|| GatewayError::Internal(format!("inline blob {} is missing", seg.data_id)))?;
-                    bytes.extend_from_slice(&part);
-                }
+                let Some(bytes) = inline_bytes(r, &meta)? else {
+                    out.large.push(spec);
+                    continue;
+                };
                 budget -= meta.size;
                 out.objects.push((
                     spec,
@@ -458,82 +460,227 @@ impl Gateway {
     /// the other versions and delete markers, the tombstones of deleted keys and the versions removed by id,
     /// a whole key at a time (a page never splits a key's versions), at least `max` records unless the
     /// bucket ends first.
-    pub async fn replica_list(&self, bucket: &Bucket, marker: Option<String>, max: usize) -> Result<ReplicaPage> {
+    /// The bytes of the page's small (inline) objects and versions come with it, up to `data_budget` bytes
+    /// in all (`ReplicaPage::data`), so the reader fetches only the others.
+    pub async fn replica_list(
+        &self,
+        bucket: &Bucket,
+        marker: Option<String>,
+        max: usize,
+        data_budget: u64,
+    ) -> Result<ReplicaPage> {
         let id = bucket.bucket_id.clone();
         self.read(move |r| {
-            let spaces = [
-                keys::object_prefix(&id),
-                keys::tombstone_prefix(&id),
-                keys::version_prefix(&id),
-                keys::version_tomb_prefix(&id),
-            ];
-            // The first key at or after `from` (a key suffix) in any of the four spaces.
-            let first_key = |from: &[u8]| -> Result<Option<Vec<u8>>> {
-                let mut best: Option<Vec<u8>> = None;
-                for (i, prefix) in spaces.iter().enumerate() {
-                    let mut start = prefix.clone();
-                    start.extend_from_slice(from);
-                    if let Some((k, _)) = r.scan(&start, &prefix_end(prefix), 1)?.into_iter().next() {
-                        let key = if i >= 2 {
-                            keys::key_of_version_record(&k, prefix.len()).to_vec()
-                        } else {
-                            k[prefix.len()..].to_vec()
-                        };
-                        if best.as_ref().is_none_or(|b| key < *b) {
-                            best = Some(key);
-                        }
-                    }
-                }
-                Ok(best)
-            };
-            let mut from: Vec<u8> = match marker.as_deref().filter(|m| !m.is_empty()) {
-                // Keys hold no NUL, so every key after the marker starts at or after marker + \x01.
-                Some(m) => {
-                    let mut f = m.as_bytes().to_vec();
-                    f.push(1);
-                    f
-                }
-                None => Vec::new(),
-            };
-            let mut page = ReplicaPage::default();
-            let mut count = 0usize;
-            while let Some(key_bytes) = first_key(&from)? {
-                if count >= max {
-                    page.truncated = true;
-                    break;
-                }
-                let key = String::from_utf8_lossy(&key_bytes).into_owned();
-                let all = versions::all_of_key(r, &id, &key)?;
-                count += all.len();
-                for (n, meta) in all.into_iter().enumerate() {
-                    if n == 0 && !meta.delete_marker && r.get(&keys::object(&id, &key))?.is_some() {
-                        page.objects.push(meta);
-                    } else {
-                        page.versions.push(meta);
-                    }
-                }
-                if let Some(t) = records::get::<Tombstone>(r, &keys::tombstone(&id, &key))? {
-                    count += 1;
-                    page.tombstones.push((key.clone(), t));
-                }
-                let vt_prefix = {
-                    let mut p = keys::version_tomb_prefix(&id);
-                    p.extend_from_slice(key.as_bytes());
-                    p.push(0);
-                    p
-                };
-                for (_, order) in records::scan_all::<WriteOrder>(r, &vt_prefix)? {
-                    count += 1;
-                    page.removed.push((key.clone(), order));
-                }
-                page.next_marker = Some(key);
-                from = key_bytes;
-                from.push(1);
+            let from = list_start(marker.as_deref());
+            match list_by_scan(r, &id, &from, max, data_budget)? {
+                Some(page) => Ok(page),
+                None => list_by_key(r, &id, from, max, data_budget),
             }
-            Ok(page)
         })
         .await
     }
+}
+
+/// Where a listing after `marker` starts, as a key suffix: keys hold no NUL, so every key after the marker
+/// starts at or after marker + \x01.
+fn list_start(marker: Option<&str>) -> Vec<u8> {
+    match marker.filter(|m| !m.is_empty()) {
+        Some(m) => {
+            let mut f = m.as_bytes().to_vec();
+            f.push(1);
+            f
+        }
+        None => Vec::new(),
+    }
+}
+
+/// What a listing page holds for one key.
+#[derive(Default)]
+struct KeyRecords {
+    current: Option<ObjectMeta>,
+    versions: Vec<ObjectMeta>,
+    tombstone: Option<Tombstone>,
+    removed: Vec<WriteOrder>,
+}
+
+impl KeyRecords {
+    fn count(&self) -> usize {
+        usize::from(self.current.is_some())
+            + self.versions.len()
+            + usize::from(self.tombstone.is_some())
+            + self.removed.len()
+    }
+}
+
+/// Adds one key's records to a page, with the bytes of its small versions while `budget` lasts.
+fn add_to_page(
+    r: &dyn ReadOps,
+    page: &mut ReplicaPage,
+    budget: &mut u64,
+    key: String,
+    records: KeyRecords,
+) -> Result<()> {
+    let listed = records.current.into_iter().map(|m| {
+        let current = !m.delete_marker;
+        (m, current)
+    });
+    for (meta, current) in listed.chain(records.versions.into_iter().map(|m| (m, false))) {
+        if !meta.delete_marker && meta.size <= *budget {
+            if let Some(bytes) = inline_bytes(r, &meta)? {
+                *budget -= meta.size;
+                page.data
+                    .push((listed_fetch_spec(&meta, current), bytes::Bytes::from(bytes)));
+            }
+        }
+        if current {
+            page.objects.push(meta);
+        } else {
+            page.versions.push(meta);
+        }
+    }
+    if let Some(t) = records.tombstone {
+        page.tombstones.push((key.clone(), t));
+    }
+    page.removed
+        .extend(records.removed.into_iter().map(|o| (key.clone(), o)));
+    page.next_marker = Some(key);
+    Ok(())
+}
+
+/// A listing page from one range scan per key space (current objects, tombstones, versions, removed
+/// versions), merged by key. A space whose scan filled up bounds the page: only keys before its last one
+/// are known whole. `None` when no key is (one key with more records than a scan reads): list by key.
+fn list_by_scan(r: &dyn ReadOps, id: &str, from: &[u8], max: usize, data_budget: u64) -> Result<Option<ReplicaPage>> {
+    let rows_per_space = max.saturating_add(1);
+    let mut keys_seen: std::collections::BTreeMap<Vec<u8>, KeyRecords> = Default::default();
+    // Keys at or after this one may have records the scans did not reach.
+    let mut bound: Option<Vec<u8>> = None;
+    let spaces = [
+        keys::object_prefix(id),
+        keys::tombstone_prefix(id),
+        keys::version_prefix(id),
+        keys::version_tomb_prefix(id),
+    ];
+    for (space, prefix) in spaces.iter().enumerate() {
+        let mut start = prefix.clone();
+        start.extend_from_slice(from);
+        let rows = r.scan(&start, &prefix_end(prefix), rows_per_space)?;
+        let full = rows.len() == rows_per_space;
+        let key_of = |k: &[u8]| -> Vec<u8> {
+            if space >= 2 {
+                keys::key_of_version_record(k, prefix.len()).to_vec()
+            } else {
+                k[prefix.len()..].to_vec()
+            }
+        };
+        if full {
+            if let Some((k, _)) = rows.last() {
+                let last = key_of(k);
+                if bound.as_ref().is_none_or(|b| last < *b) {
+                    bound = Some(last);
+                }
+            }
+        }
+        for (k, v) in rows {
+            let entry = keys_seen.entry(key_of(&k)).or_default();
+            match space {
+                0 => entry.current = Some(records::decode(&k, &v)?),
+                1 => entry.tombstone = Some(records::decode(&k, &v)?),
+                2 => entry.versions.push(records::decode(&k, &v)?),
+                _ => entry.removed.push(records::decode(&k, &v)?),
+            }
+        }
+    }
+    if let Some(b) = &bound {
+        keys_seen.retain(|k, _| k < b);
+        if keys_seen.is_empty() {
+            return Ok(None);
+        }
+    }
+    let mut page = ReplicaPage::default();
+    let mut count = 0usize;
+    let mut budget = data_budget;
+    let total = keys_seen.len();
+    for (n, (key_bytes, records)) in keys_seen.into_iter().enumerate() {
+        if count >= max {
+            page.truncated = true;
+            break;
+        }
+        count += records.count();
+        add_to_page(
+            r,
+            &mut page,
+            &mut budget,
+            String::from_utf8_lossy(&key_bytes).into_owned(),
+            records,
+        )?;
+        if n + 1 == total && bound.is_some() {
+            page.truncated = true;
+        }
+    }
+    Ok(Some(page))
+}
+
+/// A listing page read key by key (a few lookups per key): for pages `list_by_scan` cannot bound.
+fn list_by_key(r: &dyn ReadOps, id: &str, mut from: Vec<u8>, max: usize, data_budget: u64) -> Result<ReplicaPage> {
+    let spaces = [
+        keys::object_prefix(id),
+        keys::tombstone_prefix(id),
+        keys::version_prefix(id),
+        keys::version_tomb_prefix(id),
+    ];
+    // The first key at or after `from` (a key suffix) in any of the four spaces.
+    let first_key = |from: &[u8]| -> Result<Option<Vec<u8>>> {
+        let mut best: Option<Vec<u8>> = None;
+        for (i, prefix) in spaces.iter().enumerate() {
+            let mut start = prefix.clone();
+            start.extend_from_slice(from);
+            if let Some((k, _)) = r.scan(&start, &prefix_end(prefix), 1)?.into_iter().next() {
+                let key = if i >= 2 {
+                    keys::key_of_version_record(&k, prefix.len()).to_vec()
+                } else {
+                    k[prefix.len()..].to_vec()
+                };
+                if best.as_ref().is_none_or(|b| key < *b) {
+                    best = Some(key);
+                }
+            }
+        }
+        Ok(best)
+    };
+    let mut page = ReplicaPage::default();
+    let mut count = 0usize;
+    let mut budget = data_budget;
+    while let Some(key_bytes) = first_key(&from)? {
+        if count >= max {
+            page.truncated = true;
+            break;
+        }
+        let key = String::from_utf8_lossy(&key_bytes).into_owned();
+        let vt_prefix = {
+            let mut p = keys::version_tomb_prefix(id);
+            p.extend_from_slice(key.as_bytes());
+            p.push(0);
+            p
+        };
+        let records = KeyRecords {
+            current: versions::current(r, id, &key)?,
+            versions: records::scan_all::<ObjectMeta>(r, &keys::key_versions(id, &key))?
+                .into_iter()
+                .map(|(_, m)| m)
+                .collect(),
+            tombstone: records::get::<Tombstone>(r, &keys::tombstone(id, &key))?,
+            removed: records::scan_all::<WriteOrder>(r, &vt_prefix)?
+                .into_iter()
+                .map(|(_, o)| o)
+                .collect(),
+        };
+        count += records.count();
+        add_to_page(r, &mut page, &mut budget, key, records)?;
+        from = key_bytes;
+        from.push(1);
+    }
+    Ok(page)
 }
 
 /// `key` and the version of a fetch spec (`key\0version id`; NUL cannot occur in keys).
@@ -550,6 +697,28 @@ pub fn fetch_spec(key: &str, version_id: Option<&str>) -> String {
         Some(v) => format!("{key}\0{v}"),
         None => key.to_string(),
     }
+}
+
+/// The fetch spec of a version a full-sync listing names (`current`: listed among the current objects): a
+/// current object that is not a version with an id by its key, any other by its version id.
+pub fn listed_fetch_spec(meta: &ObjectMeta, current: bool) -> String {
+    let version = (meta.versioned || !current).then(|| meta.version_id());
+    fetch_spec(&meta.key, version.as_deref())
+}
+
+/// The bytes of an object stored inline (in the metadata store); `None` when any part is in a file.
+fn inline_bytes(r: &dyn ReadOps, meta: &ObjectMeta) -> Result<Option<Vec<u8>>> {
+    if !meta.manifest.segments.iter().all(|s| s.inline) {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(meta.size as usize);
+    for seg in &meta.manifest.segments {
+        let part = r
+            .get(&keys::inline(&seg.data_id))?
+            .ok_or_else(|| GatewayError::Internal(format!("inline blob {} is missing", seg.data_id)))?;
+        bytes.extend_from_slice(&part);
+    }
+    Ok(Some(bytes))
 }
 
 /// An object fetched from another zone whose bytes are stored but not visible yet.
@@ -607,6 +776,9 @@ pub struct ReplicaPage {
     pub truncated: bool,
     /// The last key of the page: where the next page starts.
     pub next_marker: Option<String>,
+    /// The bytes of the page's small (inline) versions, by fetch spec (see `listed_fetch_spec`), as far
+    /// as the page's byte budget went.
+    pub data: Vec<(String, bytes::Bytes)>,
 }
 
 #[cfg(test)]
@@ -824,6 +996,98 @@ mod tests {
             Some("p1"),
             "the position moved without its changes"
         );
+    }
+
+    /// The range-scan listing holds exactly what the key-by-key one does, across pages of every size (plain
+    /// objects, tombstones, versions, delete markers, removed versions, bytes of small objects).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn listing_by_scan_matches_listing_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(dir.path()).await;
+        let (_, bucket) = crate::test_support::user_bucket(&gw, "listing").await;
+        for i in 0..24 {
+            let data: &'static [u8] = format!("v{i}").into_bytes().leak();
+            gw.put_object(&bucket, &format!("k{i:02}"), body(data), Default::default())
+                .await
+                .unwrap();
+        }
+        for i in [3, 4, 11] {
+            gw.delete_object(&bucket, &format!("k{i:02}")).await.unwrap();
+        }
+        let bucket = gw
+            .set_bucket_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
+            .await
+            .unwrap();
+        let mut removed = None;
+        for round in 0..4 {
+            for key in ["k05", "k06", "k20", "v-only"] {
+                let data: &'static [u8] = format!("{key}-{round}").into_bytes().leak();
+                let meta = gw
+                    .put_object(&bucket, key, body(data), Default::default())
+                    .await
+                    .unwrap();
+                if key == "k06" && round == 1 {
+                    removed = Some(meta.version_id());
+                }
+            }
+        }
+        gw.delete_object(&bucket, "k07").await.unwrap();
+        gw.delete_object_version(&bucket, "k06", removed.as_deref())
+            .await
+            .unwrap();
+        let id = bucket.bucket_id.clone();
+        gw.read(move |r| {
+            let everything = |page: &ReplicaPage| {
+                serde_json::json!({
+                    "objects": page.objects, "versions": page.versions, "tombstones": page.tombstones,
+                    "removed": page.removed, "data": page.data.iter().map(|(s, d)| (s.clone(), d.to_vec())).collect::<Vec<_>>(),
+                })
+            };
+            let whole = |scan: bool, max: usize, budget: u64| -> Result<Vec<serde_json::Value>> {
+                let mut from = Vec::new();
+                let mut pages = Vec::new();
+                loop {
+                    let page = if scan {
+                        match list_by_scan(r, &id, &from, max, budget)? {
+                            Some(p) => p,
+                            None => list_by_key(r, &id, from.clone(), max, budget)?,
+                        }
+                    } else {
+                        list_by_key(r, &id, from.clone(), max, budget)?
+                    };
+                    pages.push(everything(&page));
+                    if !page.truncated {
+                        return Ok(pages);
+                    }
+                    from = list_start(page.next_marker.as_deref());
+                }
+            };
+            let flat = |pages: Vec<serde_json::Value>| {
+                let mut all = serde_json::Map::new();
+                for field in ["objects", "versions", "tombstones", "removed", "data"] {
+                    let joined: Vec<serde_json::Value> = pages
+                        .iter()
+                        .flat_map(|p| p[field].as_array().cloned().unwrap_or_default())
+                        .collect();
+                    all.insert(field.into(), joined.into());
+                }
+                serde_json::Value::Object(all)
+            };
+            let reference = flat(whole(false, 1000, u64::MAX)?);
+            assert_eq!(reference["objects"].as_array().unwrap().len(), 21);
+            assert!(!reference["removed"].as_array().unwrap().is_empty());
+            assert!(!reference["tombstones"].as_array().unwrap().is_empty());
+            for max in [1, 2, 3, 5, 8, 1000] {
+                assert_eq!(flat(whole(true, max, u64::MAX)?), reference, "pages of {max}");
+                assert_eq!(flat(whole(false, max, u64::MAX)?), reference, "key by key, pages of {max}");
+            }
+            // No bytes without a budget.
+            let listed = whole(true, 1000, 0)?;
+            assert!(listed[0]["data"].as_array().unwrap().is_empty());
+            Ok(())
+        })
+        .await
+        .unwrap();
     }
 
     /// Versions replicate by identity: a version is added once, a removal by id wins over any late copy of

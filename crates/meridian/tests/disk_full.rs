@@ -1,6 +1,7 @@
 //! Disk full: the data directory on a small tmpfs the test mounts (needs root; skipped otherwise). A PUT that
 //! runs out of space gets `507 InsufficientStorage`, leaves no partial object or staged file, the server
-//! stays up, and writes work again once space is freed.
+//! stays up, and writes work again once space is freed: for a large object (a file) and for small ones
+//! (stored inside the metadata database).
 
 mod common;
 
@@ -178,6 +179,125 @@ async fn put_on_a_full_disk_fails_cleanly_and_recovers() {
     put(&s3, "full", "big", &big).await;
     assert!(get_bytes(&s3, "full", "big").await == big);
     put(&s3, "full", "small", b"after").await;
+
+    let log = proc.log.lock().unwrap().join("\n");
+    assert!(log.contains("filesystem is full"), "the fault is logged:\n{log}");
+}
+
+/// Small objects (≤ 64 KiB) live inside the metadata database (redb): a full filesystem fails its commit
+/// (or flush). Each such PUT is `507 InsufficientStorage` (never a 500), refused objects do not exist, every
+/// acknowledged one does, and once space is freed writes work again without a restart.
+#[tokio::test]
+async fn small_puts_on_a_full_disk_fail_cleanly_and_recover() {
+    if !Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    {
+        println!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let mnt = root.path().join("mnt");
+    let _fs = match Tmpfs::mount(&mnt, "48m") {
+        Ok(m) => m,
+        Err(e) => {
+            println!("skipped: cannot mount a tmpfs: {e}");
+            return;
+        }
+    };
+    let data_dir = mnt.join("data");
+    let (proc, addr) = start_server(&data_dir);
+    let endpoint = format!("http://{addr}");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args([
+            "user",
+            "create",
+            "--uid",
+            UID,
+            "--display-name",
+            "T",
+            "--access-key",
+            ACCESS_KEY,
+            "--secret",
+            SECRET_KEY,
+        ])
+        .output()
+        .expect("user create");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s3 = make_client(&endpoint, ACCESS_KEY, SECRET_KEY);
+    create_bucket(&s3, "small").await;
+    put(&s3, "small", "before", &pattern(4096, 1)).await;
+
+    // Fill the filesystem to the last byte, then PUT 32 KiB objects: the metadata database's spare pages
+    // take a few, then its commits fail.
+    let filler = mnt.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).expect("filler");
+        let chunk = vec![0u8; 64 << 10];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.write_all(&[0u8; 512]);
+        let _ = f.sync_all();
+    }
+    let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
+    for i in 0..200 {
+        let key = format!("obj-{i:03}");
+        let body = pattern(32 << 10, 100 + i);
+        match s3
+            .put_object()
+            .bucket("small")
+            .key(&key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body.clone()))
+            .send()
+            .await
+        {
+            Ok(_) => acknowledged.push((key, body)),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).map(str::to_string);
+                assert_eq!(
+                    (status, code.as_deref()),
+                    (Some(507), Some("InsufficientStorage")),
+                    "a small PUT on a full disk: {e:?}"
+                );
+                refused.push(key);
+                if refused.len() >= 5 {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "the disk never filled ({} small PUTs acknowledged)",
+        acknowledged.len()
+    );
+
+    // Space freed: writes work again (no restart), refused objects never appeared, acknowledged ones are
+    // whole.
+    std::fs::remove_file(&filler).unwrap();
+    put(&s3, "small", "after", b"after").await;
+    assert_eq!(get_bytes(&s3, "small", "after").await, b"after");
+    assert_eq!(get_bytes(&s3, "small", "before").await, pattern(4096, 1));
+    for key in &refused {
+        assert_eq!(
+            err_status(s3.head_object().bucket("small").key(key).send().await),
+            404,
+            "refused {key} exists"
+        );
+    }
+    for (key, body) in &acknowledged {
+        assert!(
+            get_bytes(&s3, "small", key).await == *body,
+            "acknowledged {key} differs"
+        );
+    }
+    // A refused key can be written now.
+    put(&s3, "small", &refused[0], b"retried").await;
+    assert_eq!(get_bytes(&s3, "small", &refused[0]).await, b"retried");
 
     let log = proc.log.lock().unwrap().join("\n");
     assert!(log.contains("filesystem is full"), "the fault is logged:\n{log}");

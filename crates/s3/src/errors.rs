@@ -110,7 +110,7 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
             err.set_status_code(http::StatusCode::MOVED_PERMANENTLY);
             return err;
         }
-        G::Store(ref s) if storage_full(s) => {
+        G::Store(ref s) if s.is_full() || storage_full(s) => {
             tracing::error!(error = %msg, "the data directory's filesystem is full");
             let mut err = S3Error::with_message(
                 C::Custom("InsufficientStorage".into()),
@@ -176,6 +176,13 @@ mod tests {
         let full = std::io::Error::from_raw_os_error(28); // ENOSPC
         let err = to_s3_error(GatewayError::Store(full.into()));
         assert_eq!(err.code().as_str(), "InsufficientStorage");
+        assert_eq!(err.status_code(), Some(http::StatusCode::INSUFFICIENT_STORAGE));
+        // The metadata database's flush failing on a full filesystem keeps the type too.
+        let flush = meridian_store::StoreError::Full(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "flushing the metadata store failed",
+        ));
+        let err = to_s3_error(GatewayError::Store(flush));
         assert_eq!(err.status_code(), Some(http::StatusCode::INSUFFICIENT_STORAGE));
         let other = std::io::Error::from_raw_os_error(5); // EIO
         let err = to_s3_error(GatewayError::Store(other.into()));

@@ -9,7 +9,9 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
 
@@ -17,8 +19,65 @@ const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 
 pub struct LocalMeta {
-    db: Arc<Database>,
-    durability: Arc<GroupCommit>,
+    path: PathBuf,
+    cache_bytes: usize,
+    /// The open database; `None` after a reopen failed (the next transaction tries again).
+    current: Mutex<Option<Arc<Generation>>>,
+    /// One reopen at a time.
+    reopening: Mutex<()>,
+}
+
+/// One opening of the database file. redb latches an I/O error (a full filesystem, say): every later
+/// operation of that `Database` fails with `PreviousIo` until it is closed and opened again, and the
+/// commits made without fsync since the last durable one are of unknown durability. So an I/O failure
+/// marks the generation failed, every transaction still waiting on it is refused, and the next one reopens
+/// the file, which rolls back to the last durable commit: what every caller was told failed is gone, and
+/// writes work again once the cause (space) is gone.
+struct Generation {
+    db: Database,
+    durability: GroupCommit,
+    failed: AtomicBool,
+}
+
+impl Generation {
+    fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.display().to_string()),
+                other => StoreError::from(other),
+            })?;
+        let txn = db.begin_write()?;
+        txn.open_table(KV)?;
+        txn.commit()?;
+        Ok(Self {
+            db,
+            durability: GroupCommit::default(),
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// Passes `result` on, marking the generation failed when it is an I/O failure (after which redb
+    /// refuses everything until reopened).
+    fn watch<T, E: Into<StoreError>>(&self, result: Result<T, E>) -> Result<T, StoreError> {
+        result.map_err(|e| {
+            let e = e.into();
+            if io_failure(&e) {
+                self.failed.store(true, Ordering::Release);
+            }
+            e
+        })
+    }
+}
+
+/// Whether a store error comes from the file's I/O (as opposed to, say, a value too large).
+fn io_failure(e: &StoreError) -> bool {
+    matches!(e, StoreError::Full(_) | StoreError::Io(_))
 }
 
 /// Group commit: each transaction commits without fsync (cheap, serialized), then waits for a flush — one
@@ -35,7 +94,32 @@ struct FlushState {
     committed: u64,
     durable: u64,
     flushing: bool,
-    failure: Option<String>,
+    failure: Option<Failure>,
+}
+
+/// Why a flush failed, kept to refuse every transaction that was waiting on it (or came after).
+#[derive(Clone)]
+struct Failure {
+    full: bool,
+    message: String,
+}
+
+impl Failure {
+    fn of(e: &StoreError) -> Self {
+        Self {
+            full: e.is_full(),
+            message: e.to_string(),
+        }
+    }
+
+    fn error(&self) -> StoreError {
+        let message = format!("flushing the metadata store failed: {}", self.message);
+        if self.full {
+            StoreError::Full(std::io::Error::new(std::io::ErrorKind::StorageFull, message))
+        } else {
+            StoreError::Meta(message)
+        }
+    }
 }
 
 impl GroupCommit {
@@ -46,14 +130,14 @@ impl GroupCommit {
     }
 
     /// Returns once transaction number `seq` is durable.
-    fn wait_durable(&self, db: &Database, seq: u64) -> Result<(), StoreError> {
+    fn wait_durable(&self, gen: &Generation, seq: u64) -> Result<(), StoreError> {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if st.durable >= seq {
                 return Ok(());
             }
-            if let Some(err) = &st.failure {
-                return Err(StoreError::Meta(format!("flushing the metadata store failed: {err}")));
+            if let Some(failure) = &st.failure {
+                return Err(failure.error());
             }
             if st.flushing {
                 st = self.flushed.wait(st).unwrap_or_else(|p| p.into_inner());
@@ -62,13 +146,17 @@ impl GroupCommit {
             st.flushing = true;
             let target = st.committed;
             drop(st);
-            let result = flush(db);
+            let result = flush(&gen.db);
             st = self.state.lock().unwrap_or_else(|p| p.into_inner());
             st.flushing = false;
             match result {
                 Ok(()) => st.durable = st.durable.max(target),
-                // Durability of the store is unknown from here on: refuse to acknowledge anything more.
-                Err(e) => st.failure = Some(e.to_string()),
+                // What was committed since the last flush may or may not be on disk: refuse to acknowledge
+                // it, and have the next transaction reopen the database (see `Generation`).
+                Err(e) => {
+                    st.failure = Some(Failure::of(&e));
+                    gen.failed.store(true, Ordering::Release);
+                }
             }
             self.flushed.notify_all();
         }
@@ -83,6 +171,13 @@ fn flush(db: &Database) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How long a reopen waits for the failed generation's last transactions to let go of the file.
+const REOPEN_WAIT: Duration = Duration::from_secs(5);
+
 impl LocalMeta {
     /// Opens (creating if needed) the database with the default page cache.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -92,25 +187,59 @@ impl LocalMeta {
     /// Opens with a page cache of at most `cache_bytes` (redb's own default, 1 GiB, would let a gateway's
     /// memory grow with the metadata it has touched).
     pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .set_cache_size(cache_bytes)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.display().to_string()),
-                other => StoreError::from(other),
-            })?;
-        let txn = db.begin_write()?;
-        txn.open_table(KV)?;
-        txn.commit()?;
+        let gen = Generation::open(path, cache_bytes)?;
         Ok(Self {
-            db: Arc::new(db),
-            durability: Arc::default(),
+            path: path.to_path_buf(),
+            cache_bytes,
+            current: Mutex::new(Some(Arc::new(gen))),
+            reopening: Mutex::new(()),
         })
+    }
+
+    /// The open database, reopened first if an I/O failure broke it.
+    fn generation(&self) -> Result<Arc<Generation>, StoreError> {
+        if let Some(gen) = lock(&self.current).as_ref().filter(|g| !g.failed()) {
+            return Ok(gen.clone());
+        }
+        self.reopen()
+    }
+
+    fn reopen(&self) -> Result<Arc<Generation>, StoreError> {
+        let _one = lock(&self.reopening);
+        let old = {
+            let mut slot = lock(&self.current);
+            match slot.as_ref() {
+                Some(gen) if !gen.failed() => return Ok(gen.clone()),
+                _ => slot.take(),
+            }
+        };
+        if let Some(old) = old {
+            tracing::warn!(path = %self.path.display(), "reopening the metadata store after an I/O failure");
+            // The file closes when the last transaction of the failed generation ends (each of their
+            // operations fails at once now); only then can it be opened again.
+            let failed = Arc::downgrade(&old);
+            drop(old);
+            let deadline = Instant::now() + REOPEN_WAIT;
+            while failed.strong_count() > 0 {
+                if Instant::now() > deadline {
+                    *lock(&self.current) = failed.upgrade();
+                    return Err(StoreError::Meta(
+                        "the metadata store is being reopened after an I/O failure; retry".into(),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let gen = Arc::new(Generation::open(&self.path, self.cache_bytes)?);
+        *lock(&self.current) = Some(gen.clone());
+        tracing::info!(path = %self.path.display(), "metadata store reopened");
+        Ok(gen)
     }
 
     /// Copies a consistent snapshot of every key into a new database file at `dest` (online backup).
     pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
-        let snap = Snapshot(self.db.begin_read()?);
+        let gen = self.generation()?;
+        let snap = Snapshot(gen.watch(gen.db.begin_read())?);
         copy_snapshot(&snap, dest, |_, _| {})
     }
 }
@@ -195,61 +324,65 @@ impl ReadOps for Snapshot {
 }
 
 struct Txn {
+    // Dropped before the generation it belongs to.
     txn: redb::WriteTransaction,
-    db: Arc<Database>,
-    durability: Arc<GroupCommit>,
+    gen: Arc<Generation>,
 }
 
 impl ReadOps for Txn {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let table = self.txn.open_table(KV)?;
-        let value = table.get(key)?.map(|v| v.value().to_vec());
+        let gen = &self.gen;
+        let table = gen.watch(self.txn.open_table(KV))?;
+        let value = gen.watch(table.get(key))?.map(|v| v.value().to_vec());
         Ok(value)
     }
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Kv>, StoreError> {
-        let table = self.txn.open_table(KV)?;
-        let out = collect(table.range(start..end)?, limit);
+        let gen = &self.gen;
+        let table = gen.watch(self.txn.open_table(KV))?;
+        let out = gen.watch(collect(gen.watch(table.range(start..end))?, limit));
         out
     }
     fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Kv>, StoreError> {
-        let table = self.txn.open_table(KV)?;
-        let out = collect(table.range(start..end)?.rev(), limit);
+        let gen = &self.gen;
+        let table = gen.watch(self.txn.open_table(KV))?;
+        let out = gen.watch(collect(gen.watch(table.range(start..end))?.rev(), limit));
         out
     }
 }
 
 impl WriteTxn for Txn {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        let mut table = self.txn.open_table(KV)?;
-        table.insert(key, value)?;
+        let gen = &self.gen;
+        let mut table = gen.watch(self.txn.open_table(KV))?;
+        gen.watch(table.insert(key, value))?;
         Ok(())
     }
     fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
-        let mut table = self.txn.open_table(KV)?;
-        table.remove(key)?;
+        let gen = &self.gen;
+        let mut table = gen.watch(self.txn.open_table(KV))?;
+        gen.watch(table.remove(key))?;
         Ok(())
     }
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let Txn { txn, db, durability } = *self;
-        txn.commit()?;
-        let seq = durability.committed();
-        durability.wait_durable(&db, seq)
+        let Txn { txn, gen } = *self;
+        gen.watch(txn.commit())?;
+        let seq = gen.durability.committed();
+        gen.durability.wait_durable(&gen, seq)
     }
 }
 
 impl MetaStore for LocalMeta {
     fn snapshot(&self) -> Result<Box<dyn ReadOps + Send>, StoreError> {
-        Ok(Box::new(Snapshot(self.db.begin_read()?)))
+        let gen = self.generation()?;
+        let read = gen.watch(gen.db.begin_read())?;
+        Ok(Box::new(Snapshot(read)))
     }
     fn begin(&self) -> Result<Box<dyn WriteTxn + Send>, StoreError> {
-        let mut txn = self.db.begin_write()?;
+        let gen = self.generation()?;
+        let mut txn = gen.watch(gen.db.begin_write())?;
         txn.set_durability(Durability::None)
             .map_err(|e| StoreError::Meta(e.to_string()))?;
-        Ok(Box::new(Txn {
-            txn,
-            db: self.db.clone(),
-            durability: self.durability.clone(),
-        }))
+        Ok(Box::new(Txn { txn, gen }))
     }
 }
 
@@ -465,6 +598,100 @@ mod tests {
         drop(meta);
         let meta = LocalMeta::open(&path).unwrap();
         assert_eq!(meta.snapshot().unwrap().scan(b"k/", b"k0", 1000).unwrap().len(), 200);
+    }
+
+    /// A small tmpfs mounted for a test (needs root), unmounted when dropped.
+    struct Tmpfs(PathBuf);
+
+    impl Tmpfs {
+        fn mount(dir: &Path, size: &str) -> Option<Self> {
+            let root = std::process::Command::new("id")
+                .arg("-u")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+            if !root {
+                return None;
+            }
+            fs::create_dir_all(dir).unwrap();
+            let mounted = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            mounted.then(|| Self(dir.to_path_buf()))
+        }
+    }
+
+    impl Drop for Tmpfs {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+
+    /// Fills the filesystem of `path` (a file there) up to the last byte.
+    fn fill(path: &Path) {
+        let mut f = File::create(path).unwrap();
+        let chunk = vec![7u8; 64 << 10];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.write_all(&[7u8; 512]);
+        let _ = f.sync_all();
+    }
+
+    /// redb latches an I/O error (every later operation is `PreviousIo` until reopened): a commit that finds
+    /// the filesystem full is a typed `Full` error, and once space is freed the same store takes writes
+    /// again (reopened), holding exactly what was acknowledged.
+    #[test]
+    fn a_full_filesystem_is_typed_and_the_store_recovers_once_space_is_freed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mnt = dir.path().join("mnt");
+        let Some(_fs) = Tmpfs::mount(&mnt, "4m") else {
+            println!("skipped: mounting a tmpfs needs root");
+            return;
+        };
+        let meta = LocalMeta::open(&mnt.join("meta.redb")).unwrap();
+        let mut txn = meta.begin().unwrap();
+        txn.put(b"k/before", b"kept").unwrap();
+        txn.commit().unwrap();
+        let filler = mnt.join("filler");
+        fill(&filler);
+        let value = vec![1u8; 60 << 10];
+        let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
+        for i in 0..40 {
+            let key = format!("k/full/{i:02}");
+            let attempt = meta.begin().and_then(|mut txn| {
+                txn.put(key.as_bytes(), &value)?;
+                txn.commit()
+            });
+            match attempt {
+                Ok(()) => acknowledged.push(key),
+                Err(e) => {
+                    assert!(e.is_full(), "a full filesystem is a typed error, not {e:?}");
+                    refused.push(key);
+                }
+            }
+        }
+        assert!(!refused.is_empty(), "the filesystem never filled");
+        fs::remove_file(&filler).unwrap();
+        let mut txn = meta.begin().expect("writes work again once space is freed");
+        txn.put(b"k/after", b"new").unwrap();
+        txn.commit().unwrap();
+        let snap = meta.snapshot().unwrap();
+        assert_eq!(snap.get(b"k/before").unwrap(), Some(b"kept".to_vec()));
+        assert_eq!(snap.get(b"k/after").unwrap(), Some(b"new".to_vec()));
+        for key in &acknowledged {
+            assert!(
+                snap.get(key.as_bytes()).unwrap().is_some(),
+                "acknowledged {key} was lost"
+            );
+        }
+        for key in &refused {
+            assert!(snap.get(key.as_bytes()).unwrap().is_none(), "refused {key} was applied");
+        }
+        drop(snap);
+        drop(meta);
+        // What was acknowledged survives a reopen of the file.
+        let meta = LocalMeta::open(&mnt.join("meta.redb")).unwrap();
+        assert_eq!(meta.snapshot().unwrap().get(b"k/after").unwrap(), Some(b"new".to_vec()));
     }
 
     #[test]

@@ -10,12 +10,13 @@ use crate::state::{self, BucketSync, Phase};
 use crate::Agent;
 use futures::future::BoxFuture;
 use futures::StreamExt;
-use meridian_gateway::replica::{fetch_spec, Applied, ReplicaChange, StagedReplica, WriteQuery};
+use meridian_gateway::replica::{fetch_spec, listed_fetch_spec, Applied, ReplicaChange, StagedReplica, WriteQuery};
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::{ByteStream, GatewayError};
 use meridian_model::{parse_version_id, BilogEntry, BilogOp, Bucket, ObjectMeta, Timestamp, WriteOrder, NULL_VERSION};
 use meridian_peer::master;
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// Bucket index log entries (incremental) or objects (full sync) per page; a page is applied in one
@@ -47,11 +48,17 @@ pub(crate) async fn sync(agent: &Agent, bucket_key: &str) -> Result<()> {
 pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, st: &mut BucketSync) -> Result<()> {
     let src = &agent.source;
     if st.phase == Phase::Full {
+        // A new zone full-syncs each bucket from every source: one at a time, so the later ones find every
+        // object held and fetch nothing twice.
+        let (_turn, waited) = full_sync_turn(&agent.gw.site().zone_id, &bucket.bucket_id).await;
+        // After another source's full sync of the bucket, this zone holds (nearly) everything: the listing
+        // comes without bytes, and what is still wanted is fetched.
+        let with_data = !waited;
         if st.head.is_none() {
             st.head = Some(src.bilog_head(spec).await?);
             save(agent, name, st).await?;
         }
-        let mut page = src.objects(spec, &st.full_marker, PAGE).await?;
+        let mut page = src.objects(spec, &st.full_marker, PAGE, with_data).await?;
         while let Some(next) = page.next_marker.clone() {
             // Current versions are fetched as the key's current object (what a never-versioned bucket's
             // objects always were); other versions by their id, delete markers need no fetch.
@@ -70,17 +77,27 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
                 removed: order.clone(),
                 trace: vec![src.zone_id.clone()],
             }));
+            // The bytes that came with the listing, with the version they belong to.
+            let mut listed: HashMap<String, (ObjectMeta, bytes::Bytes)> = HashMap::new();
+            let mut data = std::mem::take(&mut page.data);
+            let versions = page.objects.iter().map(|o| (o, true));
+            for (o, current) in versions.chain(page.versions.iter().map(|o| (o, false))) {
+                let spec = listed_fetch_spec(o, current);
+                if let Some(bytes) = data.remove(&spec) {
+                    listed.insert(spec, (o.clone(), bytes));
+                }
+            }
             let truncated = page.truncated;
             // The next page is listed while this one is fetched and applied.
             let listing = async {
                 if truncated {
-                    src.objects(spec, &next, PAGE).await.map(Some)
+                    src.objects(spec, &next, PAGE, with_data).await.map(Some)
                 } else {
                     Ok(None)
                 }
             };
             let work = async {
-                let staged = stage(agent, bucket, spec, items).await?;
+                let staged = stage(agent, bucket, spec, items, listed).await?;
                 st.full_marker = next.clone();
                 st.objects_done += staged.objects;
                 st.bytes_done += staged.bytes;
@@ -107,13 +124,35 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
         };
         let latest = latest_per_key(&entries, &agent.gw.site().zone_id);
         let items = latest.iter().filter_map(|e| Item::of_entry(e, bucket)).collect();
-        let staged = stage(agent, bucket, spec, items).await?;
+        let staged = stage(agent, bucket, spec, items, HashMap::new()).await?;
         st.marker = last;
         apply(agent, bucket, name, st, staged).await?;
         for e in &latest {
             crate::metrics::lag(&src.zone_name, crate::data::LOG, e.timestamp);
         }
         crate::health::applied(crate::data::LOG, &src.zone_id, entries.len() as u64);
+    }
+}
+
+/// The buckets this process is full-syncing (by zone and bucket id), each behind a lock its full sync holds.
+type Turns = std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>;
+static FULL_SYNC_TURNS: LazyLock<Turns> = LazyLock::new(Default::default);
+
+/// Waits until no other source's full sync of the bucket runs in this zone, and holds that turn until the
+/// guard drops; the bool says whether another one ran first.
+async fn full_sync_turn(zone_id: &str, bucket_id: &str) -> (tokio::sync::OwnedMutexGuard<()>, bool) {
+    let turn = {
+        let mut turns = FULL_SYNC_TURNS.lock().unwrap_or_else(|p| p.into_inner());
+        // Locks nobody holds or waits for any more go.
+        turns.retain(|_, lock| Arc::strong_count(lock) > 1);
+        turns
+            .entry((zone_id.to_string(), bucket_id.to_string()))
+            .or_default()
+            .clone()
+    };
+    match turn.clone().try_lock_owned() {
+        Ok(guard) => (guard, false),
+        Err(_) => (turn.lock_owned().await, true),
     }
 }
 
@@ -213,9 +252,16 @@ struct Staged {
     bytes: u64,
 }
 
-/// Fetches what a page's writes need: only writes this zone does not hold yet (one snapshot decides), small
-/// objects many per request, large ones streamed one by one; `concurrency` requests at once.
-async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> Result<Staged> {
+/// Fetches what a page's writes need: only writes this zone does not hold yet (one snapshot decides), those
+/// whose bytes came with the listing (`listed`, by fetch spec) not at all, other small objects many per
+/// request, large ones streamed one by one; `concurrency` requests at once.
+async fn stage(
+    agent: &Agent,
+    bucket: &Bucket,
+    spec: &str,
+    items: Vec<Item>,
+    mut listed: HashMap<String, (ObjectMeta, bytes::Bytes)>,
+) -> Result<Staged> {
     let gw = &agent.gw;
     let zone_id = gw.site().zone_id.clone();
     let mut specs = Vec::new();
@@ -262,7 +308,21 @@ async fn stage(agent: &Agent, bucket: &Bucket, spec: &str, items: Vec<Item>) -> 
         }
     }
     let mut fetched: HashMap<String, StagedReplica> = HashMap::new();
-    let outcome = fetch_all(agent, bucket, spec, small, large, &mut fetched).await;
+    let outcome = async {
+        let mut to_fetch = Vec::with_capacity(small.len());
+        for fetch in small {
+            match listed.remove(&fetch) {
+                Some((meta, data)) => {
+                    let body: ByteStream = Box::pin(futures::stream::once(async move { Ok(data) }));
+                    let staged = gw.stage_replica_write(bucket, meta, body).await?;
+                    fetched.insert(fetch, staged);
+                }
+                None => to_fetch.push(fetch),
+            }
+        }
+        fetch_all(agent, bucket, spec, to_fetch, large, &mut fetched).await
+    }
+    .await;
     if let Err(e) = outcome {
         for (_, s) in fetched {
             gw.discard_staged(s).await;

@@ -8,10 +8,11 @@ use crate::error::Result;
 use crate::state::{self, LogSync, Phase};
 use crate::{health, Agent};
 use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_model::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 pub const LOG: &str = "data";
@@ -89,53 +90,110 @@ async fn init(agent: &Agent) -> Result<()> {
     Ok(())
 }
 
-/// Syncs pending buckets; true when it did something. A bucket that fails waits (growing backoff) while
-/// the others go on.
-pub(crate) async fn bucket_step(agent: &Agent, retry_at: &mut HashMap<String, (Instant, Duration)>) -> Result<bool> {
-    let (gw, src) = (&agent.gw, &agent.source);
-    let pending: Vec<(String, String)> = gw.sync_state_scan(&state::pending_prefix(&src.zone_id), 10_000).await?;
-    if pending.is_empty() {
-        finish_full_sync(agent).await?;
-        return Ok(false);
-    }
-    let now = Instant::now();
-    let due: Vec<(String, String)> = pending
-        .into_iter()
-        .filter(|(key, _)| retry_at.get(key).is_none_or(|(at, _)| *at <= now))
-        .collect();
-    let syncs: Vec<_> = due
-        .into_iter()
-        .map(|(key, mark)| -> BoxFuture<'_, (String, String, Result<()>)> {
-            Box::pin(async move {
-                let r = bucket::sync(agent, &key).await;
-                (key, mark, r)
-            })
-        })
-        .collect();
-    let results: Vec<(String, String, Result<()>)> = futures::stream::iter(syncs)
-        .buffer_unordered(BUCKETS_AT_ONCE)
-        .collect()
-        .await;
-    let mut progressed = false;
-    for (key, mark, result) in results {
-        match result {
-            Ok(()) => {
-                retry_at.remove(&key);
-                let mut batch = SyncStateBatch::default();
-                batch.delete_if(state::pending(&src.zone_id, &key), &mark)?;
-                gw.sync_state_apply(batch).await?;
-                progressed = true;
-            }
-            Err(e) => {
-                let backoff = retry_at
-                    .get(&key)
-                    .map_or(Duration::from_millis(500), |(_, b)| (*b * 2).min(MAX_BUCKET_BACKOFF));
-                retry_at.insert(key.clone(), (Instant::now() + backoff, backoff));
-                health::record_error(LOG, &src.zone_id, &src.zone_name, format!("bucket {key}: {e}"));
+/// A bucket sync running in the worker: its key, the pending mark it started from, and how it ended.
+type Running<'a> = BoxFuture<'a, (String, String, Result<()>)>;
+
+/// Syncs pending buckets forever as a work queue: up to `BUCKETS_AT_ONCE` at once, a freed slot taking the
+/// next pending bucket at once (not after the others of its round). A bucket that fails waits (growing
+/// backoff) while the others go on; a bucket marked again while it syncs stays pending and syncs again.
+pub(crate) async fn bucket_worker(agent: &Agent) {
+    let src = &agent.source;
+    let mut retry_at: HashMap<String, (Instant, Duration)> = HashMap::new();
+    let mut running: FuturesUnordered<Running<'_>> = FuturesUnordered::new();
+    let mut busy: HashSet<String> = HashSet::new();
+    loop {
+        if running.len() < BUCKETS_AT_ONCE {
+            match refill(agent, &retry_at, &busy).await {
+                Ok(next) => {
+                    for (key, mark) in next.into_iter().take(BUCKETS_AT_ONCE - running.len()) {
+                        busy.insert(key.clone());
+                        running.push(Box::pin(async move {
+                            let r = bucket::sync(agent, &key).await;
+                            (key, mark, r)
+                        }));
+                    }
+                }
+                Err(e) => {
+                    health::record_error(LOG, &src.zone_id, &src.zone_name, e.to_string());
+                    tokio::time::sleep(agent.poll.max(Duration::from_secs(1))).await;
+                    continue;
+                }
             }
         }
+        if running.is_empty() {
+            // Idle (or every pending bucket backing off): until a new mark, the poll, or a retry is due.
+            let retry = retry_at.values().map(|(at, _)| *at).min();
+            let wait = retry.map_or(agent.poll, |at| {
+                at.saturating_duration_since(Instant::now()).min(agent.poll)
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = agent.wake.notified() => {}
+            }
+            continue;
+        }
+        let done = tokio::select! {
+            done = running.next() => done,
+            // New marks: fill free slots at once.
+            _ = agent.wake.notified(), if running.len() < BUCKETS_AT_ONCE => None,
+        };
+        let Some((key, mark, result)) = done else {
+            continue;
+        };
+        busy.remove(&key);
+        if let Err(e) = finished(agent, &mut retry_at, key, mark, result).await {
+            health::record_error(LOG, &src.zone_id, &src.zone_name, e.to_string());
+        }
     }
-    Ok(progressed)
+}
+
+/// The pending buckets to start now (not running, not backing off); ends the full sync when none is
+/// pending at all.
+async fn refill(
+    agent: &Agent,
+    retry_at: &HashMap<String, (Instant, Duration)>,
+    busy: &HashSet<String>,
+) -> Result<Vec<(String, String)>> {
+    let pending: Vec<(String, String)> = agent
+        .gw
+        .sync_state_scan(&state::pending_prefix(&agent.source.zone_id), 10_000)
+        .await?;
+    if pending.is_empty() {
+        finish_full_sync(agent).await?;
+    }
+    let now = Instant::now();
+    Ok(pending
+        .into_iter()
+        .filter(|(key, _)| !busy.contains(key) && retry_at.get(key).is_none_or(|(at, _)| *at <= now))
+        .collect())
+}
+
+/// Records how a bucket's sync ended: caught up drops its pending mark (unless marked again meanwhile), a
+/// failure sets its backoff.
+async fn finished(
+    agent: &Agent,
+    retry_at: &mut HashMap<String, (Instant, Duration)>,
+    key: String,
+    mark: String,
+    result: Result<()>,
+) -> Result<()> {
+    let src = &agent.source;
+    match result {
+        Ok(()) => {
+            retry_at.remove(&key);
+            let mut batch = SyncStateBatch::default();
+            batch.delete_if(state::pending(&src.zone_id, &key), &mark)?;
+            agent.gw.sync_state_apply(batch).await?;
+        }
+        Err(e) => {
+            let backoff = retry_at
+                .get(&key)
+                .map_or(Duration::from_millis(500), |(_, b)| (*b * 2).min(MAX_BUCKET_BACKOFF));
+            retry_at.insert(key.clone(), (Instant::now() + backoff, backoff));
+            health::record_error(LOG, &src.zone_id, &src.zone_name, format!("bucket {key}: {e}"));
+        }
+    }
+    Ok(())
 }
 
 /// The first time nothing is pending, the full sync is over.

@@ -107,25 +107,7 @@ pub async fn run(gw: Gateway, mut worker: Worker, opts: SyncOptions) {
         } else {
             tokio::spawn(async move {
                 gap::check_until_done(&agent, data::LOG).await;
-                let mut retry_at = HashMap::new();
-                let buckets = async {
-                    loop {
-                        match data::bucket_step(&agent, &mut retry_at).await {
-                            Ok(true) => {}
-                            Ok(false) => {
-                                tokio::select! {
-                                    _ = tokio::time::sleep(agent.poll) => {}
-                                    _ = agent.wake.notified() => {}
-                                }
-                            }
-                            Err(e) => {
-                                record(&agent, data::LOG, &e);
-                                tokio::time::sleep(agent.poll.max(Duration::from_secs(1))).await;
-                            }
-                        }
-                    }
-                };
-                tokio::join!(repeat(&agent, Step::DataLog), buckets);
+                tokio::join!(repeat(&agent, Step::DataLog), data::bucket_worker(&agent));
             })
         }
     };

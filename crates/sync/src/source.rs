@@ -9,6 +9,7 @@ use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, T
 use meridian_peer::proto::sync_status::SyncMarkers;
 use meridian_peer::{AdminRequest, PeerClient};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// The header carrying an object's metadata (base64 of its JSON) on `GET /admin/sync/object`.
 pub const OBJECT_META_HEADER: &str = "x-meridian-object";
@@ -50,6 +51,9 @@ pub struct ObjectPage {
     pub removed: Vec<(String, WriteOrder)>,
     pub truncated: bool,
     pub next_marker: Option<String>,
+    /// The bytes of small versions that came with the listing, by fetch spec (a source without this
+    /// sends none: every object is fetched).
+    pub data: HashMap<String, bytes::Bytes>,
 }
 
 /// What one batched fetch brought.
@@ -213,17 +217,31 @@ impl Source {
     }
 
     /// One page of the source's objects of a bucket after `marker`, with the tombstones of deleted keys in
-    /// the same key range; the bool says whether more follow.
-    pub async fn objects(&self, bucket: &str, marker: &str, max: usize) -> Result<ObjectPage> {
-        let v = self
-            .send(
-                AdminRequest::new(Method::GET, "sync/objects")
-                    .param("bucket", bucket)
-                    .param("marker", marker)
-                    .param("max-entries", max.to_string()),
-            )
-            .await?;
+    /// the same key range, and (`with_data`) the bytes of its small objects.
+    pub async fn objects(&self, bucket: &str, marker: &str, max: usize, with_data: bool) -> Result<ObjectPage> {
+        let mut req = AdminRequest::new(Method::GET, "sync/objects")
+            .param("bucket", bucket)
+            .param("marker", marker)
+            .param("max-entries", max.to_string());
+        if with_data {
+            req = req.param("with-data", "");
+        }
+        let v = self.send(req).await?;
         let field = |name: &str| v.get(name).cloned().unwrap_or(Value::Array(vec![]));
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut data = HashMap::new();
+        for d in v.get("data").and_then(Value::as_array).into_iter().flatten() {
+            let (Some(spec), Some(bytes)) = (
+                d.get("spec").and_then(Value::as_str),
+                d.get("data").and_then(Value::as_str),
+            ) else {
+                return Err(SyncError::Protocol(format!("listed data without spec or bytes: {d}")));
+            };
+            let bytes = b64
+                .decode(bytes)
+                .map_err(|e| SyncError::Protocol(format!("listed data of {spec}: {e}")))?;
+            data.insert(spec.to_string(), bytes::Bytes::from(bytes));
+        }
         Ok(ObjectPage {
             objects: serde_json::from_value(field("objects"))
                 .map_err(|e| SyncError::Protocol(format!("object listing: {e}")))?,
@@ -235,6 +253,7 @@ impl Source {
                 .map_err(|e| SyncError::Protocol(format!("removed version listing: {e}")))?,
             truncated: v.get("truncated").and_then(Value::as_bool).unwrap_or(false),
             next_marker: v.get("next_marker").and_then(Value::as_str).map(str::to_string),
+            data,
         })
     }
 
