@@ -10,8 +10,7 @@ use meridian_peer::proto::sync_status::SyncMarkers;
 use meridian_peer::{AdminRequest, PeerClient};
 use serde_json::Value;
 
-/// The header carrying an object's metadata (base64 of its JSON) on `GET /admin/sync/object`.
-pub const OBJECT_META_HEADER: &str = "x-meridian-object";
+pub use meridian_peer::proto::sync_object::OBJECT_META_HEADER;
 
 #[derive(Debug, Clone)]
 pub struct Source {

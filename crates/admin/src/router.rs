@@ -1,0 +1,431 @@
+//! The admin API's one router: every endpoint is a variant of `AdminEndpoint`, `AdminEndpoint::parse` reads
+//! it from a request's method, resource and query, and `handle` is the one `match` that calls its handler
+//! (after sending the changes only the metadata master makes to the master).
+
+use crate::config::ConfigVerb;
+use crate::error::AdminError;
+use crate::ops::Params;
+use crate::services::Services;
+use http::Method;
+use meridian_gateway::{Gateway, GatewayError};
+use meridian_peer::{master, AdminRequest};
+use s3s::{Body, S3Response};
+use serde_json::{json, Value};
+
+/// Which user `GET /admin/user` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserLookup {
+    Uid(String),
+    AccessKey(String),
+}
+
+/// One admin endpoint, with the parameters its handler needs typed where that is cheap. The handlers read
+/// the others (and the JSON body) from the request, so their errors keep their order and wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminEndpoint {
+    /// `GET /admin/user?uid=U` or `?access-key=AK`.
+    UserInfo(UserLookup),
+    /// `PUT /admin/user?uid=U&display-name=...`.
+    UserCreate { uid: String },
+    /// `POST /admin/user?uid=U&suspended=true|false`.
+    UserModify { uid: String },
+    /// `DELETE /admin/user?uid=U[&purge-data]`.
+    UserRemove { uid: String, purge_data: bool },
+    /// `PUT /admin/user?key&uid=U[&access-key&secret-key]`.
+    KeyCreate { uid: String },
+    /// `DELETE /admin/user?key&access-key=AK`.
+    KeyRemove { access_key: String, uid: Option<String> },
+    /// `PUT /admin/bucket?uid&bucket&zonegroup`: another zone's CreateBucket, recorded on the master.
+    BucketCreate,
+    /// `GET /admin/bucket?bucket=B`.
+    BucketInfo { bucket: String },
+    /// `GET /admin/bucket[?uid=U][&stats]`.
+    BucketList { uid: Option<String>, stats: bool },
+    /// `DELETE /admin/bucket?bucket=B[&purge-objects]`.
+    BucketRemove { bucket: String, purge_objects: bool },
+    /// `GET /admin/realm`.
+    RealmGet,
+    /// `GET /admin/realm/period`.
+    PeriodGet,
+    /// `POST /admin/realm/period` (a period as the body).
+    PeriodPost,
+    /// `/admin/config/<kind>/<verb>`: the CLI's configuration verbs (any method; GET changes nothing).
+    Config(ConfigVerb),
+    /// `GET /admin/metadata`.
+    MetadataSections,
+    /// `GET /admin/metadata/<section>`.
+    MetadataList { section: String },
+    /// `GET /admin/metadata/<section>?key=K`.
+    MetadataGet { section: String, key: String },
+    /// `PUT /admin/metadata/<section>?key=K[&sync]` (the entry as the body).
+    MetadataPut { section: String, key: String, sync: bool },
+    /// `DELETE /admin/metadata/<section>?key=K[&sync]`.
+    MetadataRemove { section: String, key: String, sync: bool },
+    /// `GET /admin/log?type=...`.
+    LogList,
+    /// `DELETE /admin/log?type=...`.
+    LogTrim,
+    /// `POST /admin/log?type=...&notify|notify2`.
+    LogNotify,
+    /// `GET /admin/sync/object?bucket&key[&version-id]`: streamed.
+    SyncObject { bucket: String, key: String, version_id: Option<String> },
+    /// `POST /admin/sync/fetch?bucket=B` (`{"keys": [...]}` as the body).
+    SyncFetch,
+    /// `GET /admin/sync/buckets`.
+    SyncBuckets,
+    /// `GET /admin/sync/objects?bucket=B`.
+    SyncObjects,
+    /// `GET /admin/sync/status`.
+    SyncStatus,
+    /// `GET /admin/sync/bucket?bucket=B`.
+    SyncBucketStatus { bucket: String },
+    /// `GET /admin/sync/trimmed`.
+    SyncTrimmed,
+    /// `GET /admin/sync/markers?source-zone=Z`.
+    SyncMarkers { source_zone: String },
+    /// `POST /admin/bucket-move/zone?op=...`: the master's call to this zone.
+    MoveZone,
+    /// `POST /admin/bucket-move?bucket&zonegroup[&concurrency]`.
+    MoveStart { bucket: String, zonegroup: String, concurrency: usize },
+    /// `GET /admin/bucket-move[?bucket=B]`.
+    MoveStatus { bucket: Option<String> },
+    /// `POST /admin/bucket-move/cancel?bucket=B`.
+    MoveCancel { bucket: String },
+    /// `GET /admin/bucket-move/work?zonegroup=ZG`.
+    MoveWork { zonegroup: String },
+    /// `POST /admin/bucket-move/report?bucket&move&zone` (the report as the body).
+    MoveReport { bucket: String, move_id: String, zone: String },
+    /// `GET /admin/backup[?with-data]`: streamed.
+    Backup { with_data: bool },
+    /// `GET /admin/workers`.
+    Workers,
+}
+
+/// What the master must do first on a zone that is not the metadata master.
+#[derive(Debug, PartialEq, Eq)]
+enum MasterFirst<'a> {
+    /// A user or key change: forwarded, then this zone stores the master's `user:` record.
+    User(Option<&'a str>),
+    /// An operator's metadata put or remove of this key: forwarded, then the master's record is stored.
+    Metadata(String),
+    /// A bucket move: the master keeps the move's record and answers.
+    Move,
+}
+
+impl AdminEndpoint {
+    /// Reads the endpoint from `req`'s method, resource and query (its body is the handler's to read).
+    /// Unknown endpoints and missing required parameters are `400 InvalidArgument`, as they always were.
+    pub fn parse(req: &AdminRequest) -> Result<Self, AdminError> {
+        use AdminEndpoint as E;
+        let m = &req.method;
+        let resource = req.resource.trim_matches('/');
+        if resource == "metadata" || resource.starts_with("metadata/") {
+            return parse_metadata(req, resource.strip_prefix("metadata/").unwrap_or_default());
+        }
+        if let Some(verb) = resource.strip_prefix("config/") {
+            return ConfigVerb::parse(verb, req.is_true("commit"))
+                .map(AdminEndpoint::Config)
+                .ok_or_else(|| {
+                    AdminError::BadRequest(format!(
+                        "unsupported configuration request {} /admin/config/{verb}",
+                        req.method
+                    ))
+                });
+        }
+        if resource == "bucket-move" || resource.starts_with("bucket-move/") {
+            return parse_move(req, resource);
+        }
+        let endpoint = match (m, resource) {
+            (&Method::PUT, "user") if req.params.contains_key("key") => E::KeyCreate {
+                uid: req.require("uid")?.to_string(),
+            },
+            (&Method::DELETE, "user") if req.params.contains_key("key") => E::KeyRemove {
+                access_key: req.require("access-key")?.to_string(),
+                uid: req.get("uid").map(str::to_string),
+            },
+            (_, "user") if req.params.contains_key("key") => return Err(unsupported(req)),
+            (&Method::GET, "user") => E::UserInfo(match (req.get("uid"), req.get("access-key")) {
+                (None, Some(ak)) => UserLookup::AccessKey(ak.to_string()),
+                _ => UserLookup::Uid(req.require("uid")?.to_string()),
+            }),
+            (&Method::PUT, "user") => E::UserCreate {
+                uid: req.require("uid")?.to_string(),
+            },
+            (&Method::POST, "user") => E::UserModify {
+                uid: req.require("uid")?.to_string(),
+            },
+            (&Method::DELETE, "user") => E::UserRemove {
+                uid: req.require("uid")?.to_string(),
+                purge_data: req.is_true("purge-data"),
+            },
+            (&Method::PUT, "bucket") => E::BucketCreate,
+            (&Method::GET, "bucket") => match req.get("bucket") {
+                Some(bucket) => E::BucketInfo {
+                    bucket: bucket.to_string(),
+                },
+                None => E::BucketList {
+                    uid: req.get("uid").map(str::to_string),
+                    stats: req.is_true("stats"),
+                },
+            },
+            (&Method::DELETE, "bucket") => E::BucketRemove {
+                bucket: req.require("bucket")?.to_string(),
+                purge_objects: req.is_true("purge-objects"),
+            },
+            (&Method::GET, "realm") => E::RealmGet,
+            (&Method::GET, "realm/period") => E::PeriodGet,
+            (&Method::POST, "realm/period") => E::PeriodPost,
+            (&Method::GET, "log") => E::LogList,
+            (&Method::DELETE, "log") => E::LogTrim,
+            (&Method::POST, "log") => E::LogNotify,
+            (&Method::GET, "sync/object") => {
+                // Present counts, even empty: the object is looked up as asked.
+                let need = |name: &str| {
+                    req.params
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| AdminError::BadRequest(format!("missing required parameter --{name}")))
+                };
+                E::SyncObject {
+                    bucket: need("bucket")?,
+                    key: need("key")?,
+                    version_id: req.params.get("version-id").cloned(),
+                }
+            }
+            (&Method::POST, "sync/fetch") => E::SyncFetch,
+            (&Method::GET, "sync/buckets") => E::SyncBuckets,
+            (&Method::GET, "sync/objects") => E::SyncObjects,
+            (&Method::GET, "sync/status") => E::SyncStatus,
+            (&Method::GET, "sync/bucket") => E::SyncBucketStatus {
+                bucket: req.require("bucket")?.to_string(),
+            },
+            (&Method::GET, "sync/trimmed") => E::SyncTrimmed,
+            (&Method::GET, "sync/markers") => E::SyncMarkers {
+                source_zone: req.require("source-zone")?.to_string(),
+            },
+            (&Method::GET, "backup") => E::Backup {
+                with_data: req.params.get("with-data").is_some_and(|v| v != "false"),
+            },
+            (&Method::GET, "workers") => E::Workers,
+            _ => return Err(unsupported(req)),
+        };
+        Ok(endpoint)
+    }
+
+    /// On a zone that is not the metadata master, what of this endpoint goes to the master first.
+    fn master_first(&self) -> Option<MasterFirst<'_>> {
+        use AdminEndpoint as E;
+        match self {
+            E::UserCreate { uid } | E::UserModify { uid } | E::UserRemove { uid, .. } | E::KeyCreate { uid } => {
+                Some(MasterFirst::User(Some(uid)))
+            }
+            E::KeyRemove { uid, .. } => Some(MasterFirst::User(uid.as_deref())),
+            E::MetadataPut {
+                section,
+                key,
+                sync: false,
+            }
+            | E::MetadataRemove {
+                section,
+                key,
+                sync: false,
+            } => Some(MasterFirst::Metadata(format!("{section}:{key}"))),
+            E::MoveStart { .. }
+            | E::MoveStatus { .. }
+            | E::MoveCancel { .. }
+            | E::MoveWork { .. }
+            | E::MoveReport { .. } => Some(MasterFirst::Move),
+            _ => None,
+        }
+    }
+}
+
+fn parse_metadata(req: &AdminRequest, section: &str) -> Result<AdminEndpoint, AdminError> {
+    use AdminEndpoint as E;
+    let m = &req.method;
+    if section.is_empty() {
+        return match *m {
+            Method::GET => Ok(E::MetadataSections),
+            _ => Err(crate::metadata::unsupported(req)),
+        };
+    }
+    let section = section.to_string();
+    let sync = req.is_true("sync");
+    match (m, req.get("key").map(str::to_string)) {
+        (&Method::GET, None) => Ok(E::MetadataList { section }),
+        (&Method::GET, Some(key)) => Ok(E::MetadataGet { section, key }),
+        (&Method::PUT, Some(key)) => Ok(E::MetadataPut { section, key, sync }),
+        (&Method::DELETE, Some(key)) => Ok(E::MetadataRemove { section, key, sync }),
+        (&Method::PUT | &Method::DELETE, None) => Err(AdminError::BadRequest("missing required parameter --key".into())),
+        _ => Err(crate::metadata::unsupported(req)),
+    }
+}
+
+fn parse_move(req: &AdminRequest, resource: &str) -> Result<AdminEndpoint, AdminError> {
+    use AdminEndpoint as E;
+    let endpoint = match (&req.method, resource) {
+        (&Method::POST, "bucket-move/zone") => E::MoveZone,
+        (_, "bucket-move/zone") => return Err(AdminError::BadRequest("bucket-move/zone takes POST".into())),
+        (&Method::POST, "bucket-move") => {
+            let concurrency = req.number("concurrency", 4)?;
+            E::MoveStart {
+                bucket: req.require("bucket")?.to_string(),
+                zonegroup: req.require("zonegroup")?.to_string(),
+                concurrency,
+            }
+        }
+        (&Method::GET, "bucket-move") => E::MoveStatus {
+            bucket: req.get("bucket").map(str::to_string),
+        },
+        (&Method::POST, "bucket-move/cancel") => E::MoveCancel {
+            bucket: req.require("bucket")?.to_string(),
+        },
+        (&Method::GET, "bucket-move/work") => E::MoveWork {
+            zonegroup: req.require("zonegroup")?.to_string(),
+        },
+        (&Method::POST, "bucket-move/report") => E::MoveReport {
+            bucket: req.require("bucket")?.to_string(),
+            move_id: req.require("move")?.to_string(),
+            zone: req.require("zone")?.to_string(),
+        },
+        _ => {
+            return Err(AdminError::Gateway(GatewayError::InvalidRequest(format!(
+                "unsupported admin request {} /admin/{resource}",
+                req.method
+            ))))
+        }
+    };
+    Ok(endpoint)
+}
+
+pub(crate) fn unsupported(req: &AdminRequest) -> AdminError {
+    AdminError::BadRequest(format!(
+        "unsupported admin request {} /admin/{}",
+        req.method, req.resource
+    ))
+}
+
+/// An endpoint's answer: a JSON document, or a response of its own (a streamed body).
+pub enum Reply {
+    Json(Value),
+    Stream(S3Response<Body>),
+}
+
+/// Answers one admin request, parsed or not (the CLI's direct mode and the REST route both come here).
+/// Streamed answers need the REST route: here they are refused.
+pub async fn dispatch(gw: &Gateway, services: &Services, req: &AdminRequest) -> Result<Value, AdminError> {
+    match handle(gw, services, AdminEndpoint::parse(req)?, req).await? {
+        Reply::Json(value) => Ok(value),
+        Reply::Stream(_) => Err(AdminError::BadRequest(format!(
+            "{} /admin/{} streams its answer: only a running server serves it",
+            req.method, req.resource
+        ))),
+    }
+}
+
+/// The one `match` from an endpoint to its handler. On a zone that is not the metadata master, user and
+/// metadata changes and bucket moves go to the master first (see `master_first`).
+pub async fn handle(
+    gw: &Gateway,
+    services: &Services,
+    endpoint: AdminEndpoint,
+    req: &AdminRequest,
+) -> Result<Reply, AdminError> {
+    use crate::{config, logs, metadata, ops, r#move};
+    use AdminEndpoint as E;
+    if !gw.site().is_meta_master() {
+        if let Some(first) = endpoint.master_first() {
+            return forward_to_master(gw, req, first).await.map(Reply::Json);
+        }
+    }
+    let value = match endpoint {
+        E::UserInfo(lookup) => ops::user_info(gw, &lookup).await?,
+        E::UserCreate { uid } => ops::user_create(gw, &uid, req).await?,
+        E::UserModify { uid } => ops::user_modify(gw, &uid, req).await?,
+        E::UserRemove { uid, purge_data } => ops::user_remove(gw, &uid, purge_data).await?,
+        E::KeyCreate { uid } => ops::key_create(gw, &uid, req).await?,
+        E::KeyRemove { access_key, .. } => ops::key_remove(gw, &access_key).await?,
+        E::BucketCreate => ops::bucket_create(gw, req).await?,
+        E::BucketInfo { bucket } => ops::bucket_info(gw, &bucket).await?,
+        E::BucketList { uid, stats } => ops::bucket_list(gw, uid.as_deref(), stats).await?,
+        E::BucketRemove { bucket, purge_objects } => ops::bucket_remove(gw, &bucket, purge_objects).await?,
+        E::RealmGet => config::realm_rest_get(gw, req).await?,
+        E::PeriodGet => config::period_rest_get(gw, req).await?,
+        E::PeriodPost => config::period_rest_post(gw, req).await?,
+        E::Config(verb) => config::run(gw, req, verb).await?,
+        E::MetadataSections => metadata::sections(gw).await,
+        E::MetadataList { section } => metadata::list(gw, req, &section).await?,
+        E::MetadataGet { section, key } => metadata::get(gw, &section, &key).await?,
+        E::MetadataPut { section, key, sync } => metadata::put(gw, req, &section, &key, sync).await?,
+        E::MetadataRemove { section, key, .. } => metadata::remove(gw, &section, &key).await?,
+        E::LogList => logs::list(gw, req).await?,
+        E::LogTrim => logs::trim(gw, req).await?,
+        E::LogNotify => logs::notify(gw, services.sync()?, req)?,
+        E::SyncObject {
+            bucket,
+            key,
+            version_id,
+        } => return crate::route::sync_object(gw, &bucket, &key, version_id.as_deref()).await.map(Reply::Stream),
+        E::SyncFetch => logs::fetch(gw, req).await?,
+        E::SyncBuckets => logs::buckets(gw).await?,
+        E::SyncObjects => logs::objects(gw, req).await?,
+        E::SyncStatus => logs::document(services.sync()?.sync_status(gw).await)?,
+        E::SyncBucketStatus { bucket } => logs::document(services.sync()?.bucket_status(gw, &bucket).await)?,
+        E::SyncTrimmed => logs::trimmed(gw).await?,
+        E::SyncMarkers { source_zone } => logs::document(services.sync()?.markers(gw, &source_zone).await)?,
+        E::MoveZone => services.moves()?.zone_call(gw, req).await?,
+        E::MoveStart {
+            bucket,
+            zonegroup,
+            concurrency,
+        } => services.moves()?.start(gw, &bucket, &zonegroup, concurrency).await?,
+        E::MoveStatus { bucket } => services.moves()?.status(gw, bucket.as_deref()).await?,
+        E::MoveCancel { bucket } => services.moves()?.cancel(gw, &bucket).await?,
+        E::MoveWork { zonegroup } => services.moves()?.work(gw, &zonegroup).await?,
+        E::MoveReport { bucket, move_id, zone } => {
+            r#move::report(gw, services.moves()?, req, &bucket, &move_id, &zone).await?
+        }
+        E::Backup { with_data } => {
+            return Ok(Reply::Stream(
+                crate::backup::serve(services.backup.as_deref(), with_data).await,
+            ))
+        }
+        E::Workers => {
+            let list = services.workers.as_ref().map(|w| w.list()).unwrap_or_default();
+            json!({ "workers": list })
+        }
+    };
+    Ok(Reply::Json(value))
+}
+
+/// Sends a change only the metadata master makes to it, then (for users and metadata) stores the master's
+/// record here, so users, keys and entries are the same in every zone.
+async fn forward_to_master(gw: &Gateway, req: &AdminRequest, first: MasterFirst<'_>) -> Result<Value, AdminError> {
+    let copy_key = match first {
+        MasterFirst::Move => return Ok(master::forward(gw, req).await?),
+        MasterFirst::Metadata(key) => key,
+        MasterFirst::User(Some(uid)) => format!("user:{uid}"),
+        // `key rm --access-key` alone: the owner is found here before the key disappears.
+        MasterFirst::User(None) => format!(
+            "user:{}",
+            gw.lookup_access_key(req.require("access-key")?).await?.0.full_id()
+        ),
+    };
+    let answer = master::forward(gw, req).await?;
+    copy_after_forward(gw, &copy_key).await;
+    Ok(answer)
+}
+
+/// Once the master applied a change, the change is made: the caller is told so even when this zone cannot
+/// store the master's record right now (an error would claim that nothing changed). Metadata sync brings the
+/// record here later, as it does for every zone.
+async fn copy_after_forward(gw: &Gateway, key: &str) {
+    if let Err(e) = master::copy_entry_from_master(gw, key).await {
+        tracing::warn!(
+            %key,
+            error = %e,
+            "the metadata master applied the change, but this zone could not store its record yet; metadata sync \
+             will bring it"
+        );
+    }
+}
