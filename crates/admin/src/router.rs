@@ -68,7 +68,11 @@ pub enum AdminEndpoint {
     /// `POST /admin/log?type=...&notify|notify2`.
     LogNotify,
     /// `GET /admin/sync/object?bucket&key[&version-id]`: streamed.
-    SyncObject { bucket: String, key: String, version_id: Option<String> },
+    SyncObject {
+        bucket: String,
+        key: String,
+        version_id: Option<String>,
+    },
     /// `POST /admin/sync/fetch?bucket=B` (`{"keys": [...]}` as the body).
     SyncFetch,
     /// `GET /admin/sync/buckets`.
@@ -86,7 +90,11 @@ pub enum AdminEndpoint {
     /// `POST /admin/bucket-move/zone?op=...`: the master's call to this zone.
     MoveZone,
     /// `POST /admin/bucket-move?bucket&zonegroup[&concurrency]`.
-    MoveStart { bucket: String, zonegroup: String, concurrency: usize },
+    MoveStart {
+        bucket: String,
+        zonegroup: String,
+        concurrency: usize,
+    },
     /// `GET /admin/bucket-move[?bucket=B]`.
     MoveStatus { bucket: Option<String> },
     /// `POST /admin/bucket-move/cancel?bucket=B`.
@@ -94,7 +102,11 @@ pub enum AdminEndpoint {
     /// `GET /admin/bucket-move/work?zonegroup=ZG`.
     MoveWork { zonegroup: String },
     /// `POST /admin/bucket-move/report?bucket&move&zone` (the report as the body).
-    MoveReport { bucket: String, move_id: String, zone: String },
+    MoveReport {
+        bucket: String,
+        move_id: String,
+        zone: String,
+    },
     /// `GET /admin/backup[?with-data]`: streamed.
     Backup { with_data: bool },
     /// `GET /admin/workers`.
@@ -256,7 +268,9 @@ fn parse_metadata(req: &AdminRequest, section: &str) -> Result<AdminEndpoint, Ad
         (&Method::GET, Some(key)) => Ok(E::MetadataGet { section, key }),
         (&Method::PUT, Some(key)) => Ok(E::MetadataPut { section, key, sync }),
         (&Method::DELETE, Some(key)) => Ok(E::MetadataRemove { section, key, sync }),
-        (&Method::PUT | &Method::DELETE, None) => Err(AdminError::BadRequest("missing required parameter --key".into())),
+        (&Method::PUT | &Method::DELETE, None) => {
+            Err(AdminError::BadRequest("missing required parameter --key".into()))
+        }
         _ => Err(crate::metadata::unsupported(req)),
     }
 }
@@ -365,7 +379,11 @@ pub async fn handle(
             bucket,
             key,
             version_id,
-        } => return crate::route::sync_object(gw, &bucket, &key, version_id.as_deref()).await.map(Reply::Stream),
+        } => {
+            return crate::route::sync_object(gw, &bucket, &key, version_id.as_deref())
+                .await
+                .map(Reply::Stream)
+        }
         E::SyncFetch => logs::fetch(gw, req).await?,
         E::SyncBuckets => logs::buckets(gw).await?,
         E::SyncObjects => logs::objects(gw, req).await?,
@@ -427,5 +445,443 @@ async fn copy_after_forward(gw: &Gateway, key: &str) {
             "the metadata master applied the change, but this zone could not store its record yet; metadata sync \
              will bring it"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CONFIG_VERBS;
+    use AdminEndpoint as E;
+
+    fn req(method: Method, resource: &str, params: &[(&str, &str)]) -> AdminRequest {
+        params
+            .iter()
+            .fold(AdminRequest::new(method, resource), |r, (k, v)| r.param(k, *v))
+    }
+
+    fn parse(method: Method, resource: &str, params: &[(&str, &str)]) -> Result<AdminEndpoint, AdminError> {
+        AdminEndpoint::parse(&req(method, resource, params))
+    }
+
+    fn s(v: &str) -> String {
+        v.to_string()
+    }
+
+    /// The error a request gets: (HTTP status, RGW code, message).
+    fn refused(method: Method, resource: &str, params: &[(&str, &str)]) -> (u16, String, String) {
+        match parse(method, resource, params) {
+            Ok(e) => panic!("{resource} parsed as {e:?}"),
+            Err(e) => (e.status(), e.code().to_string(), e.to_string()),
+        }
+    }
+
+    #[test]
+    fn every_endpoint_parses() {
+        let cases: Vec<(Method, &str, Vec<(&str, &str)>, AdminEndpoint)> = vec![
+            (
+                Method::GET,
+                "user",
+                vec![("uid", "t$u")],
+                E::UserInfo(UserLookup::Uid(s("t$u"))),
+            ),
+            (
+                Method::GET,
+                "user",
+                vec![("access-key", "AK")],
+                E::UserInfo(UserLookup::AccessKey(s("AK"))),
+            ),
+            (
+                Method::GET,
+                "user",
+                vec![("uid", "u"), ("access-key", "AK")],
+                E::UserInfo(UserLookup::Uid(s("u"))),
+            ),
+            (
+                Method::PUT,
+                "user",
+                vec![("uid", "u"), ("display-name", "U")],
+                E::UserCreate { uid: s("u") },
+            ),
+            (
+                Method::POST,
+                "user",
+                vec![("uid", "u"), ("suspended", "true")],
+                E::UserModify { uid: s("u") },
+            ),
+            (
+                Method::DELETE,
+                "user",
+                vec![("uid", "u"), ("purge-data", "")],
+                E::UserRemove {
+                    uid: s("u"),
+                    purge_data: true,
+                },
+            ),
+            (
+                Method::DELETE,
+                "/user/",
+                vec![("uid", "u")],
+                E::UserRemove {
+                    uid: s("u"),
+                    purge_data: false,
+                },
+            ),
+            (
+                Method::PUT,
+                "user",
+                vec![("key", ""), ("uid", "u")],
+                E::KeyCreate { uid: s("u") },
+            ),
+            (
+                Method::DELETE,
+                "user",
+                vec![("key", ""), ("access-key", "AK")],
+                E::KeyRemove {
+                    access_key: s("AK"),
+                    uid: None,
+                },
+            ),
+            (
+                Method::DELETE,
+                "user",
+                vec![("key", ""), ("access-key", "AK"), ("uid", "u")],
+                E::KeyRemove {
+                    access_key: s("AK"),
+                    uid: Some(s("u")),
+                },
+            ),
+            (Method::PUT, "bucket", vec![], E::BucketCreate),
+            (
+                Method::GET,
+                "bucket",
+                vec![("bucket", "b")],
+                E::BucketInfo { bucket: s("b") },
+            ),
+            (
+                Method::GET,
+                "bucket",
+                vec![],
+                E::BucketList {
+                    uid: None,
+                    stats: false,
+                },
+            ),
+            (
+                Method::GET,
+                "bucket",
+                vec![("uid", "u"), ("stats", "true")],
+                E::BucketList {
+                    uid: Some(s("u")),
+                    stats: true,
+                },
+            ),
+            (
+                Method::DELETE,
+                "bucket",
+                vec![("bucket", "b"), ("purge-objects", "1")],
+                E::BucketRemove {
+                    bucket: s("b"),
+                    purge_objects: true,
+                },
+            ),
+            (Method::GET, "realm", vec![], E::RealmGet),
+            (Method::GET, "realm/period", vec![], E::PeriodGet),
+            (Method::POST, "realm/period", vec![], E::PeriodPost),
+            (Method::GET, "metadata", vec![], E::MetadataSections),
+            (Method::GET, "metadata/", vec![], E::MetadataSections),
+            (
+                Method::GET,
+                "metadata/user",
+                vec![],
+                E::MetadataList { section: s("user") },
+            ),
+            (
+                Method::GET,
+                "metadata/bucket.instance",
+                vec![("key", "b:1")],
+                E::MetadataGet {
+                    section: s("bucket.instance"),
+                    key: s("b:1"),
+                },
+            ),
+            (
+                Method::PUT,
+                "metadata/user",
+                vec![("key", "u")],
+                E::MetadataPut {
+                    section: s("user"),
+                    key: s("u"),
+                    sync: false,
+                },
+            ),
+            (
+                Method::PUT,
+                "metadata/user",
+                vec![("key", "u"), ("sync", "true")],
+                E::MetadataPut {
+                    section: s("user"),
+                    key: s("u"),
+                    sync: true,
+                },
+            ),
+            (
+                Method::DELETE,
+                "metadata/bucket",
+                vec![("key", "b")],
+                E::MetadataRemove {
+                    section: s("bucket"),
+                    key: s("b"),
+                    sync: false,
+                },
+            ),
+            (Method::GET, "log", vec![("type", "data")], E::LogList),
+            (Method::DELETE, "log", vec![("type", "data")], E::LogTrim),
+            (
+                Method::POST,
+                "log",
+                vec![("type", "data"), ("notify2", "")],
+                E::LogNotify,
+            ),
+            (
+                Method::GET,
+                "sync/object",
+                vec![("bucket", "b"), ("key", "k")],
+                E::SyncObject {
+                    bucket: s("b"),
+                    key: s("k"),
+                    version_id: None,
+                },
+            ),
+            (
+                Method::GET,
+                "sync/object",
+                vec![("bucket", "b"), ("key", "k"), ("version-id", "v")],
+                E::SyncObject {
+                    bucket: s("b"),
+                    key: s("k"),
+                    version_id: Some(s("v")),
+                },
+            ),
+            (Method::POST, "sync/fetch", vec![("bucket", "b")], E::SyncFetch),
+            (Method::GET, "sync/buckets", vec![], E::SyncBuckets),
+            (Method::GET, "sync/objects", vec![("bucket", "b")], E::SyncObjects),
+            (Method::GET, "sync/status", vec![], E::SyncStatus),
+            (
+                Method::GET,
+                "sync/bucket",
+                vec![("bucket", "b")],
+                E::SyncBucketStatus { bucket: s("b") },
+            ),
+            (Method::GET, "sync/trimmed", vec![], E::SyncTrimmed),
+            (
+                Method::GET,
+                "sync/markers",
+                vec![("source-zone", "z")],
+                E::SyncMarkers { source_zone: s("z") },
+            ),
+            (Method::POST, "bucket-move/zone", vec![("op", "hold")], E::MoveZone),
+            (
+                Method::POST,
+                "bucket-move",
+                vec![("bucket", "b"), ("zonegroup", "eu")],
+                E::MoveStart {
+                    bucket: s("b"),
+                    zonegroup: s("eu"),
+                    concurrency: 4,
+                },
+            ),
+            (
+                Method::POST,
+                "bucket-move",
+                vec![("bucket", "b"), ("zonegroup", "eu"), ("concurrency", "9")],
+                E::MoveStart {
+                    bucket: s("b"),
+                    zonegroup: s("eu"),
+                    concurrency: 9,
+                },
+            ),
+            (Method::GET, "bucket-move", vec![], E::MoveStatus { bucket: None }),
+            (
+                Method::GET,
+                "bucket-move",
+                vec![("bucket", "b")],
+                E::MoveStatus { bucket: Some(s("b")) },
+            ),
+            (
+                Method::POST,
+                "bucket-move/cancel",
+                vec![("bucket", "b")],
+                E::MoveCancel { bucket: s("b") },
+            ),
+            (
+                Method::GET,
+                "bucket-move/work",
+                vec![("zonegroup", "eu")],
+                E::MoveWork { zonegroup: s("eu") },
+            ),
+            (
+                Method::POST,
+                "bucket-move/report",
+                vec![("bucket", "b"), ("move", "m"), ("zone", "z")],
+                E::MoveReport {
+                    bucket: s("b"),
+                    move_id: s("m"),
+                    zone: s("z"),
+                },
+            ),
+            (Method::GET, "backup", vec![], E::Backup { with_data: false }),
+            (
+                Method::GET,
+                "backup",
+                vec![("with-data", "")],
+                E::Backup { with_data: true },
+            ),
+            (
+                Method::GET,
+                "backup",
+                vec![("with-data", "false")],
+                E::Backup { with_data: false },
+            ),
+            (Method::GET, "workers", vec![], E::Workers),
+            (
+                Method::POST,
+                "config/period/update",
+                vec![],
+                E::Config(ConfigVerb::PeriodUpdate),
+            ),
+            (
+                Method::POST,
+                "config/period/update",
+                vec![("commit", "true")],
+                E::Config(ConfigVerb::PeriodCommit),
+            ),
+        ];
+        for (method, resource, params, want) in cases {
+            let got = parse(method.clone(), resource, &params);
+            assert_eq!(got.ok(), Some(want), "{method} /admin/{resource} {params:?}");
+        }
+        // Configuration verbs answer any method (GET is the read-only one).
+        for (path, verb) in CONFIG_VERBS {
+            for method in [Method::GET, Method::POST] {
+                let got = parse(method, &format!("config/{path}"), &[]);
+                assert_eq!(got.ok(), Some(E::Config(*verb)), "config/{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_endpoints_are_the_400_they_were() {
+        for (method, resource, params) in [
+            (Method::GET, "nothing", vec![]),
+            (Method::PATCH, "user", vec![("uid", "u")]),
+            (Method::POST, "user", vec![("key", ""), ("uid", "u")]),
+            (Method::GET, "user", vec![("key", ""), ("uid", "u")]),
+            (Method::POST, "bucket", vec![("bucket", "b")]),
+            (Method::PUT, "realm", vec![]),
+            (Method::DELETE, "realm/period", vec![]),
+            (Method::PUT, "log", vec![("type", "data")]),
+            (Method::PUT, "sync/object", vec![("bucket", "b"), ("key", "k")]),
+            (Method::GET, "sync/fetch", vec![]),
+            (Method::POST, "backup", vec![]),
+            (Method::DELETE, "workers", vec![]),
+        ] {
+            let (status, code, message) = refused(method.clone(), resource, &params);
+            assert_eq!((status, code.as_str()), (400, "InvalidArgument"), "{method} {resource}");
+            assert_eq!(message, format!("unsupported admin request {method} /admin/{resource}"));
+        }
+        let (status, _, message) = refused(Method::GET, "config/realm/explode", &[]);
+        assert_eq!(status, 400);
+        assert_eq!(
+            message,
+            "unsupported configuration request GET /admin/config/realm/explode"
+        );
+        for (method, resource) in [(Method::POST, "metadata"), (Method::POST, "metadata/user")] {
+            let (status, code, message) = refused(method.clone(), resource, &[("key", "u")]);
+            assert_eq!((status, code.as_str()), (400, "InvalidArgument"));
+            assert!(
+                message.starts_with(&format!("unsupported metadata request {method} /admin/{resource}:")),
+                "{message}"
+            );
+        }
+        // Bucket moves answered these with InvalidRequest, and bucket-move/zone its own wording.
+        let (status, code, message) = refused(Method::DELETE, "bucket-move/other", &[]);
+        assert_eq!((status, code.as_str()), (400, "InvalidRequest"));
+        assert!(
+            message.ends_with("unsupported admin request DELETE /admin/bucket-move/other"),
+            "{message}"
+        );
+        let (status, _, message) = refused(Method::GET, "bucket-move/zone", &[]);
+        assert_eq!((status, message.as_str()), (400, "bucket-move/zone takes POST"));
+    }
+
+    #[test]
+    fn missing_required_parameters_are_named() {
+        for (method, resource, params, missing) in [
+            (Method::GET, "user", vec![], "uid"),
+            (Method::PUT, "user", vec![("display-name", "U")], "uid"),
+            (Method::POST, "user", vec![], "uid"),
+            (Method::DELETE, "user", vec![], "uid"),
+            (Method::PUT, "user", vec![("key", "")], "uid"),
+            (Method::DELETE, "user", vec![("key", ""), ("uid", "u")], "access-key"),
+            (Method::DELETE, "bucket", vec![], "bucket"),
+            (Method::PUT, "metadata/user", vec![], "key"),
+            (Method::DELETE, "metadata/user", vec![("key", "")], "key"),
+            (Method::GET, "sync/object", vec![("key", "k")], "bucket"),
+            (Method::GET, "sync/object", vec![("bucket", "b")], "key"),
+            (Method::GET, "sync/bucket", vec![], "bucket"),
+            (Method::GET, "sync/markers", vec![], "source-zone"),
+            (Method::POST, "bucket-move", vec![("zonegroup", "eu")], "bucket"),
+            (Method::POST, "bucket-move", vec![("bucket", "b")], "zonegroup"),
+            (Method::POST, "bucket-move/cancel", vec![], "bucket"),
+            (Method::GET, "bucket-move/work", vec![], "zonegroup"),
+            (
+                Method::POST,
+                "bucket-move/report",
+                vec![("bucket", "b"), ("zone", "z")],
+                "move",
+            ),
+        ] {
+            let (status, code, message) = refused(method.clone(), resource, &params);
+            assert_eq!((status, code.as_str()), (400, "InvalidArgument"), "{method} {resource}");
+            assert_eq!(
+                message,
+                format!("missing required parameter --{missing}"),
+                "{method} {resource}"
+            );
+        }
+        let (_, _, message) = refused(Method::POST, "bucket-move", &[("concurrency", "many")]);
+        assert_eq!(message, "--concurrency must be a whole number, not \"many\"");
+    }
+
+    #[test]
+    fn master_only_changes_go_to_the_master_first() {
+        let first = |method, resource, params: &[(&str, &str)]| {
+            let endpoint = parse(method, resource, params).expect("parses");
+            format!("{:?}", endpoint.master_first())
+        };
+        assert_eq!(first(Method::PUT, "user", &[("uid", "u")]), "Some(User(Some(\"u\")))");
+        assert_eq!(
+            first(Method::DELETE, "user", &[("key", ""), ("access-key", "AK")]),
+            "Some(User(None))"
+        );
+        assert_eq!(first(Method::GET, "user", &[("uid", "u")]), "None");
+        assert_eq!(
+            first(Method::PUT, "metadata/user", &[("key", "u")]),
+            "Some(Metadata(\"user:u\"))"
+        );
+        assert_eq!(
+            first(Method::DELETE, "metadata/bucket", &[("key", "b")]),
+            "Some(Metadata(\"bucket:b\"))"
+        );
+        // Metadata sync applies the master's own entries here.
+        assert_eq!(
+            first(Method::PUT, "metadata/user", &[("key", "u"), ("sync", "true")]),
+            "None"
+        );
+        assert_eq!(first(Method::GET, "bucket-move", &[]), "Some(Move)");
+        // The master's calls to every zone run where they arrive.
+        assert_eq!(first(Method::POST, "bucket-move/zone", &[]), "None");
+        assert_eq!(first(Method::DELETE, "bucket", &[("bucket", "b")]), "None");
     }
 }

@@ -37,21 +37,27 @@ pub trait BucketMoves: Send + Sync {
     /// The moves a target zonegroup copies: their raw records.
     async fn work(&self, gw: &Gateway, zonegroup: &str) -> Result<Value, AdminError>;
     /// A target zone's progress report (`report` is the request's JSON body).
-    async fn report(&self, gw: &Gateway, bucket: &str, move_id: &str, zone: &str, report: Value)
-        -> Result<Value, AdminError>;
+    async fn report(
+        &self,
+        gw: &Gateway,
+        bucket: &str,
+        move_id: &str,
+        zone: &str,
+        report: Value,
+    ) -> Result<Value, AdminError>;
 }
 
 /// A backup archive, as bytes streamed to the caller.
-pub type BackupBytes =
-    std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync>>;
+pub type BackupBytes = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync>>;
 
 /// Why a backup could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupRefused {
     #[error("a backup is already running")]
     Busy,
-    #[error("{0}")]
-    Failed(String),
+    /// Anything else, with the backup service's own error.
+    #[error(transparent)]
+    Failed(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Online backups (`GET /admin/backup`).
