@@ -697,6 +697,48 @@ def check_versioned_bucket_empties(self):
 Checks.check_versioned_bucket_empties = check_versioned_bucket_empties
 
 
+def check_tenant_path_style(self):
+    """A `tenant$uid` user (made by run.sh) through boto3, path-style: its plain bucket names are in its tenant,
+    so it owns a bucket of the same name as the default tenant's; `tenant:bucket` names a tenant's bucket.
+    botocore checks bucket names client-side and refuses a ':' until that handler is unregistered."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.handlers import validate_bucket_name
+
+    tenant = self.args.tenant
+    t = self.client(self.args.tenant_access_key, self.args.tenant_secret_key)
+    try:
+        t.head_bucket(Bucket=f"{tenant}:{self.bucket}")
+        raise CheckFailed("botocore accepted a bucket name with ':' (its client-side check changed)")
+    except ParamValidationError:
+        pass
+    for client in (t, self.s3):
+        client.meta.events.unregister("before-parameter-build.s3", validate_bucket_name)
+    # The same name as the default tenant's bucket, in the tenant.
+    t.create_bucket(Bucket=self.bucket)
+    t.put_object(Bucket=self.bucket, Key="whose.txt", Body=b"the tenant's")
+    self.s3.put_object(Bucket=self.bucket, Key="whose.txt", Body=b"the default tenant's")
+    mine = t.get_object(Bucket=f"{tenant}:{self.bucket}", Key="whose.txt")["Body"].read()
+    expect(mine == b"the tenant's", f"{tenant}:{self.bucket}/whose.txt reads {mine!r}")
+    theirs = self.s3.get_object(Bucket=self.bucket, Key="whose.txt")["Body"].read()
+    expect(theirs == b"the default tenant's", f"{self.bucket}/whose.txt reads {theirs!r}")
+    names = [b["Name"] for b in t.list_buckets()["Buckets"]]
+    expect(names == [self.bucket], f"the tenant user lists {names}")
+    for client, bucket, who in ((self.s3, f"{tenant}:{self.bucket}", "the default user"), (t, f":{self.bucket}", "the tenant user")):
+        try:
+            client.get_object(Bucket=bucket, Key="whose.txt")
+            raise CheckFailed(f"{who} read {bucket}/whose.txt of another owner")
+        except ClientError as e:
+            code, status = error_code(e)
+            expect(status == 403 and code == "AccessDenied", f"{who} reading {bucket}: {status} {code}")
+    t.delete_object(Bucket=f"{tenant}:{self.bucket}", Key="whose.txt")
+    t.delete_bucket(Bucket=self.bucket)
+    self.s3.delete_object(Bucket=self.bucket, Key="whose.txt")
+    self.s3.head_bucket(Bucket=self.bucket)
+
+
+Checks.check_tenant_path_style = check_tenant_path_style
+
+
 CHECKS = [
     ("boto3-create-bucket", "check_create_bucket"),
     ("boto3-upload-file-threaded-40MiB", "check_upload_file_threaded"),
@@ -716,6 +758,7 @@ CHECKS = [
     ("boto3-tagging", "check_tagging"),
     ("boto3-cors", "check_cors"),
     ("boto3-lifecycle-config", "check_lifecycle_config"),
+    ("boto3-tenant-path-style", "check_tenant_path_style"),
     ("boto3-delete-bucket", "check_delete_bucket"),
     ("boto3-versions-object-versions-delete", "check_versioned_bucket_empties"),
 ]
@@ -727,6 +770,9 @@ def main():
     p.add_argument("--access-key", required=True)
     p.add_argument("--secret-key", required=True)
     p.add_argument("--workdir", required=True)
+    p.add_argument("--tenant", required=True, help="the tenant of the second user")
+    p.add_argument("--tenant-access-key", required=True)
+    p.add_argument("--tenant-secret-key", required=True)
     p.add_argument("--filter", default="")
     args = p.parse_args()
     checks = Checks(args)

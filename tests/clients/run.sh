@@ -623,9 +623,17 @@ run_check rclone-purge-versioned check_rclone_purge_versioned
 
 # boto3: the python driver prints its own PASS/FAIL lines.
 echo "boto3: $(python3 -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)')"
+# A user of tenant `boto3t` for the tenant check (`tenant$uid`).
+TAK="MERIDIANTENANT00001" TSK="tenantSecretKey/0001+abcdefghijklmnopqrs"
+if create_user "$TMP/data" 'boto3t$ann' "$TAK" "$TSK" "$TMP/tenant-user.json" 2>"$TMP/tenant-user.err"; then
+    pass cli-user-create-tenant
+else
+    fail cli-user-create-tenant "$(tail -n 3 "$TMP/tenant-user.err" | tr '\n' ' ')"
+fi
 rc=0
 timeout -k 5 $((CHECK_TIMEOUT * 2)) python3 "$HERE/boto3_checks.py" --endpoint "$ENDPOINT" \
     --access-key "$AK" --secret-key "$SK" --workdir "$W" ${FILTER:+--filter "$FILTER"} \
+    --tenant boto3t --tenant-access-key "$TAK" --tenant-secret-key "$TSK" \
     >"$TMP/logs/boto3.log" 2>&1 </dev/null || rc=$?
 cat "$TMP/logs/boto3.log"
 count_results "$TMP/logs/boto3.log"

@@ -5,7 +5,7 @@ use crate::error::AdminError;
 use crate::rgw_json;
 use crate::router::UserLookup;
 use meridian_gateway::buckets::split_bucket_name;
-use meridian_gateway::users::{split_user_id, NewUser};
+use meridian_gateway::users::{full_user_id, resolve_user_id, split_user_id, NewUser};
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_peer::master;
 pub use meridian_peer::AdminRequest;
@@ -33,6 +33,12 @@ impl Params for AdminRequest {
     }
 }
 
+/// The user a request names: `uid` as `tenant$uid`, or `tenant` and `uid` (radosgw-admin's `--tenant`).
+pub(crate) fn user_id_param(req: &AdminRequest) -> Result<String, AdminError> {
+    let (tenant, uid) = resolve_user_id(req.get("tenant"), req.require("uid")?)?;
+    Ok(full_user_id(&tenant, &uid))
+}
+
 /// `GET /admin/user`.
 pub(crate) async fn user_info(gw: &Gateway, lookup: &UserLookup) -> Result<Value, AdminError> {
     let user = match lookup {
@@ -48,10 +54,11 @@ pub(crate) async fn user_info(gw: &Gateway, lookup: &UserLookup) -> Result<Value
 
 /// `PUT /admin/user`.
 pub(crate) async fn user_create(gw: &Gateway, uid: &str, req: &AdminRequest) -> Result<Value, AdminError> {
+    // `uid` is the whole `tenant$uid` the router resolved (`user_id_param`).
     let (tenant, uid) = split_user_id(uid);
     let user = gw
         .create_user(NewUser {
-            tenant: req.get("tenant").map_or(tenant, str::to_string),
+            tenant,
             uid,
             display_name: req.require("display-name")?.to_string(),
             email: req.get("email").unwrap_or_default().to_string(),
@@ -108,7 +115,7 @@ pub(crate) async fn bucket_create(gw: &Gateway, req: &AdminRequest) -> Result<Va
         }
         .into());
     }
-    let owner = gw.user_info(req.require("uid")?).await?;
+    let owner = gw.user_info(&user_id_param(req)?).await?;
     let bucket = gw
         .create_bucket_in(&owner, req.require("bucket")?, req.require("zonegroup")?)
         .await?;
@@ -144,7 +151,11 @@ pub(crate) async fn bucket_list(gw: &Gateway, uid: Option<&str>, stats: bool) ->
         }
         Ok(Value::Array(out))
     } else {
-        Ok(json!(buckets.into_iter().map(|b| b.name).collect::<Vec<_>>()))
+        // `tenant/name` for a tenant's bucket: what `bucket stats|rm|move --bucket` take back.
+        Ok(json!(buckets
+            .iter()
+            .map(|b| meridian_model::bucket::bucket_spec(&b.tenant, &b.name))
+            .collect::<Vec<_>>()))
     }
 }
 

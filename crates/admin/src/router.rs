@@ -4,7 +4,7 @@
 
 use crate::config::ConfigVerb;
 use crate::error::AdminError;
-use crate::ops::Params;
+use crate::ops::{user_id_param, Params};
 use crate::services::Services;
 use http::Method;
 use meridian_gateway::{Gateway, GatewayError};
@@ -34,7 +34,7 @@ pub enum AdminEndpoint {
     /// `PUT /admin/user?key&uid=U[&access-key&secret-key]`.
     KeyCreate { uid: String },
     /// `DELETE /admin/user?key&access-key=AK`.
-    KeyRemove { access_key: String, uid: Option<String> },
+    KeyRemove { access_key: String },
     /// `PUT /admin/bucket?uid&bucket&zonegroup`: another zone's CreateBucket, recorded on the master.
     BucketCreate,
     /// `GET /admin/bucket?bucket=B`.
@@ -115,9 +115,9 @@ pub enum AdminEndpoint {
 
 /// What the master must do first on a zone that is not the metadata master.
 #[derive(Debug, PartialEq, Eq)]
-enum MasterFirst<'a> {
+enum MasterFirst {
     /// A user or key change: forwarded, then this zone stores the master's `user:` record.
-    User(Option<&'a str>),
+    User,
     /// An operator's metadata put or remove of this key: forwarded, then the master's record is stored.
     Metadata(String),
     /// A bucket move: the master keeps the move's record and answers.
@@ -149,25 +149,24 @@ impl AdminEndpoint {
         }
         let endpoint = match (m, resource) {
             (&Method::PUT, "user") if req.params.contains_key("key") => E::KeyCreate {
-                uid: req.require("uid")?.to_string(),
+                uid: user_id_param(req)?,
             },
             (&Method::DELETE, "user") if req.params.contains_key("key") => E::KeyRemove {
                 access_key: req.require("access-key")?.to_string(),
-                uid: req.get("uid").map(str::to_string),
             },
             (_, "user") if req.params.contains_key("key") => return Err(unsupported(req)),
             (&Method::GET, "user") => E::UserInfo(match (req.get("uid"), req.get("access-key")) {
                 (None, Some(ak)) => UserLookup::AccessKey(ak.to_string()),
-                _ => UserLookup::Uid(req.require("uid")?.to_string()),
+                _ => UserLookup::Uid(user_id_param(req)?),
             }),
             (&Method::PUT, "user") => E::UserCreate {
-                uid: req.require("uid")?.to_string(),
+                uid: user_id_param(req)?,
             },
             (&Method::POST, "user") => E::UserModify {
-                uid: req.require("uid")?.to_string(),
+                uid: user_id_param(req)?,
             },
             (&Method::DELETE, "user") => E::UserRemove {
-                uid: req.require("uid")?.to_string(),
+                uid: user_id_param(req)?,
                 purge_data: req.is_true("purge-data"),
             },
             (&Method::PUT, "bucket") => E::BucketCreate,
@@ -176,7 +175,7 @@ impl AdminEndpoint {
                     bucket: bucket.to_string(),
                 },
                 None => E::BucketList {
-                    uid: req.get("uid").map(str::to_string),
+                    uid: req.get("uid").map(|_| user_id_param(req)).transpose()?,
                     stats: req.is_true("stats"),
                 },
             },
@@ -225,13 +224,14 @@ impl AdminEndpoint {
     }
 
     /// On a zone that is not the metadata master, what of this endpoint goes to the master first.
-    fn master_first(&self) -> Option<MasterFirst<'_>> {
+    fn master_first(&self) -> Option<MasterFirst> {
         use AdminEndpoint as E;
         match self {
-            E::UserCreate { uid } | E::UserModify { uid } | E::UserRemove { uid, .. } | E::KeyCreate { uid } => {
-                Some(MasterFirst::User(Some(uid)))
-            }
-            E::KeyRemove { uid, .. } => Some(MasterFirst::User(uid.as_deref())),
+            E::UserCreate { .. }
+            | E::UserModify { .. }
+            | E::UserRemove { .. }
+            | E::KeyCreate { .. }
+            | E::KeyRemove { .. } => Some(MasterFirst::User),
             E::MetadataPut {
                 section,
                 key,
@@ -358,7 +358,7 @@ pub async fn handle(
         E::UserModify { uid } => ops::user_modify(gw, &uid, req).await?,
         E::UserRemove { uid, purge_data } => ops::user_remove(gw, &uid, purge_data).await?,
         E::KeyCreate { uid } => ops::key_create(gw, &uid, req).await?,
-        E::KeyRemove { access_key, .. } => ops::key_remove(gw, &access_key).await?,
+        E::KeyRemove { access_key } => ops::key_remove(gw, &access_key).await?,
         E::BucketCreate => ops::bucket_create(gw, req).await?,
         E::BucketInfo { bucket } => ops::bucket_info(gw, &bucket).await?,
         E::BucketList { uid, stats } => ops::bucket_list(gw, uid.as_deref(), stats).await?,
@@ -418,16 +418,18 @@ pub async fn handle(
 
 /// Sends a change only the metadata master makes to it, then (for users and metadata) stores the master's
 /// record here, so users, keys and entries are the same in every zone.
-async fn forward_to_master(gw: &Gateway, req: &AdminRequest, first: MasterFirst<'_>) -> Result<Value, AdminError> {
+async fn forward_to_master(gw: &Gateway, req: &AdminRequest, first: MasterFirst) -> Result<Value, AdminError> {
     let copy_key = match first {
         MasterFirst::Move => return Ok(master::forward(gw, req).await?),
         MasterFirst::Metadata(key) => key,
-        MasterFirst::User(Some(uid)) => format!("user:{uid}"),
-        // `key rm --access-key` alone: the owner is found here before the key disappears.
-        MasterFirst::User(None) => format!(
-            "user:{}",
-            gw.lookup_access_key(req.require("access-key")?).await?.0.full_id()
-        ),
+        MasterFirst::User => match req.get("uid") {
+            Some(_) => format!("user:{}", user_id_param(req)?),
+            // `key rm --access-key` alone: the owner is found here before the key disappears.
+            None => format!(
+                "user:{}",
+                gw.lookup_access_key(req.require("access-key")?).await?.0.full_id()
+            ),
+        },
     };
     let answer = master::forward(gw, req).await?;
     copy_after_forward(gw, &copy_key).await;
@@ -488,6 +490,27 @@ mod tests {
             (
                 Method::GET,
                 "user",
+                vec![("tenant", "t"), ("uid", "u")],
+                E::UserInfo(UserLookup::Uid(s("t$u"))),
+            ),
+            (
+                Method::PUT,
+                "user",
+                vec![("tenant", "t"), ("uid", "u")],
+                E::UserCreate { uid: s("t$u") },
+            ),
+            (
+                Method::GET,
+                "bucket",
+                vec![("tenant", "t"), ("uid", "u")],
+                E::BucketList {
+                    uid: Some(s("t$u")),
+                    stats: false,
+                },
+            ),
+            (
+                Method::GET,
+                "user",
                 vec![("access-key", "AK")],
                 E::UserInfo(UserLookup::AccessKey(s("AK"))),
             ),
@@ -537,19 +560,13 @@ mod tests {
                 Method::DELETE,
                 "user",
                 vec![("key", ""), ("access-key", "AK")],
-                E::KeyRemove {
-                    access_key: s("AK"),
-                    uid: None,
-                },
+                E::KeyRemove { access_key: s("AK") },
             ),
             (
                 Method::DELETE,
                 "user",
                 vec![("key", ""), ("access-key", "AK"), ("uid", "u")],
-                E::KeyRemove {
-                    access_key: s("AK"),
-                    uid: Some(s("u")),
-                },
+                E::KeyRemove { access_key: s("AK") },
             ),
             (Method::PUT, "bucket", vec![], E::BucketCreate),
             (
@@ -850,6 +867,10 @@ mod tests {
                 "{method} {resource}"
             );
         }
+        // A user id is checked where it is read (a tenant before '$' must not be empty).
+        let (status, code, message) = refused(Method::GET, "user", &[("uid", "$u")]);
+        assert_eq!((status, code.as_str()), (400, "InvalidArgument"));
+        assert!(message.contains("the tenant before '$' is empty"), "{message}");
         let (_, _, message) = refused(Method::POST, "bucket-move", &[("concurrency", "many")]);
         assert_eq!(message, "--concurrency must be a whole number, not \"many\"");
     }
@@ -860,10 +881,10 @@ mod tests {
             let endpoint = parse(method, resource, params).expect("parses");
             format!("{:?}", endpoint.master_first())
         };
-        assert_eq!(first(Method::PUT, "user", &[("uid", "u")]), "Some(User(Some(\"u\")))");
+        assert_eq!(first(Method::PUT, "user", &[("uid", "u")]), "Some(User)");
         assert_eq!(
             first(Method::DELETE, "user", &[("key", ""), ("access-key", "AK")]),
-            "Some(User(None))"
+            "Some(User)"
         );
         assert_eq!(first(Method::GET, "user", &[("uid", "u")]), "None");
         assert_eq!(

@@ -156,7 +156,9 @@ impl Index {
         self.len() == 0
     }
 
-    /// Replaces every bucket (a full load). Buckets of a tenant are left out: tenants are not served yet.
+    /// Replaces every bucket (a full load). Only the default tenant's buckets have DNS names: a tenant's bucket
+    /// (`tenant:name`) cannot be a DNS label and is reached path-style, as in RGW (docs/decisions.md), so it
+    /// never changes what a name answers.
     pub fn replace_all<'a>(&self, buckets: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) {
         let mut fresh = Buckets::default();
         for (tenant, name, zonegroup) in buckets {
@@ -168,7 +170,7 @@ impl Index {
         self.bump();
     }
 
-    /// Records one bucket (`zonegroup` set) or its removal (`None`).
+    /// Records one bucket (`zonegroup` set) or its removal (`None`); a tenant's bucket changes nothing.
     pub fn set_bucket(&self, tenant: &str, name: &str, zonegroup: Option<&str>) {
         if !tenant.is_empty() {
             return;
@@ -293,5 +295,32 @@ mod tests {
         idx.set_bucket("", "x", Some("gone-id"));
         assert_eq!(idx.bucket("x", &zgs), BucketHit::Missing);
         assert_eq!(idx.len(), 2);
+    }
+
+    #[test]
+    fn a_tenants_bucket_never_changes_the_default_tenants_answer() {
+        let idx = Index::new();
+        let zgs = vec![zg("us-id", "s3.us.example.com"), zg("eu-id", "s3.eu.example.com")];
+        let in_us = BucketHit::Bucket {
+            target: "photos.s3.us.example.com".into(),
+        };
+        idx.replace_all([("", "photos", "us-id"), ("acme", "photos", "eu-id")]);
+        assert_eq!(idx.bucket("photos", &zgs), in_us);
+        let serial = idx.serial();
+        // Created, moved and removed in a tenant: the default tenant's `photos` still answers the same.
+        idx.set_bucket("acme", "photos", Some("eu-id"));
+        idx.set_bucket("globex", "photos", Some("eu-id"));
+        assert_eq!(idx.bucket("photos", &zgs), in_us);
+        idx.set_bucket("acme", "photos", None);
+        assert_eq!(idx.bucket("photos", &zgs), in_us);
+        assert_eq!(
+            idx.serial(),
+            serial,
+            "nothing changed, so the zone serial did not either"
+        );
+        // A tenant's bucket whose name only it has gets no DNS name either.
+        idx.set_bucket("acme", "acme-only", Some("us-id"));
+        assert_eq!(idx.bucket("acme-only", &zgs), BucketHit::Missing);
+        assert_eq!(idx.len(), 1);
     }
 }

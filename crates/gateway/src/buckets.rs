@@ -14,6 +14,15 @@ pub fn split_bucket_name(spec: &str) -> (String, String) {
     }
 }
 
+/// The tenant and name of the bucket an S3 request names, as RGW resolves it: `tenant:name` is a bucket of
+/// that tenant (`:name` one of the default tenant); a plain name is a bucket of the caller's own tenant.
+pub fn resolve_bucket_name(caller_tenant: &str, requested: &str) -> (String, String) {
+    match requested.split_once(':') {
+        Some((tenant, name)) => (tenant.to_string(), name.to_string()),
+        None => (caller_tenant.to_string(), requested.to_string()),
+    }
+}
+
 /// Adds to a bucket's object count and byte total (inside the mutation's transaction).
 pub(crate) fn adjust_stats(txn: &mut dyn WriteTxn, bucket_id: &str, objects: i64, bytes: i64) -> Result<()> {
     let key = keys::stats(bucket_id);
@@ -315,4 +324,20 @@ pub(crate) fn purge_batch(txn: &mut dyn WriteTxn, bucket: &Bucket, limit: usize)
     adjust_stats(txn, &bucket.bucket_id, -(removed as i64), -(bytes as i64))?;
     gc::enqueue(txn, garbage)?;
     Ok(full || uploads.len() == limit)
+}
+
+#[cfg(test)]
+mod tenant_name_tests {
+    use super::*;
+
+    #[test]
+    fn requests_name_buckets_in_the_callers_tenant_unless_prefixed() {
+        let pair = |t: &str, n: &str| (t.to_string(), n.to_string());
+        assert_eq!(resolve_bucket_name("acme", "photos"), pair("acme", "photos"));
+        assert_eq!(resolve_bucket_name("", "photos"), pair("", "photos"));
+        assert_eq!(resolve_bucket_name("acme", "globex:photos"), pair("globex", "photos"));
+        assert_eq!(resolve_bucket_name("acme", ":photos"), pair("", "photos"));
+        assert_eq!(resolve_bucket_name("", "acme:photos"), pair("acme", "photos"));
+        assert_eq!(split_bucket_name("acme/photos"), pair("acme", "photos"));
+    }
 }

@@ -15,6 +15,9 @@ pub enum MetaChange {
     Bucket { tenant: String, name: String },
     /// The site view was swapped (a new period: zonegroups, endpoints, hostnames).
     Site,
+    /// Another gateway of the zone (a process over the same shared store) committed something: which buckets
+    /// changed is in the metadata log, which receivers read from where they last stopped.
+    Elsewhere,
 }
 
 impl Gateway {

@@ -7,7 +7,6 @@
 //! keys of a bucket share one `ver`.
 
 use crate::error::{GatewayError, Result};
-use crate::users::validate_uid;
 use crate::{keys, records, Gateway};
 use meridian_model::names::validate_bucket_name;
 use meridian_model::{AccessKey, Bucket, BucketStats, ObjVersion, Timestamp, User, VersioningStatus};
@@ -63,7 +62,7 @@ impl MetaKey {
         match section {
             "user" => Ok(MetaKey::User(rest.to_string())),
             "bucket" => {
-                let (tenant, name) = split_tenant(rest);
+                let (tenant, name) = split_tenant(rest).ok_or_else(bad)?;
                 if name.is_empty() || name.contains(':') {
                     return Err(bad());
                 }
@@ -71,7 +70,7 @@ impl MetaKey {
             }
             "bucket.instance" => {
                 let (bucket, id) = rest.split_once(':').ok_or_else(bad)?;
-                let (tenant, name) = split_tenant(bucket);
+                let (tenant, name) = split_tenant(bucket).ok_or_else(bad)?;
                 if name.is_empty() || id.is_empty() || id.contains(':') {
                     return Err(bad());
                 }
@@ -86,8 +85,10 @@ impl MetaKey {
     }
 }
 
-fn split_tenant(spec: &str) -> (String, String) {
-    crate::buckets::split_bucket_name(spec)
+/// `[tenant/]name`; `None` for a tenant RGW would not accept (its separators would corrupt the keys).
+fn split_tenant(spec: &str) -> Option<(String, String)> {
+    let (tenant, name) = crate::buckets::split_bucket_name(spec);
+    (tenant.is_empty() || meridian_model::names::is_valid_tenant(&tenant)).then_some((tenant, name))
 }
 
 pub use meridian_model::bucket::bucket_spec;
@@ -607,7 +608,7 @@ fn put_user(
             user.full_id()
         )));
     }
-    validate_uid(&user.uid)?;
+    crate::users::validate_user_id(&user.tenant, &user.uid)?;
     let ukey = keys::user(id);
     let stored: Option<User> = records::get(txn, &ukey)?;
     let Some((ver, mtime)) = decide(key, stored.as_ref().map(|u| &u.ver), entry, mode)? else {

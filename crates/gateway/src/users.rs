@@ -24,6 +24,48 @@ pub fn split_user_id(id: &str) -> (String, String) {
     }
 }
 
+/// RGW's `tenant$uid`, or the bare uid in the default tenant (what `User::full_id` prints).
+pub fn full_user_id(tenant: &str, uid: &str) -> String {
+    if tenant.is_empty() {
+        uid.to_string()
+    } else {
+        format!("{tenant}${uid}")
+    }
+}
+
+/// The tenant and uid that `--tenant` and `--uid` name together, as radosgw-admin takes them: the uid may
+/// carry its tenant (`tenant$uid`), `--tenant` may give it instead; both must then agree. Both are checked.
+pub fn resolve_user_id(tenant: Option<&str>, uid: &str) -> Result<(String, String)> {
+    let (from_uid, bare) = split_user_id(uid);
+    if uid.contains('$') && from_uid.is_empty() {
+        return Err(GatewayError::InvalidArgument(format!(
+            "invalid user id {uid:?}: the tenant before '$' is empty (a user of the default tenant has no '$')"
+        )));
+    }
+    let tenant = match tenant.filter(|t| !t.is_empty()) {
+        Some(t) if !from_uid.is_empty() && t != from_uid => {
+            return Err(GatewayError::InvalidArgument(format!(
+                "--tenant {t:?} disagrees with the tenant of --uid {uid:?}"
+            )))
+        }
+        Some(t) => t.to_string(),
+        None => from_uid,
+    };
+    validate_user_id(&tenant, &bare)?;
+    Ok((tenant, bare))
+}
+
+/// A user's tenant (empty: the default tenant) and uid, as they may be stored.
+pub(crate) fn validate_user_id(tenant: &str, uid: &str) -> Result<()> {
+    if !tenant.is_empty() && !meridian_model::names::is_valid_tenant(tenant) {
+        return Err(GatewayError::InvalidArgument(format!(
+            "invalid tenant {tenant:?}: 1-{} letters, digits or '_'",
+            meridian_model::names::MAX_TENANT_LEN
+        )));
+    }
+    validate_uid(uid)
+}
+
 fn random_chars(alphabet: &[u8], n: usize) -> String {
     let mut out = String::with_capacity(n);
     while out.len() < n {
@@ -89,7 +131,7 @@ fn system_principal(uid: &str) -> User {
 
 impl Gateway {
     pub async fn create_user(&self, spec: NewUser) -> Result<User> {
-        validate_uid(&spec.uid)?;
+        validate_user_id(&spec.tenant, &spec.uid)?;
         if spec.display_name.is_empty() {
             return Err(GatewayError::InvalidArgument(
                 "display name is required (--display-name)".into(),
@@ -293,5 +335,27 @@ mod tests {
         assert_eq!(generate_secret_key().len(), 40);
         assert_ne!(generate_access_key(), a);
         assert_eq!(split_user_id("t$u"), ("t".to_string(), "u".to_string()));
+    }
+
+    #[test]
+    fn user_ids_name_their_tenant_once() {
+        let pair = |t: &str, u: &str| (t.to_string(), u.to_string());
+        assert_eq!(resolve_user_id(None, "acme$ann").unwrap(), pair("acme", "ann"));
+        assert_eq!(resolve_user_id(Some("acme"), "ann").unwrap(), pair("acme", "ann"));
+        assert_eq!(resolve_user_id(Some("acme"), "acme$ann").unwrap(), pair("acme", "ann"));
+        assert_eq!(resolve_user_id(Some(""), "ann").unwrap(), pair("", "ann"));
+        for (tenant, uid) in [
+            (Some("other"), "acme$ann"),
+            (None, "$ann"),
+            (None, "a-b$ann"),
+            (Some("a:b"), "ann"),
+            (None, "acme$ann$x"),
+            (None, "acme$"),
+        ] {
+            assert!(
+                matches!(resolve_user_id(tenant, uid), Err(GatewayError::InvalidArgument(_))),
+                "{tenant:?} {uid:?}"
+            );
+        }
     }
 }

@@ -37,12 +37,13 @@ impl Gateway {
         Ok(tokio::task::spawn_blocking(move || meta.commit_seq()).await??)
     }
 
-    /// Tells this process's log followers (the push notifier to peer zones) that the logs may have changed
-    /// through another gateway of the zone: a spurious wake-up only makes a peer look at a log.
+    /// Tells this process's log followers (the push notifier to peer zones, the DNS index) that the logs may
+    /// have changed through another gateway of the zone: a spurious wake-up only makes a follower look at a log.
     pub fn note_logs_changed_elsewhere(&self) {
         self.log_changes.send_modify(|c| {
             c.data += 1;
             c.metadata += 1;
         });
+        self.notify(crate::changes::MetaChange::Elsewhere);
     }
 }

@@ -89,14 +89,16 @@ pub async fn follow_site(gw: Gateway, mut worker: Worker, every: Duration) {
 /// peer zones hear of those changes as fast as of this gateway's own.
 pub async fn follow_commits(gw: Gateway, mut worker: Worker, every: Duration) {
     worker.status(format!(
-        "wakes the peer notifier on commits made through other gateways (checked every {} ms)",
+        "wakes the peer notifier and the DNS index on commits made through other gateways (checked every {} ms)",
         every.as_millis()
     ));
     let mut last = None;
-    while worker.sleep(every).await {
+    // The first look wakes the followers too: a commit made between their own start and this worker's first
+    // look would otherwise go unnoticed until the next one (a spurious wake-up costs a log read).
+    loop {
         match gw.store_commit_seq().await {
             Ok(Some(seq)) => {
-                if last.is_some_and(|l| l != seq) {
+                if last != Some(seq) {
                     gw.note_logs_changed_elsewhere();
                 }
                 last = Some(seq);
@@ -107,6 +109,9 @@ pub async fn follow_commits(gw: Gateway, mut worker: Worker, every: Duration) {
                 tracing::debug!(error = %e, "reading the store's commit counter failed");
                 worker.failed(&e);
             }
+        }
+        if !worker.sleep(every).await {
+            return;
         }
     }
 }

@@ -112,6 +112,64 @@ async fn a_write_on_one_gateway_is_read_from_the_other() {
     create_bucket(&bob_on_a, "bobs").await;
 }
 
+/// `meridian_dns_index_buckets` of a gateway: how many buckets its DNS index holds.
+async fn dns_index_buckets(server: &Server) -> Option<f64> {
+    let text = http()
+        .get(format!("{}/metrics", server.endpoint))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("meridian_dns_index_buckets "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+async fn wait_dns_index(server: &Server, want: f64, within: Duration) -> Option<f64> {
+    let deadline = Instant::now() + within;
+    loop {
+        let now = dns_index_buckets(server).await;
+        if now == Some(want) || Instant::now() >= deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Buckets created and removed through one gateway reach the DNS index of another gateway of the zone (it
+/// reads them from the metadata log when the store's commit counter moves), without a restart.
+#[tokio::test]
+#[ignore = "needs a Ceph cluster (MERIDIAN_TEST_RADOS_CONF)"]
+async fn the_dns_index_of_one_gateway_follows_buckets_made_through_another() {
+    let ns = unique_namespace();
+    let args = zone_args(&ns);
+    let a_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut b_args = a_args.clone();
+    b_args.extend(["--dns-domain", "s3.example.com", "--dns-listen", "127.0.0.1:0"]);
+    let a = Server::start_with(&a_args);
+    let b = Server::spawn(&b_args);
+    let ca = a.client();
+    create_bucket(&ca, "before-b").await;
+    let start = wait_dns_index(&b, 1.0, Duration::from_secs(10)).await;
+    assert_eq!(start, Some(1.0), "B's index at start: {:?}", b.server_log());
+    for (i, name) in ["made-on-a", "made-on-a-too"].iter().enumerate() {
+        create_bucket(&ca, name).await;
+        let want = 2.0 + i as f64;
+        let got = wait_dns_index(&b, want, Duration::from_secs(5)).await;
+        assert_eq!(
+            got,
+            Some(want),
+            "{name} did not reach B's DNS index: {}",
+            b.server_log()
+        );
+    }
+    ca.delete_bucket().bucket("made-on-a").send().await.unwrap();
+    let got = wait_dns_index(&b, 2.0, Duration::from_secs(5)).await;
+    assert_eq!(got, Some(2.0), "a bucket removed on A stayed in B's DNS index");
+}
+
 /// A configuration change made through one gateway (here the zonegroup's S3 region name) reaches the other
 /// gateway's in-memory site view without a restart.
 #[tokio::test]

@@ -79,6 +79,15 @@ pub fn validate_bucket_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// The longest tenant name accepted.
+pub const MAX_TENANT_LEN: usize = 63;
+
+/// A tenant name as RGW accepts it: letters, digits and '_' only. That also keeps out every separator the
+/// tenant is spelled with (`tenant$uid`, `tenant/bucket`, `tenant:bucket`).
+pub fn is_valid_tenant(tenant: &str) -> bool {
+    (1..=MAX_TENANT_LEN).contains(&tenant.len()) && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Keys are opaque to the store (they never become file paths), so only what breaks protocols is refused.
 pub fn validate_object_key(key: &str) -> Result<(), NameError> {
     if key.is_empty() {
@@ -96,6 +105,15 @@ pub fn validate_object_key(key: &str) -> Result<(), NameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenant_names() {
+        assert!(is_valid_tenant("acme"));
+        assert!(is_valid_tenant("Team_2"));
+        for bad in ["", "a:b", "a/b", "a$b", "a-b", "a.b", &"t".repeat(MAX_TENANT_LEN + 1)] {
+            assert!(!is_valid_tenant(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn bucket_names() {

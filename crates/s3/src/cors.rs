@@ -22,10 +22,16 @@ fn forbidden() -> Refusal {
 }
 
 /// The CORS rules of the bucket a request names; `None` when there is no such bucket here. Unauthenticated
-/// requests carry no user, so the bucket is looked up without a tenant.
+/// requests carry no user, so a plain name is a bucket of the default tenant (`tenant:name` names another).
 async fn rules_of(guard: &RequestGuard, uri: &Uri, headers: &HeaderMap) -> Option<Option<Vec<CorsRule>>> {
-    let name = guard.bucket_named(uri, headers)?;
-    guard.gateway().get_bucket("", &name).await.ok().map(|b| b.config.cors)
+    let named = guard.bucket_named(uri, headers)?;
+    let (tenant, name) = meridian_gateway::buckets::resolve_bucket_name("", &named);
+    guard
+        .gateway()
+        .get_bucket(&tenant, &name)
+        .await
+        .ok()
+        .map(|b| b.config.cors)
 }
 
 fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {

@@ -2,6 +2,7 @@
 //! errors, mapped onto the gateway services.
 
 mod auth;
+pub mod bucket_names;
 mod checksum;
 mod chunk_frames;
 mod convert;
@@ -54,6 +55,7 @@ pub fn build_service(gateway: Gateway, hostnames: Vec<String>, extra_route: Opti
     let mut builder = S3ServiceBuilder::new(MeridianS3::new(gateway.clone(), hostnames.clone()));
     builder.set_host(ConfiguredHosts::new(hostnames, Some(gateway.clone())));
     builder.set_auth(GatewayAuth::new(gateway));
+    builder.set_validation(bucket_names::TenantBucketNames);
     if let Some(route) = extra_route {
         builder.set_route(BoxedRoute(route));
     }

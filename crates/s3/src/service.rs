@@ -5,7 +5,7 @@ use crate::checksum;
 use crate::convert::*;
 use crate::errors::to_s3_error;
 use crate::subresources;
-use meridian_gateway::buckets::authorize;
+use meridian_gateway::buckets::{authorize, resolve_bucket_name};
 use meridian_gateway::listing::{ListPage, ListQuery, VersionQuery};
 use meridian_gateway::multipart::UploadOptions;
 use meridian_gateway::objects::{part_range, PutOptions};
@@ -164,10 +164,11 @@ impl MeridianS3 {
         }
     }
 
-    /// The named bucket, if it lives in this zonegroup (else a redirect to the one it lives in) and the
-    /// caller may use it.
+    /// The named bucket (`name` in the caller's tenant, or `tenant:name`), if it lives in this zonegroup
+    /// (else a redirect to the one it lives in) and the caller may use it.
     async fn bucket_for(&self, user: &User, name: &str) -> Result<Bucket, GatewayError> {
-        let bucket = self.find_bucket(&user.tenant, name).await?;
+        let (tenant, name) = resolve_bucket_name(&user.tenant, name);
+        let bucket = self.find_bucket(&tenant, &name).await?;
         let site = self.gw.site();
         if bucket.zonegroup != site.zonegroup_id {
             let endpoint = site
@@ -350,6 +351,14 @@ impl S3 for MeridianS3 {
 
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> R<CreateBucketOutput> {
         let user = self.caller(&req).await?;
+        // A bucket is created in the caller's own tenant; naming another is refused, as RGW does.
+        let (tenant, name) = resolve_bucket_name(&user.tenant, &req.input.bucket);
+        if tenant != user.tenant {
+            return Err(s3_error!(
+                AccessDenied,
+                "A bucket can only be created in your own tenant"
+            ));
+        }
         let location = req
             .input
             .create_bucket_configuration
@@ -357,20 +366,17 @@ impl S3 for MeridianS3 {
             .and_then(|c| c.location_constraint.as_ref())
             .map(|l| l.as_str().to_string());
         let created = if self.gw.site().is_meta_master() {
-            self.gw
-                .create_bucket(&user, &req.input.bucket, location.as_deref())
-                .await
+            self.gw.create_bucket(&user, &name, location.as_deref()).await
         } else {
             match self.gw.check_location(location.as_deref()) {
-                Ok(()) => master::create_bucket_on_master(&self.gw, &user, &req.input.bucket).await,
+                Ok(()) => master::create_bucket_on_master(&self.gw, &user, &name).await,
                 Err(e) => Err(e),
             }
         };
         let bucket = match created {
             // Re-creating your own bucket in its zonegroup answers 200 and changes nothing (us-east-1 and
             // RGW); in another zonegroup it stays BucketAlreadyOwnedByYou.
-            Err(GatewayError::BucketAlreadyOwnedByYou) => match self.find_bucket(&user.tenant, &req.input.bucket).await
-            {
+            Err(GatewayError::BucketAlreadyOwnedByYou) => match self.find_bucket(&tenant, &name).await {
                 Ok(b) if b.zonegroup == self.gw.site().zonegroup_id && b.owner == user.full_id() => b,
                 _ => return Err(to_s3_error(GatewayError::BucketAlreadyOwnedByYou)),
             },
@@ -402,17 +408,15 @@ impl S3 for MeridianS3 {
             let remove = AdminRequest::new(http::Method::DELETE, "metadata/bucket").param("key", spec);
             master::forward(&self.gw, &remove).await.s3()?;
         }
-        self.gw
-            .delete_bucket(&user, &user.tenant, &req.input.bucket)
-            .await
-            .s3()?;
+        self.gw.delete_bucket(&user, &bucket.tenant, &bucket.name).await.s3()?;
         ok(DeleteBucketOutput::default())
     }
 
     /// Answered from any zonegroup (no redirect): it is how clients find where a bucket lives.
     async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> R<GetBucketLocationOutput> {
         let user = self.caller(&req).await?;
-        let bucket = self.find_bucket(&user.tenant, &req.input.bucket).await.s3()?;
+        let (tenant, name) = resolve_bucket_name(&user.tenant, &req.input.bucket);
+        let bucket = self.find_bucket(&tenant, &name).await.s3()?;
         authorize(&user, &bucket).s3()?;
         let site = self.gw.site();
         let api_name = site

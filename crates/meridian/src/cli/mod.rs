@@ -22,6 +22,9 @@ pub enum UserCmd {
     Create {
         #[arg(long)]
         uid: String,
+        /// The user's tenant (or give the uid as `tenant$uid`)
+        #[arg(long)]
+        tenant: Option<String>,
         #[arg(long)]
         display_name: String,
         #[arg(long)]
@@ -40,6 +43,9 @@ pub enum UserCmd {
     Info {
         #[arg(long)]
         uid: String,
+        /// The user's tenant (or give the uid as `tenant$uid`)
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// List user ids
     List,
@@ -47,6 +53,9 @@ pub enum UserCmd {
     Rm {
         #[arg(long)]
         uid: String,
+        /// The user's tenant (or give the uid as `tenant$uid`)
+        #[arg(long)]
+        tenant: Option<String>,
         /// Also remove the user's buckets and objects
         #[arg(long)]
         purge_data: bool,
@@ -55,11 +64,17 @@ pub enum UserCmd {
     Suspend {
         #[arg(long)]
         uid: String,
+        /// The user's tenant (or give the uid as `tenant$uid`)
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Re-enable a suspended user
     Enable {
         #[arg(long)]
         uid: String,
+        /// The user's tenant (or give the uid as `tenant$uid`)
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -69,6 +84,9 @@ pub enum KeyCmd {
     Create {
         #[arg(long)]
         uid: String,
+        /// The user's tenant (or give the uid as `tenant$uid`)
+        #[arg(long)]
+        tenant: Option<String>,
         #[arg(long)]
         access_key: Option<String>,
         #[arg(long, alias = "secret-key")]
@@ -89,6 +107,9 @@ pub enum BucketCmd {
     List {
         #[arg(long)]
         uid: Option<String>,
+        /// The user's tenant (or give the uid as `tenant$uid`)
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Bucket statistics (all buckets without --bucket)
     Stats {
@@ -146,6 +167,7 @@ pub fn user_request(cmd: UserCmd) -> AdminRequest {
     match cmd {
         UserCmd::Create {
             uid,
+            tenant,
             display_name,
             email,
             access_key,
@@ -154,22 +176,32 @@ pub fn user_request(cmd: UserCmd) -> AdminRequest {
             max_buckets,
         } => AdminRequest::new(Method::PUT, "user")
             .param("uid", uid)
+            .opt("tenant", tenant)
             .param("display-name", display_name)
             .opt("email", email)
             .opt("access-key", access_key)
             .opt("secret-key", secret)
             .flag("system", system)
             .opt("max-buckets", max_buckets.map(|n| n.to_string())),
-        UserCmd::Info { uid } => AdminRequest::new(Method::GET, "user").param("uid", uid),
+        UserCmd::Info { uid, tenant } => AdminRequest::new(Method::GET, "user")
+            .param("uid", uid)
+            .opt("tenant", tenant),
         UserCmd::List => AdminRequest::new(Method::GET, "metadata/user"),
-        UserCmd::Rm { uid, purge_data } => AdminRequest::new(Method::DELETE, "user")
+        UserCmd::Rm {
+            uid,
+            tenant,
+            purge_data,
+        } => AdminRequest::new(Method::DELETE, "user")
             .param("uid", uid)
+            .opt("tenant", tenant)
             .flag("purge-data", purge_data),
-        UserCmd::Suspend { uid } => AdminRequest::new(Method::POST, "user")
+        UserCmd::Suspend { uid, tenant } => AdminRequest::new(Method::POST, "user")
             .param("uid", uid)
+            .opt("tenant", tenant)
             .param("suspended", "true"),
-        UserCmd::Enable { uid } => AdminRequest::new(Method::POST, "user")
+        UserCmd::Enable { uid, tenant } => AdminRequest::new(Method::POST, "user")
             .param("uid", uid)
+            .opt("tenant", tenant)
             .param("suspended", "false"),
     }
 }
@@ -178,11 +210,13 @@ pub fn key_request(cmd: KeyCmd) -> AdminRequest {
     match cmd {
         KeyCmd::Create {
             uid,
+            tenant,
             access_key,
             secret,
         } => AdminRequest::new(Method::PUT, "user")
             .param("key", "")
             .param("uid", uid)
+            .opt("tenant", tenant)
             .opt("access-key", access_key)
             .opt("secret-key", secret),
         KeyCmd::Rm { access_key, uid } => AdminRequest::new(Method::DELETE, "user")
@@ -194,7 +228,9 @@ pub fn key_request(cmd: KeyCmd) -> AdminRequest {
 
 pub fn bucket_request(cmd: BucketCmd) -> AdminRequest {
     match cmd {
-        BucketCmd::List { uid } => AdminRequest::new(Method::GET, "bucket").opt("uid", uid),
+        BucketCmd::List { uid, tenant } => AdminRequest::new(Method::GET, "bucket")
+            .opt("uid", uid)
+            .opt("tenant", tenant),
         BucketCmd::Stats { bucket } => AdminRequest::new(Method::GET, "bucket")
             .opt("bucket", bucket)
             .param("stats", "true"),
