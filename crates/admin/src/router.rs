@@ -478,9 +478,12 @@ mod tests {
         }
     }
 
+    /// A request (method, resource, query) and the endpoint it is.
+    type Case = (Method, &'static str, Vec<(&'static str, &'static str)>, AdminEndpoint);
+
     #[test]
     fn every_endpoint_parses() {
-        let cases: Vec<(Method, &str, Vec<(&str, &str)>, AdminEndpoint)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 Method::GET,
                 "user",
