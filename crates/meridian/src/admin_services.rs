@@ -126,3 +126,23 @@ impl BackupArchive for Backups {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meridian_peer::PeerError;
+
+    #[test]
+    fn sync_errors_keep_their_type() {
+        let e = admin_error(SyncError::Gateway(GatewayError::NoSuchBucket));
+        assert_eq!((e.code(), e.status()), ("NoSuchBucket", 404));
+        let e = admin_error(SyncError::Peer(PeerError::Remote {
+            status: 503,
+            code: "SlowDown".into(),
+            message: "busy".into(),
+        }));
+        assert_eq!((e.code(), e.status()), ("SlowDown", 503));
+        let e = admin_error(SyncError::Protocol("garbled".into()));
+        assert_eq!((e.code(), e.status()), ("InternalError", 500));
+    }
+}
