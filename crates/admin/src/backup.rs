@@ -1,17 +1,13 @@
 //! `GET /admin/backup[?with-data]`: a backup of this zone, streamed as the response body (the archive
 //! itself); `meridian backup create` uses it while the server runs.
 
+use crate::services::{BackupArchive, BackupRefused};
 use s3s::{Body, S3Response};
-use std::collections::BTreeMap;
 
-pub async fn serve(
-    service: Option<&meridian_backup::BackupService>,
-    params: &BTreeMap<String, String>,
-) -> S3Response<Body> {
+pub async fn serve(service: Option<&dyn BackupArchive>, with_data: bool) -> S3Response<Body> {
     let Some(service) = service else {
         return error(501, "NotImplemented", "this server does not serve backups".into());
     };
-    let with_data = params.get("with-data").is_some_and(|v| v != "false");
     match service.stream(with_data).await {
         Ok(stream) => {
             let frames = futures::TryStreamExt::map_ok(stream, http_body::Frame::data);
@@ -22,8 +18,8 @@ pub async fn serve(
             );
             resp
         }
-        Err(meridian_backup::BackupError::Busy) => error(409, "BackupInProgress", "a backup is already running".into()),
-        Err(e) => {
+        Err(BackupRefused::Busy) => error(409, "BackupInProgress", "a backup is already running".into()),
+        Err(e @ BackupRefused::Failed(_)) => {
             tracing::warn!(error = %e, "backup failed");
             error(500, "InternalError", e.to_string())
         }

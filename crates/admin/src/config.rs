@@ -51,28 +51,88 @@ fn key_param(req: &AdminRequest) -> Option<AccessKey> {
     }
 }
 
-/// Answers a configuration or realm request; `None` when `req` is not one.
-pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Option<Result<Value, AdminError>> {
-    let resource = req.resource.trim_matches('/');
-    let out = match resource {
-        "realm" if req.method == http::Method::GET => realm_rest_get(gw, req).await,
-        "realm/period" if req.method == http::Method::GET => period_rest_get(gw, req).await,
-        "realm/period" if req.method == http::Method::POST => period_rest_post(gw, req).await,
-        _ => {
-            let verb = resource.strip_prefix("config/")?;
-            let out = config_verb(gw, req, verb).await;
-            if out.is_ok() && req.method != http::Method::GET {
-                if let Err(e) = gw.reload_site().await {
-                    tracing::warn!(error = %e, "configuration changed but the site view could not be reloaded");
-                }
-            }
-            out
-        }
-    };
-    Some(out)
+/// A configuration verb of the CLI (`/admin/config/<kind>/<verb>`), as radosgw-admin names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigVerb {
+    RealmCreate,
+    RealmGet,
+    RealmList,
+    RealmRename,
+    RealmDelete,
+    RealmDefault,
+    RealmPull,
+    ZonegroupCreate,
+    ZonegroupModify,
+    ZonegroupGet,
+    ZonegroupList,
+    ZonegroupRename,
+    ZonegroupDelete,
+    ZonegroupPlacementAdd,
+    ZoneCreate,
+    ZoneModify,
+    ZoneGet,
+    ZoneList,
+    ZoneRename,
+    ZoneDelete,
+    PeriodGet,
+    PeriodList,
+    PeriodPull,
+    /// `period/update` (stages the period).
+    PeriodUpdate,
+    /// `period/update?commit`.
+    PeriodCommit,
 }
 
-async fn realm_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+/// The verbs by their path, `period/update` aside (it is two verbs, by `commit`).
+pub const CONFIG_VERBS: &[(&str, ConfigVerb)] = &[
+    ("realm/create", ConfigVerb::RealmCreate),
+    ("realm/get", ConfigVerb::RealmGet),
+    ("realm/list", ConfigVerb::RealmList),
+    ("realm/rename", ConfigVerb::RealmRename),
+    ("realm/delete", ConfigVerb::RealmDelete),
+    ("realm/default", ConfigVerb::RealmDefault),
+    ("realm/pull", ConfigVerb::RealmPull),
+    ("zonegroup/create", ConfigVerb::ZonegroupCreate),
+    ("zonegroup/modify", ConfigVerb::ZonegroupModify),
+    ("zonegroup/get", ConfigVerb::ZonegroupGet),
+    ("zonegroup/list", ConfigVerb::ZonegroupList),
+    ("zonegroup/rename", ConfigVerb::ZonegroupRename),
+    ("zonegroup/delete", ConfigVerb::ZonegroupDelete),
+    ("zonegroup/placement-add", ConfigVerb::ZonegroupPlacementAdd),
+    ("zone/create", ConfigVerb::ZoneCreate),
+    ("zone/modify", ConfigVerb::ZoneModify),
+    ("zone/get", ConfigVerb::ZoneGet),
+    ("zone/list", ConfigVerb::ZoneList),
+    ("zone/rename", ConfigVerb::ZoneRename),
+    ("zone/delete", ConfigVerb::ZoneDelete),
+    ("period/get", ConfigVerb::PeriodGet),
+    ("period/list", ConfigVerb::PeriodList),
+    ("period/pull", ConfigVerb::PeriodPull),
+];
+
+impl ConfigVerb {
+    /// The verb at `path` (`realm/create`, ...); `commit` tells `period/update` from `period/update --commit`.
+    pub fn parse(path: &str, commit: bool) -> Option<Self> {
+        match path {
+            "period/update" if commit => Some(ConfigVerb::PeriodCommit),
+            "period/update" => Some(ConfigVerb::PeriodUpdate),
+            _ => CONFIG_VERBS.iter().find(|(p, _)| *p == path).map(|(_, v)| *v),
+        }
+    }
+}
+
+/// Runs a configuration verb; after a change (any method but GET) the site view is reloaded.
+pub(crate) async fn run(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Result<Value, AdminError> {
+    let out = config_verb(gw, req, verb).await;
+    if out.is_ok() && req.method != http::Method::GET {
+        if let Err(e) = gw.reload_site().await {
+            tracing::warn!(error = %e, "configuration changed but the site view could not be reloaded");
+        }
+    }
+    out
+}
+
+pub(crate) async fn realm_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let name = req.get("name").or_else(|| req.get("id"));
     let realm = match name {
         Some(n) => gw.realm_get(Some(n)).await?,
@@ -84,7 +144,7 @@ async fn realm_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, Admin
     to_json(&realm)
 }
 
-async fn period_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+pub(crate) async fn period_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let epoch = req
         .get("epoch")
         .map(|e| e.parse::<u64>())
@@ -95,7 +155,7 @@ async fn period_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, Admi
 
 /// RGW's `POST /admin/realm/period`: on the master a staging period is committed (a secondary's `period
 /// update --commit`); anywhere a newer committed period (the master's push) becomes current.
-async fn period_rest_post(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+pub(crate) async fn period_rest_post(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let body = req
         .body
         .clone()
@@ -141,46 +201,47 @@ fn zone_spec(req: &AdminRequest) -> Result<ZoneSpec, AdminError> {
     })
 }
 
-async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: &str) -> Result<Value, AdminError> {
+async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Result<Value, AdminError> {
+    use ConfigVerb as V;
     match verb {
-        "realm/create" => to_json(
+        V::RealmCreate => to_json(
             &gw.realm_create(req.require("rgw-realm")?, req.is_true("default"))
                 .await?,
         ),
-        "realm/get" => to_json(&gw.realm_get(req.get("rgw-realm")).await?),
-        "realm/list" => Ok(names(gw.realm_list().await?, "realms")),
-        "realm/rename" => to_json(
+        V::RealmGet => to_json(&gw.realm_get(req.get("rgw-realm")).await?),
+        V::RealmList => Ok(names(gw.realm_list().await?, "realms")),
+        V::RealmRename => to_json(
             &gw.realm_rename(req.require("rgw-realm")?, req.require("realm-new-name")?)
                 .await?,
         ),
-        "realm/delete" => {
+        V::RealmDelete => {
             gw.realm_delete(req.require("rgw-realm")?).await?;
             Ok(Value::Null)
         }
-        "realm/default" => to_json(&gw.realm_set_default(req.require("rgw-realm")?).await?),
-        "realm/pull" => to_json(&master::pull_realm(gw, req.require("url")?, key_param(req).as_ref()).await?),
-        "zonegroup/create" => to_json(
+        V::RealmDefault => to_json(&gw.realm_set_default(req.require("rgw-realm")?).await?),
+        V::RealmPull => to_json(&master::pull_realm(gw, req.require("url")?, key_param(req).as_ref()).await?),
+        V::ZonegroupCreate => to_json(
             &gw.zonegroup_create(req.require("rgw-zonegroup")?, zonegroup_spec(req)?)
                 .await?,
         ),
-        "zonegroup/modify" => {
+        V::ZonegroupModify => {
             let name = match req.get("rgw-zonegroup") {
                 Some(n) => n.to_string(),
                 None => gw.site().zonegroup_id.clone(),
             };
             to_json(&gw.zonegroup_modify(&name, zonegroup_spec(req)?).await?)
         }
-        "zonegroup/get" => to_json(&gw.zonegroup_get(req.get("rgw-zonegroup")).await?),
-        "zonegroup/list" => Ok(names(gw.zonegroup_list().await?, "zonegroups")),
-        "zonegroup/rename" => to_json(
+        V::ZonegroupGet => to_json(&gw.zonegroup_get(req.get("rgw-zonegroup")).await?),
+        V::ZonegroupList => Ok(names(gw.zonegroup_list().await?, "zonegroups")),
+        V::ZonegroupRename => to_json(
             &gw.zonegroup_rename(req.require("rgw-zonegroup")?, req.require("zonegroup-new-name")?)
                 .await?,
         ),
-        "zonegroup/delete" => {
+        V::ZonegroupDelete => {
             gw.zonegroup_delete(req.require("rgw-zonegroup")?).await?;
             Ok(Value::Null)
         }
-        "zonegroup/placement-add" => {
+        V::ZonegroupPlacementAdd => {
             let name = match req.get("rgw-zonegroup") {
                 Some(n) => n.to_string(),
                 None => gw.site().zonegroup_id.clone(),
@@ -190,25 +251,25 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: &str) -> Result<Val
                     .await?,
             )
         }
-        "zone/create" => to_json(&gw.zone_create(req.require("rgw-zone")?, zone_spec(req)?).await?),
-        "zone/modify" => {
+        V::ZoneCreate => to_json(&gw.zone_create(req.require("rgw-zone")?, zone_spec(req)?).await?),
+        V::ZoneModify => {
             let name = match req.get("rgw-zone") {
                 Some(n) => n.to_string(),
                 None => gw.site().zone_id.clone(),
             };
             to_json(&gw.zone_modify(&name, zone_spec(req)?).await?)
         }
-        "zone/get" => to_json(&gw.zone_get(req.get("rgw-zone")).await?),
-        "zone/list" => Ok(names(gw.zone_list().await?, "zones")),
-        "zone/rename" => to_json(
+        V::ZoneGet => to_json(&gw.zone_get(req.get("rgw-zone")).await?),
+        V::ZoneList => Ok(names(gw.zone_list().await?, "zones")),
+        V::ZoneRename => to_json(
             &gw.zone_rename(req.require("rgw-zone")?, req.require("zone-new-name")?)
                 .await?,
         ),
-        "zone/delete" => {
+        V::ZoneDelete => {
             gw.zone_delete(req.require("rgw-zone")?).await?;
             Ok(Value::Null)
         }
-        "period/get" => {
+        V::PeriodGet => {
             let epoch = req
                 .get("epoch")
                 .map(|e| e.parse::<u64>())
@@ -216,10 +277,10 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: &str) -> Result<Val
                 .map_err(|_| AdminError::BadRequest("--epoch must be a number".into()))?;
             to_json(&gw.period_get(req.get("period-id"), epoch).await?)
         }
-        "period/list" => Ok(json!({"periods": gw.period_list().await?})),
-        "period/update" if req.is_true("commit") => to_json(&master::commit_staging(gw, req.get("rgw-realm")).await?),
-        "period/update" => to_json(&gw.period_update(req.get("rgw-realm")).await?),
-        "period/pull" => {
+        V::PeriodList => Ok(json!({"periods": gw.period_list().await?})),
+        V::PeriodCommit => to_json(&master::commit_staging(gw, req.get("rgw-realm")).await?),
+        V::PeriodUpdate => to_json(&gw.period_update(req.get("rgw-realm")).await?),
+        V::PeriodPull => {
             let url = match req.get("url") {
                 Some(u) => u.to_string(),
                 None => gw.site().master_endpoints().into_iter().next().ok_or_else(|| {
@@ -229,9 +290,5 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: &str) -> Result<Val
             let (period, _) = master::pull_period(gw, &url, key_param(req).as_ref()).await?;
             to_json(&period)
         }
-        _ => Err(AdminError::BadRequest(format!(
-            "unsupported configuration request {} /admin/config/{verb}",
-            req.method
-        ))),
     }
 }

@@ -12,16 +12,9 @@ pub enum AdminError {
     BadRequest(String),
     #[error(transparent)]
     Peer(#[from] PeerError),
-}
-
-impl From<meridian_sync::SyncError> for AdminError {
-    fn from(e: meridian_sync::SyncError) -> Self {
-        match e {
-            meridian_sync::SyncError::Gateway(g) => AdminError::Gateway(g),
-            meridian_sync::SyncError::Peer(p) => AdminError::Peer(p),
-            other => AdminError::Gateway(GatewayError::Internal(other.to_string())),
-        }
-    }
+    /// The process was started without the service the endpoint needs (see `services::Services`).
+    #[error("this server does not serve {0}")]
+    NotServed(&'static str),
 }
 
 impl AdminError {
@@ -54,6 +47,7 @@ impl AdminError {
                 _ => "InternalError",
             },
             AdminError::BadRequest(_) => "InvalidArgument",
+            AdminError::NotServed(_) => "NotImplemented",
             AdminError::Peer(PeerError::Remote { code, .. }) => code,
             AdminError::Peer(_) => "Unreachable",
         }
@@ -62,6 +56,9 @@ impl AdminError {
     pub fn status(&self) -> u16 {
         if let AdminError::Peer(PeerError::Remote { status, .. }) = self {
             return *status;
+        }
+        if let AdminError::NotServed(_) = self {
+            return 501;
         }
         match self.code() {
             "NoSuchUser" | "NoSuchBucket" | "NoSuchKey" | "NoSuchVersion" | "InvalidAccessKeyId" | "NotFound" => 404,

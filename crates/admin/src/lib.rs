@@ -11,8 +11,11 @@ pub mod r#move;
 pub mod ops;
 pub mod rgw_json;
 pub mod route;
+pub mod router;
+pub mod services;
 
 pub use error::AdminError;
 pub use meridian_peer::{AdminRequest, PeerClient, PeerError};
-pub use ops::dispatch;
 pub use route::AdminRoute;
+pub use router::{dispatch, AdminEndpoint};
+pub use services::Services;

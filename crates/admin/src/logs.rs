@@ -4,39 +4,15 @@
 use crate::error::AdminError;
 use crate::ops::Params;
 use crate::rgw_json;
-use http::Method;
+use crate::services::SyncReports;
 use meridian_gateway::logs::LogKind;
 use meridian_gateway::Gateway;
 use meridian_model::LogShardInfo;
 use meridian_peer::AdminRequest;
 use serde_json::{json, Value};
 
-/// Answers the request if it is one of these endpoints.
-pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Option<Result<Value, AdminError>> {
-    let out = match (req.method.clone(), req.resource.trim_matches('/')) {
-        (Method::GET, "log") => list(gw, req).await,
-        (Method::DELETE, "log") => trim(gw, req).await,
-        (Method::POST, "log") => notify(gw, req),
-        (Method::POST, "sync/fetch") => fetch(gw, req).await,
-        (Method::GET, "sync/buckets") => buckets(gw).await,
-        (Method::GET, "sync/objects") => objects(gw, req).await,
-        (Method::GET, "sync/status") => document(meridian_sync::status::sync_status(gw).await),
-        (Method::GET, "sync/bucket") => match req.require("bucket") {
-            Ok(b) => document(meridian_sync::status::bucket_status(gw, b).await),
-            Err(e) => Err(e),
-        },
-        (Method::GET, "sync/trimmed") => trimmed(gw).await,
-        (Method::GET, "sync/markers") => match req.require("source-zone") {
-            Ok(z) => document(meridian_sync::status::markers(gw, z).await),
-            Err(e) => Err(e),
-        },
-        _ => return None,
-    };
-    Some(out)
-}
-
 /// A typed sync document as the JSON reply.
-fn document<T: serde::Serialize>(doc: meridian_sync::Result<T>) -> Result<Value, AdminError> {
+pub(crate) fn document<T: serde::Serialize>(doc: Result<T, AdminError>) -> Result<Value, AdminError> {
     serde_json::to_value(doc?).map_err(|e| {
         AdminError::Gateway(meridian_gateway::GatewayError::Internal(format!(
             "encoding a sync document: {e}"
@@ -75,7 +51,7 @@ fn shard_info(info: &LogShardInfo) -> Value {
     })
 }
 
-async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+pub(crate) async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let max = req.number("max-entries", 1000)?.min(10_000);
     let marker = req.get("marker").map(str::to_string);
     let info = req.params.contains_key("info");
@@ -131,7 +107,7 @@ async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
 }
 
 /// RGW's trim: entries up to and including `marker` (or `end-marker`) go.
-async fn trim(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+pub(crate) async fn trim(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let upto = req
         .get("marker")
         .or_else(|| req.get("end-marker"))
@@ -151,7 +127,7 @@ async fn trim(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
 }
 
 /// The buckets of this zone's zonegroup with their object counts: where a new peer's full sync starts.
-async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
+pub(crate) async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
     let zonegroup = gw.site().zonegroup_id.clone();
     let mut out = Vec::new();
     for b in gw.list_all_buckets().await? {
@@ -168,7 +144,7 @@ async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
 /// another zone's full sync. With `with-data`, the bytes of the page's small (inline) versions come along
 /// (`"data": [{"spec", "data": base64}]`, up to 8 MiB in all), so the reader fetches only the others: each
 /// object is read and sent once.
-async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+pub(crate) async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     use base64::Engine;
     let bucket = gw.bucket_info(req.require("bucket")?).await?;
     let max = req.number("max-entries", 1000)?.clamp(1, 10_000);
@@ -199,7 +175,7 @@ async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> 
 
 /// How far this zone has trimmed each of its logs (readers further back missed entries: see
 /// `meridian_sync::gap`).
-async fn trimmed(gw: &Gateway) -> Result<Value, AdminError> {
+pub(crate) async fn trimmed(gw: &Gateway) -> Result<Value, AdminError> {
     let t = gw.trimmed_markers().await?;
     Ok(json!({"metadata": t.metadata, "data": t.data, "buckets": t.buckets}))
 }
@@ -212,15 +188,14 @@ const FETCH_MAX_BYTES: u64 = 8 << 20;
 /// `POST /admin/log?type=data&notify2&source-zone=Z` (and `type=metadata&notify`), RGW's wake-ups: zone Z
 /// wrote to its log, so this zone's agent reading that log from Z looks at once instead of at its next poll.
 /// The body (RGW sends the changed shards) is not needed: the agent reads the log heads anyway.
-fn notify(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+pub(crate) fn notify(gw: &Gateway, sync: &dyn SyncReports, req: &AdminRequest) -> Result<Value, AdminError> {
     if !req.params.contains_key("notify") && !req.params.contains_key("notify2") {
         return Err(AdminError::BadRequest(
             "POST /admin/log takes notify (metadata) or notify2 (data)".into(),
         ));
     }
     let log = match kind(req)? {
-        Some(LogKind::Metadata) => meridian_sync::notify::METADATA,
-        Some(LogKind::Data) => meridian_sync::notify::DATA,
+        Some(log) => log,
         None => return Err(AdminError::BadRequest("bucket index logs take no notifications".into())),
     };
     let zone = match req.get("source-zone") {
@@ -232,8 +207,8 @@ fn notify(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
             .map(|p| p.master_zone.clone())
             .ok_or_else(|| AdminError::BadRequest("missing required parameter --source-zone".into()))?,
     };
-    let woken = meridian_sync::notify::wake(log, &zone);
-    tracing::trace!(log, source_zone = %zone, woken, "log change notification");
+    let woken = sync.wake(log, &zone);
+    tracing::trace!(?log, source_zone = %zone, woken, "log change notification");
     Ok(Value::Null)
 }
 
@@ -242,7 +217,7 @@ fn notify(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
 /// [keys]}`. A key is a fetch spec: the key (its current version) or `key\0version id` (that version).
 /// Only objects stored inline (at most 64 KiB each) come with their bytes, up to 8 MiB in all; the others
 /// are `large` and fetched one by one with `GET /admin/sync/object`, streamed.
-async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
+pub(crate) async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     use base64::Engine;
     let bucket = gw.bucket_info(req.require("bucket")?).await?;
     let keys: Vec<String> = req

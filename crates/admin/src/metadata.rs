@@ -8,57 +8,43 @@ use meridian_gateway::Gateway;
 use meridian_peer::{master, AdminRequest};
 use serde_json::{json, Value};
 
-/// Serves `metadata[/<section>]`; `None` when the request is for another resource.
-pub async fn dispatch(gw: &Gateway, req: &AdminRequest) -> Option<Result<Value, AdminError>> {
-    let resource = req.resource.trim_matches('/');
-    let section = match resource {
-        "metadata" => None,
-        _ => Some(resource.strip_prefix("metadata/")?),
-    };
-    Some(serve(gw, req, section).await)
+/// `GET /admin/metadata`: the sections.
+pub(crate) async fn sections(gw: &Gateway) -> Value {
+    json!(gw.metadata_sections().await)
 }
 
-async fn serve(gw: &Gateway, req: &AdminRequest, section: Option<&str>) -> Result<Value, AdminError> {
-    use http::Method;
-    let m = &req.method;
-    let Some(section) = section.filter(|s| !s.is_empty()) else {
-        return if *m == Method::GET {
-            Ok(json!(gw.metadata_sections().await))
-        } else {
-            Err(unsupported(req))
-        };
-    };
-    let key = req.get("key").map(|k| format!("{section}:{k}"));
-    match (m, key) {
-        (&Method::GET, None) => list(gw, req, section).await,
-        (&Method::GET, Some(key)) => entry_json(&gw.metadata_get(&key).await?),
-        (&Method::PUT, Some(key)) => {
-            let body = req.body.as_ref().ok_or_else(|| {
-                AdminError::BadRequest(format!(
-                    "metadata put of {key} needs the entry as a JSON body (what 'metadata get {key}' prints)"
-                ))
-            })?;
-            let entry = parse_entry(&key, body)?;
-            let mode = if req.is_true("sync") {
-                PutMode::Sync
-            } else {
-                PutMode::Checked
-            };
-            if mode == PutMode::Checked {
-                refuse_stranding_zonegroup_change(gw, &key, &entry).await?;
-            }
-            entry_json(&gw.metadata_put(&key, entry, mode).await?)
-        }
-        (&Method::DELETE, Some(key)) => {
-            gw.metadata_remove(&key).await?;
-            Ok(Value::Null)
-        }
-        (&Method::PUT | &Method::DELETE, None) => {
-            req.require("key")?;
-            Err(unsupported(req))
-        }
-        _ => Err(unsupported(req)),
+/// `GET /admin/metadata/<section>?key=K`.
+pub(crate) async fn get(gw: &Gateway, section: &str, key: &str) -> Result<Value, AdminError> {
+    entry_json(&gw.metadata_get(&format!("{section}:{key}")).await?)
+}
+
+/// `PUT /admin/metadata/<section>?key=K[&sync]`: the entry is the body; `sync` is metadata sync applying the
+/// master's entry as it is, else an operator's put, checked.
+pub(crate) async fn put(
+    gw: &Gateway,
+    req: &AdminRequest,
+    section: &str,
+    key: &str,
+    sync: bool,
+) -> Result<Value, AdminError> {
+    let key = format!("{section}:{key}");
+    let body = req.body.as_ref().ok_or_else(|| {
+        AdminError::BadRequest(format!(
+            "metadata put of {key} needs the entry as a JSON body (what 'metadata get {key}' prints)"
+        ))
+    })?;
+    let entry = parse_entry(&key, body)?;
+    let mode = if sync { PutMode::Sync } else { PutMode::Checked };
+    if mode == PutMode::Checked {
+        refuse_stranding_zonegroup_change(gw, &key, &entry).await?;
     }
+    entry_json(&gw.metadata_put(&key, entry, mode).await?)
+}
+
+/// `DELETE /admin/metadata/<section>?key=K`.
+pub(crate) async fn remove(gw: &Gateway, section: &str, key: &str) -> Result<Value, AdminError> {
+    gw.metadata_remove(&format!("{section}:{key}")).await?;
+    Ok(Value::Null)
 }
 
 /// An operator's put that gives a bucket of another zonegroup a new zonegroup: this zone holds none of that
@@ -80,7 +66,7 @@ async fn refuse_stranding_zonegroup_change(gw: &Gateway, key: &str, entry: &Meta
 
 /// The keys of a section: RGW's plain array, or, when the caller pages (`max-entries` and/or `marker`, as
 /// RGW's metadata full sync does), `{"keys", "truncated", "count", "marker"}` with keys in sorted order.
-async fn list(gw: &Gateway, req: &AdminRequest, section: &str) -> Result<Value, AdminError> {
+pub(crate) async fn list(gw: &Gateway, req: &AdminRequest, section: &str) -> Result<Value, AdminError> {
     let mut keys = gw.metadata_list(section).await?;
     if req.get("max-entries").is_none() && req.get("marker").is_none() {
         return Ok(json!(keys));
@@ -133,7 +119,7 @@ fn entry_json(e: &MetadataEntry) -> Result<Value, AdminError> {
     serde_json::to_value(e).map_err(|e| AdminError::Gateway(meridian_gateway::GatewayError::Internal(e.to_string())))
 }
 
-fn unsupported(req: &AdminRequest) -> AdminError {
+pub(crate) fn unsupported(req: &AdminRequest) -> AdminError {
     AdminError::BadRequest(format!(
         "unsupported metadata request {} /admin/{}: GET /admin/metadata[/<section>[?key=<key>]], \
          PUT /admin/metadata/<section>?key=<key> (entry as body; sync=true for metadata sync), \

@@ -1,79 +1,81 @@
 //! `/admin/...` on the S3 port: authenticated by the same SigV4 as S3, but only system users' keys are
 //! accepted, so ordinary users can never reach admin verbs.
 
-use crate::ops::{dispatch, AdminRequest};
+use crate::ops::AdminRequest;
+use crate::router::{handle, AdminEndpoint, Reply};
+use crate::services::{BackupArchive, BucketMoves, Services, SyncReports};
 use base64::Engine;
 use meridian_gateway::Gateway;
 use s3s::route::S3Route;
 use s3s::{s3_error, Body, S3Request, S3Response, S3Result};
+use std::sync::Arc;
 
 /// Admin documents (periods, metadata entries) are small; anything larger is refused.
 const MAX_BODY: usize = 8 << 20;
 
 pub struct AdminRoute {
     gateway: Gateway,
-    backup: Option<std::sync::Arc<meridian_backup::BackupService>>,
-    workers: Option<meridian_worker::Workers>,
+    services: Services,
 }
 
 impl AdminRoute {
     pub fn new(gateway: Gateway) -> Self {
         Self {
             gateway,
-            backup: None,
-            workers: None,
+            services: Services::default(),
         }
     }
 
     /// Serves `GET /admin/workers` (the process's background workers) from these.
     pub fn with_workers(mut self, workers: meridian_worker::Workers) -> Self {
-        self.workers = Some(workers);
+        self.services.workers = Some(workers);
         self
     }
 
     /// Serves `GET /admin/backup` (the backup archive, streamed) with this service.
-    pub fn with_backup(mut self, service: std::sync::Arc<meridian_backup::BackupService>) -> Self {
-        self.backup = Some(service);
+    pub fn with_backup(mut self, service: Arc<dyn BackupArchive>) -> Self {
+        self.services.backup = Some(service);
         self
     }
 
-    /// `GET /admin/sync/object`: an object's bytes, streamed, with its metadata (identity, times, headers,
-    /// zones trace) in one header, so another zone's sync stores exactly this object.
-    async fn object(
-        &self,
-        params: &std::collections::BTreeMap<String, String>,
-    ) -> Result<S3Response<Body>, crate::AdminError> {
-        let need = |name: &str| {
-            params
-                .get(name)
-                .ok_or_else(|| crate::AdminError::BadRequest(format!("missing required parameter --{name}")))
-        };
-        let bucket = self.gateway.bucket_info(need("bucket")?).await?;
-        let read = self
-            .gateway
-            .get_object_version(
-                &bucket,
-                need("key")?,
-                params.get("version-id").map(String::as_str),
-                None,
-                &Default::default(),
-            )
-            .await?;
-        let meta = serde_json::to_vec(&meridian_model::ObjectMeta {
-            manifest: Default::default(),
-            ..read.meta
-        })
-        .map_err(|e| meridian_gateway::GatewayError::Internal(e.to_string()))?;
-        let header = base64::engine::general_purpose::STANDARD.encode(meta);
-        let frames = futures::TryStreamExt::map_ok(read.body, http_body::Frame::data);
-        let mut resp = S3Response::new(Body::http_body(http_body_util::StreamBody::new(frames)));
-        resp.headers.insert(
-            meridian_sync::source::OBJECT_META_HEADER,
-            http::HeaderValue::from_str(&header)
-                .map_err(|e| meridian_gateway::GatewayError::Internal(e.to_string()))?,
-        );
-        Ok(resp)
+    /// Serves the sync status documents and log-change notifications with this service.
+    pub fn with_sync(mut self, service: Arc<dyn SyncReports>) -> Self {
+        self.services.sync = Some(service);
+        self
     }
+
+    /// Serves `/admin/bucket-move...` with this service.
+    pub fn with_moves(mut self, service: Arc<dyn BucketMoves>) -> Self {
+        self.services.moves = Some(service);
+        self
+    }
+}
+
+/// `GET /admin/sync/object`: an object's bytes, streamed, with its metadata (identity, times, headers,
+/// zones trace) in one header, so another zone's sync stores exactly this object.
+pub(crate) async fn sync_object(
+    gw: &Gateway,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<S3Response<Body>, crate::AdminError> {
+    let bucket = gw.bucket_info(bucket).await?;
+    let read = gw
+        .get_object_version(&bucket, key, version_id, None, &Default::default())
+        .await?;
+    let meta = serde_json::to_vec(&meridian_model::ObjectMeta {
+        manifest: Default::default(),
+        ..read.meta
+    })
+    .map_err(|e| meridian_gateway::GatewayError::Internal(e.to_string()))?;
+    let header = base64::engine::general_purpose::STANDARD.encode(meta);
+    let frames = futures::TryStreamExt::map_ok(read.body, http_body::Frame::data);
+    let mut resp = S3Response::new(Body::http_body(http_body_util::StreamBody::new(frames)));
+    resp.headers.insert(
+        meridian_peer::proto::sync_object::OBJECT_META_HEADER,
+        http::HeaderValue::from_str(&header).map_err(|e| meridian_gateway::GatewayError::Internal(e.to_string()))?,
+    );
+    Ok(resp)
 }
 
 fn json_response(status: u16, value: &serde_json::Value) -> S3Response<Body> {
@@ -114,22 +116,6 @@ impl S3Route for AdminRoute {
             url::form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
-        if resource == "backup" && req.method == http::Method::GET {
-            return Ok(crate::backup::serve(self.backup.as_deref(), &params).await);
-        }
-        if resource == "workers" && req.method == http::Method::GET {
-            let list = self.workers.as_ref().map(|w| w.list()).unwrap_or_default();
-            return Ok(json_response(200, &serde_json::json!({ "workers": list })));
-        }
-        if resource == "sync/object" && req.method == http::Method::GET {
-            return Ok(match self.object(&params).await {
-                Ok(resp) => resp,
-                Err(e) => json_response(
-                    e.status(),
-                    &serde_json::json!({"Code": e.code(), "Message": e.to_string()}),
-                ),
-            });
-        }
         let raw = req
             .input
             .store_all_limited(MAX_BODY)
@@ -154,8 +140,13 @@ impl S3Route for AdminRoute {
             params,
             body,
         };
-        Ok(match dispatch(&self.gateway, &admin).await {
-            Ok(value) => json_response(200, &value),
+        let reply = match AdminEndpoint::parse(&admin) {
+            Ok(endpoint) => handle(&self.gateway, &self.services, endpoint, &admin).await,
+            Err(e) => Err(e),
+        };
+        Ok(match reply {
+            Ok(Reply::Json(value)) => json_response(200, &value),
+            Ok(Reply::Stream(resp)) => resp,
             Err(e) => {
                 tracing::debug!(error = %e, "admin request failed");
                 json_response(

@@ -1,6 +1,7 @@
 //! `meridian`: the multi-site S3 gateway (`meridian server`), its radosgw-admin-shaped admin verbs, and
 //! `meridian bench`.
 
+mod admin_services;
 mod cli;
 mod config;
 mod conn;

@@ -200,12 +200,16 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     let s3 = meridian_s3::build_service(
         gw.clone(),
         vhosts.clone(),
-        Some(Box::new(if rados {
-            AdminRoute::new(gw.clone()).with_workers(workers.clone())
-        } else {
-            AdminRoute::new(gw.clone())
-                .with_backup(backups)
-                .with_workers(workers.clone())
+        Some(Box::new({
+            let admin = AdminRoute::new(gw.clone())
+                .with_sync(Arc::new(crate::admin_services::Sync))
+                .with_moves(Arc::new(crate::admin_services::Moves))
+                .with_workers(workers.clone());
+            if rados {
+                admin
+            } else {
+                admin.with_backup(Arc::new(crate::admin_services::Backups(backups)))
+            }
         })),
     );
     let guard = Arc::new(meridian_s3::RequestGuard::new(

@@ -11,8 +11,7 @@ use meridian_peer::{AdminRequest, PeerClient};
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// The header carrying an object's metadata (base64 of its JSON) on `GET /admin/sync/object`.
-pub const OBJECT_META_HEADER: &str = "x-meridian-object";
+pub use meridian_peer::proto::sync_object::OBJECT_META_HEADER;
 
 #[derive(Debug, Clone)]
 pub struct Source {

@@ -324,7 +324,7 @@ pub async fn request(data_dir: &Path, req: AdminRequest) -> anyhow::Result<serde
     )
     .await
     {
-        Ok(opened) => dispatch(&opened.gateway, &req).await?,
+        Ok(opened) => dispatch(&opened.gateway, &crate::admin_services::services(), &req).await?,
         Err(e) if zone::is_locked(&e) => server_client(data_dir)?.send(&req).await?,
         Err(e) => return Err(e),
     };

@@ -3,6 +3,7 @@
 //! Deserialisation is lenient (missing or `null` fields take their defaults), so a newer CLI still reads
 //! an older server's documents.
 
+pub mod sync_object;
 pub mod sync_status;
 
 use serde::{Deserialize, Deserializer};
