@@ -5,11 +5,10 @@
 //! place in this zone only (a rewrite would make it newer than the versions above it).
 
 use crate::error::{GatewayError, Result};
-use crate::logs::{self, Change};
 use crate::versions::{self, Slot, VersionRef};
 use crate::{keys, records, Gateway};
 use meridian_model::names::validate_object_key;
-use meridian_model::{Acl, BilogOp, Bucket, ObjectMeta, Timestamp};
+use meridian_model::{Acl, Bucket, ObjectMeta};
 
 impl Gateway {
     /// Gives the object version `version_id` names (`None`: the current one) the ACL `acl`.
@@ -44,13 +43,9 @@ impl Gateway {
             if old.versioned {
                 // A version with its own id: changed in place and logged as a change of that version (as its
                 // tags and lock are), so the new ACL replicates and the newest change wins in every zone.
-                let now = Timestamp::now();
                 let meta = ObjectMeta {
-                    instance: crate::new_id(),
-                    meta_mtime: Timestamp(now.0.max(old.meta_mtime.0 + 1)),
-                    meta_trace: vec![zone_id],
                     acl: Some(acl),
-                    ..old
+                    ..crate::object_lock::changed_in_place(old, zone_id)
                 };
                 crate::object_lock::store_meta_update(txn, &b, &meta, slot)?;
                 return Ok(meta);
@@ -64,32 +59,7 @@ impl Gateway {
                 records::put(txn, &record, &meta)?;
                 return Ok(meta);
             }
-            let meta = ObjectMeta {
-                instance: crate::new_id(),
-                // Never before the old mtime, or the rewrite could lose to the record it replaces.
-                mtime: Timestamp(Timestamp::now().0.max(old.mtime.0 + 1)),
-                zones_trace: vec![zone_id],
-                acl: Some(acl),
-                ..old
-            };
-            // Same bytes, same references: no GC, no stats change.
-            records::put(txn, &keys::object(&b.bucket_id, &key), &meta)?;
-            logs::record(
-                txn,
-                &b,
-                &Change {
-                    op: BilogOp::Write,
-                    key: &meta.key,
-                    instance: &meta.instance,
-                    mtime: meta.mtime,
-                    etag: &meta.etag,
-                    size: meta.size,
-                    zones_trace: &meta.zones_trace,
-                    version_id: &crate::objects::logged_version_id(&b, &meta),
-                    removed: None,
-                },
-            )?;
-            Ok(meta)
+            crate::object_lock::rewrite_current_null(txn, &b, ObjectMeta { acl: Some(acl), ..old }, zone_id)
         })
         .await
     }

@@ -91,6 +91,54 @@ fn locked_version(
     }
 }
 
+/// `old` as a metadata change made in this zone now (tags, ACL or lock): a new instance, a `meta_mtime` after
+/// any earlier change, and `zone_id` as the change's trace. The caller sets what changed, then stores it with
+/// `store_meta_update`.
+pub(crate) fn changed_in_place(old: ObjectMeta, zone_id: String) -> ObjectMeta {
+    let now = Timestamp::now();
+    ObjectMeta {
+        instance: crate::new_id(),
+        meta_mtime: Timestamp(now.0.max(old.meta_mtime.0 + 1)),
+        meta_trace: vec![zone_id],
+        ..old
+    }
+}
+
+/// Rewrites the current null version `meta` (its tags or ACL changed) as a new write of this zone: a new
+/// instance, an mtime never before the old one's (or the rewrite could lose to the record it replaces), and
+/// a bucket-log entry, so the change replicates and wins everywhere. Same bytes, same references: no GC, no
+/// stats change.
+pub(crate) fn rewrite_current_null(
+    txn: &mut dyn WriteTxn,
+    bucket: &Bucket,
+    old: ObjectMeta,
+    zone_id: String,
+) -> Result<ObjectMeta> {
+    let meta = ObjectMeta {
+        instance: crate::new_id(),
+        mtime: Timestamp(Timestamp::now().0.max(old.mtime.0 + 1)),
+        zones_trace: vec![zone_id],
+        ..old
+    };
+    records::put(txn, &keys::object(&bucket.bucket_id, &meta.key), &meta)?;
+    logs::record(
+        txn,
+        bucket,
+        &Change {
+            op: BilogOp::Write,
+            key: &meta.key,
+            instance: &meta.instance,
+            mtime: meta.mtime,
+            etag: &meta.etag,
+            size: meta.size,
+            zones_trace: &meta.zones_trace,
+            version_id: &crate::objects::logged_version_id(bucket, &meta),
+            removed: None,
+        },
+    )?;
+    Ok(meta)
+}
+
 /// Stores a version's changed metadata where the version is, and logs it as a write of that version with
 /// `meta.meta_trace` (see the module doc).
 pub(crate) fn store_meta_update(txn: &mut dyn WriteTxn, bucket: &Bucket, meta: &ObjectMeta, slot: Slot) -> Result<()> {
@@ -170,11 +218,8 @@ impl Gateway {
                 LockChange::LegalHold(on) => lock.legal_hold = on,
             }
             let meta = ObjectMeta {
-                instance: crate::new_id(),
-                meta_mtime: Timestamp(now.0.max(old.meta_mtime.0 + 1)),
-                meta_trace: vec![zone_id],
                 lock,
-                ..old
+                ..changed_in_place(old, zone_id)
             };
             store_meta_update(txn, &b, &meta, slot)?;
             Ok(meta)

@@ -6,11 +6,10 @@
 //! the bucket record and go through the metadata log.
 
 use crate::error::{GatewayError, Result};
-use crate::logs::{self, Change};
 use crate::versions::{Slot, VersionRef};
 use crate::{keys, records, Gateway};
 use meridian_model::names::validate_object_key;
-use meridian_model::{BilogOp, Bucket, BucketConfigChange, ObjectMeta, TagSet, Timestamp};
+use meridian_model::{Bucket, BucketConfigChange, ObjectMeta, TagSet, Timestamp};
 
 /// S3's limits: 10 tags on an object, 50 on a bucket.
 pub const MAX_OBJECT_TAGS: usize = 10;
@@ -90,13 +89,9 @@ impl Gateway {
                 },
             };
             if old.versioned {
-                let now = Timestamp::now();
                 let meta = ObjectMeta {
-                    instance: crate::new_id(),
-                    meta_mtime: Timestamp(now.0.max(old.meta_mtime.0 + 1)),
-                    meta_trace: vec![zone_id],
                     tags,
-                    ..old
+                    ..crate::object_lock::changed_in_place(old, zone_id)
                 };
                 crate::object_lock::store_meta_update(txn, &b, &meta, slot)?;
                 return Ok(meta);
@@ -107,33 +102,7 @@ impl Gateway {
                     "Tags of a noncurrent null version cannot be changed".into(),
                 ));
             }
-            let k = keys::object(&b.bucket_id, &key);
-            let meta = ObjectMeta {
-                instance: crate::new_id(),
-                // Never before the old mtime, or the rewrite could lose to the record it replaces.
-                mtime: Timestamp(Timestamp::now().0.max(old.mtime.0 + 1)),
-                zones_trace: vec![zone_id],
-                tags,
-                ..old
-            };
-            // Same bytes, same references: no GC, no stats change.
-            records::put(txn, &k, &meta)?;
-            logs::record(
-                txn,
-                &b,
-                &Change {
-                    op: BilogOp::Write,
-                    key: &meta.key,
-                    instance: &meta.instance,
-                    mtime: meta.mtime,
-                    etag: &meta.etag,
-                    size: meta.size,
-                    zones_trace: &meta.zones_trace,
-                    version_id: &crate::objects::logged_version_id(&b, &meta),
-                    removed: None,
-                },
-            )?;
-            Ok(meta)
+            crate::object_lock::rewrite_current_null(txn, &b, ObjectMeta { tags, ..old }, zone_id)
         })
         .await
     }
