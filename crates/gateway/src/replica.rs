@@ -1032,7 +1032,7 @@ mod tests {
             }
         }
         gw.delete_object(&bucket, "k07").await.unwrap();
-        gw.delete_object_version(&bucket, "k06", removed.as_deref())
+        gw.delete_object_version(&bucket, "k06", removed.as_deref(), false)
             .await
             .unwrap();
         let id = bucket.bucket_id.clone();
