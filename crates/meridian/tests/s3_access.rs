@@ -904,4 +904,60 @@ async fn permissions_replicate() {
     )
     .await;
     assert_eq!(get_bytes(&ca, "shared", "pub").await, b"hello");
+
+    // In a versioning-enabled bucket, an ACL change of a version (by its id) reaches the other zone, and the
+    // version keeps its id there.
+    create_bucket(&ca, "vshared").await;
+    ca.put_bucket_versioning()
+        .bucket("vshared")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let v1 = ca
+        .put_object()
+        .bucket("vshared")
+        .key("doc")
+        .body(b"v1".to_vec().into())
+        .send()
+        .await
+        .unwrap()
+        .version_id
+        .unwrap();
+    put(&ca, "vshared", "doc", b"v2").await;
+    let v1_path = format!("/vshared/doc?versionId={v1}");
+    eventually("the versions never reached us-west", &site, || async {
+        b.client()
+            .head_object()
+            .bucket("vshared")
+            .key("doc")
+            .version_id(&v1)
+            .send()
+            .await
+            .is_ok()
+    })
+    .await;
+    assert_eq!(anon(eb, "GET", &v1_path, b"").await.0, 403);
+    ca.put_object_acl()
+        .bucket("vshared")
+        .key("doc")
+        .version_id(&v1)
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon(ea, "GET", &v1_path, b"").await, (200, "v1".to_string()));
+    eventually(
+        "an ACL change of a version on us-east never reached us-west",
+        &site,
+        || async { anon(eb, "GET", &v1_path, b"").await == (200, "v1".to_string()) },
+    )
+    .await;
+    // Only that version became public; the current one stays private in both zones.
+    assert_eq!(anon(eb, "GET", "/vshared/doc", b"").await.0, 403);
+    assert_eq!(anon(ea, "GET", "/vshared/doc", b"").await.0, 403);
 }
