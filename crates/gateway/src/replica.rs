@@ -151,8 +151,8 @@ fn apply_version_removal(
     Ok(Applied::Done)
 }
 
-/// Applies another zone's change of a version's metadata (see `object_lock`): the newer change (by
-/// `meta_mtime`, then instance) wins, whichever order they arrive in; the bytes held stay.
+/// Applies another zone's change of a version's metadata (its lock, tags or ACL; see `object_lock`): the
+/// newer change (by `meta_mtime`, then instance) wins, whichever order they arrive in; the bytes held stay.
 fn apply_meta_update(
     txn: &mut dyn WriteTxn,
     bucket: &Bucket,
@@ -170,6 +170,7 @@ fn apply_meta_update(
         meta_trace: traced(&source.meta_trace, zone_id),
         lock: source.lock,
         tags: source.tags.clone(),
+        acl: source.acl.clone(),
         ..held
     };
     crate::object_lock::store_meta_update(txn, bucket, &meta, slot)?;
