@@ -192,16 +192,7 @@ async fn lock_enabled_buckets_and_their_configuration() {
             )
     };
     expect_err(enable().send().await, "InvalidBucketState", 409);
-    s3.put_bucket_versioning()
-        .bucket("plain")
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    set_versioning(&s3, "plain", aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
     enable().send().await.expect("enable lock on a versioned bucket");
     let got = s3.get_object_lock_configuration().bucket("plain").send().await.unwrap();
     assert_eq!(
@@ -540,16 +531,7 @@ async fn lock_requests_need_a_lock_bucket_and_an_integrity_header() {
     let server = Server::start();
     let s3 = server.client();
     create_bucket(&s3, "nolock").await;
-    s3.put_bucket_versioning()
-        .bucket("nolock")
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    set_versioning(&s3, "nolock", aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
     let put = s3
         .put_object()
         .bucket("nolock")

@@ -8,8 +8,8 @@ mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    AccessControlPolicy, BucketCannedAcl, BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Grant,
-    Grantee, ObjectCannedAcl, Owner, Permission, PublicAccessBlockConfiguration, Type, VersioningConfiguration,
+    AccessControlPolicy, BucketCannedAcl, CompletedMultipartUpload, CompletedPart, Grant, Grantee, ObjectCannedAcl,
+    Owner, Permission, PublicAccessBlockConfiguration, Type,
 };
 use aws_sdk_s3::Client;
 use common::realm::*;
@@ -477,17 +477,7 @@ async fn object_acls_grants_and_anonymous_reads() {
 async fn version_acls() {
     let (srv, owner, _, _) = server();
     create_bucket(&owner, "vacl").await;
-    owner
-        .put_bucket_versioning()
-        .bucket("vacl")
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    set_versioning(&owner, "vacl", aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
     let v1 = owner
         .put_object()
         .bucket("vacl")
@@ -908,16 +898,7 @@ async fn permissions_replicate() {
     // In a versioning-enabled bucket, an ACL change of a version (by its id) reaches the other zone, and the
     // version keeps its id there.
     create_bucket(&ca, "vshared").await;
-    ca.put_bucket_versioning()
-        .bucket("vshared")
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    set_versioning(&ca, "vshared", aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
     let v1 = ca
         .put_object()
         .bucket("vshared")

@@ -932,16 +932,7 @@ async fn versioned_buckets_tag_versions_and_expire_into_delete_markers() {
     let srv = Server::start_with(&["--lifecycle-interval-secs", "1", "--lifecycle-debug-day-secs", "2"]);
     let c = srv.client();
     create_bucket(&c, "lcv").await;
-    c.put_bucket_versioning()
-        .bucket("lcv")
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("enable versioning");
+    set_versioning(&c, "lcv", aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
     let put = c
         .put_object()
         .bucket("lcv")

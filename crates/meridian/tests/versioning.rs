@@ -16,15 +16,6 @@ use std::time::Duration;
 const BOB_ACCESS: &str = "AKIAMERIDIANBOB00001";
 const BOB_SECRET: &str = "bob-secret-key-0001/abcdefghijklmnopqrst";
 
-async fn set_versioning(s3: &Client, bucket: &str, status: BucketVersioningStatus) {
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put versioning of {bucket}: {e:?}"));
-}
-
 async fn versioned_bucket(s3: &Client, bucket: &str) {
     create_bucket(s3, bucket).await;
     set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;

@@ -7,7 +7,7 @@
 mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use aws_sdk_s3::types::BucketVersioningStatus;
 use aws_sdk_s3::Client;
 use common::realm::*;
 use common::*;
@@ -143,15 +143,6 @@ fn of_key(snap: &[Entry], key: &str) -> Vec<(String, bool, bool)> {
         .filter(|e| e.0 == key)
         .map(|e| (e.1.clone(), e.2, e.3))
         .collect()
-}
-
-async fn set_versioning(s3: &Client, bucket: &str, status: BucketVersioningStatus) {
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put versioning of {bucket}: {e:?}"));
 }
 
 async fn wait_status(zones: &[&Zone], bucket: &str, want: BucketVersioningStatus) {

@@ -335,6 +335,20 @@ pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
     out.body.collect().await.expect("read body").into_bytes().to_vec()
 }
 
+/// PutBucketVersioning with `status` (Enabled or Suspended).
+pub async fn set_versioning(s3: &Client, bucket: &str, status: aws_sdk_s3::types::BucketVersioningStatus) {
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(status)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put versioning of {bucket}: {e:?}"));
+}
+
 pub async fn create_bucket(client: &Client, bucket: &str) {
     client
         .create_bucket()
