@@ -257,18 +257,35 @@ impl MeridianS3 {
         ok(PutObjectRetentionOutput::default())
     }
 
+    /// The version whose retention or legal hold a Get call reads, if the caller may do `action` on it.
+    async fn lock_state_of<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        action: &str,
+    ) -> S3Result<meridian_model::ObjectMeta> {
+        let (_, bucket) = self.caller_object(req, bucket, Some(key), action).await?;
+        self.gw
+            .object_lock_of(&bucket, key, version_id)
+            .await
+            .map_err(to_s3_error)
+    }
+
     pub(crate) async fn do_get_object_retention(
         &self,
         req: S3Request<GetObjectRetentionInput>,
     ) -> R<GetObjectRetentionOutput> {
-        let (_, bucket) = self
-            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:GetObjectRetention")
-            .await?;
         let meta = self
-            .gw
-            .object_lock_of(&bucket, &req.input.key, req.input.version_id.as_deref())
-            .await
-            .map_err(to_s3_error)?;
+            .lock_state_of(
+                &req,
+                &req.input.bucket,
+                &req.input.key,
+                req.input.version_id.as_deref(),
+                "s3:GetObjectRetention",
+            )
+            .await?;
         let retention = meta
             .lock
             .retention
@@ -316,14 +333,15 @@ impl MeridianS3 {
         &self,
         req: S3Request<GetObjectLegalHoldInput>,
     ) -> R<GetObjectLegalHoldOutput> {
-        let (_, bucket) = self
-            .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:GetObjectLegalHold")
-            .await?;
         let meta = self
-            .gw
-            .object_lock_of(&bucket, &req.input.key, req.input.version_id.as_deref())
-            .await
-            .map_err(to_s3_error)?;
+            .lock_state_of(
+                &req,
+                &req.input.bucket,
+                &req.input.key,
+                req.input.version_id.as_deref(),
+                "s3:GetObjectLegalHold",
+            )
+            .await?;
         let status = if meta.lock.legal_hold {
             ObjectLockLegalHoldStatus::ON
         } else {
