@@ -1,10 +1,10 @@
 //! A SigV4-signing JSON client for `/admin/...` of a peer zone or of the local running server.
 
-use crate::request::AdminRequest;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use futures::StreamExt;
+use meridian_proto::{AdminRequest, Call};
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -18,6 +18,14 @@ pub enum PeerError {
     Unreachable { endpoint: String, message: String },
     #[error("bad endpoint {0}")]
     BadEndpoint(String),
+    /// The peer answered 2xx with a document that is not the call's reply type (a version mismatch or a bug,
+    /// never transient).
+    #[error("{endpoint} answered {resource} with an unreadable document: {message}")]
+    BadReply {
+        endpoint: String,
+        resource: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +66,17 @@ impl PeerClient {
             return Err(remote_error(status, &value));
         }
         Ok(value)
+    }
+
+    /// Makes one typed call: sends its request and decodes the handler's reply type.
+    pub async fn call<C: Call>(&self, call: &C) -> Result<C::Reply, PeerError> {
+        let req = call.request();
+        let value = self.send(&req).await?;
+        serde_json::from_value(value).map_err(|e| PeerError::BadReply {
+            endpoint: self.endpoint.clone(),
+            resource: req.resource.clone(),
+            message: e.to_string(),
+        })
     }
 
     /// Sends an admin request whose answer is a byte stream (an object's bytes): the headers come back at

@@ -4,8 +4,6 @@
 
 mod client;
 pub mod master;
-pub mod proto;
-mod request;
 
 pub use client::{PeerClient, PeerError, StreamingReply};
-pub use request::AdminRequest;
+pub use meridian_proto::{self as proto, AdminRequest};
