@@ -125,7 +125,7 @@ impl ConfigVerb {
 pub(crate) async fn run(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Result<Value, AdminError> {
     let out = config_verb(gw, req, verb).await;
     if out.is_ok() && req.method != http::Method::GET {
-        if let Err(e) = gw.reload_site().await {
+        if let Err(e) = gw.realm().reload_site().await {
             tracing::warn!(error = %e, "configuration changed but the site view could not be reloaded");
         }
     }
@@ -135,10 +135,10 @@ pub(crate) async fn run(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> R
 pub(crate) async fn realm_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let name = req.get("name").or_else(|| req.get("id"));
     let realm = match name {
-        Some(n) => gw.realm_get(Some(n)).await?,
+        Some(n) => gw.realm().get_realm(Some(n)).await?,
         None => match gw.site().realm.clone() {
-            Some(r) => gw.realm_get(Some(&r.id)).await?,
-            None => gw.realm_get(None).await?,
+            Some(r) => gw.realm().get_realm(Some(&r.id)).await?,
+            None => gw.realm().get_realm(None).await?,
         },
     };
     to_json(&realm)
@@ -150,7 +150,7 @@ pub(crate) async fn period_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<
         .map(|e| e.parse::<u64>())
         .transpose()
         .map_err(|_| AdminError::BadRequest("epoch must be a number".into()))?;
-    to_json(&gw.period_get(req.get("period_id"), epoch).await?)
+    to_json(&gw.realm().get_period(req.get("period_id"), epoch).await?)
 }
 
 /// RGW's `POST /admin/realm/period`: on the master a staging period is committed (a secondary's `period
@@ -173,7 +173,7 @@ pub(crate) async fn period_rest_post(gw: &Gateway, req: &AdminRequest) -> Result
         }
         return to_json(&master::commit_and_push(gw, period).await?);
     }
-    gw.period_accept(period.clone()).await?;
+    gw.realm().accept_period(period.clone()).await?;
     to_json(&period)
 }
 
@@ -205,23 +205,23 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
     use ConfigVerb as V;
     match verb {
         V::RealmCreate => to_json(
-            &gw.realm_create(req.require("rgw-realm")?, req.is_true("default"))
+            &gw.realm().create_realm(req.require("rgw-realm")?, req.is_true("default"))
                 .await?,
         ),
-        V::RealmGet => to_json(&gw.realm_get(req.get("rgw-realm")).await?),
-        V::RealmList => Ok(names(gw.realm_list().await?, "realms")),
+        V::RealmGet => to_json(&gw.realm().get_realm(req.get("rgw-realm")).await?),
+        V::RealmList => Ok(names(gw.realm().list_realms().await?, "realms")),
         V::RealmRename => to_json(
-            &gw.realm_rename(req.require("rgw-realm")?, req.require("realm-new-name")?)
+            &gw.realm().rename_realm(req.require("rgw-realm")?, req.require("realm-new-name")?)
                 .await?,
         ),
         V::RealmDelete => {
-            gw.realm_delete(req.require("rgw-realm")?).await?;
+            gw.realm().delete_realm(req.require("rgw-realm")?).await?;
             Ok(Value::Null)
         }
-        V::RealmDefault => to_json(&gw.realm_set_default(req.require("rgw-realm")?).await?),
+        V::RealmDefault => to_json(&gw.realm().set_default_realm(req.require("rgw-realm")?).await?),
         V::RealmPull => to_json(&master::pull_realm(gw, req.require("url")?, key_param(req).as_ref()).await?),
         V::ZonegroupCreate => to_json(
-            &gw.zonegroup_create(req.require("rgw-zonegroup")?, zonegroup_spec(req)?)
+            &gw.realm().create_zonegroup(req.require("rgw-zonegroup")?, zonegroup_spec(req)?)
                 .await?,
         ),
         V::ZonegroupModify => {
@@ -229,16 +229,16 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
                 Some(n) => n.to_string(),
                 None => gw.site().zonegroup_id.clone(),
             };
-            to_json(&gw.zonegroup_modify(&name, zonegroup_spec(req)?).await?)
+            to_json(&gw.realm().modify_zonegroup(&name, zonegroup_spec(req)?).await?)
         }
-        V::ZonegroupGet => to_json(&gw.zonegroup_get(req.get("rgw-zonegroup")).await?),
-        V::ZonegroupList => Ok(names(gw.zonegroup_list().await?, "zonegroups")),
+        V::ZonegroupGet => to_json(&gw.realm().get_zonegroup(req.get("rgw-zonegroup")).await?),
+        V::ZonegroupList => Ok(names(gw.realm().list_zonegroups().await?, "zonegroups")),
         V::ZonegroupRename => to_json(
-            &gw.zonegroup_rename(req.require("rgw-zonegroup")?, req.require("zonegroup-new-name")?)
+            &gw.realm().rename_zonegroup(req.require("rgw-zonegroup")?, req.require("zonegroup-new-name")?)
                 .await?,
         ),
         V::ZonegroupDelete => {
-            gw.zonegroup_delete(req.require("rgw-zonegroup")?).await?;
+            gw.realm().delete_zonegroup(req.require("rgw-zonegroup")?).await?;
             Ok(Value::Null)
         }
         V::ZonegroupPlacementAdd => {
@@ -247,26 +247,26 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
                 None => gw.site().zonegroup_id.clone(),
             };
             to_json(
-                &gw.zonegroup_placement_add(&name, req.require("placement-id")?, req.get("storage-class"))
+                &gw.realm().add_zonegroup_placement(&name, req.require("placement-id")?, req.get("storage-class"))
                     .await?,
             )
         }
-        V::ZoneCreate => to_json(&gw.zone_create(req.require("rgw-zone")?, zone_spec(req)?).await?),
+        V::ZoneCreate => to_json(&gw.realm().create_zone(req.require("rgw-zone")?, zone_spec(req)?).await?),
         V::ZoneModify => {
             let name = match req.get("rgw-zone") {
                 Some(n) => n.to_string(),
                 None => gw.site().zone_id.clone(),
             };
-            to_json(&gw.zone_modify(&name, zone_spec(req)?).await?)
+            to_json(&gw.realm().modify_zone(&name, zone_spec(req)?).await?)
         }
-        V::ZoneGet => to_json(&gw.zone_get(req.get("rgw-zone")).await?),
-        V::ZoneList => Ok(names(gw.zone_list().await?, "zones")),
+        V::ZoneGet => to_json(&gw.realm().get_zone(req.get("rgw-zone")).await?),
+        V::ZoneList => Ok(names(gw.realm().list_zones().await?, "zones")),
         V::ZoneRename => to_json(
-            &gw.zone_rename(req.require("rgw-zone")?, req.require("zone-new-name")?)
+            &gw.realm().rename_zone(req.require("rgw-zone")?, req.require("zone-new-name")?)
                 .await?,
         ),
         V::ZoneDelete => {
-            gw.zone_delete(req.require("rgw-zone")?).await?;
+            gw.realm().delete_zone(req.require("rgw-zone")?).await?;
             Ok(Value::Null)
         }
         V::PeriodGet => {
@@ -275,11 +275,11 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
                 .map(|e| e.parse::<u64>())
                 .transpose()
                 .map_err(|_| AdminError::BadRequest("--epoch must be a number".into()))?;
-            to_json(&gw.period_get(req.get("period-id"), epoch).await?)
+            to_json(&gw.realm().get_period(req.get("period-id"), epoch).await?)
         }
-        V::PeriodList => Ok(json!({"periods": gw.period_list().await?})),
+        V::PeriodList => Ok(json!({"periods": gw.realm().list_periods().await?})),
         V::PeriodCommit => to_json(&master::commit_staging(gw, req.get("rgw-realm")).await?),
-        V::PeriodUpdate => to_json(&gw.period_update(req.get("rgw-realm")).await?),
+        V::PeriodUpdate => to_json(&gw.realm().update_period(req.get("rgw-realm")).await?),
         V::PeriodPull => {
             let url = match req.get("url") {
                 Some(u) => u.to_string(),

@@ -56,32 +56,32 @@ pub(crate) async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, Admi
     let marker = req.get("marker").map(str::to_string);
     let info = req.params.contains_key("info");
     let Some(kind) = kind(req)? else {
-        let bucket = gw.bucket_info(req.require("bucket")?).await?;
+        let bucket = gw.buckets().info(req.require("bucket")?).await?;
         if info {
-            let head = gw.bilog_head(&bucket.bucket_id).await?;
+            let head = gw.logs().bilog_head(&bucket.bucket_id).await?;
             return Ok(
                 json!({"bucket_ver": head.marker, "master_ver": head.marker, "max_marker": head.marker, "syncstopped": false}),
             );
         }
-        let entries = gw.bilog_list(req.require("bucket")?, marker, max).await?;
+        let entries = gw.logs().list_bilog(req.require("bucket")?, marker, max).await?;
         return Ok(Value::Array(entries.iter().map(rgw_json::bilog_entry).collect()));
     };
     match (shard(req, kind)?, info) {
         (None, true) => Ok(json!({
             "num_shards": kind.shards(),
-            "shards": gw.log_heads(kind).await?.iter().map(shard_info).collect::<Vec<_>>(),
+            "shards": gw.logs().heads(kind).await?.iter().map(shard_info).collect::<Vec<_>>(),
         })),
-        (Some(s), true) => Ok(shard_info(&gw.log_head(kind, s).await?)),
+        (Some(s), true) => Ok(shard_info(&gw.logs().head(kind, s).await?)),
         (Some(s), false) => {
-            let head = gw.log_head(kind, s).await?;
+            let head = gw.logs().head(kind, s).await?;
             let (entries, last): (Vec<Value>, Option<String>) = match kind {
                 LogKind::Metadata => {
-                    let e = gw.mdlog_list(s, marker.clone(), max).await?;
+                    let e = gw.logs().list_mdlog(s, marker.clone(), max).await?;
                     let last = e.last().map(|e| e.id.clone());
                     (e.iter().map(rgw_json::mdlog_entry).collect(), last)
                 }
                 LogKind::Data => {
-                    let e = gw.datalog_list(Some(s), marker.clone(), max).await?;
+                    let e = gw.logs().list_datalog(Some(s), marker.clone(), max).await?;
                     let last = e.last().map(|(_, e)| e.marker.clone());
                     (e.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(), last)
                 }
@@ -95,7 +95,7 @@ pub(crate) async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, Admi
         }
         // Every shard at once: `datalog list` prints this.
         (None, false) if kind == LogKind::Data => {
-            let entries = gw.datalog_list(None, marker, max).await?;
+            let entries = gw.logs().list_datalog(None, marker, max).await?;
             Ok(Value::Array(
                 entries.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(),
             ))
@@ -114,13 +114,13 @@ pub(crate) async fn trim(gw: &Gateway, req: &AdminRequest) -> Result<Value, Admi
         .ok_or_else(|| AdminError::BadRequest("missing required parameter --marker".into()))?;
     let trimmed = match kind(req)? {
         None => {
-            let bucket = gw.bucket_info(req.require("bucket")?).await?;
-            gw.bilog_trim(&bucket.bucket_id, upto).await?
+            let bucket = gw.buckets().info(req.require("bucket")?).await?;
+            gw.logs().trim_bilog(&bucket.bucket_id, upto).await?
         }
         Some(kind) => {
             let s = shard(req, kind)?
                 .ok_or_else(|| AdminError::BadRequest("missing required parameter --shard-id (id)".into()))?;
-            gw.log_trim(kind, s, upto).await?
+            gw.logs().trim(kind, s, upto).await?
         }
     };
     Ok(json!({"trimmed": trimmed}))
@@ -130,11 +130,11 @@ pub(crate) async fn trim(gw: &Gateway, req: &AdminRequest) -> Result<Value, Admi
 pub(crate) async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
     let zonegroup = gw.site().zonegroup_id.clone();
     let mut out = Vec::new();
-    for b in gw.list_all_buckets().await? {
+    for b in gw.buckets().list_all().await? {
         if b.zonegroup != zonegroup {
             continue;
         }
-        let stats = gw.bucket_stats(&b).await?;
+        let stats = gw.buckets().stats(&b).await?;
         out.push(json!({"key": meridian_gateway::logs::bucket_log_key(&b), "num_objects": stats.num_objects}));
     }
     Ok(Value::Array(out))
@@ -146,7 +146,7 @@ pub(crate) async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
 /// object is read and sent once.
 pub(crate) async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     use base64::Engine;
-    let bucket = gw.bucket_info(req.require("bucket")?).await?;
+    let bucket = gw.buckets().info(req.require("bucket")?).await?;
     let max = req.number("max-entries", 1000)?.clamp(1, 10_000);
     let data_budget = if req.params.contains_key("with-data") {
         FETCH_MAX_BYTES
@@ -154,7 +154,7 @@ pub(crate) async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, A
         0
     };
     let page = gw
-        .replica_list(&bucket, req.get("marker").map(str::to_string), max, data_budget)
+        .replica().list(&bucket, req.get("marker").map(str::to_string), max, data_budget)
         .await?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let data: Vec<Value> = page
@@ -176,7 +176,7 @@ pub(crate) async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, A
 /// How far this zone has trimmed each of its logs (readers further back missed entries: see
 /// `meridian_sync::gap`).
 pub(crate) async fn trimmed(gw: &Gateway) -> Result<Value, AdminError> {
-    let t = gw.trimmed_markers().await?;
+    let t = gw.logs().trimmed_markers().await?;
     Ok(json!({"metadata": t.metadata, "data": t.data, "buckets": t.buckets}))
 }
 
@@ -219,7 +219,7 @@ pub(crate) fn notify(gw: &Gateway, sync: &dyn SyncReports, req: &AdminRequest) -
 /// are `large` and fetched one by one with `GET /admin/sync/object`, streamed.
 pub(crate) async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     use base64::Engine;
-    let bucket = gw.bucket_info(req.require("bucket")?).await?;
+    let bucket = gw.buckets().info(req.require("bucket")?).await?;
     let keys: Vec<String> = req
         .body
         .as_ref()
@@ -239,7 +239,7 @@ pub(crate) async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, Adm
             keys.len()
         )));
     }
-    let found = gw.replica_read_small(&bucket, keys, FETCH_MAX_BYTES).await?;
+    let found = gw.replica().read_small(&bucket, keys, FETCH_MAX_BYTES).await?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let objects: Vec<Value> = found
         .objects

@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 
 /// `GET /admin/metadata`: the sections.
 pub(crate) async fn sections(gw: &Gateway) -> Value {
-    json!(gw.metadata_sections().await)
+    json!(gw.metadata().sections().await)
 }
 
 /// `GET /admin/metadata/<section>?key=K`.
 pub(crate) async fn get(gw: &Gateway, section: &str, key: &str) -> Result<Value, AdminError> {
-    entry_json(&gw.metadata_get(&format!("{section}:{key}")).await?)
+    entry_json(&gw.metadata().get(&format!("{section}:{key}")).await?)
 }
 
 /// `PUT /admin/metadata/<section>?key=K[&sync]`: the entry is the body; `sync` is metadata sync applying the
@@ -38,12 +38,12 @@ pub(crate) async fn put(
     if mode == PutMode::Checked {
         refuse_stranding_zonegroup_change(gw, &key, &entry).await?;
     }
-    entry_json(&gw.metadata_put(&key, entry, mode).await?)
+    entry_json(&gw.metadata().put(&key, entry, mode).await?)
 }
 
 /// `DELETE /admin/metadata/<section>?key=K`.
 pub(crate) async fn remove(gw: &Gateway, section: &str, key: &str) -> Result<Value, AdminError> {
-    gw.metadata_remove(&format!("{section}:{key}")).await?;
+    gw.metadata().remove(&format!("{section}:{key}")).await?;
     Ok(Value::Null)
 }
 
@@ -51,7 +51,7 @@ pub(crate) async fn remove(gw: &Gateway, section: &str, key: &str) -> Result<Val
 /// bucket's data, so the zones of its zonegroup are asked whether it is empty. (A bucket of this zone's
 /// zonegroup is checked against the local index inside the put's transaction.)
 async fn refuse_stranding_zonegroup_change(gw: &Gateway, key: &str, entry: &MetadataEntry) -> Result<(), AdminError> {
-    let Some((bucket, to)) = gw.metadata_zonegroup_change(key, entry).await? else {
+    let Some((bucket, to)) = gw.metadata().change_zonegroup(key, entry).await? else {
         return Ok(());
     };
     if bucket.zonegroup == gw.site().zonegroup_id {
@@ -67,7 +67,7 @@ async fn refuse_stranding_zonegroup_change(gw: &Gateway, key: &str, entry: &Meta
 /// The keys of a section: RGW's plain array, or, when the caller pages (`max-entries` and/or `marker`, as
 /// RGW's metadata full sync does), `{"keys", "truncated", "count", "marker"}` with keys in sorted order.
 pub(crate) async fn list(gw: &Gateway, req: &AdminRequest, section: &str) -> Result<Value, AdminError> {
-    let mut keys = gw.metadata_list(section).await?;
+    let mut keys = gw.metadata().list(section).await?;
     if req.get("max-entries").is_none() && req.get("marker").is_none() {
         return Ok(json!(keys));
     }

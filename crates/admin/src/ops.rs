@@ -42,12 +42,12 @@ pub(crate) fn user_id_param(req: &AdminRequest) -> Result<String, AdminError> {
 /// `GET /admin/user`.
 pub(crate) async fn user_info(gw: &Gateway, lookup: &UserLookup) -> Result<Value, AdminError> {
     let user = match lookup {
-        UserLookup::AccessKey(ak) => match gw.lookup_access_key(ak).await?.0 {
+        UserLookup::AccessKey(ak) => match gw.users().lookup_access_key(ak).await?.0 {
             // The system principals (zone and local admin keys) are not users.
             u if u.keys.is_empty() => return Err(GatewayError::NoSuchKeyId(ak.to_string()).into()),
             u => u,
         },
-        UserLookup::Uid(uid) => gw.user_info(uid).await?,
+        UserLookup::Uid(uid) => gw.users().info(uid).await?,
     };
     Ok(rgw_json::user(&user))
 }
@@ -57,7 +57,7 @@ pub(crate) async fn user_create(gw: &Gateway, uid: &str, req: &AdminRequest) -> 
     // `uid` is the whole `tenant$uid` the router resolved (`user_id_param`).
     let (tenant, uid) = split_user_id(uid);
     let user = gw
-        .create_user(NewUser {
+        .users().create(NewUser {
             tenant,
             uid,
             display_name: req.require("display-name")?.to_string(),
@@ -77,21 +77,21 @@ pub(crate) async fn user_modify(gw: &Gateway, uid: &str, req: &AdminRequest) -> 
         .get("suspended")
         .ok_or_else(|| AdminError::BadRequest("nothing to modify: pass suspended=true|false".into()))?;
     let user = gw
-        .set_user_suspended(uid, suspended == "true" || suspended == "1")
+        .users().set_suspended(uid, suspended == "true" || suspended == "1")
         .await?;
     Ok(rgw_json::user(&user))
 }
 
 /// `DELETE /admin/user`.
 pub(crate) async fn user_remove(gw: &Gateway, uid: &str, purge_data: bool) -> Result<Value, AdminError> {
-    gw.remove_user(uid, purge_data).await?;
+    gw.users().remove(uid, purge_data).await?;
     Ok(Value::Null)
 }
 
 /// `PUT /admin/user?key`.
 pub(crate) async fn key_create(gw: &Gateway, uid: &str, req: &AdminRequest) -> Result<Value, AdminError> {
     let user = gw
-        .create_key(
+        .users().create_key(
             uid,
             req.get("access-key").map(str::to_string),
             req.get("secret-key").map(str::to_string),
@@ -102,7 +102,7 @@ pub(crate) async fn key_create(gw: &Gateway, uid: &str, req: &AdminRequest) -> R
 
 /// `DELETE /admin/user?key`.
 pub(crate) async fn key_remove(gw: &Gateway, access_key: &str) -> Result<Value, AdminError> {
-    gw.remove_key(access_key).await?;
+    gw.users().remove_key(access_key).await?;
     Ok(Value::Null)
 }
 
@@ -115,7 +115,7 @@ pub(crate) async fn bucket_create(gw: &Gateway, req: &AdminRequest) -> Result<Va
         }
         .into());
     }
-    let owner = gw.user_info(&user_id_param(req)?).await?;
+    let owner = gw.users().info(&user_id_param(req)?).await?;
     // The S3 CreateBucket's ACL (canned or grant headers), as JSON; absent: private.
     let acl = match req.get("acl") {
         Some(json) => {
@@ -124,36 +124,36 @@ pub(crate) async fn bucket_create(gw: &Gateway, req: &AdminRequest) -> Result<Va
         None => None,
     };
     let bucket = gw
-        .create_bucket_in_with_acl(&owner, req.require("bucket")?, req.require("zonegroup")?, acl)
+        .buckets().create_in_with_acl(&owner, req.require("bucket")?, req.require("zonegroup")?, acl)
         .await?;
     let key = format!(
         "bucket.instance:{}:{}",
         meridian_model::bucket::bucket_spec(&bucket.tenant, &bucket.name),
         bucket.bucket_id
     );
-    Ok(serde_json::to_value(gw.metadata_get(&key).await?).map_err(|e| GatewayError::Internal(e.to_string()))?)
+    Ok(serde_json::to_value(gw.metadata().get(&key).await?).map_err(|e| GatewayError::Internal(e.to_string()))?)
 }
 
 /// `GET /admin/bucket?bucket=B`.
 pub(crate) async fn bucket_info(gw: &Gateway, spec: &str) -> Result<Value, AdminError> {
-    let bucket = gw.bucket_info(spec).await?;
-    let stats = gw.bucket_stats(&bucket).await?;
+    let bucket = gw.buckets().info(spec).await?;
+    let stats = gw.buckets().stats(&bucket).await?;
     let mut out = rgw_json::bucket_stats(&bucket, &stats);
     // Beyond RGW's fields: what a zonegroup change by metadata put must know (see metadata.rs).
-    out["num_incomplete_uploads"] = json!(gw.bucket_contents(&bucket).await?.uploads);
+    out["num_incomplete_uploads"] = json!(gw.metadata().bucket_contents(&bucket).await?.uploads);
     Ok(out)
 }
 
 /// `GET /admin/bucket[?uid=U][&stats]`.
 pub(crate) async fn bucket_list(gw: &Gateway, uid: Option<&str>, stats: bool) -> Result<Value, AdminError> {
     let buckets = match uid {
-        Some(uid) => gw.list_buckets(uid).await?,
-        None => gw.list_all_buckets().await?,
+        Some(uid) => gw.buckets().list(uid).await?,
+        None => gw.buckets().list_all().await?,
     };
     if stats {
         let mut out = Vec::new();
         for b in buckets {
-            let s = gw.bucket_stats(&b).await?;
+            let s = gw.buckets().stats(&b).await?;
             out.push(rgw_json::bucket_stats(&b, &s));
         }
         Ok(Value::Array(out))
@@ -169,7 +169,7 @@ pub(crate) async fn bucket_list(gw: &Gateway, uid: Option<&str>, stats: bool) ->
 /// `DELETE /admin/bucket?bucket=B`.
 pub(crate) async fn bucket_remove(gw: &Gateway, spec: &str, purge_objects: bool) -> Result<Value, AdminError> {
     let (tenant, name) = split_bucket_name(spec);
-    gw.remove_bucket(&tenant, &name, purge_objects).await?;
+    gw.buckets().remove(&tenant, &name, purge_objects).await?;
     if !gw.site().is_meta_master() {
         // The objects lived here; the realm-wide record is the master's to drop.
         master::forward(

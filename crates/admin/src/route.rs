@@ -59,9 +59,9 @@ pub(crate) async fn sync_object(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<S3Response<Body>, crate::AdminError> {
-    let bucket = gw.bucket_info(bucket).await?;
+    let bucket = gw.buckets().info(bucket).await?;
     let read = gw
-        .get_object_version(&bucket, key, version_id, None, &Default::default())
+        .objects().get_version(&bucket, key, version_id, None, &Default::default())
         .await?;
     let meta = serde_json::to_vec(&meridian_model::ObjectMeta {
         manifest: Default::default(),
@@ -104,7 +104,7 @@ impl S3Route for AdminRoute {
             .credentials
             .as_ref()
             .ok_or_else(|| s3_error!(AccessDenied, "admin requests must be signed with a system key"))?;
-        match self.gateway.lookup_access_key(&creds.access_key).await {
+        match self.gateway.users().lookup_access_key(&creds.access_key).await {
             Ok((user, _)) if user.system && !user.suspended => Ok(()),
             _ => Err(s3_error!(AccessDenied, "admin requests need a system user's key")),
         }

@@ -35,7 +35,7 @@ struct SizeOnly {
 /// Takes the snapshot now. The rest of the work is blocking: run `prepare` on a blocking thread.
 pub async fn snapshot(gw: &Gateway) -> Result<(BackupSnapshot, Instant)> {
     let started = Instant::now();
-    Ok((gw.backup_snapshot().await?, started))
+    Ok((gw.gc().backup_snapshot().await?, started))
 }
 
 /// Copies the snapshot into `staging_root` and builds the manifest (blocking).

@@ -15,7 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 /// Loads every bucket and the site's zonegroups into `index`.
 pub async fn load(gw: &Gateway, index: &Index) -> Result<(), GatewayError> {
     index.set_site(&gw.site());
-    let buckets = gw.list_all_buckets().await?;
+    let buckets = gw.buckets().list_all().await?;
     index.replace_all(
         buckets
             .iter()
@@ -28,13 +28,13 @@ pub async fn load(gw: &Gateway, index: &Index) -> Result<(), GatewayError> {
 type MdlogPositions = HashMap<u32, String>;
 
 async fn mdlog_positions(gw: &Gateway) -> Result<MdlogPositions, GatewayError> {
-    let heads = gw.log_heads(LogKind::Metadata).await?;
+    let heads = gw.logs().heads(LogKind::Metadata).await?;
     Ok((0u32..).zip(heads).map(|(shard, head)| (shard, head.marker)).collect())
 }
 
 /// Re-reads one bucket into the index.
 async fn refresh_bucket(gw: &Gateway, index: &Index, tenant: &str, name: &str) -> Result<(), GatewayError> {
-    match gw.get_bucket(tenant, name).await {
+    match gw.buckets().get(tenant, name).await {
         Ok(b) => index.set_bucket(&b.tenant, &b.name, Some(&b.zonegroup)),
         Err(GatewayError::NoSuchBucket) => index.set_bucket(tenant, name, None),
         Err(e) => return Err(e),
@@ -46,10 +46,10 @@ async fn refresh_bucket(gw: &Gateway, index: &Index, tenant: &str, name: &str) -
 /// head did not move costs one head read.
 async fn catch_up_mdlog(gw: &Gateway, index: &Index, positions: &mut MdlogPositions) -> Result<(), GatewayError> {
     const PAGE: usize = 1000;
-    for (shard, head) in (0u32..).zip(gw.log_heads(LogKind::Metadata).await?) {
+    for (shard, head) in (0u32..).zip(gw.logs().heads(LogKind::Metadata).await?) {
         let seen = positions.entry(shard).or_default();
         while head.marker.as_str() > seen.as_str() {
-            let entries = gw.mdlog_list(shard, Some(seen.clone()), PAGE).await?;
+            let entries = gw.logs().list_mdlog(shard, Some(seen.clone()), PAGE).await?;
             let Some(last) = entries.last() else { break };
             *seen = last.id.clone();
             for entry in entries.iter().filter(|e| e.section == "bucket") {

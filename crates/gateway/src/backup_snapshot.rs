@@ -90,12 +90,12 @@ pub(crate) fn current_seq(r: &dyn ReadOps, name: &str) -> Result<u64> {
     }
 }
 
-impl crate::Gateway {
+impl crate::GcService<'_> {
     /// Takes a snapshot of the metadata store for a backup, pinning GC first so no blob the snapshot
     /// references can be collected between the two.
     pub async fn backup_snapshot(&self) -> Result<BackupSnapshot> {
-        let pin = self.gc_pins.register();
-        let meta = self.meta.clone();
+        let pin = self.core.gc_pins.register();
+        let meta = self.core.meta.clone();
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let reader = meta.snapshot()?;
@@ -113,8 +113,8 @@ impl crate::Gateway {
     }
 
     /// How many backup snapshots currently hold garbage collection back.
-    pub fn gc_pinned_by(&self) -> usize {
-        self.gc_pins.active()
+    pub fn pinned_by(&self) -> usize {
+        self.core.gc_pins.active()
     }
 }
 
@@ -158,15 +158,15 @@ mod tests {
         let big = || -> crate::ByteStream {
             Box::pin(futures::stream::iter([Ok(bytes::Bytes::from(vec![7u8; 200 * 1024]))]))
         };
-        let first = gw.put_object(&bucket, "k", big(), Default::default()).await.unwrap();
+        let first = gw.objects().put(&bucket, "k", big(), Default::default()).await.unwrap();
         let old_blob = first.manifest.segments[0].data_id.clone();
         assert!(!first.manifest.segments[0].inline);
 
-        let snap = gw.backup_snapshot().await.unwrap();
-        assert_eq!(gw.gc_pinned_by(), 1);
-        gw.put_object(&bucket, "k", big(), Default::default()).await.unwrap();
+        let snap = gw.gc().backup_snapshot().await.unwrap();
+        assert_eq!(gw.gc().pinned_by(), 1);
+        gw.objects().put(&bucket, "k", big(), Default::default()).await.unwrap();
         assert_eq!(
-            gw.collect_garbage().await.unwrap(),
+            gw.gc().collect().await.unwrap(),
             0,
             "the snapshot still references the old blob"
         );
@@ -174,8 +174,8 @@ mod tests {
         assert!(snap.reader.get(&keys::blob_ref(&old_blob)).unwrap().is_some());
 
         drop(snap);
-        assert_eq!(gw.gc_pinned_by(), 0);
-        assert_eq!(gw.collect_garbage().await.unwrap(), 1);
+        assert_eq!(gw.gc().pinned_by(), 0);
+        assert_eq!(gw.gc().collect().await.unwrap(), 1);
         assert!(gw.data_store().open(&old_blob, 0, 1).is_err());
     }
 }

@@ -250,7 +250,7 @@ pub(crate) async fn read_segments(
     Ok(Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx))))
 }
 
-impl crate::Gateway {
+impl crate::shared::Core {
     pub(crate) async fn write_blob(
         &self,
         body: ByteStream,

@@ -1,7 +1,7 @@
 //! Buckets: create (in this zonegroup), look up, list, stats, delete (only empty) and purge.
 
 use crate::error::{GatewayError, Result};
-use crate::{gc, keys, logs, records, Gateway};
+use crate::{gc, keys, logs, records};
 use meridian_model::names::validate_bucket_name;
 use meridian_model::{Acl, Bucket, BucketStats, MultipartUpload, ObjectMeta, Timestamp, User, VersioningStatus};
 use meridian_store::WriteTxn;
@@ -41,14 +41,21 @@ pub fn authorize(user: &User, bucket: &Bucket) -> Result<()> {
     }
 }
 
-impl Gateway {
+/// Buckets: create, look up, list, versioning and configuration, delete.
+/// Reached through `Gateway::buckets()`.
+#[derive(Clone, Copy)]
+pub struct BucketService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl BucketService<'_> {
     /// Is `location` (a CreateBucket LocationConstraint: the zonegroup's api_name, optionally
     /// `api_name:placement`) this zonegroup? An empty constraint means this zonegroup.
     pub fn check_location(&self, location: Option<&str>) -> Result<()> {
         let Some(loc) = location.filter(|l| !l.is_empty()) else {
             return Ok(());
         };
-        let site = self.site();
+        let site = self.core.site();
         let zg = loc.split(':').next().unwrap_or_default();
         // RGW users send the api_name in any case (`s3cmd mb --bucket-location=EU` sends `EU` for `eu`).
         if zg.eq_ignore_ascii_case(&site.zonegroup_api_name) {
@@ -68,12 +75,12 @@ impl Gateway {
     }
 
     /// CreateBucket in this zonegroup, on the metadata master (a non-master zone forwards it first).
-    pub async fn create_bucket(&self, owner: &User, name: &str, location: Option<&str>) -> Result<Bucket> {
-        self.create_bucket_with_acl(owner, name, location, None).await
+    pub async fn create(&self, owner: &User, name: &str, location: Option<&str>) -> Result<Bucket> {
+        self.create_with_acl(owner, name, location, None).await
     }
 
     /// CreateBucket with the ACL a canned ACL or grant headers asked for (`None`: private).
-    pub async fn create_bucket_with_acl(
+    pub async fn create_with_acl(
         &self,
         owner: &User,
         name: &str,
@@ -81,17 +88,17 @@ impl Gateway {
         acl: Option<Acl>,
     ) -> Result<Bucket> {
         self.check_location(location)?;
-        let zonegroup = self.site().zonegroup_id.clone();
-        self.create_bucket_in_with_acl(owner, name, &zonegroup, acl).await
+        let zonegroup = self.core.site().zonegroup_id.clone();
+        self.create_in_with_acl(owner, name, &zonegroup, acl).await
     }
 
     /// Records a new bucket of `zonegroup` (the master does this for every zonegroup of the realm).
-    pub async fn create_bucket_in(&self, owner: &User, name: &str, zonegroup: &str) -> Result<Bucket> {
-        self.create_bucket_in_with_acl(owner, name, zonegroup, None).await
+    pub async fn create_in(&self, owner: &User, name: &str, zonegroup: &str) -> Result<Bucket> {
+        self.create_in_with_acl(owner, name, zonegroup, None).await
     }
 
     /// `create_bucket_in` with the new bucket's ACL, recorded in the same write as the bucket.
-    pub async fn create_bucket_in_with_acl(
+    pub async fn create_in_with_acl(
         &self,
         owner: &User,
         name: &str,
@@ -99,7 +106,7 @@ impl Gateway {
         acl: Option<Acl>,
     ) -> Result<Bucket> {
         validate_bucket_name(name)?;
-        let site = self.site();
+        let site = self.core.site();
         let zg = site.zonegroup(zonegroup).ok_or_else(|| {
             GatewayError::InvalidLocationConstraint(format!("zonegroup {zonegroup} is not part of the current period"))
         })?;
@@ -126,7 +133,7 @@ impl Gateway {
             },
         };
         let max_buckets = owner.max_buckets;
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let key = keys::bucket(&bucket.tenant, &bucket.name);
             if let Some(existing) = records::get::<Bucket>(txn, &key)? {
                 return Err(if existing.owner == bucket.owner {
@@ -156,25 +163,25 @@ impl Gateway {
             Ok(bucket)
         })
         .await
-        .inspect(|b| self.notify_bucket(&b.tenant, &b.name))
+        .inspect(|b| self.core.notify_bucket(&b.tenant, &b.name))
     }
 
-    pub async fn get_bucket(&self, tenant: &str, name: &str) -> Result<Bucket> {
+    pub async fn get(&self, tenant: &str, name: &str) -> Result<Bucket> {
         let key = keys::bucket(tenant, name);
-        self.read(move |r| records::get(r, &key)?.ok_or(GatewayError::NoSuchBucket))
+        self.core.read(move |r| records::get(r, &key)?.ok_or(GatewayError::NoSuchBucket))
             .await
     }
 
     /// Looks a bucket up by radosgw-admin's `[tenant/]name`.
-    pub async fn bucket_info(&self, spec: &str) -> Result<Bucket> {
+    pub async fn info(&self, spec: &str) -> Result<Bucket> {
         let (tenant, name) = split_bucket_name(spec);
-        self.get_bucket(&tenant, &name).await
+        self.get(&tenant, &name).await
     }
 
     /// Buckets owned by `owner`, by name.
-    pub async fn list_buckets(&self, owner: &str) -> Result<Vec<Bucket>> {
+    pub async fn list(&self, owner: &str) -> Result<Vec<Bucket>> {
         let prefix = keys::user_bucket_prefix(owner);
-        self.read(move |r| {
+        self.core.read(move |r| {
             let end = meridian_store::meta::prefix_end(&prefix);
             let mut out = Vec::new();
             for (k, tenant) in r.scan(&prefix, &end, usize::MAX)? {
@@ -190,8 +197,8 @@ impl Gateway {
     }
 
     /// Every bucket of the zone (admin listing).
-    pub async fn list_all_buckets(&self) -> Result<Vec<Bucket>> {
-        self.read(|r| {
+    pub async fn list_all(&self) -> Result<Vec<Bucket>> {
+        self.core.read(|r| {
             Ok(records::scan_all::<Bucket>(r, keys::BUCKET.as_bytes())?
                 .into_iter()
                 .map(|(_, b)| b)
@@ -200,22 +207,22 @@ impl Gateway {
         .await
     }
 
-    pub async fn bucket_stats(&self, bucket: &Bucket) -> Result<BucketStats> {
+    pub async fn stats(&self, bucket: &Bucket) -> Result<BucketStats> {
         let key = keys::stats(&bucket.bucket_id);
-        self.read(move |r| Ok(records::get(r, &key)?.unwrap_or_default())).await
+        self.core.read(move |r| Ok(records::get(r, &key)?.unwrap_or_default())).await
     }
 
     /// PutBucketVersioning on the metadata master: the bucket record gets the status and a new version, so
     /// metadata sync carries it to the other zones (a non-master zone asks the master, see
     /// `meridian_peer::master::set_bucket_versioning_on_master`). A bucket never goes back to Off.
-    pub async fn set_bucket_versioning(&self, bucket: &Bucket, status: VersioningStatus) -> Result<Bucket> {
+    pub async fn set_versioning(&self, bucket: &Bucket, status: VersioningStatus) -> Result<Bucket> {
         if status == VersioningStatus::Off {
             return Err(GatewayError::MalformedXml(
                 "versioning status must be Enabled or Suspended".into(),
             ));
         }
         let b = bucket.clone();
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let key = keys::bucket(&b.tenant, &b.name);
             let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
             if stored.bucket_id != b.bucket_id {
@@ -238,21 +245,21 @@ impl Gateway {
             Ok(stored)
         })
         .await
-        .inspect(|b| self.notify_bucket(&b.tenant, &b.name))
+        .inspect(|b| self.core.notify_bucket(&b.tenant, &b.name))
     }
 
     /// DeleteBucket: only an empty bucket (no objects, no multipart uploads in progress) goes.
-    pub async fn delete_bucket(&self, user: &User, tenant: &str, name: &str) -> Result<()> {
-        let bucket = self.get_bucket(tenant, name).await?;
+    pub async fn delete(&self, user: &User, tenant: &str, name: &str) -> Result<()> {
+        let bucket = self.get(tenant, name).await?;
         authorize(user, &bucket)?;
-        self.delete_empty_bucket(bucket).await
+        self.delete_empty(bucket).await
     }
 
     /// `BucketNotEmpty` unless the bucket has no objects, no other versions or delete markers and no
     /// multipart uploads in progress.
-    pub async fn ensure_bucket_empty(&self, bucket: &Bucket) -> Result<()> {
+    pub async fn ensure_empty(&self, bucket: &Bucket) -> Result<()> {
         let id = bucket.bucket_id.clone();
-        self.read(move |r| {
+        self.core.read(move |r| {
             for prefix in [
                 keys::object_prefix(&id),
                 keys::version_prefix(&id),
@@ -270,9 +277,9 @@ impl Gateway {
         .await
     }
 
-    async fn delete_empty_bucket(&self, bucket: Bucket) -> Result<()> {
+    async fn delete_empty(&self, bucket: Bucket) -> Result<()> {
         let (tenant, name) = (bucket.tenant.clone(), bucket.name.clone());
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let current: Bucket =
                 records::get(txn, &keys::bucket(&bucket.tenant, &bucket.name))?.ok_or(GatewayError::NoSuchBucket)?;
             if current.bucket_id != bucket.bucket_id {
@@ -294,22 +301,22 @@ impl Gateway {
             drop_bucket_records(txn, &bucket)
         })
         .await
-        .inspect(|_| self.notify_bucket(&tenant, &name))
+        .inspect(|_| self.core.notify_bucket(&tenant, &name))
     }
 
     /// Admin removal: with `purge_objects`, deletes every object and upload first (in batches, bytes to GC).
-    pub async fn remove_bucket(&self, tenant: &str, name: &str, purge_objects: bool) -> Result<()> {
-        let bucket = self.get_bucket(tenant, name).await?;
+    pub async fn remove(&self, tenant: &str, name: &str, purge_objects: bool) -> Result<()> {
+        let bucket = self.get(tenant, name).await?;
         if purge_objects {
             loop {
                 let b = bucket.clone();
-                let more = self.write(move |txn| purge_batch(txn, &b, 500)).await?;
+                let more = self.core.write(move |txn| purge_batch(txn, &b, 500)).await?;
                 if !more {
                     break;
                 }
             }
         }
-        self.delete_empty_bucket(bucket).await
+        self.delete_empty(bucket).await
     }
 }
 

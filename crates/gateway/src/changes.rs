@@ -23,18 +23,6 @@ pub enum MetaChange {
 impl Gateway {
     /// A receiver of every change committed from now on.
     pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<MetaChange> {
-        self.changes.subscribe()
-    }
-
-    pub(crate) fn notify(&self, change: MetaChange) {
-        // No receiver (no DNS index) is the common case, not an error.
-        let _ = self.changes.send(change);
-    }
-
-    pub(crate) fn notify_bucket(&self, tenant: &str, name: &str) {
-        self.notify(MetaChange::Bucket {
-            tenant: tenant.to_string(),
-            name: name.to_string(),
-        });
+        self.core.changes.subscribe()
     }
 }

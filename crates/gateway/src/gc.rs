@@ -50,13 +50,20 @@ fn queue_seq(key: &[u8]) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-impl crate::Gateway {
+/// Garbage collection of replaced bytes, and the backup snapshots that hold it back.
+/// Reached through `Gateway::gc()`.
+#[derive(Clone, Copy)]
+pub struct GcService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl GcService<'_> {
     /// Removes the blobs queued at least `gc_delay` ago. Returns how many blobs were removed.
-    pub async fn collect_garbage(&self) -> Result<usize> {
-        let delay = self.options.gc_delay;
+    pub async fn collect(&self) -> Result<usize> {
+        let delay = self.core.options.gc_delay;
         let cutoff = Timestamp(Timestamp::now().0.saturating_sub(delay.as_nanos() as u64));
         let due: Vec<(Vec<u8>, GcEntry)> = self
-            .read(|r| {
+            .core.read(|r| {
                 let prefix = keys::GC.as_bytes().to_vec();
                 let end = meridian_store::meta::prefix_end(&prefix);
                 r.scan(&prefix, &end, 1000)?
@@ -69,14 +76,14 @@ impl crate::Gateway {
             .filter(|(_, e)| e.queued <= cutoff)
             .collect();
         // Read after the queue: a backup snapshot taken since then is already pinned here.
-        let due = match self.gc_pins.collectable() {
+        let due = match self.core.gc_pins.collectable() {
             None => due,
             Some(limit) => due.into_iter().filter(|(k, _)| queue_seq(k) <= limit).collect(),
         };
         if due.is_empty() {
             return Ok(0);
         }
-        let data = self.data.clone();
+        let data = self.core.data.clone();
         let ids: Vec<String> = due.iter().flat_map(|(_, e)| e.data_ids.clone()).collect();
         let removed = ids.len();
         let inline_ids = ids.clone();
@@ -88,7 +95,7 @@ impl crate::Gateway {
         })
         .await??;
         let done: Vec<Vec<u8>> = due.into_iter().map(|(k, _)| k).collect();
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             for k in done {
                 txn.delete(&k)?;
             }
@@ -104,10 +111,10 @@ impl crate::Gateway {
     /// Removes blobs that no metadata references and that are older than `before` (i.e. not being written
     /// right now): the leftovers of a crash between writing bytes and committing their metadata.
     pub async fn sweep_orphans(&self, before: std::time::SystemTime) -> Result<usize> {
-        let data = self.data.clone();
+        let data = self.core.data.clone();
         let candidates = tokio::task::spawn_blocking(move || data.list_older_than(before)).await??;
         let orphans: Vec<String> = self
-            .read(move |r| {
+            .core.read(move |r| {
                 let mut out = Vec::new();
                 for id in candidates {
                     if r.get(&keys::blob_ref(&id))?.is_none() {
@@ -118,7 +125,7 @@ impl crate::Gateway {
             })
             .await?;
         let count = orphans.len();
-        let data = self.data.clone();
+        let data = self.core.data.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
             for id in orphans {
                 data.delete(&id)?;
@@ -130,10 +137,10 @@ impl crate::Gateway {
     }
 
     /// Runs the collector forever, every `interval`.
-    pub async fn run_gc(self, mut worker: meridian_worker::Worker, interval: Duration) {
+    pub async fn run(&self, mut worker: meridian_worker::Worker, interval: Duration) {
         worker.status(format!("every {} s", interval.as_secs()));
         while worker.sleep(interval).await {
-            match self.collect_garbage().await {
+            match self.collect().await {
                 Ok(n) => {
                     if n > 0 {
                         tracing::debug!(removed = n, "garbage collected");

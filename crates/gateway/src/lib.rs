@@ -28,6 +28,7 @@ pub mod policy;
 pub mod realm;
 mod records;
 pub mod replica;
+mod shared;
 mod site;
 pub mod sync_state;
 pub mod tagging;
@@ -38,73 +39,31 @@ pub mod versions;
 mod zone_shared;
 
 pub use blob::{BoxError, ByteStream};
+pub use buckets::BucketService;
 pub use error::{GatewayError, Result};
+pub use gc::GcService;
+pub use logs::LogService;
+pub use metadata::MetadataService;
+pub use moves::MoveService;
+pub use objects::ObjectService;
+pub use realm::RealmService;
+pub use replica::ReplicaService;
+pub use shared::{GatewayOptions, LogChanges};
+pub(crate) use shared::note_logged;
 pub use site::Site;
+pub use sync_state::SyncStateService;
+pub use users::UserService;
 
-use arc_swap::ArcSwap;
-use meridian_store::{DataStore, MetaStore, ReadOps, WriteTxn};
-use std::cell::Cell;
+use meridian_store::{DataStore, MetaStore};
+use shared::Core;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// How many committed transactions wrote to each change log other zones read (counters that only grow).
-/// The sync notifier watches them to wake its peers' agents (see `subscribe_log_changes`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LogChanges {
-    /// Transactions that marked the data log (every object change does).
-    pub data: u64,
-    /// Transactions that wrote the metadata log.
-    pub metadata: u64,
-}
-
-const LOGGED_DATA: u8 = 1;
-const LOGGED_METADATA: u8 = 2;
-
-thread_local! {
-    /// The logs the transaction running on this (blocking) thread wrote to.
-    static LOGGED: Cell<u8> = const { Cell::new(0) };
-}
-
-/// Called by the log writers inside a write transaction.
-pub(crate) fn note_logged(metadata: bool) {
-    LOGGED.with(|l| l.set(l.get() | if metadata { LOGGED_METADATA } else { LOGGED_DATA }));
-}
-
-/// Tunables of the services (none of them changes what is stored).
-#[derive(Debug, Clone)]
-pub struct GatewayOptions {
-    /// Largest single PUT / part accepted (S3: 5 GiB).
-    pub max_object_size: u64,
-    /// Smallest size of every multipart part but the last (S3: 5 MiB).
-    pub min_part_size: u64,
-    /// How long replaced bytes stay readable before the collector removes them.
-    pub gc_delay: std::time::Duration,
-}
-
-impl Default for GatewayOptions {
-    fn default() -> Self {
-        Self {
-            max_object_size: 5 << 30,
-            min_part_size: 5 << 20,
-            gc_delay: std::time::Duration::from_secs(10),
-        }
-    }
-}
-
+/// The cheap-to-clone handle the composition root passes around: one `Arc` to the shared core, and one
+/// accessor per domain service.
 #[derive(Clone)]
 pub struct Gateway {
-    meta: Arc<dyn MetaStore>,
-    data: Arc<dyn DataStore>,
-    /// The zone this gateway serves (its id, fixed at open) and the period view, swapped on a new period.
-    site: Arc<ArcSwap<Site>>,
-    zone_selector: Option<String>,
-    options: Arc<GatewayOptions>,
-    /// Told after every committed bucket metadata change and every new site view (see `changes`).
-    changes: tokio::sync::broadcast::Sender<changes::MetaChange>,
-    /// Backup snapshots that hold garbage collection back.
-    gc_pins: Arc<backup_snapshot::GcPins>,
-    /// Bumped after every commit that wrote a change log.
-    log_changes: Arc<watch::Sender<LogChanges>>,
+    core: Arc<Core>,
 }
 
 impl Gateway {
@@ -119,94 +78,82 @@ impl Gateway {
         let selector = zone.map(str::to_string);
         let store = meta.clone();
         let (site, created) = tokio::task::spawn_blocking(move || {
-            let created = Self::bootstrap_config(&*store)?;
+            let created = realm::bootstrap_config(&*store)?;
             let snap = store.snapshot()?;
             Ok::<_, GatewayError>((realm::load_site(&*snap, selector.as_deref())?, created))
         })
         .await??;
-        // Pin the zone by id: renaming it or changing the default must not change who this gateway is.
-        let zone_selector = Some(site.zone_id.clone());
-        Ok((
-            Self {
-                meta,
-                data,
-                site: Arc::new(ArcSwap::from_pointee(site)),
-                zone_selector,
-                options: Arc::new(options),
-                changes: tokio::sync::broadcast::channel(changes::CAPACITY).0,
-                gc_pins: Arc::default(),
-                log_changes: Arc::new(watch::Sender::new(LogChanges::default())),
-            },
-            created,
-        ))
+        let core = Core::new(meta, data, site, options);
+        Ok((Self { core: Arc::new(core) }, created))
     }
 
     /// The current site view (cheap: an `Arc` clone).
     pub fn site(&self) -> Arc<Site> {
-        self.site.load_full()
-    }
-
-    fn set_site(&self, site: Site) {
-        self.site.store(Arc::new(site));
-        self.notify(changes::MetaChange::Site);
+        self.core.site()
     }
 
     pub fn options(&self) -> &GatewayOptions {
-        &self.options
+        &self.core.options
     }
 
     /// Follows the change logs: the receiver sees `LogChanges` move after each commit that wrote to the data
     /// or metadata log (changes coalesce: a slow reader sees only the latest counters).
     pub fn subscribe_log_changes(&self) -> watch::Receiver<LogChanges> {
-        self.log_changes.subscribe()
+        self.core.log_changes.subscribe()
     }
 
     pub fn data_store(&self) -> &Arc<dyn DataStore> {
-        &self.data
+        &self.core.data
     }
 
-    /// Runs `f` against a consistent snapshot on a blocking thread.
-    async fn read<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn ReadOps) -> Result<T> + Send + 'static,
-    {
-        let meta = self.meta.clone();
-        tokio::task::spawn_blocking(move || {
-            let snap = meta.snapshot()?;
-            f(&*snap)
-        })
-        .await?
+    /// Objects: put, get, head, delete, copy, listing, multipart uploads, tags, ACLs, Object Lock, lifecycle.
+    pub fn objects(&self) -> ObjectService<'_> {
+        self.core.objects()
     }
 
-    /// Runs `f` in one write transaction on a blocking thread; commits only if `f` succeeds.
-    async fn write<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn WriteTxn) -> Result<T> + Send + 'static,
-    {
-        let meta = self.meta.clone();
-        let changes = self.log_changes.clone();
-        tokio::task::spawn_blocking(move || {
-            LOGGED.with(|l| l.set(0));
-            let mut txn = meta.begin()?;
-            let out = f(&mut *txn);
-            let logged = LOGGED.with(|l| l.replace(0));
-            let out = out?;
-            txn.commit()?;
-            if logged != 0 {
-                changes.send_modify(|c| {
-                    if logged & LOGGED_DATA != 0 {
-                        c.data += 1;
-                    }
-                    if logged & LOGGED_METADATA != 0 {
-                        c.metadata += 1;
-                    }
-                });
-            }
-            Ok(out)
-        })
-        .await?
+    /// Buckets: create, look up, list, versioning and configuration, delete.
+    pub fn buckets(&self) -> BucketService<'_> {
+        self.core.buckets()
+    }
+
+    /// Users and their access keys.
+    pub fn users(&self) -> UserService<'_> {
+        self.core.users()
+    }
+
+    /// The multi-site configuration: realms, zonegroups, zones, periods, and the site view built from them.
+    pub fn realm(&self) -> RealmService<'_> {
+        self.core.realm()
+    }
+
+    /// The change logs other zones read (bucket-index, data and metadata logs): heads, listings, trims.
+    pub fn logs(&self) -> LogService<'_> {
+        self.core.logs()
+    }
+
+    /// The sync agents' own records (markers, status), read and written in batches.
+    pub fn sync_state(&self) -> SyncStateService<'_> {
+        self.core.sync_state()
+    }
+
+    /// Applying what another zone wrote: replicated writes and deletes, and the reads their agents need.
+    pub fn replica(&self) -> ReplicaService<'_> {
+        self.core.replica()
+    }
+
+    /// The `/admin/metadata` entries (`user:`, `bucket:`, `bucket.instance:`) in RGW's shapes.
+    pub fn metadata(&self) -> MetadataService<'_> {
+        self.core.metadata()
+    }
+
+    /// Bucket moves between zonegroups: the local move records, the fence, the flip and the reclaim.
+    pub fn moves(&self) -> MoveService<'_> {
+        self.core.moves()
+    }
+
+    /// Garbage collection of replaced bytes, and the backup pins that hold it back.
+    pub fn gc(&self) -> GcService<'_> {
+        self.core.gc()
     }
 }
 

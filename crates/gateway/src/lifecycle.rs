@@ -5,7 +5,6 @@
 
 use crate::error::{GatewayError, Result};
 use crate::listing::ListQuery;
-use crate::Gateway;
 use meridian_model::{Bucket, LifecycleRule, ObjectMeta, Timestamp};
 use std::time::Duration;
 
@@ -32,13 +31,13 @@ fn expired(rule: &LifecycleRule, meta: &ObjectMeta, now: Timestamp, day: Duratio
     (by_days || by_date) && tags_match(rule, meta)
 }
 
-impl Gateway {
+impl crate::ObjectService<'_> {
     /// Applies every bucket's lifecycle rules once. `day` is how long a rule's day lasts (a day, except in
     /// tests: `lifecycle_debug_day_secs`).
     pub async fn lifecycle_pass(&self, day: Duration) -> Result<LifecycleReport> {
         let mut report = LifecycleReport::default();
-        let zonegroup = self.site().zonegroup_id.clone();
-        for bucket in self.list_all_buckets().await? {
+        let zonegroup = self.core.site().zonegroup_id.clone();
+        for bucket in self.core.buckets().list_all().await? {
             // A bucket is only served (and written) in its own zonegroup.
             if bucket.zonegroup != zonegroup {
                 continue;
@@ -63,7 +62,7 @@ impl Gateway {
         let mut n = 0;
         loop {
             let page = self
-                .list_objects(
+                .list(
                     bucket,
                     ListQuery {
                         prefix: rule.prefix.clone(),
@@ -89,9 +88,9 @@ impl Gateway {
     /// Deletes `meta`'s key if it still holds that very object (a newer write is not judged by the old one).
     async fn expire_object(&self, bucket: &Bucket, meta: &ObjectMeta) -> Result<bool> {
         let (b, key, instance) = (bucket.clone(), meta.key.clone(), meta.instance.clone());
-        let zone_id = self.site().zone_id.clone();
+        let zone_id = self.core.site().zone_id.clone();
         let result = self
-            .write(move |txn| {
+            .core.write(move |txn| {
                 crate::moves::check_writable(txn, &b)?;
                 let current = crate::versions::current(txn, &b.bucket_id, &key)?;
                 if current.is_none_or(|c| c.instance != instance || c.delete_marker) {
@@ -135,7 +134,7 @@ impl Gateway {
     }
 
     /// The `lifecycle` worker: a pass every `interval`.
-    pub async fn run_lifecycle(self, mut worker: meridian_worker::Worker, interval: Duration, day: Duration) {
+    pub async fn run_lifecycle(&self, mut worker: meridian_worker::Worker, interval: Duration, day: Duration) {
         worker.status(format!(
             "every {} s; a day lasts {} s",
             interval.as_secs(),

@@ -2,7 +2,7 @@
 //! exclusive start marker, page size — in UTF-8 byte order, stable across pages.
 
 use crate::error::Result;
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::{Bucket, ObjectMeta};
 use meridian_store::meta::prefix_end;
 
@@ -26,14 +26,14 @@ pub struct ListPage {
 
 const SCAN_PAGE: usize = 1000;
 
-impl Gateway {
-    pub async fn list_objects(&self, bucket: &Bucket, query: ListQuery) -> Result<ListPage> {
+impl crate::ObjectService<'_> {
+    pub async fn list(&self, bucket: &Bucket, query: ListQuery) -> Result<ListPage> {
         if query.max_keys == 0 {
             // S3: max-keys=0 lists nothing and is not truncated.
             return Ok(ListPage::default());
         }
         let base = keys::object_prefix(&bucket.bucket_id);
-        self.read(move |r| {
+        self.core.read(move |r| {
             let mut page = ListPage::default();
             let delimiter = query.delimiter.clone().filter(|d| !d.is_empty());
             let mut full_prefix = base.clone();
@@ -128,11 +128,11 @@ pub struct VersionPage {
     pub next_version_id_marker: Option<String>,
 }
 
-impl Gateway {
+impl crate::ObjectService<'_> {
     /// ListObjectVersions: every version and delete marker by key, newest first within a key, merging the
     /// current versions (`obj/`) with the others (`ver/`). In a never-versioned bucket every object is its
     /// key's only (null) version.
-    pub async fn list_object_versions(&self, bucket: &Bucket, query: VersionQuery) -> Result<VersionPage> {
+    pub async fn list_versions(&self, bucket: &Bucket, query: VersionQuery) -> Result<VersionPage> {
         use crate::versions::{self, VersionRef};
         use crate::GatewayError;
         let id = bucket.bucket_id.clone();
@@ -144,7 +144,7 @@ impl Gateway {
             ));
         }
         let bound_ref = version_marker.as_deref().map(VersionRef::parse).transpose()?;
-        self.read(move |r| {
+        self.core.read(move |r| {
             let mut page = VersionPage::default();
             if query.max_keys == 0 {
                 return Ok(page);

@@ -219,34 +219,41 @@ fn trimmed_markers(r: &dyn ReadOps) -> Result<TrimmedMarkers> {
 /// Trims entries a page per transaction, so a long log never holds the writer for long.
 const TRIM_BATCH: usize = 1000;
 
-impl crate::Gateway {
+/// The change logs other zones read: heads, listings and trims of the bucket-index, data and metadata logs.
+/// Reached through `Gateway::logs()`.
+#[derive(Clone, Copy)]
+pub struct LogService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl LogService<'_> {
     /// The head of one shard of a log.
-    pub async fn log_head(&self, kind: LogKind, shard: u32) -> Result<LogShardInfo> {
-        self.read(move |r| head(r, &kind.prefix(shard))).await
+    pub async fn head(&self, kind: LogKind, shard: u32) -> Result<LogShardInfo> {
+        self.core.read(move |r| head(r, &kind.prefix(shard))).await
     }
 
     /// The head of every shard of a log.
-    pub async fn log_heads(&self, kind: LogKind) -> Result<Vec<LogShardInfo>> {
-        self.read(move |r| (0..kind.shards()).map(|s| head(r, &kind.prefix(s))).collect())
+    pub async fn heads(&self, kind: LogKind) -> Result<Vec<LogShardInfo>> {
+        self.core.read(move |r| (0..kind.shards()).map(|s| head(r, &kind.prefix(s))).collect())
             .await
     }
 
     pub async fn bilog_head(&self, bucket_id: &str) -> Result<LogShardInfo> {
         let prefix = keys::bilog_prefix(bucket_id);
-        self.read(move |r| head(r, &prefix)).await
+        self.core.read(move |r| head(r, &prefix)).await
     }
 
     /// How far trimming has gone in every log of this zone.
     pub async fn trimmed_markers(&self) -> Result<TrimmedMarkers> {
-        self.read(trimmed_markers).await
+        self.core.read(trimmed_markers).await
     }
 
     /// Removes a log shard's entries up to and including `upto`; returns how many went.
-    pub async fn log_trim(&self, kind: LogKind, shard: u32, upto: &str) -> Result<usize> {
+    pub async fn trim(&self, kind: LogKind, shard: u32, upto: &str) -> Result<usize> {
         self.trim_prefix(kind.prefix(shard), upto).await
     }
 
-    pub async fn bilog_trim(&self, bucket_id: &str, upto: &str) -> Result<usize> {
+    pub async fn trim_bilog(&self, bucket_id: &str, upto: &str) -> Result<usize> {
         self.trim_prefix(keys::bilog_prefix(bucket_id), upto).await
     }
 
@@ -254,7 +261,7 @@ impl crate::Gateway {
         let mut total = 0;
         loop {
             let (p, u) = (prefix.clone(), upto.to_string());
-            let n = self.write(move |txn| trim(txn, &p, &u, TRIM_BATCH)).await?;
+            let n = self.core.write(move |txn| trim(txn, &p, &u, TRIM_BATCH)).await?;
             total += n;
             if n < TRIM_BATCH {
                 return Ok(total);
@@ -262,20 +269,20 @@ impl crate::Gateway {
         }
     }
 
-    pub async fn bilog_list(&self, bucket: &str, marker: Option<String>, max: usize) -> Result<Vec<BilogEntry>> {
-        let b = self.bucket_info(bucket).await?;
-        self.read(move |r| list_bilog(r, &b.bucket_id, marker.as_deref(), max))
+    pub async fn list_bilog(&self, bucket: &str, marker: Option<String>, max: usize) -> Result<Vec<BilogEntry>> {
+        let b = self.core.buckets().info(bucket).await?;
+        self.core.read(move |r| list_bilog(r, &b.bucket_id, marker.as_deref(), max))
             .await
     }
 
     /// Data log entries; `shard` None lists every shard (entries in shard order).
-    pub async fn datalog_list(
+    pub async fn list_datalog(
         &self,
         shard: Option<u32>,
         marker: Option<String>,
         max: usize,
     ) -> Result<Vec<(u32, DatalogEntry)>> {
-        self.read(move |r| {
+        self.core.read(move |r| {
             let shards: Vec<u32> = match shard {
                 Some(s) => vec![s],
                 None => (0..keys::DATALOG_SHARDS).collect(),
@@ -305,35 +312,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(dir.path()).await;
         let user = gw
-            .create_user(NewUser {
+            .users().create(NewUser {
                 uid: "u".into(),
                 display_name: "U".into(),
                 ..Default::default()
             })
             .await
             .unwrap();
-        let a = gw.create_bucket(&user, "bucket-a", None).await.unwrap();
-        let b = gw.create_bucket(&user, "bucket-b", None).await.unwrap();
-        gw.put_object(&a, "k", body(b"one"), Default::default()).await.unwrap();
-        gw.put_object(&b, "k", body(b"two"), Default::default()).await.unwrap();
+        let a = gw.buckets().create(&user, "bucket-a", None).await.unwrap();
+        let b = gw.buckets().create(&user, "bucket-b", None).await.unwrap();
+        gw.objects().put(&a, "k", body(b"one"), Default::default()).await.unwrap();
+        gw.objects().put(&b, "k", body(b"two"), Default::default()).await.unwrap();
 
-        let before = gw.datalog_list(None, None, 1000).await.unwrap();
+        let before = gw.logs().list_datalog(None, None, 1000).await.unwrap();
         assert_eq!(before.len(), 2, "one mark per changed bucket: {before:?}");
         let mark_a = before.iter().find(|(_, e)| e.key.contains("bucket-a")).unwrap().clone();
 
         // A reader that consumed bucket-a's mark must see a new one after the next change.
-        gw.delete_object(&a, "k").await.unwrap();
-        let after = gw.datalog_list(None, None, 1000).await.unwrap();
+        gw.objects().delete(&a, "k").await.unwrap();
+        let after = gw.logs().list_datalog(None, None, 1000).await.unwrap();
         assert_eq!(after.len(), 2, "still one mark per bucket: {after:?}");
         let new_a = after.iter().find(|(_, e)| e.key.contains("bucket-a")).unwrap();
         assert!(new_a.1.marker > mark_a.1.marker, "the mark moved to the tail");
         let past_old = gw
-            .datalog_list(Some(mark_a.0), Some(mark_a.1.marker.clone()), 1000)
+            .logs().list_datalog(Some(mark_a.0), Some(mark_a.1.marker.clone()), 1000)
             .await
             .unwrap();
         assert!(past_old.iter().any(|(_, e)| e.key.contains("bucket-a")));
 
-        let bilog = gw.bilog_list("bucket-a", None, 100).await.unwrap();
+        let bilog = gw.logs().list_bilog("bucket-a", None, 100).await.unwrap();
         let ops: Vec<_> = bilog.iter().map(|e| (e.op, e.object.as_str())).collect();
         assert_eq!(
             ops,
@@ -345,7 +352,7 @@ mod tests {
         assert!(bilog[0].op_id < bilog[1].op_id);
         assert_eq!(bilog[0].zones_trace, vec![gw.site().zone_id.clone()]);
         let tail = gw
-            .bilog_list("bucket-a", Some(bilog[0].op_id.clone()), 100)
+            .logs().list_bilog("bucket-a", Some(bilog[0].op_id.clone()), 100)
             .await
             .unwrap();
         assert_eq!(tail.len(), 1, "listing after a marker excludes it");

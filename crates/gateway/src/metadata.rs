@@ -7,7 +7,7 @@
 //! keys of a bucket share one `ver`.
 
 use crate::error::{GatewayError, Result};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::names::validate_bucket_name;
 use meridian_model::{AccessKey, Bucket, BucketStats, ObjVersion, Timestamp, User, VersioningStatus};
 use meridian_store::{ReadOps, WriteTxn};
@@ -856,18 +856,25 @@ fn refuse_zonegroup_change(r: &dyn ReadOps, b: &Bucket, to: &str) -> Result<()> 
     Err(zonegroup_change_refused(b, contents, to))
 }
 
-impl Gateway {
+/// The `/admin/metadata` entries (`user:`, `bucket:`, `bucket.instance:`) in RGW's shapes.
+/// Reached through `Gateway::metadata()`.
+#[derive(Clone, Copy)]
+pub struct MetadataService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl MetadataService<'_> {
     /// The metadata sections (`metadata list`).
-    pub async fn metadata_sections(&self) -> Vec<&'static str> {
+    pub async fn sections(&self) -> Vec<&'static str> {
         SECTIONS.to_vec()
     }
 
     /// The keys of one section, without the section prefix: user ids; bucket names (`tenant/name` in a
     /// tenant); bucket instances as `name:bucket_id`.
-    pub async fn metadata_list(&self, section: &str) -> Result<Vec<String>> {
+    pub async fn list(&self, section: &str) -> Result<Vec<String>> {
         match section {
             "user" => {
-                self.read(|r| {
+                self.core.read(|r| {
                     Ok(records::scan_all::<User>(r, keys::USER.as_bytes())?
                         .into_iter()
                         .map(|(_, u)| u.full_id())
@@ -876,7 +883,7 @@ impl Gateway {
                 .await
             }
             "bucket" => {
-                self.read(|r| {
+                self.core.read(|r| {
                     Ok(scan_buckets(r)?
                         .iter()
                         .map(|b| bucket_spec(&b.tenant, &b.name))
@@ -885,7 +892,7 @@ impl Gateway {
                 .await
             }
             "bucket.instance" => {
-                self.read(|r| {
+                self.core.read(|r| {
                     Ok(scan_buckets(r)?
                         .iter()
                         .map(|b| format!("{}:{}", bucket_spec(&b.tenant, &b.name), b.bucket_id))
@@ -901,17 +908,17 @@ impl Gateway {
     }
 
     /// One entry (`metadata get user:alice`, `bucket:photos`, `bucket.instance:photos:<id>`).
-    pub async fn metadata_get(&self, key: &str) -> Result<MetadataEntry> {
+    pub async fn get(&self, key: &str) -> Result<MetadataEntry> {
         let mkey = MetaKey::parse(key)?;
-        self.read(move |r| get_entry(r, &mkey)).await
+        self.core.read(move |r| get_entry(r, &mkey)).await
     }
 
     /// Stores an entry (see `PutMode`); returns the entry as stored afterwards.
-    pub async fn metadata_put(&self, key: &str, entry: MetadataEntry, mode: PutMode) -> Result<MetadataEntry> {
+    pub async fn put(&self, key: &str, entry: MetadataEntry, mode: PutMode) -> Result<MetadataEntry> {
         let mkey = MetaKey::parse(key)?;
         check_entry_key(key, &entry)?;
         let key = key.to_string();
-        let site = self.site();
+        let site = self.core.site();
         let defaults = Defaults {
             zonegroup: site.zonegroup_id.clone(),
             placement_rule: site.placement_rule.clone(),
@@ -923,21 +930,21 @@ impl Gateway {
                 Some((tenant.clone(), name.clone()))
             }
         };
-        self.write(move |txn| match &mkey {
+        self.core.write(move |txn| match &mkey {
             MetaKey::User(id) => put_user(txn, &key, id, &entry, mode),
             _ => put_bucket(txn, &key, &mkey, &entry, mode, &defaults),
         })
         .await
         .inspect(|_| {
             if let Some((tenant, name)) = &bucket {
-                self.notify_bucket(tenant, name);
+                self.core.notify_bucket(tenant, name);
             }
         })
     }
 
     /// The bucket a put of `entry` at `key` would give another zonegroup, with that zonegroup; `None` when
     /// the put changes no bucket's zonegroup (a user, a new bucket, or the same zonegroup).
-    pub async fn metadata_zonegroup_change(
+    pub async fn change_zonegroup(
         &self,
         key: &str,
         entry: &MetadataEntry,
@@ -952,7 +959,7 @@ impl Gateway {
         };
         let Some(to) = doc.zonegroup else { return Ok(None) };
         let stored: Option<Bucket> = self
-            .read(move |r| records::get(r, &keys::bucket(&tenant, &name)))
+            .core.read(move |r| records::get(r, &keys::bucket(&tenant, &name)))
             .await?;
         Ok(stored.filter(|b| b.zonegroup != to).map(|b| (b, to)))
     }
@@ -960,16 +967,16 @@ impl Gateway {
     /// What `b` holds in this zone (objects and multipart uploads).
     pub async fn bucket_contents(&self, b: &Bucket) -> Result<BucketContents> {
         let b = b.clone();
-        self.read(move |r| bucket_contents(r, &b)).await
+        self.core.read(move |r| bucket_contents(r, &b)).await
     }
 
     /// Removes an entry: a user only while it owns no bucket (its data is never purged here); a bucket (by
     /// either key) only while it is empty.
-    pub async fn metadata_remove(&self, key: &str) -> Result<()> {
+    pub async fn remove(&self, key: &str) -> Result<()> {
         match MetaKey::parse(key)? {
             MetaKey::User(id) => {
-                let user = self.user_info(&id).await?;
-                let owned = self.list_buckets(&user.full_id()).await?;
+                let user = self.core.users().info(&id).await?;
+                let owned = self.core.buckets().list(&user.full_id()).await?;
                 if !owned.is_empty() {
                     return Err(GatewayError::InvalidRequest(format!(
                         "user {id} still owns {} bucket(s) ({}); remove them first (metadata rm never removes data)",
@@ -981,15 +988,15 @@ impl Gateway {
                             .join(", ")
                     )));
                 }
-                self.remove_user(&id, false).await
+                self.core.users().remove(&id, false).await
             }
-            MetaKey::Bucket { tenant, name } => self.remove_bucket(&tenant, &name, false).await,
+            MetaKey::Bucket { tenant, name } => self.core.buckets().remove(&tenant, &name, false).await,
             MetaKey::Instance { tenant, name, id } => {
-                let b = self.get_bucket(&tenant, &name).await?;
+                let b = self.core.buckets().get(&tenant, &name).await?;
                 if b.bucket_id != id {
                     return Err(GatewayError::NoSuchBucket);
                 }
-                self.remove_bucket(&tenant, &name, false).await
+                self.core.buckets().remove(&tenant, &name, false).await
             }
         }
     }
@@ -998,6 +1005,7 @@ impl Gateway {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Gateway;
     use crate::realm::ZoneGroupSpec;
     use crate::users::NewUser;
 
@@ -1006,7 +1014,7 @@ mod tests {
     }
 
     async fn user(gw: &Gateway, uid: &str, access: &str) -> User {
-        gw.create_user(NewUser {
+        gw.users().create(NewUser {
             uid: uid.into(),
             display_name: format!("User {uid}"),
             access_key: Some(access.into()),
@@ -1133,21 +1141,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(&dir).await;
         let alice = user(&gw, "alice", "AKALICE").await;
-        let photos = gw.create_bucket(&alice, "photos", None).await.unwrap();
+        let photos = gw.buckets().create(&alice, "photos", None).await.unwrap();
 
-        assert_eq!(gw.metadata_sections().await, vec!["bucket", "bucket.instance", "user"]);
-        assert_eq!(gw.metadata_list("user").await.unwrap(), vec!["alice"]);
-        assert_eq!(gw.metadata_list("bucket").await.unwrap(), vec!["photos"]);
+        assert_eq!(gw.metadata().sections().await, vec!["bucket", "bucket.instance", "user"]);
+        assert_eq!(gw.metadata().list("user").await.unwrap(), vec!["alice"]);
+        assert_eq!(gw.metadata().list("bucket").await.unwrap(), vec!["photos"]);
         assert_eq!(
-            gw.metadata_list("bucket.instance").await.unwrap(),
+            gw.metadata().list("bucket.instance").await.unwrap(),
             vec![format!("photos:{}", photos.bucket_id)]
         );
-        match gw.metadata_list("buckets").await {
+        match gw.metadata().list("buckets").await {
             Err(GatewayError::InvalidArgument(m)) => assert!(m.contains("bucket, bucket.instance, user"), "{m}"),
             other => panic!("{other:?}"),
         }
 
-        let u = serde_json::to_value(gw.metadata_get("user:alice").await.unwrap()).unwrap();
+        let u = serde_json::to_value(gw.metadata().get("user:alice").await.unwrap()).unwrap();
         assert_eq!(u["key"], "user:alice");
         assert_eq!(u["ver"]["ver"], 1);
         assert_eq!(u["ver"]["tag"], alice.ver.tag.as_str());
@@ -1160,7 +1168,7 @@ mod tests {
         assert_eq!(u["data"]["attrs"], json!([]));
         assert_eq!(u["data"]["suspended"], 0);
 
-        let b = serde_json::to_value(gw.metadata_get("bucket:photos").await.unwrap()).unwrap();
+        let b = serde_json::to_value(gw.metadata().get("bucket:photos").await.unwrap()).unwrap();
         assert_eq!(b["key"], "bucket:photos");
         assert_eq!(b["ver"]["tag"], photos.ver.tag.as_str());
         assert_eq!(b["data"]["bucket"]["name"], "photos");
@@ -1173,7 +1181,7 @@ mod tests {
         assert_eq!(b["data"]["creation_time"], format_time(photos.creation_time).as_str());
 
         let key = format!("bucket.instance:photos:{}", photos.bucket_id);
-        let i = serde_json::to_value(gw.metadata_get(&key).await.unwrap()).unwrap();
+        let i = serde_json::to_value(gw.metadata().get(&key).await.unwrap()).unwrap();
         assert_eq!(i["key"], key.as_str());
         let info = &i["data"]["bucket_info"];
         assert_eq!(info["bucket"]["bucket_id"], photos.bucket_id.as_str());
@@ -1186,26 +1194,26 @@ mod tests {
         assert_eq!(i["data"]["attrs"], json!([]));
 
         // The entry reads back from its JSON unchanged.
-        let entry = gw.metadata_get("bucket:photos").await.unwrap();
+        let entry = gw.metadata().get("bucket:photos").await.unwrap();
         let text = serde_json::to_string(&entry).unwrap();
         let back: MetadataEntry = serde_json::from_str(&text).unwrap();
         assert_eq!(back.ver, entry.ver);
         assert_eq!(format_time(back.mtime), format_time(entry.mtime));
 
         assert!(matches!(
-            gw.metadata_get("user:nobody").await,
+            gw.metadata().get("user:nobody").await,
             Err(GatewayError::NoSuchUser(_))
         ));
         assert!(matches!(
-            gw.metadata_get("bucket:nothing").await,
+            gw.metadata().get("bucket:nothing").await,
             Err(GatewayError::NoSuchBucket)
         ));
         assert!(matches!(
-            gw.metadata_get("bucket.instance:photos:not-the-id").await,
+            gw.metadata().get("bucket.instance:photos:not-the-id").await,
             Err(GatewayError::NoSuchBucket)
         ));
         assert!(matches!(
-            gw.metadata_get("photos").await,
+            gw.metadata().get("photos").await,
             Err(GatewayError::InvalidArgument(_))
         ));
     }
@@ -1215,38 +1223,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(&dir).await;
         user(&gw, "alice", "AKALICE").await;
-        let read = gw.metadata_get("user:alice").await.unwrap();
+        let read = gw.metadata().get("user:alice").await.unwrap();
         let mut edited = read.clone();
         edited.data["display_name"] = json!("Alice Liddell");
         let stored = gw
-            .metadata_put("user:alice", edited.clone(), PutMode::Checked)
+            .metadata().put("user:alice", edited.clone(), PutMode::Checked)
             .await
             .unwrap();
         assert_eq!(stored.ver.ver, 2);
         assert_eq!(stored.ver.tag, read.ver.tag);
         assert!(stored.mtime >= read.mtime);
-        let info = gw.user_info("alice").await.unwrap();
+        let info = gw.users().info("alice").await.unwrap();
         assert_eq!(info.display_name, "Alice Liddell");
         assert_eq!(info.ver.ver, 2);
-        assert_eq!(info.created, gw.user_info("alice").await.unwrap().created);
+        assert_eq!(info.created, gw.users().info("alice").await.unwrap().created);
 
         // The same document again was read at version 1: refused, naming both versions and what to do.
-        let msg = conflict(gw.metadata_put("user:alice", edited.clone(), PutMode::Checked).await);
+        let msg = conflict(gw.metadata().put("user:alice", edited.clone(), PutMode::Checked).await);
         assert!(msg.contains("user:alice is at version 2"), "{msg}");
         assert!(msg.contains("read at version 1"), "{msg}");
         assert!(msg.contains("meridian metadata get user:alice"), "{msg}");
-        assert_eq!(gw.user_info("alice").await.unwrap().ver.ver, 2, "nothing changed");
+        assert_eq!(gw.users().info("alice").await.unwrap().ver.ver, 2, "nothing changed");
 
         // A foreign tag (another incarnation) and a missing ver are refused too.
         let mut foreign = stored.clone();
         foreign.ver.tag = "_someoneelse".into();
-        assert!(conflict(gw.metadata_put("user:alice", foreign, PutMode::Checked).await).contains("incarnation"));
+        assert!(conflict(gw.metadata().put("user:alice", foreign, PutMode::Checked).await).contains("incarnation"));
         let mut bare = stored.clone();
         bare.ver = ObjVersion::default();
-        assert!(conflict(gw.metadata_put("user:alice", bare, PutMode::Checked).await).contains("no \"ver\""));
+        assert!(conflict(gw.metadata().put("user:alice", bare, PutMode::Checked).await).contains("no \"ver\""));
 
         // A document of another key is refused.
-        assert!(invalid(gw.metadata_put("user:bob", stored.clone(), PutMode::Checked).await).contains("user:alice"));
+        assert!(invalid(gw.metadata().put("user:bob", stored.clone(), PutMode::Checked).await).contains("user:alice"));
 
         // A put of a user that does not exist creates it (with a fresh version when none is given).
         let mut carol = stored.clone();
@@ -1254,25 +1262,25 @@ mod tests {
         carol.ver = ObjVersion::default();
         carol.data = json!({"user_id": "carol", "display_name": "Carol",
                             "keys": [{"access_key": "AKCAROL", "secret_key": "carol-secret"}]});
-        let created = gw.metadata_put("user:carol", carol, PutMode::Checked).await.unwrap();
+        let created = gw.metadata().put("user:carol", carol, PutMode::Checked).await.unwrap();
         assert_eq!(created.ver.ver, 1);
         assert!(!created.ver.tag.is_empty());
-        assert_eq!(gw.lookup_access_key("AKCAROL").await.unwrap().0.uid, "carol");
+        assert_eq!(gw.users().lookup_access_key("AKCAROL").await.unwrap().0.uid, "carol");
 
         // Buckets: same rules, one ver for both keys.
-        let alice = gw.user_info("alice").await.unwrap();
-        let photos = gw.create_bucket(&alice, "photos", None).await.unwrap();
-        let b = gw.metadata_get("bucket:photos").await.unwrap();
+        let alice = gw.users().info("alice").await.unwrap();
+        let photos = gw.buckets().create(&alice, "photos", None).await.unwrap();
+        let b = gw.metadata().get("bucket:photos").await.unwrap();
         let ikey = format!("bucket.instance:photos:{}", photos.bucket_id);
-        let mut inst = gw.metadata_get(&ikey).await.unwrap();
+        let mut inst = gw.metadata().get(&ikey).await.unwrap();
         inst.data["bucket_info"]["flags"] = json!(2);
-        let after = gw.metadata_put(&ikey, inst.clone(), PutMode::Checked).await.unwrap();
+        let after = gw.metadata().put(&ikey, inst.clone(), PutMode::Checked).await.unwrap();
         assert_eq!(after.ver.ver, 2);
         assert_eq!(
-            gw.bucket_info("photos").await.unwrap().versioning,
+            gw.buckets().info("photos").await.unwrap().versioning,
             VersioningStatus::Enabled
         );
-        let msg = conflict(gw.metadata_put("bucket:photos", b, PutMode::Checked).await);
+        let msg = conflict(gw.metadata().put("bucket:photos", b, PutMode::Checked).await);
         assert!(msg.contains("bucket:photos is at version 2"), "{msg}");
     }
 
@@ -1281,27 +1289,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(&dir).await;
         user(&gw, "alice", "AKALICE").await;
-        let v1 = gw.metadata_get("user:alice").await.unwrap();
+        let v1 = gw.metadata().get("user:alice").await.unwrap();
 
         let mut v5 = v1.clone();
         v5.ver.ver = 5;
         v5.mtime = parse_time("2030-01-02T03:04:05.000006Z").unwrap();
         v5.data["display_name"] = json!("From the master");
-        let out = gw.metadata_put("user:alice", v5.clone(), PutMode::Sync).await.unwrap();
+        let out = gw.metadata().put("user:alice", v5.clone(), PutMode::Sync).await.unwrap();
         assert_eq!(out.ver, v5.ver, "stored verbatim");
         assert_eq!(format_time(out.mtime), "2030-01-02T03:04:05.000006Z");
-        assert_eq!(gw.user_info("alice").await.unwrap().display_name, "From the master");
+        assert_eq!(gw.users().info("alice").await.unwrap().display_name, "From the master");
 
         // Older and equal versions change nothing and answer with what is stored.
         for ver in [3, 5] {
             let mut stale = v1.clone();
             stale.ver.ver = ver;
             stale.data["display_name"] = json!("stale");
-            let out = gw.metadata_put("user:alice", stale, PutMode::Sync).await.unwrap();
+            let out = gw.metadata().put("user:alice", stale, PutMode::Sync).await.unwrap();
             assert_eq!(out.ver.ver, 5);
             assert_eq!(out.data["display_name"], "From the master");
         }
-        assert_eq!(gw.user_info("alice").await.unwrap().display_name, "From the master");
+        assert_eq!(gw.users().info("alice").await.unwrap().display_name, "From the master");
 
         // A new incarnation (another tag) replaces the record even at a lower counter.
         let mut reborn = v1.clone();
@@ -1310,8 +1318,8 @@ mod tests {
             ver: 1,
         };
         reborn.data["display_name"] = json!("Reborn");
-        gw.metadata_put("user:alice", reborn, PutMode::Sync).await.unwrap();
-        assert_eq!(gw.user_info("alice").await.unwrap().display_name, "Reborn");
+        gw.metadata().put("user:alice", reborn, PutMode::Sync).await.unwrap();
+        assert_eq!(gw.users().info("alice").await.unwrap().display_name, "Reborn");
 
         // An absent bucket arrives: record, owner's list and zero stats are created; its zonegroup is kept
         // verbatim even though this zone does not know it (yet).
@@ -1324,42 +1332,42 @@ mod tests {
                      "creation_time": "2029-12-31T00:00:00.000000Z", "flags": 0}}
         }))
         .unwrap();
-        gw.metadata_put("bucket.instance:remote:zz.1", entry, PutMode::Sync)
+        gw.metadata().put("bucket.instance:remote:zz.1", entry, PutMode::Sync)
             .await
             .unwrap();
-        let remote = gw.bucket_info("remote").await.unwrap();
+        let remote = gw.buckets().info("remote").await.unwrap();
         assert_eq!((remote.zonegroup.as_str(), remote.ver.ver), ("zg-elsewhere", 3));
         assert_eq!(format_time(remote.creation_time), "2029-12-31T00:00:00.000000Z");
         let owned: Vec<String> = gw
-            .list_buckets("alice")
+            .buckets().list("alice")
             .await
             .unwrap()
             .into_iter()
             .map(|b| b.name)
             .collect();
         assert_eq!(owned, vec!["remote"]);
-        assert_eq!(gw.bucket_stats(&remote).await.unwrap(), BucketStats::default());
+        assert_eq!(gw.buckets().stats(&remote).await.unwrap(), BucketStats::default());
 
         // A sync put without a version is refused.
-        let mut bare = gw.metadata_get("bucket:remote").await.unwrap();
+        let mut bare = gw.metadata().get("bucket:remote").await.unwrap();
         bare.ver = ObjVersion::default();
-        assert!(invalid(gw.metadata_put("bucket:remote", bare, PutMode::Sync).await).contains("ver"));
+        assert!(invalid(gw.metadata().put("bucket:remote", bare, PutMode::Sync).await).contains("ver"));
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn zonegroup_change_needs_an_empty_bucket() {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(&dir).await;
-        gw.realm_create("gold", true).await.unwrap();
-        let zg2 = gw.zonegroup_create("zg2", ZoneGroupSpec::default()).await.unwrap();
+        gw.realm().create_realm("gold", true).await.unwrap();
+        let zg2 = gw.realm().create_zonegroup("zg2", ZoneGroupSpec::default()).await.unwrap();
         let alice = user(&gw, "alice", "AKALICE").await;
-        let full = gw.create_bucket(&alice, "full", None).await.unwrap();
-        let empty = gw.create_bucket(&alice, "empty", None).await.unwrap();
-        let pending = gw.create_bucket(&alice, "pending", None).await.unwrap();
-        gw.put_object(&full, "a", body(b"1"), Default::default()).await.unwrap();
-        gw.put_object(&full, "b", body(b"2"), Default::default()).await.unwrap();
-        gw.put_object(&full, "c", body(b"3"), Default::default()).await.unwrap();
-        gw.create_upload(&pending, "big", Default::default()).await.unwrap();
+        let full = gw.buckets().create(&alice, "full", None).await.unwrap();
+        let empty = gw.buckets().create(&alice, "empty", None).await.unwrap();
+        let pending = gw.buckets().create(&alice, "pending", None).await.unwrap();
+        gw.objects().put(&full, "a", body(b"1"), Default::default()).await.unwrap();
+        gw.objects().put(&full, "b", body(b"2"), Default::default()).await.unwrap();
+        gw.objects().put(&full, "c", body(b"3"), Default::default()).await.unwrap();
+        gw.objects().create_upload(&pending, "big", Default::default()).await.unwrap();
         let home = gw.site().zonegroup_id.clone();
 
         let moved = |b: &Bucket, zg: &str| {
@@ -1367,9 +1375,9 @@ mod tests {
             let gw = gw.clone();
             let zg = zg.to_string();
             async move {
-                let mut e = gw.metadata_get(&key).await.unwrap();
+                let mut e = gw.metadata().get(&key).await.unwrap();
                 e.data["bucket_info"]["zonegroup"] = json!(zg);
-                gw.metadata_put(&key, e, PutMode::Checked).await
+                gw.metadata().put(&key, e, PutMode::Checked).await
             }
         };
         let msg = conflict(moved(&full, &zg2.id).await);
@@ -1382,16 +1390,16 @@ mod tests {
         assert!(msg.contains("1 multipart upload"), "{msg}");
         // Sync is held to the same rule: it never strands data either.
         let mut e = gw
-            .metadata_get(&format!("bucket.instance:full:{}", full.bucket_id))
+            .metadata().get(&format!("bucket.instance:full:{}", full.bucket_id))
             .await
             .unwrap();
         e.ver.ver += 1;
         e.data["bucket_info"]["zonegroup"] = json!(zg2.id);
         assert!(matches!(
-            gw.metadata_put(&e.key.clone(), e, PutMode::Sync).await,
+            gw.metadata().put(&e.key.clone(), e, PutMode::Sync).await,
             Err(GatewayError::Conflict(_))
         ));
-        assert_eq!(gw.bucket_info("full").await.unwrap().zonegroup, home);
+        assert_eq!(gw.buckets().info("full").await.unwrap().zonegroup, home);
 
         // An unknown zonegroup is refused for an operator's put.
         assert!(invalid(moved(&empty, "no-such-zonegroup").await).contains("not known"));
@@ -1399,14 +1407,14 @@ mod tests {
         // An empty bucket moves.
         let out = moved(&empty, &zg2.id).await.unwrap();
         assert_eq!(out.data["bucket_info"]["zonegroup"], zg2.id.as_str());
-        assert_eq!(gw.bucket_info("empty").await.unwrap().zonegroup, zg2.id);
+        assert_eq!(gw.buckets().info("empty").await.unwrap().zonegroup, zg2.id);
         // Other fields may change with objects present.
         let key = format!("bucket.instance:full:{}", full.bucket_id);
-        let mut e = gw.metadata_get(&key).await.unwrap();
+        let mut e = gw.metadata().get(&key).await.unwrap();
         e.data["bucket_info"]["flags"] = json!(6);
-        gw.metadata_put(&key, e, PutMode::Checked).await.unwrap();
+        gw.metadata().put(&key, e, PutMode::Checked).await.unwrap();
         assert_eq!(
-            gw.bucket_info("full").await.unwrap().versioning,
+            gw.buckets().info("full").await.unwrap().versioning,
             VersioningStatus::Suspended
         );
     }
@@ -1417,14 +1425,14 @@ mod tests {
         let gw = gateway(&dir).await;
         let alice = user(&gw, "alice", "AKALICE").await;
         user(&gw, "bob", "AKBOB").await;
-        let photos = gw.create_bucket(&alice, "photos", None).await.unwrap();
+        let photos = gw.buckets().create(&alice, "photos", None).await.unwrap();
 
-        let mut e = gw.metadata_get("bucket:photos").await.unwrap();
+        let mut e = gw.metadata().get("bucket:photos").await.unwrap();
         e.data["owner"] = json!("bob");
-        gw.metadata_put("bucket:photos", e, PutMode::Checked).await.unwrap();
-        assert!(gw.list_buckets("alice").await.unwrap().is_empty());
+        gw.metadata().put("bucket:photos", e, PutMode::Checked).await.unwrap();
+        assert!(gw.buckets().list("alice").await.unwrap().is_empty());
         let bobs: Vec<String> = gw
-            .list_buckets("bob")
+            .buckets().list("bob")
             .await
             .unwrap()
             .into_iter()
@@ -1433,26 +1441,26 @@ mod tests {
         assert_eq!(bobs, vec!["photos"]);
 
         // An owner that does not exist is refused for an operator.
-        let mut e = gw.metadata_get("bucket:photos").await.unwrap();
+        let mut e = gw.metadata().get("bucket:photos").await.unwrap();
         e.data["owner"] = json!("nobody");
         assert!(matches!(
-            gw.metadata_put("bucket:photos", e, PutMode::Checked).await,
+            gw.metadata().put("bucket:photos", e, PutMode::Checked).await,
             Err(GatewayError::NoSuchUser(_))
         ));
 
         // The instance id never changes.
-        let mut e = gw.metadata_get("bucket:photos").await.unwrap();
+        let mut e = gw.metadata().get("bucket:photos").await.unwrap();
         e.data["bucket"]["bucket_id"] = json!("other-id");
         e.data["bucket"]["marker"] = json!("other-id");
-        let msg = invalid(gw.metadata_put("bucket:photos", e, PutMode::Checked).await);
+        let msg = invalid(gw.metadata().put("bucket:photos", e, PutMode::Checked).await);
         assert!(msg.contains("instance ids never change"), "{msg}");
-        assert_eq!(gw.bucket_info("photos").await.unwrap().bucket_id, photos.bucket_id);
+        assert_eq!(gw.buckets().info("photos").await.unwrap().bucket_id, photos.bucket_id);
 
         // A document naming another bucket is refused.
-        let mut e = gw.metadata_get("bucket:photos").await.unwrap();
+        let mut e = gw.metadata().get("bucket:photos").await.unwrap();
         e.key = String::new();
         e.data["bucket"]["name"] = json!("videos");
-        assert!(invalid(gw.metadata_put("bucket:photos", e, PutMode::Checked).await).contains("videos"));
+        assert!(invalid(gw.metadata().put("bucket:photos", e, PutMode::Checked).await).contains("videos"));
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -1462,32 +1470,32 @@ mod tests {
         user(&gw, "alice", "AKALICE").await;
         user(&gw, "bob", "AKBOB").await;
 
-        let mut e = gw.metadata_get("user:alice").await.unwrap();
+        let mut e = gw.metadata().get("user:alice").await.unwrap();
         e.data["keys"] = json!([{"user": "alice", "access_key": "AKALICE2", "secret_key": "new-secret"}]);
-        gw.metadata_put("user:alice", e, PutMode::Checked).await.unwrap();
-        let (owner, secret) = gw.lookup_access_key("AKALICE2").await.unwrap();
+        gw.metadata().put("user:alice", e, PutMode::Checked).await.unwrap();
+        let (owner, secret) = gw.users().lookup_access_key("AKALICE2").await.unwrap();
         assert_eq!((owner.uid.as_str(), secret.as_str()), ("alice", "new-secret"));
         assert!(matches!(
-            gw.lookup_access_key("AKALICE").await,
+            gw.users().lookup_access_key("AKALICE").await,
             Err(GatewayError::NoSuchKeyId(_))
         ));
 
         // A key of another user is refused, and nothing changes.
-        let mut e = gw.metadata_get("user:alice").await.unwrap();
+        let mut e = gw.metadata().get("user:alice").await.unwrap();
         e.data["keys"] = json!([{"access_key": "AKBOB", "secret_key": "stolen-secret"}]);
         assert!(matches!(
-            gw.metadata_put("user:alice", e, PutMode::Checked).await,
+            gw.metadata().put("user:alice", e, PutMode::Checked).await,
             Err(GatewayError::KeyExists(k)) if k == "AKBOB"
         ));
-        assert_eq!(gw.lookup_access_key("AKBOB").await.unwrap().0.uid, "bob");
-        assert_eq!(gw.lookup_access_key("AKALICE2").await.unwrap().0.uid, "alice");
+        assert_eq!(gw.users().lookup_access_key("AKBOB").await.unwrap().0.uid, "bob");
+        assert_eq!(gw.users().lookup_access_key("AKALICE2").await.unwrap().0.uid, "alice");
 
         // The freed key can be taken by another user.
-        let mut e = gw.metadata_get("user:bob").await.unwrap();
+        let mut e = gw.metadata().get("user:bob").await.unwrap();
         e.data["keys"] = json!([{"access_key": "AKBOB", "secret_key": "bob-secret-1"},
                                 {"access_key": "AKALICE", "secret_key": "bob-secret-2"}]);
-        gw.metadata_put("user:bob", e, PutMode::Checked).await.unwrap();
-        assert_eq!(gw.lookup_access_key("AKALICE").await.unwrap().0.uid, "bob");
+        gw.metadata().put("user:bob", e, PutMode::Checked).await.unwrap();
+        assert_eq!(gw.users().lookup_access_key("AKALICE").await.unwrap().0.uid, "bob");
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -1495,32 +1503,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(&dir).await;
         let alice = user(&gw, "alice", "AKALICE").await;
-        let b = gw.create_bucket(&alice, "photos", None).await.unwrap();
-        gw.put_object(&b, "k", body(b"x"), Default::default()).await.unwrap();
+        let b = gw.buckets().create(&alice, "photos", None).await.unwrap();
+        gw.objects().put(&b, "k", body(b"x"), Default::default()).await.unwrap();
         assert!(
-            matches!(gw.metadata_remove("user:alice").await, Err(GatewayError::InvalidRequest(m)) if m.contains("photos"))
+            matches!(gw.metadata().remove("user:alice").await, Err(GatewayError::InvalidRequest(m)) if m.contains("photos"))
         );
         assert!(matches!(
-            gw.metadata_remove("bucket:photos").await,
+            gw.metadata().remove("bucket:photos").await,
             Err(GatewayError::BucketNotEmpty)
         ));
         assert!(matches!(
-            gw.metadata_remove("bucket.instance:photos:wrong").await,
+            gw.metadata().remove("bucket.instance:photos:wrong").await,
             Err(GatewayError::NoSuchBucket)
         ));
-        gw.delete_object(&b, "k").await.unwrap();
-        gw.metadata_remove(&format!("bucket.instance:photos:{}", b.bucket_id))
+        gw.objects().delete(&b, "k").await.unwrap();
+        gw.metadata().remove(&format!("bucket.instance:photos:{}", b.bucket_id))
             .await
             .unwrap();
         assert!(matches!(
-            gw.metadata_get("bucket:photos").await,
+            gw.metadata().get("bucket:photos").await,
             Err(GatewayError::NoSuchBucket)
         ));
-        gw.metadata_remove("user:alice").await.unwrap();
+        gw.metadata().remove("user:alice").await.unwrap();
         assert!(matches!(
-            gw.lookup_access_key("AKALICE").await,
+            gw.users().lookup_access_key("AKALICE").await,
             Err(GatewayError::NoSuchKeyId(_))
         ));
-        assert!(gw.metadata_list("user").await.unwrap().is_empty());
+        assert!(gw.metadata().list("user").await.unwrap().is_empty());
     }
 }

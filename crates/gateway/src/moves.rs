@@ -8,7 +8,7 @@
 //! `metadata.rs` is for changes that would strand objects; a move does not).
 
 use crate::error::{GatewayError, Result};
-use crate::{buckets, keys, records, Gateway};
+use crate::{buckets, keys, records};
 use meridian_model::{Bucket, BucketStats, LogShardInfo, Timestamp};
 use meridian_store::{ReadOps, WriteTxn};
 use serde::{Deserialize, Serialize};
@@ -94,16 +94,23 @@ pub struct Reclaimed {
     pub uploads: u64,
 }
 
-impl Gateway {
-    pub async fn local_move(&self, bucket_id: &str) -> Result<Option<LocalMove>> {
+/// Bucket moves between zonegroups: the local move records, the fence, the flip and the reclaim.
+/// Reached through `Gateway::moves()`.
+#[derive(Clone, Copy)]
+pub struct MoveService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl MoveService<'_> {
+    pub async fn get(&self, bucket_id: &str) -> Result<Option<LocalMove>> {
         let key = local_key(bucket_id);
-        self.read(move |r| records::get(r, &key)).await
+        self.core.read(move |r| records::get(r, &key)).await
     }
 
     /// Records this zone's part in a move (kept as it is if the same move already has one: a fence stays).
-    pub async fn local_move_begin(&self, bucket_id: &str, record: LocalMove) -> Result<LocalMove> {
+    pub async fn begin(&self, bucket_id: &str, record: LocalMove) -> Result<LocalMove> {
         let key = local_key(bucket_id);
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             if let Some(held) = records::get::<LocalMove>(txn, &key)? {
                 if held.move_id == record.move_id {
                     return Ok(held);
@@ -117,9 +124,9 @@ impl Gateway {
 
     /// Fences the bucket's client writes for cut-over `attempt` and returns its bilog head, in ONE
     /// transaction: every write acknowledged here is at or before that head.
-    pub async fn local_move_fence(&self, bucket_id: &str, move_id: &str, attempt: u64) -> Result<String> {
+    pub async fn fence(&self, bucket_id: &str, move_id: &str, attempt: u64) -> Result<String> {
         let (key, id, move_id) = (local_key(bucket_id), bucket_id.to_string(), move_id.to_string());
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let mut m: LocalMove = records::get(txn, &key)?
                 .filter(|m: &LocalMove| m.move_id == move_id)
                 .ok_or_else(|| GatewayError::Conflict(format!("no move {move_id} of bucket instance {id} here")))?;
@@ -131,9 +138,9 @@ impl Gateway {
     }
 
     /// Lifts the fence of an aborted cut-over; true if there was one.
-    pub async fn local_move_unfence(&self, bucket_id: &str, move_id: &str) -> Result<bool> {
+    pub async fn unfence(&self, bucket_id: &str, move_id: &str) -> Result<bool> {
         let (key, move_id) = (local_key(bucket_id), move_id.to_string());
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let Some(mut m) = records::get::<LocalMove>(txn, &key)?.filter(|m| m.move_id == move_id) else {
                 return Ok(false);
             };
@@ -145,9 +152,9 @@ impl Gateway {
     }
 
     /// Drops this zone's record of the move (its fence with it).
-    pub async fn local_move_end(&self, bucket_id: &str, move_id: &str) -> Result<()> {
+    pub async fn end(&self, bucket_id: &str, move_id: &str) -> Result<()> {
         let (key, move_id) = (local_key(bucket_id), move_id.to_string());
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             if records::get::<LocalMove>(txn, &key)?.is_some_and(|m| m.move_id == move_id) {
                 txn.delete(&key)?;
             }
@@ -157,21 +164,21 @@ impl Gateway {
     }
 
     /// Every local move record, by bucket instance id.
-    pub async fn local_moves(&self) -> Result<Vec<(String, LocalMove)>> {
-        self.sync_state_scan("move/local/", 100_000).await
+    pub async fn list(&self) -> Result<Vec<(String, LocalMove)>> {
+        self.core.sync_state().scan("move/local/", 100_000).await
     }
 
     /// The master's half of a cut-over: the bucket's metadata names zonegroup `to` from now on (a new
     /// version, logged in the metadata log so every zone applies it, told to the DNS index).
-    pub async fn flip_bucket_zonegroup(&self, tenant: &str, name: &str, bucket_id: &str, to: &str) -> Result<Bucket> {
-        if !self.site().is_meta_master() {
+    pub async fn flip_zonegroup(&self, tenant: &str, name: &str, bucket_id: &str, to: &str) -> Result<Bucket> {
+        if !self.core.site().is_meta_master() {
             return Err(GatewayError::NotMetaMaster {
-                master_endpoints: self.site().master_endpoints(),
+                master_endpoints: self.core.site().master_endpoints(),
             });
         }
         let (bkey, id, to_zg) = (keys::bucket(tenant, name), bucket_id.to_string(), to.to_string());
         let flipped = self
-            .write(move |txn| {
+            .core.write(move |txn| {
                 let mut b: Bucket = records::get(txn, &bkey)?.ok_or(GatewayError::NoSuchBucket)?;
                 if b.bucket_id != id {
                     return Err(GatewayError::NoSuchBucket);
@@ -187,19 +194,19 @@ impl Gateway {
                 Ok(b)
             })
             .await?;
-        self.notify_bucket(tenant, name);
+        self.core.notify_bucket(tenant, name);
         Ok(flipped)
     }
 
     /// Removes this zone's copy of a bucket (objects, multipart uploads, tombstones, its bucket index log)
     /// without logging a change: the copy is no longer where the bucket lives (after a move), or never was
     /// (a cancelled move's partial copy). The bytes go to the garbage collector. The bucket record stays.
-    pub async fn reclaim_bucket_copy(&self, bucket: &Bucket) -> Result<Reclaimed> {
+    pub async fn reclaim_copy(&self, bucket: &Bucket) -> Result<Reclaimed> {
         let mut out = Reclaimed::default();
         loop {
             let b = bucket.clone();
             let (more, r) = self
-                .write(move |txn| {
+                .core.write(move |txn| {
                     let before: BucketStats = records::get(txn, &keys::stats(&b.bucket_id))?.unwrap_or_default();
                     let uploads = txn
                         .scan(
@@ -228,7 +235,7 @@ impl Gateway {
             }
         }
         let b = bucket.clone();
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             crate::replica::drop_tombstones(txn, &b.bucket_id)?;
             reset_bilog(txn, &b.bucket_id)?;
             records::put(txn, &keys::stats(&b.bucket_id), &BucketStats::default())
@@ -238,9 +245,9 @@ impl Gateway {
     }
 
     /// The bucket's bilog head here.
-    pub async fn move_bilog_head(&self, bucket_id: &str) -> Result<LogShardInfo> {
+    pub async fn bilog_head(&self, bucket_id: &str) -> Result<LogShardInfo> {
         let id = bucket_id.to_string();
-        self.read(move |r| {
+        self.core.read(move |r| {
             Ok(LogShardInfo {
                 marker: bilog_head(r, &id)?,
                 last_update: None,
@@ -265,7 +272,7 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "moving").await;
         for k in ["a", "b", "c"] {
-            gw.put_object(&bucket, k, body(b"x"), Default::default()).await.unwrap();
+            gw.objects().put(&bucket, k, body(b"x"), Default::default()).await.unwrap();
         }
         let record = LocalMove {
             move_id: "m1".into(),
@@ -274,56 +281,56 @@ mod tests {
             to_zonegroup: "eu".into(),
             fenced: None,
         };
-        gw.local_move_begin(&bucket.bucket_id, record.clone()).await.unwrap();
+        gw.moves().begin(&bucket.bucket_id, record.clone()).await.unwrap();
         // Not fenced yet: writes go on.
-        gw.put_object(&bucket, "d", body(b"x"), Default::default())
+        gw.objects().put(&bucket, "d", body(b"x"), Default::default())
             .await
             .unwrap();
-        let head_before = gw.move_bilog_head(&bucket.bucket_id).await.unwrap().marker;
-        let head = gw.local_move_fence(&bucket.bucket_id, "m1", 1).await.unwrap();
+        let head_before = gw.moves().bilog_head(&bucket.bucket_id).await.unwrap().marker;
+        let head = gw.moves().fence(&bucket.bucket_id, "m1", 1).await.unwrap();
         assert_eq!(head, head_before);
-        let refused = gw.put_object(&bucket, "e", body(b"x"), Default::default()).await;
+        let refused = gw.objects().put(&bucket, "e", body(b"x"), Default::default()).await;
         assert!(matches!(refused, Err(GatewayError::SlowDown(_))), "{refused:?}");
         assert!(matches!(
-            gw.delete_object(&bucket, "a").await,
+            gw.objects().delete(&bucket, "a").await,
             Err(GatewayError::SlowDown(_))
         ));
         assert!(matches!(
-            gw.delete_objects(&bucket, vec!["a".into()]).await,
+            gw.objects().delete_many(&bucket, vec!["a".into()]).await,
             Err(GatewayError::SlowDown(_))
         ));
-        assert_eq!(gw.move_bilog_head(&bucket.bucket_id).await.unwrap().marker, head);
+        assert_eq!(gw.moves().bilog_head(&bucket.bucket_id).await.unwrap().marker, head);
         // Reads are served.
-        gw.object_meta(&bucket, "a").await.unwrap();
+        gw.objects().meta(&bucket, "a").await.unwrap();
         // Beginning the same move again keeps the fence; another move id cannot fence it.
-        let kept = gw.local_move_begin(&bucket.bucket_id, record).await.unwrap();
+        let kept = gw.moves().begin(&bucket.bucket_id, record).await.unwrap();
         assert_eq!(kept.fenced, Some(1));
-        assert!(gw.local_move_fence(&bucket.bucket_id, "other", 2).await.is_err());
+        assert!(gw.moves().fence(&bucket.bucket_id, "other", 2).await.is_err());
         // Lifted: writes again.
-        assert!(gw.local_move_unfence(&bucket.bucket_id, "m1").await.unwrap());
-        gw.put_object(&bucket, "e", body(b"x"), Default::default())
+        assert!(gw.moves().unfence(&bucket.bucket_id, "m1").await.unwrap());
+        gw.objects().put(&bucket, "e", body(b"x"), Default::default())
             .await
             .unwrap();
 
         // The copy is reclaimed without logging; the bucket record stays.
-        let r = gw.reclaim_bucket_copy(&bucket).await.unwrap();
+        let r = gw.moves().reclaim_copy(&bucket).await.unwrap();
         assert_eq!((r.objects, r.bytes), (5, 5));
         assert!(matches!(
-            gw.object_meta(&bucket, "a").await,
+            gw.objects().meta(&bucket, "a").await,
             Err(GatewayError::NoSuchKey)
         ));
-        assert_eq!(gw.bucket_stats(&bucket).await.unwrap(), BucketStats::default());
-        assert_eq!(gw.move_bilog_head(&bucket.bucket_id).await.unwrap().marker, "");
-        gw.get_bucket("", "moving").await.unwrap();
+        assert_eq!(gw.buckets().stats(&bucket).await.unwrap(), BucketStats::default());
+        assert_eq!(gw.moves().bilog_head(&bucket.bucket_id).await.unwrap().marker, "");
+        gw.buckets().get("", "moving").await.unwrap();
         // Not deleted while it moves.
-        let refused = gw.remove_bucket("", "moving", false).await;
+        let refused = gw.buckets().remove("", "moving", false).await;
         assert!(
             matches!(refused, Err(GatewayError::Conflict(ref m)) if m.contains("moving")),
             "{refused:?}"
         );
-        gw.local_move_end(&bucket.bucket_id, "m1").await.unwrap();
-        assert!(gw.local_move(&bucket.bucket_id).await.unwrap().is_none());
-        gw.remove_bucket("", "moving", false).await.unwrap();
+        gw.moves().end(&bucket.bucket_id, "m1").await.unwrap();
+        assert!(gw.moves().get(&bucket.bucket_id).await.unwrap().is_none());
+        gw.buckets().remove("", "moving", false).await.unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -332,18 +339,18 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "flipped").await;
         let flipped = gw
-            .flip_bucket_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
+            .moves().flip_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
             .await
             .unwrap();
         assert_eq!(flipped.zonegroup, "eu-id");
         assert_eq!(flipped.ver.ver, bucket.ver.ver + 1);
-        assert_eq!(gw.get_bucket("", "flipped").await.unwrap().zonegroup, "eu-id");
+        assert_eq!(gw.buckets().get("", "flipped").await.unwrap().zonegroup, "eu-id");
         // Again: nothing changes.
         let again = gw
-            .flip_bucket_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
+            .moves().flip_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
             .await
             .unwrap();
         assert_eq!(again.ver, flipped.ver);
-        assert!(gw.flip_bucket_zonegroup("", "flipped", "other-id", "us").await.is_err());
+        assert!(gw.moves().flip_zonegroup("", "flipped", "other-id", "us").await.is_err());
     }
 }

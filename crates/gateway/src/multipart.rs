@@ -5,7 +5,7 @@ use crate::blob::{self, WrittenBlob};
 use crate::conditions::Conditions;
 use crate::error::{GatewayError, Result};
 use crate::objects::{commit_object, ensure_bucket_current, ByteRange, ChecksumSlot};
-use crate::{gc, keys, records, Gateway};
+use crate::{gc, keys, records};
 use md5::{Digest, Md5};
 use meridian_model::{
     Bucket, Manifest, MultipartUpload, ObjectChecksum, ObjectHeaders, ObjectMeta, PartMeta, Segment, Timestamp,
@@ -78,7 +78,7 @@ fn collapse_parts(chosen: &[(i64, String)]) -> Result<Vec<(i64, String)>> {
     Ok(out)
 }
 
-impl Gateway {
+impl crate::ObjectService<'_> {
     pub async fn create_upload(&self, bucket: &Bucket, key: &str, opts: UploadOptions) -> Result<MultipartUpload> {
         meridian_model::names::validate_object_key(key)?;
         let upload = MultipartUpload {
@@ -95,7 +95,7 @@ impl Gateway {
             acl: opts.acl,
         };
         let b = bucket.clone();
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             ensure_bucket_current(txn, &b)?;
             records::put(
                 txn,
@@ -121,12 +121,12 @@ impl Gateway {
     ) -> Result<PartMeta> {
         let number = check_part_number(part_number)?;
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
-        self.read(move |r| load_upload(r, &b, &k, &u).map(|_| ())).await?;
+        self.core.read(move |r| load_upload(r, &b, &k, &u).map(|_| ())).await?;
         let written = self
-            .write_blob(body, content_length, self.options.max_object_size)
+            .core.write_blob(body, content_length, self.core.options.max_object_size)
             .await?;
         if content_md5.is_some_and(|m| m != written.md5) {
-            self.discard_blob(&written).await;
+            self.core.discard_blob(&written).await;
             return Err(GatewayError::BadDigest);
         }
         let checksum = checksum.and_then(|c| c.get().cloned());
@@ -155,7 +155,7 @@ impl Gateway {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         let fresh = written.clone();
         let result = self
-            .write(move |txn| {
+            .core.write(move |txn| {
                 load_upload(txn, &b, &k, &u)?;
                 blob::store_inline(txn, std::slice::from_ref(&fresh))?;
                 let pkey = keys::part(&u, part.part_number);
@@ -168,7 +168,7 @@ impl Gateway {
             })
             .await;
         if result.is_err() {
-            self.discard_blob(&written).await;
+            self.core.discard_blob(&written).await;
         }
         result
     }
@@ -188,7 +188,7 @@ impl Gateway {
     ) -> Result<PartMeta> {
         let number = check_part_number(part_number)?;
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
-        self.read(move |r| load_upload(r, &b, &k, &u).map(|_| ())).await?;
+        self.core.read(move |r| load_upload(r, &b, &k, &u).map(|_| ())).await?;
         let src = self.copy_source_version(src_bucket, src_key, src_version).await?;
         source_conditions.check_write(&src)?;
         let served = match range {
@@ -201,9 +201,9 @@ impl Gateway {
         };
         let len = served.end - served.start;
         let body = self
-            .read_segments(src.manifest.segments.clone(), served.start, len)
+            .core.read_segments(src.manifest.segments.clone(), served.start, len)
             .await?;
-        let written = self.write_blob(body, Some(len), u64::MAX).await?;
+        let written = self.core.write_blob(body, Some(len), u64::MAX).await?;
         self.commit_part(bucket, key, upload_id, number, written, None).await
     }
 
@@ -227,9 +227,9 @@ impl Gateway {
         }
         let chosen = collapse_parts(&chosen)?;
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
-        let min_part = self.options.min_part_size;
-        let zone_id = self.site().zone_id.clone();
-        self.write(move |txn| {
+        let min_part = self.core.options.min_part_size;
+        let zone_id = self.core.site().zone_id.clone();
+        self.core.write(move |txn| {
             let upload = match load_upload(txn, &b, &k, &u) {
                 Err(GatewayError::NoSuchUpload) => {
                     ensure_bucket_current(txn, &b)?;
@@ -318,7 +318,7 @@ impl Gateway {
 
     pub async fn abort_upload(&self, bucket: &Bucket, key: &str, upload_id: &str) -> Result<()> {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             load_upload(txn, &b, &k, &u)?;
             let garbage = drop_parts(txn, &u)?;
             gc::enqueue(txn, garbage)?;
@@ -338,7 +338,7 @@ impl Gateway {
         max: usize,
     ) -> Result<(MultipartUpload, Vec<PartMeta>, bool)> {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
-        self.read(move |r| {
+        self.core.read(move |r| {
             let upload = load_upload(r, &b, &k, &u)?;
             let prefix = keys::part_prefix(&u);
             let start = keys::part(&u, marker.saturating_add(1));
@@ -359,7 +359,7 @@ impl Gateway {
         max: usize,
     ) -> Result<(Vec<MultipartUpload>, bool)> {
         let bid = bucket.bucket_id.clone();
-        self.read(move |r| {
+        self.core.read(move |r| {
             let base = keys::upload_prefix(&bid);
             let mut start = base.clone();
             start.extend_from_slice(prefix.as_bytes());

@@ -6,13 +6,13 @@
 
 use crate::error::{GatewayError, Result};
 use crate::versions::{self, Slot, VersionRef};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::names::validate_object_key;
 use meridian_model::{Acl, Bucket, ObjectMeta};
 
-impl Gateway {
+impl crate::ObjectService<'_> {
     /// Gives the object version `version_id` names (`None`: the current one) the ACL `acl`.
-    pub async fn put_object_acl(
+    pub async fn put_acl(
         &self,
         bucket: &Bucket,
         key: &str,
@@ -23,8 +23,8 @@ impl Gateway {
         let which = version_id.map(VersionRef::parse).transpose()?;
         let b = bucket.clone();
         let key = key.to_string();
-        let zone_id = self.site().zone_id.clone();
-        self.write(move |txn| {
+        let zone_id = self.core.site().zone_id.clone();
+        self.core.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
             crate::objects::ensure_bucket_current(txn, &b)?;
             let (old, slot) = match &which {

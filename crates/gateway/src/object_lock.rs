@@ -8,7 +8,7 @@
 use crate::error::{GatewayError, Result};
 use crate::logs::{self, Change};
 use crate::versions::{self, Slot, VersionRef};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::names::validate_object_key;
 use meridian_model::{BilogOp, Bucket, BucketConfigChange, ObjectMeta, Retention, Timestamp, VersioningStatus};
 use meridian_store::WriteTxn;
@@ -164,20 +164,20 @@ pub(crate) fn store_meta_update(txn: &mut dyn WriteTxn, bucket: &Bucket, meta: &
     )
 }
 
-impl Gateway {
+impl crate::ObjectService<'_> {
     /// The version a GetObjectRetention or GetObjectLegalHold reads.
-    pub async fn object_lock_of(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<ObjectMeta> {
+    pub async fn lock_of(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<ObjectMeta> {
         validate_object_key(key)?;
         check_bucket_allows_lock(bucket)?;
         let which = version_id.map(VersionRef::parse).transpose()?;
         let (id, key) = (bucket.bucket_id.clone(), key.to_string());
-        self.read(move |r| locked_version(r, &id, &key, which.as_ref()).map(|(m, _)| m))
+        self.core.read(move |r| locked_version(r, &id, &key, which.as_ref()).map(|(m, _)| m))
             .await
     }
 
     /// PutObjectRetention / PutObjectLegalHold on a version (the current one when `version_id` is `None`),
     /// following Object Lock's rules (`bypass_governance`: `x-amz-bypass-governance-retention`).
-    pub async fn set_object_lock(
+    pub async fn set_lock(
         &self,
         bucket: &Bucket,
         key: &str,
@@ -188,8 +188,8 @@ impl Gateway {
         validate_object_key(key)?;
         let which = version_id.map(VersionRef::parse).transpose()?;
         let (b, key) = (bucket.clone(), key.to_string());
-        let zone_id = self.site().zone_id.clone();
-        self.write(move |txn| {
+        let zone_id = self.core.site().zone_id.clone();
+        self.core.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
             let stored = crate::objects::ensure_bucket_current(txn, &b)?;
             check_bucket_allows_lock(&stored)?;

@@ -6,7 +6,7 @@ use crate::conditions::{Conditions, EtagMatch};
 use crate::error::{GatewayError, Result};
 use crate::logs::{self, Change};
 use crate::versions::{self, Slot, VersionRef};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::names::validate_object_key;
 use meridian_model::{
     BilogOp, Bucket, Manifest, ObjectChecksum, ObjectHeaders, ObjectMeta, Timestamp, VersioningStatus, WriteOrder,
@@ -72,8 +72,15 @@ pub struct ObjectRead {
     pub body: ByteStream,
 }
 
-impl Gateway {
-    pub async fn put_object(
+/// Objects: put, get, head, delete, copy, listing, multipart uploads, tags, ACLs, Object Lock and lifecycle.
+/// Reached through `Gateway::objects()`.
+#[derive(Clone, Copy)]
+pub struct ObjectService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl ObjectService<'_> {
+    pub async fn put(
         &self,
         bucket: &Bucket,
         key: &str,
@@ -82,11 +89,11 @@ impl Gateway {
     ) -> Result<ObjectMeta> {
         validate_object_key(key)?;
         let written = self
-            .write_blob(body, opts.content_length, self.options.max_object_size)
+            .core.write_blob(body, opts.content_length, self.core.options.max_object_size)
             .await?;
         if let Some(expected) = opts.content_md5 {
             if expected != written.md5 {
-                self.discard_blob(&written).await;
+                self.core.discard_blob(&written).await;
                 return Err(GatewayError::BadDigest);
             }
         }
@@ -101,20 +108,20 @@ impl Gateway {
             manifest: Manifest {
                 segments: vec![written.segment()],
             },
-            zones_trace: vec![self.site().zone_id.clone()],
+            zones_trace: vec![self.core.site().zone_id.clone()],
             checksum: opts.checksum.as_ref().and_then(|c| c.get().cloned()),
             tags: opts.tags,
             lock: opts.lock,
             acl: opts.acl,
             ..Default::default()
         };
-        self.commit_new_object(bucket, meta, opts.conditions, vec![written])
+        self.commit_new(bucket, meta, opts.conditions, vec![written])
             .await
     }
 
     /// Makes `meta` the current object (in a versioned bucket: a new version, which gets its id here); on
     /// failure its fresh blobs are discarded.
-    pub(crate) async fn commit_new_object(
+    pub(crate) async fn commit_new(
         &self,
         bucket: &Bucket,
         mut meta: ObjectMeta,
@@ -124,7 +131,7 @@ impl Gateway {
         let b = bucket.clone();
         let fresh = fresh_blobs.clone();
         let result = self
-            .write(move |txn| {
+            .core.write(move |txn| {
                 crate::moves::check_writable(txn, &b)?;
                 blob::store_inline(txn, &fresh)?;
                 commit_object(txn, &b, &mut meta, &conditions, true)?;
@@ -133,44 +140,44 @@ impl Gateway {
             .await;
         if result.is_err() {
             for blob in &fresh_blobs {
-                self.discard_blob(blob).await;
+                self.core.discard_blob(blob).await;
             }
         }
         result
     }
 
-    pub async fn head_object(&self, bucket: &Bucket, key: &str, conditions: &Conditions) -> Result<ObjectMeta> {
-        self.head_object_version(bucket, key, None, conditions).await
+    pub async fn head(&self, bucket: &Bucket, key: &str, conditions: &Conditions) -> Result<ObjectMeta> {
+        self.head_version(bucket, key, None, conditions).await
     }
 
     /// HEAD of the key's current version, or of the version `version_id` names.
-    pub async fn head_object_version(
+    pub async fn head_version(
         &self,
         bucket: &Bucket,
         key: &str,
         version_id: Option<&str>,
         conditions: &Conditions,
     ) -> Result<ObjectMeta> {
-        let meta = self.object_version(bucket, key, version_id).await?;
+        let meta = self.version(bucket, key, version_id).await?;
         conditions.check_read(&meta)?;
         Ok(meta)
     }
 
     /// The key's current version. When there is none because the newest version is a delete marker, the
     /// error names the marker.
-    pub async fn object_meta(&self, bucket: &Bucket, key: &str) -> Result<ObjectMeta> {
-        self.object_version(bucket, key, None).await
+    pub async fn meta(&self, bucket: &Bucket, key: &str) -> Result<ObjectMeta> {
+        self.version(bucket, key, None).await
     }
 
     /// A version of a key: the current one (`None`), or the one `version_id` names (`NoSuchVersion` when
     /// not held; a delete marker is `DeleteMarker`).
-    pub async fn object_version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<ObjectMeta> {
+    pub async fn version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<ObjectMeta> {
         validate_object_key(key)?;
         let which = version_id.map(VersionRef::parse).transpose()?;
         let id = bucket.bucket_id.clone();
         let never_versioned = bucket.versioning == VersioningStatus::Off;
         let key = key.to_string();
-        self.read(move |r| {
+        self.core.read(move |r| {
             let Some(which) = which else {
                 if let Some(meta) = versions::current(r, &id, &key)? {
                     return Ok(meta);
@@ -201,18 +208,18 @@ impl Gateway {
         .await
     }
 
-    pub async fn get_object(
+    pub async fn get(
         &self,
         bucket: &Bucket,
         key: &str,
         range: Option<ByteRange>,
         conditions: &Conditions,
     ) -> Result<ObjectRead> {
-        self.get_object_version(bucket, key, None, range, conditions).await
+        self.get_version(bucket, key, None, range, conditions).await
     }
 
     /// GET of the key's current version, or of the version `version_id` names.
-    pub async fn get_object_version(
+    pub async fn get_version(
         &self,
         bucket: &Bucket,
         key: &str,
@@ -220,13 +227,13 @@ impl Gateway {
         range: Option<ByteRange>,
         conditions: &Conditions,
     ) -> Result<ObjectRead> {
-        let meta = self.head_object_version(bucket, key, version_id, conditions).await?;
+        let meta = self.head_version(bucket, key, version_id, conditions).await?;
         let (served, partial) = match range {
             Some(r) => (r.resolve(meta.size)?, true),
             None => (0..meta.size, false),
         };
         let body = self
-            .read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
+            .core.read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
             .await?;
         Ok(ObjectRead {
             meta,
@@ -238,7 +245,7 @@ impl Gateway {
 
     /// GET with `partNumber`: the bytes of that part of a multipart object (a simple object has one part,
     /// all of it). The range and the part count come from one read of the object.
-    pub async fn get_object_part(
+    pub async fn get_part(
         &self,
         bucket: &Bucket,
         key: &str,
@@ -246,10 +253,10 @@ impl Gateway {
         part_number: i32,
         conditions: &Conditions,
     ) -> Result<ObjectRead> {
-        let meta = self.head_object_version(bucket, key, version_id, conditions).await?;
+        let meta = self.head_version(bucket, key, version_id, conditions).await?;
         let served = part_range(&meta, part_number)?;
         let body = self
-            .read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
+            .core.read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
             .await?;
         Ok(ObjectRead {
             meta,
@@ -260,15 +267,15 @@ impl Gateway {
     }
 
     /// Deletes an object; deleting a missing key succeeds (S3 semantics). Returns whether it existed.
-    pub async fn delete_object(&self, bucket: &Bucket, key: &str) -> Result<bool> {
-        Ok(self.delete_object_version(bucket, key, None, false).await?.existed)
+    pub async fn delete(&self, bucket: &Bucket, key: &str) -> Result<bool> {
+        Ok(self.delete_version(bucket, key, None, false).await?.existed)
     }
 
     /// DeleteObject. Without a version id: in a never-versioned bucket the object goes; in a versioned
     /// (suspended) bucket a delete marker (the null delete marker) becomes the newest version. With one: that
     /// version goes (an unknown id succeeds, as on AWS), unless Object Lock protects it
     /// (`bypass_governance`: `x-amz-bypass-governance-retention`).
-    pub async fn delete_object_version(
+    pub async fn delete_version(
         &self,
         bucket: &Bucket,
         key: &str,
@@ -279,8 +286,8 @@ impl Gateway {
         let which = version_id.map(VersionRef::parse).transpose()?;
         let b = bucket.clone();
         let key = key.to_string();
-        let zone_id = self.site().zone_id.clone();
-        self.write(move |txn| {
+        let zone_id = self.core.site().zone_id.clone();
+        self.core.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
             delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id, bypass_governance)
         })
@@ -288,23 +295,23 @@ impl Gateway {
     }
 
     /// Deletes many keys in one transaction; per-key results in order.
-    pub async fn delete_objects(&self, bucket: &Bucket, keys_to_delete: Vec<String>) -> Result<Vec<Result<bool>>> {
+    pub async fn delete_many(&self, bucket: &Bucket, keys_to_delete: Vec<String>) -> Result<Vec<Result<bool>>> {
         let results = self
-            .delete_object_versions(bucket, keys_to_delete.into_iter().map(|k| (k, None)).collect(), false)
+            .delete_versions(bucket, keys_to_delete.into_iter().map(|k| (k, None)).collect(), false)
             .await?;
         Ok(results.into_iter().map(|r| r.map(|d| d.existed)).collect())
     }
 
     /// DeleteObjects: many (key, version id) in one transaction; per-entry results in order.
-    pub async fn delete_object_versions(
+    pub async fn delete_versions(
         &self,
         bucket: &Bucket,
         entries: Vec<(String, Option<String>)>,
         bypass_governance: bool,
     ) -> Result<Vec<Result<Deleted>>> {
         let b = bucket.clone();
-        let zone_id = self.site().zone_id.clone();
-        self.write(move |txn| {
+        let zone_id = self.core.site().zone_id.clone();
+        self.core.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
             let mut out = Vec::with_capacity(entries.len());
             for (key, version_id) in entries {
@@ -334,7 +341,7 @@ impl Gateway {
     /// CopyObject: `replace_headers` None keeps the source's headers (directive COPY); `replace_tags` None
     /// keeps its tags (`x-amz-tagging-directive: COPY`).
     #[allow(clippy::too_many_arguments)]
-    pub async fn copy_object(
+    pub async fn copy(
         &self,
         src_bucket: &Bucket,
         src_key: &str,
@@ -344,7 +351,7 @@ impl Gateway {
         replace_tags: Option<meridian_model::TagSet>,
         source_conditions: &Conditions,
     ) -> Result<ObjectMeta> {
-        self.copy_object_version(
+        self.copy_version(
             src_bucket,
             src_key,
             None,
@@ -367,7 +374,7 @@ impl Gateway {
         key: &str,
         version_id: Option<&str>,
     ) -> Result<ObjectMeta> {
-        match self.object_version(bucket, key, version_id).await {
+        match self.version(bucket, key, version_id).await {
             Err(GatewayError::DeleteMarker { by_version: true, .. }) => Err(GatewayError::InvalidRequest(
                 "The source of a copy request may not specifically refer to a delete marker by version id.".into(),
             )),
@@ -379,7 +386,7 @@ impl Gateway {
     /// version read and the new object. The copy gets `lock` and `acl` (as on AWS, the source's lock and ACL
     /// are not copied).
     #[allow(clippy::too_many_arguments)]
-    pub async fn copy_object_version(
+    pub async fn copy_version(
         &self,
         src_bucket: &Bucket,
         src_key: &str,
@@ -404,8 +411,8 @@ impl Gateway {
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
             ));
         }
-        let body = self.read_segments(src.manifest.segments.clone(), 0, src.size).await?;
-        let written = self.write_blob(body, Some(src.size), u64::MAX).await?;
+        let body = self.core.read_segments(src.manifest.segments.clone(), 0, src.size).await?;
+        let written = self.core.write_blob(body, Some(src.size), u64::MAX).await?;
         let meta = ObjectMeta {
             key: dst_key.to_string(),
             instance: crate::new_id(),
@@ -418,7 +425,7 @@ impl Gateway {
             manifest: Manifest {
                 segments: vec![written.segment()],
             },
-            zones_trace: vec![self.site().zone_id.clone()],
+            zones_trace: vec![self.core.site().zone_id.clone()],
             // The same bytes: a whole-object checksum still holds; one of parts' checksums does not.
             checksum: src.checksum.clone().filter(|c| !c.composite),
             tags: replace_tags.unwrap_or_else(|| src.tags.clone()),
@@ -427,7 +434,7 @@ impl Gateway {
             ..Default::default()
         };
         let meta = self
-            .commit_new_object(dst_bucket, meta, Conditions::default(), vec![written])
+            .commit_new(dst_bucket, meta, Conditions::default(), vec![written])
             .await?;
         Ok((src, meta))
     }

@@ -5,7 +5,7 @@
 use crate::error::{GatewayError, Result};
 use crate::site::Site;
 use crate::users::{generate_access_key, generate_secret_key};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::{
     AccessKey, Period, PeriodMap, PlacementTarget, Realm, ZoneGroup, ZoneGroupZone, ZoneParams, DEFAULT_PLACEMENT,
 };
@@ -491,23 +491,30 @@ fn list_names<T: DeserializeOwned>(r: &dyn ReadOps, kind: &str, name: impl Fn(&T
     })
 }
 
-impl Gateway {
-    /// Creates the bootstrap zone on first use; returns whether it did.
-    pub(crate) fn bootstrap_config(meta: &dyn meridian_store::MetaStore) -> Result<bool> {
-        let mut txn = meta.begin()?;
-        let created = bootstrap(&mut *txn)?;
-        if created {
-            txn.commit()?;
-        }
-        Ok(created)
+/// Creates the bootstrap zone on first use; returns whether it did.
+pub(crate) fn bootstrap_config(meta: &dyn meridian_store::MetaStore) -> Result<bool> {
+    let mut txn = meta.begin()?;
+    let created = bootstrap(&mut *txn)?;
+    if created {
+        txn.commit()?;
     }
+    Ok(created)
+}
 
+/// The multi-site configuration: realms, zonegroups, zones, periods, and the site view built from them.
+/// Reached through `Gateway::realm()`.
+#[derive(Clone, Copy)]
+pub struct RealmService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl RealmService<'_> {
     /// Re-reads the configuration and swaps the site view (a new period takes effect without a restart).
     pub async fn reload_site(&self) -> Result<()> {
-        let selector = self.zone_selector.clone();
-        let site = self.read(move |r| load_site(r, selector.as_deref())).await?;
+        let selector = self.core.zone_selector.clone();
+        let site = self.core.read(move |r| load_site(r, selector.as_deref())).await?;
         let changed = {
-            let old = self.site();
+            let old = self.core.site();
             old.period.as_ref().map(|p| (&p.id, p.epoch)) != site.period.as_ref().map(|p| (&p.id, p.epoch))
         };
         if changed {
@@ -515,13 +522,13 @@ impl Gateway {
                 tracing::info!(period = %p.id, epoch = p.epoch, zone = %site.zone_name, "now serving period");
             }
         }
-        self.set_site(site);
+        self.core.set_site(site);
         Ok(())
     }
 
     /// The key the local CLI signs with to reach this data directory's running server.
     pub async fn local_admin_key(&self) -> Result<AccessKey> {
-        self.read(|r| {
+        self.core.read(|r| {
             get_cfg(r, LOCAL_ADMIN, "key")?
                 .ok_or_else(|| GatewayError::NotFound("this data directory has no local admin key".into()))
         })
@@ -530,10 +537,10 @@ impl Gateway {
 
     // ---- realms ----
 
-    pub async fn realm_create(&self, name: &str, make_default: bool) -> Result<Realm> {
+    pub async fn create_realm(&self, name: &str, make_default: bool) -> Result<Realm> {
         check_name("realm", name)?;
         let name = name.to_string();
-        self.write(move |w| {
+        self.core.write(move |w| {
             ensure_name_free::<Realm>(w, &name)?;
             let mut realm = Realm {
                 id: new_uuid(),
@@ -565,19 +572,19 @@ impl Gateway {
         .await
     }
 
-    pub async fn realm_get(&self, name: Option<&str>) -> Result<Realm> {
+    pub async fn get_realm(&self, name: Option<&str>) -> Result<Realm> {
         let name = name.map(str::to_string);
-        self.read(move |r| realm_or_default(r, name.as_deref())).await
+        self.core.read(move |r| realm_or_default(r, name.as_deref())).await
     }
 
-    pub async fn realm_list(&self) -> Result<NameList> {
-        self.read(|r| list_names::<Realm>(r, REALM, |x| x.name.clone())).await
+    pub async fn list_realms(&self) -> Result<NameList> {
+        self.core.read(|r| list_names::<Realm>(r, REALM, |x| x.name.clone())).await
     }
 
-    pub async fn realm_rename(&self, name: &str, new_name: &str) -> Result<Realm> {
+    pub async fn rename_realm(&self, name: &str, new_name: &str) -> Result<Realm> {
         check_name("realm", new_name)?;
         let (name, new_name) = (name.to_string(), new_name.to_string());
-        self.write(move |w| {
+        self.core.write(move |w| {
             ensure_name_free::<Realm>(w, &new_name)?;
             let mut realm = realm_by_name(w, &name)?;
             realm.name = new_name;
@@ -587,10 +594,10 @@ impl Gateway {
         .await
     }
 
-    pub async fn realm_delete(&self, name: &str) -> Result<()> {
+    pub async fn delete_realm(&self, name: &str) -> Result<()> {
         let name = name.to_string();
-        let local_zone = self.site().zone_id.clone();
-        self.write(move |w| {
+        let local_zone = self.core.site().zone_id.clone();
+        self.core.write(move |w| {
             let realm = realm_by_name(w, &name)?;
             let zone: Option<ZoneParams> = get_cfg(w, ZONE, &local_zone)?;
             if zone.is_some_and(|z| z.realm_id == realm.id) {
@@ -608,9 +615,9 @@ impl Gateway {
         .await
     }
 
-    pub async fn realm_set_default(&self, name: &str) -> Result<Realm> {
+    pub async fn set_default_realm(&self, name: &str) -> Result<Realm> {
         let name = name.to_string();
-        self.write(move |w| {
+        self.core.write(move |w| {
             let realm = realm_by_name(w, &name)?;
             set_default(w, REALM, &realm.id)?;
             Ok(realm)
@@ -619,7 +626,7 @@ impl Gateway {
     }
 
     /// `realm pull`: stores a realm fetched from its master zone and makes the fetched period current.
-    pub async fn realm_adopt(&self, realm: Realm, period: Period) -> Result<Realm> {
+    pub async fn adopt_realm(&self, realm: Realm, period: Period) -> Result<Realm> {
         if period.realm_id != realm.id {
             return Err(GatewayError::InvalidArgument(format!(
                 "the master sent period {} of realm {}, not of realm {}",
@@ -627,7 +634,7 @@ impl Gateway {
             )));
         }
         let out = self
-            .write(move |w| {
+            .core.write(move |w| {
                 let mut local: Realm = get_cfg(w, REALM, &realm.id)?.unwrap_or(Realm {
                     id: realm.id.clone(),
                     name: realm.name.clone(),
@@ -654,12 +661,12 @@ impl Gateway {
 
     // ---- zonegroups ----
 
-    pub async fn zonegroup_create(&self, name: &str, spec: ZoneGroupSpec) -> Result<ZoneGroup> {
+    pub async fn create_zonegroup(&self, name: &str, spec: ZoneGroupSpec) -> Result<ZoneGroup> {
         check_name("zonegroup", name)?;
         check_endpoints(spec.endpoints.as_deref().unwrap_or_default())?;
         let name = name.to_string();
         let zg = self
-            .write(move |w| {
+            .core.write(move |w| {
                 ensure_name_free::<ZoneGroup>(w, &name)?;
                 let realm = realm_or_default(w, spec.realm.as_deref())?;
                 let mut zg = ZoneGroup::new(&new_uuid(), &name);
@@ -675,10 +682,10 @@ impl Gateway {
         Ok(zg)
     }
 
-    pub async fn zonegroup_modify(&self, name: &str, spec: ZoneGroupSpec) -> Result<ZoneGroup> {
+    pub async fn modify_zonegroup(&self, name: &str, spec: ZoneGroupSpec) -> Result<ZoneGroup> {
         check_endpoints(spec.endpoints.as_deref().unwrap_or_default())?;
         let name = name.to_string();
-        self.write(move |w| {
+        self.core.write(move |w| {
             let mut zg = zonegroup_by_name(w, &name)?;
             if let Some(realm) = &spec.realm {
                 zg.realm_id = realm_by_name(w, realm)?.id;
@@ -694,16 +701,16 @@ impl Gateway {
     }
 
     /// The named zonegroup; without a name, the one this gateway serves.
-    pub async fn zonegroup_get(&self, name: Option<&str>) -> Result<ZoneGroup> {
+    pub async fn get_zonegroup(&self, name: Option<&str>) -> Result<ZoneGroup> {
         match name {
             Some(n) => {
                 let n = n.to_string();
-                self.read(move |r| zonegroup_by_name(r, &n)).await
+                self.core.read(move |r| zonegroup_by_name(r, &n)).await
             }
             None => {
-                let site = self.site();
+                let site = self.core.site();
                 let id = site.zonegroup_id.clone();
-                self.read(move |r| {
+                self.core.read(move |r| {
                     get_cfg(r, ZONEGROUP, &id)?
                         .ok_or_else(|| GatewayError::NotFound(format!("zonegroup {id} does not exist")))
                 })
@@ -712,15 +719,15 @@ impl Gateway {
         }
     }
 
-    pub async fn zonegroup_list(&self) -> Result<NameList> {
-        self.read(|r| list_names::<ZoneGroup>(r, ZONEGROUP, |x| x.name.clone()))
+    pub async fn list_zonegroups(&self) -> Result<NameList> {
+        self.core.read(|r| list_names::<ZoneGroup>(r, ZONEGROUP, |x| x.name.clone()))
             .await
     }
 
-    pub async fn zonegroup_rename(&self, name: &str, new_name: &str) -> Result<ZoneGroup> {
+    pub async fn rename_zonegroup(&self, name: &str, new_name: &str) -> Result<ZoneGroup> {
         check_name("zonegroup", new_name)?;
         let (name, new_name) = (name.to_string(), new_name.to_string());
-        self.write(move |w| {
+        self.core.write(move |w| {
             ensure_name_free::<ZoneGroup>(w, &new_name)?;
             let mut zg = zonegroup_by_name(w, &name)?;
             // RGW keeps api_name when renaming, but the bootstrap zonegroup's api_name is just its name.
@@ -734,10 +741,10 @@ impl Gateway {
         .await
     }
 
-    pub async fn zonegroup_delete(&self, name: &str) -> Result<()> {
+    pub async fn delete_zonegroup(&self, name: &str) -> Result<()> {
         let name = name.to_string();
-        let local_zone = self.site().zone_id.clone();
-        self.write(move |w| {
+        let local_zone = self.core.site().zone_id.clone();
+        self.core.write(move |w| {
             let zg = zonegroup_by_name(w, &name)?;
             if zg.zone(&local_zone).is_some() {
                 return Err(GatewayError::Conflict(format!(
@@ -762,7 +769,7 @@ impl Gateway {
         .await
     }
 
-    pub async fn zonegroup_placement_add(
+    pub async fn add_zonegroup_placement(
         &self,
         name: &str,
         placement_id: &str,
@@ -771,7 +778,7 @@ impl Gateway {
         check_name("placement target", placement_id)?;
         let (name, placement_id) = (name.to_string(), placement_id.to_string());
         let storage_class = storage_class.unwrap_or("STANDARD").to_string();
-        self.write(move |w| {
+        self.core.write(move |w| {
             let mut zg = zonegroup_by_name(w, &name)?;
             match zg.placement_targets.iter_mut().find(|t| t.name == placement_id) {
                 Some(t) if !t.storage_classes.contains(&storage_class) => t.storage_classes.push(storage_class),
@@ -790,7 +797,7 @@ impl Gateway {
 
     // ---- zones ----
 
-    pub async fn zone_create(&self, name: &str, spec: ZoneSpec) -> Result<ZoneParams> {
+    pub async fn create_zone(&self, name: &str, spec: ZoneSpec) -> Result<ZoneParams> {
         check_name("zone", name)?;
         check_endpoints(spec.endpoints.as_deref().unwrap_or_default())?;
         let zonegroup = spec.zonegroup.clone().ok_or_else(|| {
@@ -798,7 +805,7 @@ impl Gateway {
         })?;
         let name = name.to_string();
         let zone = self
-            .write(move |w| {
+            .core.write(move |w| {
                 ensure_name_free::<ZoneParams>(w, &name)?;
                 let mut zg = zonegroup_by_name(w, &zonegroup)?;
                 if zg.zones.iter().any(|z| z.name == name) {
@@ -834,11 +841,11 @@ impl Gateway {
         Ok(zone)
     }
 
-    pub async fn zone_modify(&self, name: &str, spec: ZoneSpec) -> Result<ZoneParams> {
+    pub async fn modify_zone(&self, name: &str, spec: ZoneSpec) -> Result<ZoneParams> {
         check_endpoints(spec.endpoints.as_deref().unwrap_or_default())?;
         let name = name.to_string();
         let zone = self
-            .write(move |w| {
+            .core.write(move |w| {
                 let mut zone = zone_by_name(w, &name)?;
                 if spec.access_key.is_some() || spec.secret_key.is_some() {
                     zone.system_key = key_pair(spec.access_key.clone(), spec.secret_key.clone())?;
@@ -901,20 +908,20 @@ impl Gateway {
     }
 
     /// The named zone's params; without a name, the zone this gateway serves.
-    pub async fn zone_get(&self, name: Option<&str>) -> Result<ZoneParams> {
-        let name = name.map(str::to_string).unwrap_or_else(|| self.site().zone_id.clone());
-        self.read(move |r| zone_by_name(r, &name)).await
+    pub async fn get_zone(&self, name: Option<&str>) -> Result<ZoneParams> {
+        let name = name.map(str::to_string).unwrap_or_else(|| self.core.site().zone_id.clone());
+        self.core.read(move |r| zone_by_name(r, &name)).await
     }
 
-    pub async fn zone_list(&self) -> Result<NameList> {
-        self.read(|r| list_names::<ZoneParams>(r, ZONE, |x| x.name.clone()))
+    pub async fn list_zones(&self) -> Result<NameList> {
+        self.core.read(|r| list_names::<ZoneParams>(r, ZONE, |x| x.name.clone()))
             .await
     }
 
-    pub async fn zone_rename(&self, name: &str, new_name: &str) -> Result<ZoneParams> {
+    pub async fn rename_zone(&self, name: &str, new_name: &str) -> Result<ZoneParams> {
         check_name("zone", new_name)?;
         let (name, new_name) = (name.to_string(), new_name.to_string());
-        self.write(move |w| {
+        self.core.write(move |w| {
             ensure_name_free::<ZoneParams>(w, &new_name)?;
             let mut zone = zone_by_name(w, &name)?;
             zone.name = new_name.clone();
@@ -930,10 +937,10 @@ impl Gateway {
         .await
     }
 
-    pub async fn zone_delete(&self, name: &str) -> Result<()> {
+    pub async fn delete_zone(&self, name: &str) -> Result<()> {
         let name = name.to_string();
-        let local_zone = self.site().zone_id.clone();
-        self.write(move |w| {
+        let local_zone = self.core.site().zone_id.clone();
+        self.core.write(move |w| {
             let zone = zone_by_name(w, &name)?;
             if zone.id == local_zone {
                 return Err(GatewayError::Conflict(format!(
@@ -963,14 +970,14 @@ impl Gateway {
     // ---- periods ----
 
     /// A period by id (latest epoch unless `epoch`); without an id, the current period of the default realm.
-    pub async fn period_get(&self, id: Option<&str>, epoch: Option<u64>) -> Result<Period> {
+    pub async fn get_period(&self, id: Option<&str>, epoch: Option<u64>) -> Result<Period> {
         // The current period is the one this gateway serves (a new one is stored just before it is served).
-        if let (None, None, Some(period)) = (id, epoch, self.site().period.clone()) {
+        if let (None, None, Some(period)) = (id, epoch, self.core.site().period.clone()) {
             return Ok(period);
         }
         let id = id.map(str::to_string);
-        let realm_id = self.site().realm.as_ref().map(|r| r.id.clone());
-        self.read(move |r| {
+        let realm_id = self.core.site().realm.as_ref().map(|r| r.id.clone());
+        self.core.read(move |r| {
             let id = match id {
                 Some(id) => id,
                 None => {
@@ -1002,8 +1009,8 @@ impl Gateway {
     }
 
     /// Ids of every stored period (and staging periods, as RGW lists them).
-    pub async fn period_list(&self) -> Result<Vec<String>> {
-        self.read(|r| {
+    pub async fn list_periods(&self) -> Result<Vec<String>> {
+        self.core.read(|r| {
             let prefix = keys::config_prefix("period");
             let end = meridian_store::meta::prefix_end(&prefix);
             let mut ids: Vec<String> = Vec::new();
@@ -1026,9 +1033,9 @@ impl Gateway {
     }
 
     /// `period update`: rebuilds and stores the staging period of the realm from the local records.
-    pub async fn period_update(&self, realm: Option<&str>) -> Result<Period> {
+    pub async fn update_period(&self, realm: Option<&str>) -> Result<Period> {
         let realm = realm.map(str::to_string);
-        self.write(move |w| {
+        self.core.write(move |w| {
             let realm = realm_or_default(w, realm.as_deref())?;
             let staging = build_staging(w, &realm)?;
             put_cfg(w, STAGING, &realm.id, &staging)?;
@@ -1040,26 +1047,26 @@ impl Gateway {
     /// Tests' `period update --commit` on a master zone (the server's is `meridian_peer::master::commit_staging`,
     /// which also pushes): commits the staging period if this zone is its master, else gives it back.
     #[cfg(test)]
-    pub async fn period_commit_staging(&self, realm: Option<&str>) -> Result<Result<Period, Period>> {
-        let staging = self.period_update(realm).await?;
-        if staging.master_zone.is_empty() || staging.master_zone == self.site().zone_id {
-            let committed = self.period_commit(staging).await?;
+    pub async fn commit_staging_period(&self, realm: Option<&str>) -> Result<Result<Period, Period>> {
+        let staging = self.update_period(realm).await?;
+        if staging.master_zone.is_empty() || staging.master_zone == self.core.site().zone_id {
+            let committed = self.commit_period(staging).await?;
             return Ok(Ok(committed));
         }
         Ok(Err(staging))
     }
 
     /// Commits a staging period (local, or sent by another zone) on this, the master zone.
-    pub async fn period_commit(&self, staging: Period) -> Result<Period> {
-        let local_zone = self.site().zone_id.clone();
-        let period = self.write(move |w| commit(w, &local_zone, &staging)).await?;
+    pub async fn commit_period(&self, staging: Period) -> Result<Period> {
+        let local_zone = self.core.site().zone_id.clone();
+        let period = self.core.write(move |w| commit(w, &local_zone, &staging)).await?;
         self.reload_site().await?;
         Ok(period)
     }
 
     /// Makes a period pushed by the master (or pulled from it) current if it is newer than ours.
-    pub async fn period_accept(&self, period: Period) -> Result<Accepted> {
-        let accepted = self.write(move |w| accept(w, &period)).await?;
+    pub async fn accept_period(&self, period: Period) -> Result<Accepted> {
+        let accepted = self.core.write(move |w| accept(w, &period)).await?;
         if accepted == Accepted::Updated {
             self.reload_site().await?;
         }
@@ -1112,6 +1119,7 @@ fn apply_zonegroup_spec(w: &mut dyn WriteTxn, zg: &mut ZoneGroup, spec: &ZoneGro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Gateway;
     use crate::GatewayOptions;
 
     use crate::test_support::gateway;
@@ -1119,14 +1127,14 @@ mod tests {
     /// realm gold, zonegroup us (master) with zone us-east (master), served by the returned gateway.
     async fn master_zone(dir: &std::path::Path) -> Gateway {
         let gw = gateway(dir).await;
-        gw.realm_create("gold", true).await.unwrap();
+        gw.realm().create_realm("gold", true).await.unwrap();
         let zg = ZoneGroupSpec {
             endpoints: Some(vec!["http://a:1".into()]),
             master: Some(true),
             default: true,
             ..Default::default()
         };
-        gw.zonegroup_create("us", zg).await.unwrap();
+        gw.realm().create_zonegroup("us", zg).await.unwrap();
         let zone = ZoneSpec {
             zonegroup: Some("us".into()),
             endpoints: Some(vec!["http://a:1".into()]),
@@ -1134,9 +1142,9 @@ mod tests {
             default: true,
             ..Default::default()
         };
-        gw.zone_create("us-east", zone).await.unwrap();
+        gw.realm().create_zone("us-east", zone).await.unwrap();
         // Reopen as the new default zone, as `meridian server` would.
-        let (meta, data) = (gw.meta.clone(), gw.data.clone());
+        let (meta, data) = (gw.core.meta.clone(), gw.core.data.clone());
         drop(gw);
         Gateway::open(meta, data, None, GatewayOptions::default())
             .await
@@ -1148,8 +1156,8 @@ mod tests {
     async fn commit_makes_a_new_period_then_bumps_its_epoch() {
         let dir = tempfile::tempdir().unwrap();
         let gw = master_zone(dir.path()).await;
-        let first = gw.realm_get(None).await.unwrap().current_period;
-        let p1 = gw.period_commit_staging(None).await.unwrap().unwrap();
+        let first = gw.realm().get_realm(None).await.unwrap().current_period;
+        let p1 = gw.realm().commit_staging_period(None).await.unwrap().unwrap();
         assert_ne!(p1.id, first);
         assert_eq!((p1.epoch, p1.realm_epoch), (1, 2));
         assert_eq!(p1.predecessor_uuid, first);
@@ -1161,12 +1169,12 @@ mod tests {
             hostnames: Some(vec!["s3.us.example.com".into()]),
             ..Default::default()
         };
-        gw.zonegroup_modify("us", zg).await.unwrap();
-        let p2 = gw.period_commit_staging(None).await.unwrap().unwrap();
+        gw.realm().modify_zonegroup("us", zg).await.unwrap();
+        let p2 = gw.realm().commit_staging_period(None).await.unwrap().unwrap();
         assert_eq!((p2.id.as_str(), p2.epoch, p2.realm_epoch), (p1.id.as_str(), 2, 2));
         assert_eq!(p2.predecessor_uuid, first, "same period keeps its predecessor");
         assert_eq!(gw.site().hostnames().collect::<Vec<_>>(), vec!["s3.us.example.com"]);
-        let ids = gw.period_list().await.unwrap();
+        let ids = gw.realm().list_periods().await.unwrap();
         assert!(
             ids.contains(&first) && ids.contains(&p1.id) && ids.len() == 2,
             "{ids:?}"
@@ -1177,28 +1185,28 @@ mod tests {
     async fn commit_refuses_stale_staging_periods_with_the_fix() {
         let dir = tempfile::tempdir().unwrap();
         let gw = master_zone(dir.path()).await;
-        let p1 = gw.period_commit_staging(None).await.unwrap().unwrap();
-        let staging = gw.period_update(None).await.unwrap();
+        let p1 = gw.realm().commit_staging_period(None).await.unwrap().unwrap();
+        let staging = gw.realm().update_period(None).await.unwrap();
         assert_eq!(staging.epoch, p1.epoch, "staging records its base epoch");
-        gw.period_commit_staging(None).await.unwrap().unwrap();
+        gw.realm().commit_staging_period(None).await.unwrap().unwrap();
 
         // Built on epoch 1, the master is now at epoch 2.
-        let err = gw.period_commit(staging.clone()).await.unwrap_err().to_string();
+        let err = gw.realm().commit_period(staging.clone()).await.unwrap_err().to_string();
         assert!(err.contains("epoch 1") && err.contains("period pull"), "{err}");
 
-        let mut wrong_predecessor = gw.period_update(None).await.unwrap();
+        let mut wrong_predecessor = gw.realm().update_period(None).await.unwrap();
         wrong_predecessor.predecessor_uuid = "someone-else".into();
-        let err = gw.period_commit(wrong_predecessor).await.unwrap_err().to_string();
+        let err = gw.realm().commit_period(wrong_predecessor).await.unwrap_err().to_string();
         assert!(err.contains("someone-else") && err.contains("period pull"), "{err}");
 
-        let mut wrong_realm_epoch = gw.period_update(None).await.unwrap();
+        let mut wrong_realm_epoch = gw.realm().update_period(None).await.unwrap();
         wrong_realm_epoch.realm_epoch += 3;
-        let err = gw.period_commit(wrong_realm_epoch).await.unwrap_err().to_string();
+        let err = gw.realm().commit_period(wrong_realm_epoch).await.unwrap_err().to_string();
         assert!(err.contains("realm epoch"), "{err}");
 
-        let mut other_master = gw.period_update(None).await.unwrap();
+        let mut other_master = gw.realm().update_period(None).await.unwrap();
         other_master.master_zone = "elsewhere".into();
-        let err = gw.period_commit(other_master).await.unwrap_err().to_string();
+        let err = gw.realm().commit_period(other_master).await.unwrap_err().to_string();
         assert!(err.contains("only the metadata master commits"), "{err}");
     }
 
@@ -1206,18 +1214,18 @@ mod tests {
     async fn accept_takes_only_newer_periods() {
         let dir = tempfile::tempdir().unwrap();
         let gw = master_zone(dir.path()).await;
-        let p1 = gw.period_commit_staging(None).await.unwrap().unwrap();
-        let p2 = gw.period_commit_staging(None).await.unwrap().unwrap();
-        assert_eq!(gw.period_accept(p2.clone()).await.unwrap(), Accepted::AlreadyCurrent);
-        let err = gw.period_accept(p1).await.unwrap_err().to_string();
+        let p1 = gw.realm().commit_staging_period(None).await.unwrap().unwrap();
+        let p2 = gw.realm().commit_staging_period(None).await.unwrap().unwrap();
+        assert_eq!(gw.realm().accept_period(p2.clone()).await.unwrap(), Accepted::AlreadyCurrent);
+        let err = gw.realm().accept_period(p1).await.unwrap_err().to_string();
         assert!(err.contains("not newer"), "{err}");
         let mut p3 = p2.clone();
         p3.epoch = 3;
-        assert_eq!(gw.period_accept(p3).await.unwrap(), Accepted::Updated);
+        assert_eq!(gw.realm().accept_period(p3).await.unwrap(), Accepted::Updated);
         assert_eq!(gw.site().period.as_ref().unwrap().epoch, 3);
-        let staging = gw.period_update(None).await.unwrap();
+        let staging = gw.realm().update_period(None).await.unwrap();
         assert!(
-            gw.period_accept(staging).await.is_err(),
+            gw.realm().accept_period(staging).await.is_err(),
             "a staging period is never accepted"
         );
     }
@@ -1226,24 +1234,24 @@ mod tests {
     async fn renames_keep_ids_and_refusals_explain_themselves() {
         let dir = tempfile::tempdir().unwrap();
         let gw = master_zone(dir.path()).await;
-        let before = gw.zone_get(Some("us-east")).await.unwrap();
-        let after = gw.zone_rename("us-east", "us-east-1").await.unwrap();
+        let before = gw.realm().get_zone(Some("us-east")).await.unwrap();
+        let after = gw.realm().rename_zone("us-east", "us-east-1").await.unwrap();
         assert_eq!(before.id, after.id);
-        let zg = gw.zonegroup_get(Some("us")).await.unwrap();
+        let zg = gw.realm().get_zonegroup(Some("us")).await.unwrap();
         assert_eq!(zg.zone(&after.id).unwrap().name, "us-east-1");
-        let renamed = gw.zonegroup_rename("us", "america").await.unwrap();
+        let renamed = gw.realm().rename_zonegroup("us", "america").await.unwrap();
         assert_eq!(renamed.id, zg.id);
 
-        let err = gw.realm_create("gold", false).await.unwrap_err().to_string();
+        let err = gw.realm().create_realm("gold", false).await.unwrap_err().to_string();
         assert!(err.contains("already exists"), "{err}");
-        let err = gw.zonegroup_delete("america").await.unwrap_err().to_string();
+        let err = gw.realm().delete_zonegroup("america").await.unwrap_err().to_string();
         assert!(err.contains("this data directory's zone"), "{err}");
         let spec = ZoneSpec {
             zonegroup: Some("america".into()),
             ..Default::default()
         };
-        gw.zone_create("us-west", spec).await.unwrap();
-        gw.zone_modify(
+        gw.realm().create_zone("us-west", spec).await.unwrap();
+        gw.realm().modify_zone(
             "us-west",
             ZoneSpec {
                 master: Some(true),
@@ -1252,10 +1260,10 @@ mod tests {
         )
         .await
         .unwrap();
-        let err = gw.zone_delete("us-west").await.unwrap_err().to_string();
+        let err = gw.realm().delete_zone("us-west").await.unwrap_err().to_string();
         assert!(err.contains("master zone"), "{err}");
         let err = gw
-            .zone_create(
+            .realm().create_zone(
                 "bad/name",
                 ZoneSpec {
                     zonegroup: Some("america".into()),

@@ -13,7 +13,7 @@ use crate::logs::{self, Change};
 use crate::objects::{commit_object, ensure_bucket_current, remove_object};
 use crate::sync_state::SyncStateBatch;
 use crate::versions::{self, VersionRef};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::names::validate_object_key;
 use meridian_model::{BilogOp, Bucket, Manifest, ObjectMeta, Timestamp, Tombstone, WriteOrder, NULL_VERSION};
 use meridian_store::meta::prefix_end;
@@ -177,10 +177,17 @@ fn apply_meta_update(
     Ok(Applied::MetaUpdated)
 }
 
-impl Gateway {
+/// Applying what another zone wrote: replicated writes and deletes, and the reads their agents need.
+/// Reached through `Gateway::replica()`.
+#[derive(Clone, Copy)]
+pub struct ReplicaService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl ReplicaService<'_> {
     /// Whether a source's object write (`order`, `instance`) of the null version would replace this zone's
     /// state of `key`: when not, the sync agent does not even fetch it.
-    pub async fn replica_write_wanted(
+    pub async fn write_wanted(
         &self,
         bucket: &Bucket,
         key: &str,
@@ -188,15 +195,15 @@ impl Gateway {
         instance: &str,
     ) -> Result<bool> {
         let (id, key, instance) = (bucket.bucket_id.clone(), key.to_string(), instance.to_string());
-        self.read(move |r| write_wanted(r, &id, &key, &order, &instance, false))
+        self.core.read(move |r| write_wanted(r, &id, &key, &order, &instance, false))
             .await
     }
 
     /// Whether each of a batch of source writes would change this zone (see `write_wanted`), all read from
     /// one snapshot.
-    pub async fn replica_writes_wanted(&self, bucket: &Bucket, writes: Vec<WriteQuery>) -> Result<Vec<bool>> {
+    pub async fn writes_wanted(&self, bucket: &Bucket, writes: Vec<WriteQuery>) -> Result<Vec<bool>> {
         let id = bucket.bucket_id.clone();
-        self.read(move |r| {
+        self.core.read(move |r| {
             writes
                 .iter()
                 .map(|w| write_wanted(r, &id, &w.key, &w.order, &w.instance, w.versioned))
@@ -209,17 +216,17 @@ impl Gateway {
     /// checked against the source's size and MD5 (for a plain ETag) so a torn fetch is never made visible;
     /// nothing is visible until `apply_replica_batch` commits it. The object keeps its identity (instance,
     /// mtime, ETag, headers, version) and its zones trace gains this zone.
-    pub async fn stage_replica_write(
+    pub async fn stage_write(
         &self,
         bucket: &Bucket,
         source: ObjectMeta,
         body: ByteStream,
     ) -> Result<StagedReplica> {
         validate_object_key(&source.key)?;
-        let written = self.write_blob(body, Some(source.size), u64::MAX).await?;
+        let written = self.core.write_blob(body, Some(source.size), u64::MAX).await?;
         let plain_etag = source.parts_count.is_none() && !source.etag.contains('-');
         if written.size != source.size || (plain_etag && written.etag() != source.etag) {
-            self.discard_blob(&written).await;
+            self.core.discard_blob(&written).await;
             return Err(GatewayError::Internal(format!(
                 "fetched bytes of {} do not match the source (size {} vs {}, etag {} vs {})",
                 source.key,
@@ -229,7 +236,7 @@ impl Gateway {
                 source.etag
             )));
         }
-        let zone_id = self.site().zone_id.clone();
+        let zone_id = self.core.site().zone_id.clone();
         let meta = ObjectMeta {
             owner: bucket.owner.clone(),
             manifest: Manifest {
@@ -244,13 +251,13 @@ impl Gateway {
 
     /// Drops a staged write that will not be applied (its file, if it has one).
     pub async fn discard_staged(&self, staged: StagedReplica) {
-        self.discard_blob(&staged.blob).await;
+        self.core.discard_blob(&staged.blob).await;
     }
 
     /// Applies many replicated changes of one bucket, in order, in ONE metadata transaction, together with
     /// `progress` (the sync position they bring the bucket to): the position can never be saved without the
     /// changes before it. Each change wins or loses as the module's rules say. Returns what each change did.
-    pub async fn apply_replica_batch(
+    pub async fn apply_batch(
         &self,
         bucket: &Bucket,
         changes: Vec<ReplicaChange>,
@@ -263,7 +270,7 @@ impl Gateway {
                 ReplicaChange::Write(_) => {}
             }
         }
-        let zone_id = self.site().zone_id.clone();
+        let zone_id = self.core.site().zone_id.clone();
         let b = bucket.clone();
         let is_write: Vec<bool> = changes.iter().map(|c| matches!(c, ReplicaChange::Write(_))).collect();
         let staged: Vec<WrittenBlob> = changes
@@ -274,7 +281,7 @@ impl Gateway {
             })
             .collect();
         let result = self
-            .write(move |outer| {
+            .core.write(move |outer| {
                 // Sequence counters, stats, data-log marks and the bucket record are read and written once
                 // for the whole batch, not once per change.
                 let mut batch = Coalesced::new(outer);
@@ -364,7 +371,7 @@ impl Gateway {
                     if *write {
                         if let Some(blob) = blobs.next() {
                             if *a != Applied::Done {
-                                self.discard_blob(blob).await;
+                                self.core.discard_blob(blob).await;
                             }
                         }
                     }
@@ -372,7 +379,7 @@ impl Gateway {
             }
             Err(_) => {
                 for blob in blobs {
-                    self.discard_blob(blob).await;
+                    self.core.discard_blob(blob).await;
                 }
             }
         }
@@ -380,14 +387,14 @@ impl Gateway {
     }
 
     /// Stores an object fetched from another zone (see `stage_replica_write`) and applies it on its own.
-    pub async fn apply_replica_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<Applied> {
-        let staged = self.stage_replica_write(bucket, source, body).await?;
+    pub async fn apply_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<Applied> {
+        let staged = self.stage_write(bucket, source, body).await?;
         self.apply_one(bucket, ReplicaChange::Write(Box::new(staged))).await
     }
 
     async fn apply_one(&self, bucket: &Bucket, change: ReplicaChange) -> Result<Applied> {
         let applied = self
-            .apply_replica_batch(bucket, vec![change], SyncStateBatch::default())
+            .apply_batch(bucket, vec![change], SyncStateBatch::default())
             .await?;
         Ok(applied.first().copied().unwrap_or(Applied::Superseded))
     }
@@ -396,9 +403,9 @@ impl Gateway {
     /// with their bytes when stored inline (small objects), all read from one snapshot, for another zone's
     /// batched fetch. Specs not held are `missing`; objects kept in files (or past `max_bytes` of bytes in
     /// all) are `large` and fetched one by one, streaming.
-    pub async fn replica_read_small(&self, bucket: &Bucket, keys: Vec<String>, max_bytes: u64) -> Result<SmallObjects> {
+    pub async fn read_small(&self, bucket: &Bucket, keys: Vec<String>, max_bytes: u64) -> Result<SmallObjects> {
         let id = bucket.bucket_id.clone();
-        self.read(move |r| {
+        self.core.read(move |r| {
             let mut out = SmallObjects::default();
             let mut budget = max_bytes;
             for spec in keys {
@@ -439,7 +446,7 @@ impl Gateway {
 
     /// Applies a delete made in another zone at `mtime`: the key goes unless this zone holds a newer write;
     /// either way the tombstone remembers the delete.
-    pub async fn apply_replica_delete(
+    pub async fn apply_delete(
         &self,
         bucket: &Bucket,
         key: &str,
@@ -463,7 +470,7 @@ impl Gateway {
     /// bucket ends first.
     /// The bytes of the page's small (inline) objects and versions come with it, up to `data_budget` bytes
     /// in all (`ReplicaPage::data`), so the reader fetches only the others.
-    pub async fn replica_list(
+    pub async fn list(
         &self,
         bucket: &Bucket,
         marker: Option<String>,
@@ -471,7 +478,7 @@ impl Gateway {
         data_budget: u64,
     ) -> Result<ReplicaPage> {
         let id = bucket.bucket_id.clone();
-        self.read(move |r| {
+        self.core.read(move |r| {
             let from = list_start(marker.as_deref());
             match list_by_scan(r, &id, &from, max, data_budget)? {
                 Some(page) => Ok(page),
@@ -785,6 +792,7 @@ pub struct ReplicaPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Gateway;
 
     fn order(mtime: u64, origin: &str) -> WriteOrder {
         WriteOrder {
@@ -817,7 +825,7 @@ mod tests {
 
     async fn read_all(gw: &Gateway, bucket: &Bucket, key: &str) -> Option<Vec<u8>> {
         use futures::TryStreamExt;
-        let read = match gw.get_object(bucket, key, None, &Default::default()).await {
+        let read = match gw.objects().get(bucket, key, None, &Default::default()).await {
             Ok(r) => r,
             Err(GatewayError::NoSuchKey) => return None,
             Err(e) => panic!("{e}"),
@@ -832,7 +840,7 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "replicas").await;
         let local = gw
-            .put_object(&bucket, "k", body(b"local"), Default::default())
+            .objects().put(&bucket, "k", body(b"local"), Default::default())
             .await
             .unwrap();
 
@@ -846,18 +854,18 @@ mod tests {
             zones_trace: vec!["zone-b".into()],
             ..local.clone()
         };
-        let wrong = gw.apply_replica_write(&bucket, remote.clone(), body(b"remote")).await;
+        let wrong = gw.replica().apply_write(&bucket, remote.clone(), body(b"remote")).await;
         assert!(wrong.is_err(), "bytes that do not match the ETag are refused");
         assert_eq!(read_all(&gw, &bucket, "k").await.unwrap(), b"local");
         let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(b"remote"));
         let remote = ObjectMeta { etag, ..remote };
         assert_eq!(
-            gw.apply_replica_write(&bucket, remote.clone(), body(b"remote"))
+            gw.replica().apply_write(&bucket, remote.clone(), body(b"remote"))
                 .await
                 .unwrap(),
             Applied::Done
         );
-        let stored = gw.object_meta(&bucket, "k").await.unwrap();
+        let stored = gw.objects().meta(&bucket, "k").await.unwrap();
         assert_eq!(
             (stored.instance.as_str(), stored.mtime, stored.etag.as_str()),
             ("remote-1", remote.mtime, remote.etag.as_str())
@@ -867,7 +875,7 @@ mod tests {
             vec!["zone-b".to_string(), gw.site().zone_id.clone()]
         );
         assert_eq!(
-            gw.apply_replica_write(&bucket, remote.clone(), body(b"remote"))
+            gw.replica().apply_write(&bucket, remote.clone(), body(b"remote"))
                 .await
                 .unwrap(),
             Applied::Superseded,
@@ -877,7 +885,7 @@ mod tests {
         // An older delete loses; a newer one wins and leaves a tombstone an older write cannot pass.
         let older = Timestamp(remote.mtime.0 - 1);
         assert_eq!(
-            gw.apply_replica_delete(&bucket, "k", older, &["zone-c".into()])
+            gw.replica().apply_delete(&bucket, "k", older, &["zone-c".into()])
                 .await
                 .unwrap(),
             Applied::Superseded
@@ -885,7 +893,7 @@ mod tests {
         assert!(read_all(&gw, &bucket, "k").await.is_some());
         let newer = Timestamp(remote.mtime.0 + 10);
         assert_eq!(
-            gw.apply_replica_delete(&bucket, "k", newer, &["zone-c".into()])
+            gw.replica().apply_delete(&bucket, "k", newer, &["zone-c".into()])
                 .await
                 .unwrap(),
             Applied::Done
@@ -897,12 +905,12 @@ mod tests {
             ..remote.clone()
         };
         assert_eq!(
-            gw.apply_replica_write(&bucket, late, body(b"remote")).await.unwrap(),
+            gw.replica().apply_write(&bucket, late, body(b"remote")).await.unwrap(),
             Applied::Superseded,
             "a write older than the delete stays deleted"
         );
         assert!(read_all(&gw, &bucket, "k").await.is_none());
-        assert_eq!(gw.bucket_stats(&bucket).await.unwrap().num_objects, 0);
+        assert_eq!(gw.buckets().stats(&bucket).await.unwrap().num_objects, 0);
     }
 
     /// Many changes in one transaction with the sync position they bring: all or nothing, each deciding
@@ -913,11 +921,11 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "batch").await;
         let held = gw
-            .put_object(&bucket, "held", body(b"held"), Default::default())
+            .objects().put(&bucket, "held", body(b"held"), Default::default())
             .await
             .unwrap();
         let gone = gw
-            .put_object(&bucket, "gone", body(b"gone"), Default::default())
+            .objects().put(&bucket, "gone", body(b"gone"), Default::default())
             .await
             .unwrap();
         let remote = |key: &str, data: &[u8], mtime: u64| ObjectMeta {
@@ -933,7 +941,7 @@ mod tests {
             let gw = gw.clone();
             let bucket = bucket.clone();
             let meta = remote(key, data, mtime);
-            async move { gw.stage_replica_write(&bucket, meta, body(data)).await.unwrap() }
+            async move { gw.replica().stage_write(&bucket, meta, body(data)).await.unwrap() }
         };
         let mut progress = SyncStateBatch::default();
         progress.put("test/position", &"p1".to_string()).unwrap();
@@ -948,7 +956,7 @@ mod tests {
                 zones_trace: vec!["zone-b".into()],
             },
         ];
-        let applied = gw.apply_replica_batch(&bucket, changes, progress).await.unwrap();
+        let applied = gw.replica().apply_batch(&bucket, changes, progress).await.unwrap();
         assert_eq!(
             applied,
             vec![Applied::Done, Applied::Superseded, Applied::Done, Applied::Done]
@@ -958,11 +966,11 @@ mod tests {
         assert_eq!(read_all(&gw, &bucket, "held").await.unwrap(), b"held");
         assert!(read_all(&gw, &bucket, "gone").await.is_none());
         assert_eq!(
-            gw.sync_state_get::<String>("test/position").await.unwrap().as_deref(),
+            gw.sync_state().get::<String>("test/position").await.unwrap().as_deref(),
             Some("p1")
         );
         let wanted = gw
-            .replica_writes_wanted(
+            .replica().writes_wanted(
                 &bucket,
                 vec![
                     WriteQuery {
@@ -985,15 +993,15 @@ mod tests {
 
         // A batch that cannot apply (the bucket went away) saves neither its changes nor its position.
         let staged = stage("new-4", b"four", held.mtime.0 + 9).await;
-        gw.remove_bucket(&bucket.tenant, &bucket.name, true).await.unwrap();
+        gw.buckets().remove(&bucket.tenant, &bucket.name, true).await.unwrap();
         let mut progress = SyncStateBatch::default();
         progress.put("test/position", &"p2".to_string()).unwrap();
         assert!(gw
-            .apply_replica_batch(&bucket, vec![ReplicaChange::Write(Box::new(staged))], progress)
+            .replica().apply_batch(&bucket, vec![ReplicaChange::Write(Box::new(staged))], progress)
             .await
             .is_err());
         assert_eq!(
-            gw.sync_state_get::<String>("test/position").await.unwrap().as_deref(),
+            gw.sync_state().get::<String>("test/position").await.unwrap().as_deref(),
             Some("p1"),
             "the position moved without its changes"
         );
@@ -1008,15 +1016,15 @@ mod tests {
         let (_, bucket) = crate::test_support::user_bucket(&gw, "listing").await;
         for i in 0..24 {
             let data: &'static [u8] = format!("v{i}").into_bytes().leak();
-            gw.put_object(&bucket, &format!("k{i:02}"), body(data), Default::default())
+            gw.objects().put(&bucket, &format!("k{i:02}"), body(data), Default::default())
                 .await
                 .unwrap();
         }
         for i in [3, 4, 11] {
-            gw.delete_object(&bucket, &format!("k{i:02}")).await.unwrap();
+            gw.objects().delete(&bucket, &format!("k{i:02}")).await.unwrap();
         }
         let bucket = gw
-            .set_bucket_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
+            .buckets().set_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
             .await
             .unwrap();
         let mut removed = None;
@@ -1024,7 +1032,7 @@ mod tests {
             for key in ["k05", "k06", "k20", "v-only"] {
                 let data: &'static [u8] = format!("{key}-{round}").into_bytes().leak();
                 let meta = gw
-                    .put_object(&bucket, key, body(data), Default::default())
+                    .objects().put(&bucket, key, body(data), Default::default())
                     .await
                     .unwrap();
                 if key == "k06" && round == 1 {
@@ -1032,12 +1040,12 @@ mod tests {
                 }
             }
         }
-        gw.delete_object(&bucket, "k07").await.unwrap();
-        gw.delete_object_version(&bucket, "k06", removed.as_deref(), false)
+        gw.objects().delete(&bucket, "k07").await.unwrap();
+        gw.objects().delete_version(&bucket, "k06", removed.as_deref(), false)
             .await
             .unwrap();
         let id = bucket.bucket_id.clone();
-        gw.read(move |r| {
+        gw.core.read(move |r| {
             let everything = |page: &ReplicaPage| {
                 serde_json::json!({
                     "objects": page.objects, "versions": page.versions, "tombstones": page.tombstones,
@@ -1099,11 +1107,11 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "versions").await;
         let bucket = gw
-            .set_bucket_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
+            .buckets().set_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
             .await
             .unwrap();
         let local = gw
-            .put_object(&bucket, "k", body(b"local"), Default::default())
+            .objects().put(&bucket, "k", body(b"local"), Default::default())
             .await
             .unwrap();
         assert!(local.versioned);
@@ -1120,12 +1128,12 @@ mod tests {
         let r1 = remote(10, true);
         let apply = |meta: ObjectMeta| {
             let (gw, bucket) = (gw.clone(), bucket.clone());
-            async move { gw.apply_replica_write(&bucket, meta, body(b"remote")).await.unwrap() }
+            async move { gw.replica().apply_write(&bucket, meta, body(b"remote")).await.unwrap() }
         };
         assert_eq!(apply(r1.clone()).await, Applied::Done);
         assert_eq!(apply(r1.clone()).await, Applied::Superseded, "a version is added once");
         assert_eq!(
-            gw.object_meta(&bucket, "k").await.unwrap().version_id(),
+            gw.objects().meta(&bucket, "k").await.unwrap().version_id(),
             r1.version_id()
         );
         let del_r1 = ReplicaChange::DelVersion {
@@ -1134,8 +1142,8 @@ mod tests {
             removed: r1.order(),
             zones_trace: vec!["zone-b".into()],
         };
-        assert_eq!(gw.apply_one(&bucket, del_r1).await.unwrap(), Applied::Done);
-        assert_eq!(gw.object_meta(&bucket, "k").await.unwrap().instance, local.instance);
+        assert_eq!(gw.replica().apply_one(&bucket, del_r1).await.unwrap(), Applied::Done);
+        assert_eq!(gw.objects().meta(&bucket, "k").await.unwrap().instance, local.instance);
         assert_eq!(
             apply(r1.clone()).await,
             Applied::Superseded,
@@ -1149,23 +1157,23 @@ mod tests {
             ..remote(20, true)
         };
         assert_eq!(
-            gw.apply_one(&bucket, ReplicaChange::Marker(Box::new(marker.clone())))
+            gw.replica().apply_one(&bucket, ReplicaChange::Marker(Box::new(marker.clone())))
                 .await
                 .unwrap(),
             Applied::Done
         );
         assert!(matches!(
-            gw.object_meta(&bucket, "k").await,
+            gw.objects().meta(&bucket, "k").await,
             Err(GatewayError::DeleteMarker { by_version: false, .. })
         ));
         // An older version arriving late goes under the marker.
         assert_eq!(apply(remote(5, true)).await, Applied::Done);
-        assert!(gw.object_meta(&bucket, "k").await.is_err());
+        assert!(gw.objects().meta(&bucket, "k").await.is_err());
 
         // The null version: newest wins, and its removal holds off older copies.
         let n1 = remote(30, false);
         assert_eq!(apply(n1.clone()).await, Applied::Done);
-        assert_eq!(gw.object_meta(&bucket, "k").await.unwrap().instance, n1.instance);
+        assert_eq!(gw.objects().meta(&bucket, "k").await.unwrap().instance, n1.instance);
         assert_eq!(apply(remote(25, false)).await, Applied::Superseded);
         let del_null = ReplicaChange::DelVersion {
             key: "k".into(),
@@ -1173,18 +1181,18 @@ mod tests {
             removed: n1.order(),
             zones_trace: vec!["zone-b".into()],
         };
-        assert_eq!(gw.apply_one(&bucket, del_null).await.unwrap(), Applied::Done);
+        assert_eq!(gw.replica().apply_one(&bucket, del_null).await.unwrap(), Applied::Done);
         assert_eq!(
             apply(remote(28, false)).await,
             Applied::Superseded,
             "older than the removed null"
         );
         assert!(matches!(
-            gw.object_meta(&bucket, "k").await,
+            gw.objects().meta(&bucket, "k").await,
             Err(GatewayError::DeleteMarker { .. })
         ));
         let all = gw
-            .read({
+            .core.read({
                 let id = bucket.bucket_id.clone();
                 move |r| versions::all_of_key(r, &id, "k")
             })
@@ -1196,6 +1204,6 @@ mod tests {
             vec![marker.version_id(), remote(5, true).version_id(), local.version_id()],
             "newest first"
         );
-        assert_eq!(gw.bucket_stats(&bucket).await.unwrap().num_objects, 2);
+        assert_eq!(gw.buckets().stats(&bucket).await.unwrap().num_objects, 2);
     }
 }

@@ -2,7 +2,7 @@
 //! under `sync/`, changed in atomic batches so a marker never moves without the work it stands for.
 
 use crate::error::{GatewayError, Result};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_store::WriteTxn;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -58,20 +58,27 @@ impl SyncStateBatch {
     }
 }
 
-impl Gateway {
-    pub async fn sync_state_get<T: DeserializeOwned + Send + 'static>(&self, name: &str) -> Result<Option<T>> {
+/// The sync agents' own records (markers, status), read and written in batches.
+/// Reached through `Gateway::sync_state()`.
+#[derive(Clone, Copy)]
+pub struct SyncStateService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl SyncStateService<'_> {
+    pub async fn get<T: DeserializeOwned + Send + 'static>(&self, name: &str) -> Result<Option<T>> {
         let key = keys::sync_state(name);
-        self.read(move |r| records::get(r, &key)).await
+        self.core.read(move |r| records::get(r, &key)).await
     }
 
     /// Every record whose name starts with `prefix`, as (name after the prefix, value), at most `max`.
-    pub async fn sync_state_scan<T: DeserializeOwned + Send + 'static>(
+    pub async fn scan<T: DeserializeOwned + Send + 'static>(
         &self,
         prefix: &str,
         max: usize,
     ) -> Result<Vec<(String, T)>> {
         let start = keys::sync_state(prefix);
-        self.read(move |r| {
+        self.core.read(move |r| {
             let end = meridian_store::meta::prefix_end(&start);
             r.scan(&start, &end, max)?
                 .into_iter()
@@ -85,16 +92,16 @@ impl Gateway {
     }
 
     /// How many records start with `prefix` (counted up to `limit`).
-    pub async fn sync_state_count(&self, prefix: &str, limit: usize) -> Result<usize> {
+    pub async fn count(&self, prefix: &str, limit: usize) -> Result<usize> {
         let start = keys::sync_state(prefix);
-        self.read(move |r| Ok(r.scan(&start, &meridian_store::meta::prefix_end(&start), limit)?.len()))
+        self.core.read(move |r| Ok(r.scan(&start, &meridian_store::meta::prefix_end(&start), limit)?.len()))
             .await
     }
 
-    pub async fn sync_state_apply(&self, batch: SyncStateBatch) -> Result<()> {
+    pub async fn apply(&self, batch: SyncStateBatch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.write(move |txn| batch.write_to(txn)).await
+        self.core.write(move |txn| batch.write_to(txn)).await
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::error::{GatewayError, Result};
 use crate::versions::{Slot, VersionRef};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::names::validate_object_key;
 use meridian_model::{Bucket, BucketConfigChange, ObjectMeta, TagSet, Timestamp};
 
@@ -45,9 +45,9 @@ pub fn validate_tags(tags: &TagSet, max: usize) -> Result<()> {
     Ok(())
 }
 
-impl Gateway {
+impl crate::ObjectService<'_> {
     /// Replaces the tags of a key's current object (an empty set removes them); see `put_version_tags`.
-    pub async fn put_object_tags(&self, bucket: &Bucket, key: &str, tags: TagSet) -> Result<ObjectMeta> {
+    pub async fn put_tags(&self, bucket: &Bucket, key: &str, tags: TagSet) -> Result<ObjectMeta> {
         self.put_version_tags(bucket, key, None, tags).await
     }
 
@@ -67,8 +67,8 @@ impl Gateway {
         let which = version_id.map(VersionRef::parse).transpose()?;
         let b = bucket.clone();
         let key = key.to_string();
-        let zone_id = self.site().zone_id.clone();
-        self.write(move |txn| {
+        let zone_id = self.core.site().zone_id.clone();
+        self.core.write(move |txn| {
             crate::moves::check_writable(txn, &b)?;
             crate::objects::ensure_bucket_current(txn, &b)?;
             let (old, slot) = match &which {
@@ -106,12 +106,14 @@ impl Gateway {
         })
         .await
     }
+}
 
+impl crate::BucketService<'_> {
     /// Applies a change of a bucket's sub-resources on the metadata master: the bucket's version is bumped
     /// and the change logged in the metadata log (metadata sync carries it to the other zones).
-    pub async fn change_bucket_config(&self, bucket: &Bucket, change: BucketConfigChange) -> Result<Bucket> {
+    pub async fn change_config(&self, bucket: &Bucket, change: BucketConfigChange) -> Result<Bucket> {
         let b = bucket.clone();
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let key = keys::bucket(&b.tenant, &b.name);
             let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
             if stored.bucket_id != b.bucket_id {

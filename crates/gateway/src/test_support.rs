@@ -24,13 +24,13 @@ pub fn body(data: &'static [u8]) -> ByteStream {
 /// User `u` and its new bucket `name`.
 pub async fn user_bucket(gw: &Gateway, name: &str) -> (meridian_model::User, meridian_model::Bucket) {
     let user = gw
-        .create_user(crate::users::NewUser {
+        .users().create(crate::users::NewUser {
             uid: "u".into(),
             display_name: "U".into(),
             ..Default::default()
         })
         .await
         .unwrap();
-    let bucket = gw.create_bucket(&user, name, None).await.unwrap();
+    let bucket = gw.buckets().create(&user, name, None).await.unwrap();
     (user, bucket)
 }

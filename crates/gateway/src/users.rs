@@ -1,7 +1,7 @@
 //! Users and access keys: create, look up (for authentication), suspend, remove.
 
 use crate::error::{GatewayError, Result};
-use crate::{keys, records, Gateway};
+use crate::{keys, records};
 use meridian_model::{AccessKey, Timestamp, User};
 
 #[derive(Debug, Clone, Default)]
@@ -129,8 +129,15 @@ fn system_principal(uid: &str) -> User {
     }
 }
 
-impl Gateway {
-    pub async fn create_user(&self, spec: NewUser) -> Result<User> {
+/// Users and their access keys.
+/// Reached through `Gateway::users()`.
+#[derive(Clone, Copy)]
+pub struct UserService<'a> {
+    pub(crate) core: &'a crate::shared::Core,
+}
+
+impl UserService<'_> {
+    pub async fn create(&self, spec: NewUser) -> Result<User> {
         validate_user_id(&spec.tenant, &spec.uid)?;
         if spec.display_name.is_empty() {
             return Err(GatewayError::InvalidArgument(
@@ -158,7 +165,7 @@ impl Gateway {
             ver: meridian_model::ObjVersion::first(),
             mtime: now,
         };
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let ukey = keys::user(&user.full_id());
             if txn.get(&ukey)?.is_some() {
                 return Err(GatewayError::UserExists(user.full_id()));
@@ -175,16 +182,16 @@ impl Gateway {
         .await
     }
 
-    pub async fn user_info(&self, full_id: &str) -> Result<User> {
+    pub async fn info(&self, full_id: &str) -> Result<User> {
         let id = full_id.to_string();
-        self.read(move |r| records::get(r, &keys::user(&id))?.ok_or(GatewayError::NoSuchUser(id)))
+        self.core.read(move |r| records::get(r, &keys::user(&id))?.ok_or(GatewayError::NoSuchUser(id)))
             .await
     }
 
     /// The user with this email address (ACL grants by email), compared case-insensitively.
-    pub async fn user_by_email(&self, email: &str) -> Result<User> {
+    pub async fn by_email(&self, email: &str) -> Result<User> {
         let wanted = email.to_string();
-        self.read(move |r| {
+        self.core.read(move |r| {
             records::scan_all::<User>(r, keys::USER.as_bytes())?
                 .into_iter()
                 .map(|(_, u)| u)
@@ -194,8 +201,8 @@ impl Gateway {
         .await
     }
 
-    pub async fn list_users(&self) -> Result<Vec<String>> {
-        self.read(|r| {
+    pub async fn list(&self) -> Result<Vec<String>> {
+        self.core.read(|r| {
             Ok(records::scan_all::<User>(r, keys::USER.as_bytes())?
                 .into_iter()
                 .map(|(_, u)| u.full_id())
@@ -209,8 +216,8 @@ impl Gateway {
     /// it) and this data directory's local admin key (the CLI signs with it).
     pub async fn lookup_access_key(&self, access: &str) -> Result<(User, String)> {
         let ak = access.to_string();
-        let site = self.site();
-        self.read(move |r| {
+        let site = self.core.site();
+        self.core.read(move |r| {
             let Some(owner) = r.get(&keys::access_key(&ak))? else {
                 if site.system_key.access_key == ak && !ak.is_empty() {
                     return Ok((
@@ -237,13 +244,13 @@ impl Gateway {
         .await
     }
 
-    async fn modify_user(
+    async fn modify(
         &self,
         full_id: &str,
         f: impl FnOnce(&mut User) -> Result<()> + Send + 'static,
     ) -> Result<User> {
         let id = full_id.to_string();
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let key = keys::user(&id);
             let mut user: User = records::get(txn, &key)?.ok_or(GatewayError::NoSuchUser(id))?;
             f(&mut user)?;
@@ -256,8 +263,8 @@ impl Gateway {
         .await
     }
 
-    pub async fn set_user_suspended(&self, full_id: &str, suspended: bool) -> Result<User> {
-        self.modify_user(full_id, move |u| {
+    pub async fn set_suspended(&self, full_id: &str, suspended: bool) -> Result<User> {
+        self.modify(full_id, move |u| {
             u.suspended = suspended;
             Ok(())
         })
@@ -269,7 +276,7 @@ impl Gateway {
         let secret = secret.unwrap_or_else(generate_secret_key);
         validate_key_pair(&access, &secret)?;
         let id = full_id.to_string();
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let key = keys::user(&id);
             let mut user: User = records::get(txn, &key)?.ok_or(GatewayError::NoSuchUser(id.clone()))?;
             let akey = keys::access_key(&access);
@@ -292,7 +299,7 @@ impl Gateway {
 
     pub async fn remove_key(&self, access: &str) -> Result<User> {
         let ak = access.to_string();
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             let akey = keys::access_key(&ak);
             let owner = txn.get(&akey)?.ok_or_else(|| GatewayError::NoSuchKeyId(ak.clone()))?;
             let owner = String::from_utf8_lossy(&owner).into_owned();
@@ -310,9 +317,9 @@ impl Gateway {
     }
 
     /// Removes a user. Refused while the user owns buckets unless `purge_data` (which removes them too).
-    pub async fn remove_user(&self, full_id: &str, purge_data: bool) -> Result<()> {
-        let user = self.user_info(full_id).await?;
-        let buckets = self.list_buckets(&user.full_id()).await?;
+    pub async fn remove(&self, full_id: &str, purge_data: bool) -> Result<()> {
+        let user = self.info(full_id).await?;
+        let buckets = self.core.buckets().list(&user.full_id()).await?;
         if !buckets.is_empty() {
             if !purge_data {
                 return Err(GatewayError::InvalidRequest(format!(
@@ -322,10 +329,10 @@ impl Gateway {
                 )));
             }
             for b in buckets {
-                self.remove_bucket(&b.tenant, &b.name, true).await?;
+                self.core.buckets().remove(&b.tenant, &b.name, true).await?;
             }
         }
-        self.write(move |txn| {
+        self.core.write(move |txn| {
             for k in &user.keys {
                 txn.delete(&keys::access_key(&k.access_key))?;
             }

@@ -9,23 +9,25 @@ use std::time::Duration;
 impl Gateway {
     /// Takes or renews the zone-wide lease `name` for `holder` (see `MetaStore::try_lease`).
     pub async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
-        let meta = self.meta.clone();
+        let meta = self.core.meta.clone();
         let (name, holder) = (name.to_string(), holder.to_string());
         Ok(tokio::task::spawn_blocking(move || meta.try_lease(&name, &holder, ttl)).await??)
     }
+}
 
+impl crate::RealmService<'_> {
     /// Re-reads the configuration and swaps the site view only if it changed (a period committed or pulled
     /// through another gateway of the zone); returns whether it did.
     pub async fn refresh_site(&self) -> Result<bool> {
-        let selector = self.zone_selector.clone();
-        let site = self.read(move |r| load_site(r, selector.as_deref())).await?;
-        if format!("{:?}", *self.site()) == format!("{site:?}") {
+        let selector = self.core.zone_selector.clone();
+        let site = self.core.read(move |r| load_site(r, selector.as_deref())).await?;
+        if format!("{:?}", *self.core.site()) == format!("{site:?}") {
             return Ok(false);
         }
         if let Some(p) = &site.period {
             tracing::info!(period = %p.id, epoch = p.epoch, zone = %site.zone_name, "now serving period (changed by another gateway)");
         }
-        self.set_site(site);
+        self.core.set_site(site);
         Ok(true)
     }
 }
@@ -33,17 +35,17 @@ impl Gateway {
 impl Gateway {
     /// The shared store's commit counter (`None` on a store only this process writes).
     pub async fn store_commit_seq(&self) -> Result<Option<u64>> {
-        let meta = self.meta.clone();
+        let meta = self.core.meta.clone();
         Ok(tokio::task::spawn_blocking(move || meta.commit_seq()).await??)
     }
 
     /// Tells this process's log followers (the push notifier to peer zones, the DNS index) that the logs may
     /// have changed through another gateway of the zone: a spurious wake-up only makes a follower look at a log.
     pub fn note_logs_changed_elsewhere(&self) {
-        self.log_changes.send_modify(|c| {
+        self.core.log_changes.send_modify(|c| {
             c.data += 1;
             c.metadata += 1;
         });
-        self.notify(crate::changes::MetaChange::Elsewhere);
+        self.core.notify(crate::changes::MetaChange::Elsewhere);
     }
 }

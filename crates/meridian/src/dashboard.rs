@@ -23,7 +23,7 @@ pub async fn spawn(listen: SocketAddr, s3_local: SocketAddr, gw: &Gateway) -> an
     let site = gw.site();
     // Read-only realm views are signed with the zone's system key; outside a realm, the local admin key.
     let service = if site.system_key.access_key.is_empty() {
-        gw.local_admin_key().await?
+        gw.realm().local_admin_key().await?
     } else {
         site.system_key.clone()
     };

@@ -75,7 +75,7 @@ pub async fn follow_site(gw: Gateway, mut worker: Worker, every: Duration) {
         every.as_millis()
     ));
     while worker.sleep(every).await {
-        match gw.refresh_site().await {
+        match gw.realm().refresh_site().await {
             Ok(_) => worker.pass_done(),
             Err(e) => {
                 tracing::debug!(error = %e, "refreshing the site view failed");

@@ -58,7 +58,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
             _ => String::new(),
         }
     );
-    let users = gw.list_users().await?;
+    let users = gw.users().list().await?;
     if users.is_empty() {
         eprintln!(
             "no S3 users yet; create one with:\n  meridian --data-dir {} user create --uid alice --display-name \"Alice\"",
@@ -70,7 +70,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let local = listener.local_addr()?;
-    let key = gw.local_admin_key().await?;
+    let key = gw.realm().local_admin_key().await?;
     zone::write_admin_endpoint(
         data_dir,
         &AdminEndpoint {
@@ -102,7 +102,13 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         });
     };
     let (gc_gw, interval) = (gw.clone(), Duration::from_secs(cfg.gc_interval_secs.max(1)));
-    leased("gc", Box::new(move |w| tokio::spawn(gc_gw.clone().run_gc(w, interval))));
+    leased(
+        "gc",
+        Box::new(move |w| {
+            let gw = gc_gw.clone();
+            tokio::spawn(async move { gw.gc().run(w, interval).await })
+        }),
+    );
     let (lc_gw, lc_interval, lc_day) = (
         gw.clone(),
         Duration::from_secs(cfg.lifecycle_interval_secs.max(1)),
@@ -110,12 +116,15 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     );
     leased(
         "lifecycle",
-        Box::new(move |w| tokio::spawn(lc_gw.clone().run_lifecycle(w, lc_interval, lc_day))),
+        Box::new(move |w| {
+            let gw = lc_gw.clone();
+            tokio::spawn(async move { gw.objects().run_lifecycle(w, lc_interval, lc_day).await })
+        }),
     );
     let sweeper = gw.clone();
     workers.spawn("orphan-sweep", |w| async move {
         w.status("removing blobs a crash left without an object");
-        match sweeper.sweep_orphans(started).await {
+        match sweeper.gc().sweep_orphans(started).await {
             Ok(n) => {
                 if n > 0 {
                     tracing::info!(removed = n, "removed blobs orphaned by an earlier crash");

@@ -120,7 +120,7 @@ pub async fn remote_bucket_contents(gw: &Gateway, b: &Bucket) -> Result<BucketCo
 async fn adopt_entry(gw: &Gateway, key: &str, entry: Value) -> Result<(), GatewayError> {
     let entry: MetadataEntry = serde_json::from_value(entry)
         .map_err(|e| GatewayError::MasterUnavailable(format!("the master sent a malformed {key} entry: {e}")))?;
-    gw.metadata_put(key, entry, PutMode::Sync).await?;
+    gw.metadata().put(key, entry, PutMode::Sync).await?;
     Ok(())
 }
 
@@ -149,7 +149,7 @@ pub async fn create_bucket_on_master(
         .to_string();
     let key = format!("bucket.instance:{}:{bucket_id}", bucket_spec(&owner.tenant, name));
     adopt_entry(gw, &key, entry).await?;
-    gw.get_bucket(&owner.tenant, name).await
+    gw.buckets().get(&owner.tenant, name).await
 }
 
 /// PutBucketVersioning on a zone that is not the metadata master: the master's record of the bucket instance
@@ -180,7 +180,7 @@ pub async fn set_bucket_versioning_on_master(
         match forward(gw, &put).await {
             Ok(answer) => {
                 adopt_entry(gw, &format!("bucket.instance:{key}"), answer).await?;
-                return gw.get_bucket(&bucket.tenant, &bucket.name).await;
+                return gw.buckets().get(&bucket.tenant, &bucket.name).await;
             }
             Err(GatewayError::Conflict(_)) if attempt < 5 => continue,
             Err(e) => return Err(e),
@@ -213,7 +213,7 @@ pub async fn fetch_bucket_from_master(gw: &Gateway, tenant: &str, name: &str) ->
     )
     .await?;
     adopt_entry(gw, &format!("bucket.instance:{key}"), instance).await?;
-    gw.get_bucket(tenant, name).await
+    gw.buckets().get(tenant, name).await
 }
 
 /// After the master applied a change to a metadata key: copy the master's entry (or drop ours if the master
@@ -228,7 +228,7 @@ pub async fn copy_entry_from_master(gw: &Gateway, key: &str) -> Result<(), Gatew
         return match fetch_bucket_from_master(gw, &tenant, &bucket).await {
             Ok(_) => Ok(()),
             // The master removed it, so it was empty there; what is still here is the replication's lag.
-            Err(GatewayError::NoSuchBucket) => match gw.remove_bucket(&tenant, &bucket, true).await {
+            Err(GatewayError::NoSuchBucket) => match gw.buckets().remove(&tenant, &bucket, true).await {
                 Ok(()) | Err(GatewayError::NoSuchBucket) => Ok(()),
                 Err(e) => Err(e),
             },
@@ -239,7 +239,7 @@ pub async fn copy_entry_from_master(gw: &Gateway, key: &str) -> Result<(), Gatew
     match forward(gw, &req).await {
         Ok(entry) => adopt_entry(gw, key, entry).await,
         Err(GatewayError::NoSuchUser(_) | GatewayError::NoSuchBucket | GatewayError::NotFound(_)) => {
-            match gw.metadata_remove(key).await {
+            match gw.metadata().remove(key).await {
                 Ok(()) | Err(GatewayError::NoSuchUser(_) | GatewayError::NoSuchBucket) => Ok(()),
                 Err(e) => Err(e),
             }
@@ -271,7 +271,7 @@ pub async fn fetch_user_by_key(gw: &Gateway, access_key: &str) -> Result<(), Gat
 /// `period update --commit`: builds the realm's staging period, then commits it here when this zone is its
 /// master (pushing it to the others), or has the master commit it.
 pub async fn commit_staging(gw: &Gateway, realm: Option<&str>) -> Result<Period, GatewayError> {
-    let staging = gw.period_update(realm).await?;
+    let staging = gw.realm().update_period(realm).await?;
     if staging.master_zone.is_empty() || staging.master_zone == gw.site().zone_id {
         commit_and_push(gw, staging).await
     } else {
@@ -283,7 +283,7 @@ pub async fn commit_staging(gw: &Gateway, realm: Option<&str>) -> Result<Period,
 /// Push failures are logged where they happen and do not fail the commit: a zone that missed the push
 /// pulls the period later.
 pub async fn commit_and_push(gw: &Gateway, staging: Period) -> Result<Period, GatewayError> {
-    let committed = gw.period_commit(staging).await?;
+    let committed = gw.realm().commit_period(staging).await?;
     push_period(gw, &committed).await;
     Ok(committed)
 }
@@ -314,7 +314,7 @@ pub async fn commit_on_master(gw: &Gateway, staging: &Period) -> Result<Period, 
     let answer = send_to_any(&site, &endpoints, &req).await.map_err(gateway_error)?;
     let committed: Period = serde_json::from_value(answer)
         .map_err(|e| GatewayError::MasterUnavailable(format!("the master answered with a malformed period: {e}")))?;
-    gw.period_accept(committed.clone()).await?;
+    gw.realm().accept_period(committed.clone()).await?;
     Ok(committed)
 }
 
@@ -375,7 +375,7 @@ pub async fn pull_period(gw: &Gateway, url: &str, key: Option<&AccessKey>) -> Re
         .map_err(gateway_error)?;
     let period: Period = serde_json::from_value(answer)
         .map_err(|e| GatewayError::MasterUnavailable(format!("{url} answered with a malformed period: {e}")))?;
-    let accepted = gw.period_accept(period.clone()).await?;
+    let accepted = gw.realm().accept_period(period.clone()).await?;
     Ok((period, accepted))
 }
 
@@ -395,7 +395,7 @@ pub async fn pull_realm(gw: &Gateway, url: &str, key: Option<&AccessKey>) -> Res
         .map_err(gateway_error)?;
     let period: Period = serde_json::from_value(answer)
         .map_err(|e| GatewayError::MasterUnavailable(format!("{url} answered with a malformed period: {e}")))?;
-    gw.realm_adopt(realm, period).await
+    gw.realm().adopt_realm(realm, period).await
 }
 
 /// A zone that was down while the master pushed catches up by itself: every `interval` it asks the master
@@ -474,5 +474,5 @@ pub async fn change_bucket_config_on_master(
         .with_body(entry);
     let answer = forward(gw, &put).await?;
     adopt_entry(gw, &format!("bucket.instance:{key}"), answer).await?;
-    gw.get_bucket(&bucket.tenant, &bucket.name).await
+    gw.buckets().get(&bucket.tenant, &bucket.name).await
 }

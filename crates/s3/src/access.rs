@@ -160,7 +160,7 @@ impl MeridianS3 {
         let meta = if owner && bucket.config.policy.is_none() {
             None
         } else {
-            self.gw.object_version(bucket, key, version_id).await.ok()
+            self.gw.objects().version(bucket, key, version_id).await.ok()
         };
         self.authorize(req, user, bucket, Some(key), action, meta.as_ref())
     }
@@ -260,14 +260,14 @@ impl MeridianS3 {
             GranteeSpec::Id(id) => Grantee::User(id),
             GranteeSpec::Group(g) => g,
             GranteeSpec::Email(email) => {
-                Grantee::User(self.gw.user_by_email(&email).await.map_err(to_s3_error)?.full_id())
+                Grantee::User(self.gw.users().by_email(&email).await.map_err(to_s3_error)?.full_id())
             }
         })
     }
 
     /// A user's display name for ACL and owner answers (the id when the user is not known here).
     pub(crate) async fn display_name(&self, id: &str) -> String {
-        match self.gw.user_info(id).await {
+        match self.gw.users().info(id).await {
             Ok(u) => u.display_name,
             Err(_) => id.to_string(),
         }

@@ -32,13 +32,13 @@ impl GatewayAuth {
     /// On a zone that is not the metadata master, an unknown key may belong to a user created through
     /// another zone: ask the master once (per TTL) and look again.
     async fn lookup(&self, access_key: &str) -> Result<(User, String), GatewayError> {
-        match self.gateway.lookup_access_key(access_key).await {
+        match self.gateway.users().lookup_access_key(access_key).await {
             Err(GatewayError::NoSuchKeyId(_)) if !self.gateway.site().is_meta_master() => {
                 if self.recently_unknown(access_key) {
                     return Err(GatewayError::NoSuchKeyId(access_key.to_string()));
                 }
                 match master::fetch_user_by_key(&self.gateway, access_key).await {
-                    Ok(()) => self.gateway.lookup_access_key(access_key).await,
+                    Ok(()) => self.gateway.users().lookup_access_key(access_key).await,
                     Err(e) => {
                         if matches!(e, GatewayError::NoSuchKeyId(_)) {
                             self.remember_unknown(access_key);

@@ -28,7 +28,7 @@ async fn rules_of(guard: &RequestGuard, uri: &Uri, headers: &HeaderMap) -> Optio
     let (tenant, name) = meridian_gateway::buckets::resolve_bucket_name("", &named);
     guard
         .gateway()
-        .get_bucket(&tenant, &name)
+        .buckets().get(&tenant, &name)
         .await
         .ok()
         .map(|b| b.config.cors)

@@ -114,7 +114,7 @@ pub(crate) fn lock_headers(meta: &ObjectMeta) -> LockHeaders {
 /// (no default retention). Made where bucket metadata changes are made (the master).
 pub(crate) async fn enable_on_new_bucket(gw: &Gateway, bucket: &Bucket) -> S3Result<()> {
     let versioned = if gw.site().is_meta_master() {
-        gw.set_bucket_versioning(bucket, VersioningStatus::Enabled).await
+        gw.buckets().set_versioning(bucket, VersioningStatus::Enabled).await
     } else {
         master::set_bucket_versioning_on_master(gw, bucket, VersioningStatus::Enabled).await
     };
@@ -245,7 +245,7 @@ impl MeridianS3 {
             Some(_) => return Err(s3_error!(MalformedXML, "Retention needs both Mode and RetainUntilDate")),
         };
         self.gw
-            .set_object_lock(
+            .objects().set_lock(
                 &bucket,
                 &input.key,
                 input.version_id.as_deref(),
@@ -268,7 +268,7 @@ impl MeridianS3 {
     ) -> S3Result<meridian_model::ObjectMeta> {
         let (_, bucket) = self.caller_object(req, bucket, Some(key), action).await?;
         self.gw
-            .object_lock_of(&bucket, key, version_id)
+            .objects().lock_of(&bucket, key, version_id)
             .await
             .map_err(to_s3_error)
     }
@@ -317,7 +317,7 @@ impl MeridianS3 {
             _ => return Err(s3_error!(MalformedXML, "LegalHold needs a Status of ON or OFF")),
         };
         self.gw
-            .set_object_lock(
+            .objects().set_lock(
                 &bucket,
                 &input.key,
                 input.version_id.as_deref(),

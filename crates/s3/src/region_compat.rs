@@ -166,7 +166,7 @@ pub async fn normalize_signing_region(
     if payload_hash.starts_with("STREAMING-") {
         return;
     }
-    let Ok((_, secret)) = gw.lookup_access_key(parsed.access_key).await else {
+    let Ok((_, secret)) = gw.users().lookup_access_key(parsed.access_key).await else {
         return;
     };
     let Some(canonical) = canonical_request(method, uri, headers, &parsed.signed_headers, payload_hash) else {

@@ -156,7 +156,7 @@ impl MeridianS3 {
             .credentials
             .as_ref()
             .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request"))?;
-        let (user, _) = self.gw.lookup_access_key(&creds.access_key).await.s3()?;
+        let (user, _) = self.gw.users().lookup_access_key(&creds.access_key).await.s3()?;
         if user.suspended {
             return Err(suspended_error());
         }
@@ -166,7 +166,7 @@ impl MeridianS3 {
     /// A bucket by name: this zone's record or, on a zone that is not the metadata master, the master's (a
     /// bucket created through another zone that this one has not heard of yet).
     async fn find_bucket(&self, tenant: &str, name: &str) -> Result<Bucket, GatewayError> {
-        match self.gw.get_bucket(tenant, name).await {
+        match self.gw.buckets().get(tenant, name).await {
             Err(GatewayError::NoSuchBucket) if !self.gw.site().is_meta_master() => {
                 master::fetch_bucket_from_master(&self.gw, tenant, name).await
             }
@@ -249,7 +249,7 @@ impl MeridianS3 {
             return to_s3_error(e);
         }
         let mut err = to_s3_error(e);
-        if let Ok(meta) = self.gw.object_meta(bucket, key).await {
+        if let Ok(meta) = self.gw.objects().meta(bucket, key).await {
             let mut headers = http::HeaderMap::new();
             if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
                 headers.insert(http::header::ETAG, v);
@@ -328,7 +328,7 @@ impl S3 for MeridianS3 {
         };
         let mut buckets: Vec<Bucket> = self
             .gw
-            .list_buckets(&user.full_id())
+            .buckets().list(&user.full_id())
             .await
             .s3()?
             .into_iter()
@@ -382,10 +382,10 @@ impl S3 for MeridianS3 {
         let acl = self.acl_from_headers(&req.headers, &owner, &owner, None).await?;
         let created = if self.gw.site().is_meta_master() {
             self.gw
-                .create_bucket_with_acl(&user, &name, location.as_deref(), acl)
+                .buckets().create_with_acl(&user, &name, location.as_deref(), acl)
                 .await
         } else {
-            match self.gw.check_location(location.as_deref()) {
+            match self.gw.buckets().check_location(location.as_deref()) {
                 Ok(()) => master::create_bucket_on_master(&self.gw, &user, &name, acl.as_ref()).await,
                 Err(e) => Err(e),
             }
@@ -421,7 +421,7 @@ impl S3 for MeridianS3 {
         let user = user.ok_or_else(|| to_s3_error(GatewayError::AccessDenied))?;
         if !self.gw.site().is_meta_master() {
             // The master drops the bucket from the realm only once this zone has checked it is empty.
-            self.gw.ensure_bucket_empty(&bucket).await.s3()?;
+            self.gw.buckets().ensure_empty(&bucket).await.s3()?;
             let spec = if bucket.tenant.is_empty() {
                 bucket.name.clone()
             } else {
@@ -430,7 +430,7 @@ impl S3 for MeridianS3 {
             let remove = AdminRequest::new(http::Method::DELETE, "metadata/bucket").param("key", spec);
             master::forward(&self.gw, &remove).await.s3()?;
         }
-        self.gw.delete_bucket(&user, &bucket.tenant, &bucket.name).await.s3()?;
+        self.gw.buckets().delete(&user, &bucket.tenant, &bucket.name).await.s3()?;
         ok(DeleteBucketOutput::default())
     }
 
@@ -491,7 +491,7 @@ impl S3 for MeridianS3 {
             }
         };
         if self.gw.site().is_meta_master() {
-            self.gw.set_bucket_versioning(&bucket, status).await.s3()?;
+            self.gw.buckets().set_versioning(&bucket, status).await.s3()?;
         } else {
             master::set_bucket_versioning_on_master(&self.gw, &bucket, status)
                 .await
@@ -536,7 +536,7 @@ impl S3 for MeridianS3 {
             lock,
             acl,
         };
-        let meta = match self.gw.put_object(&bucket, &input.key, body, opts).await {
+        let meta = match self.gw.objects().put(&bucket, &input.key, body, opts).await {
             Ok(m) => m,
             Err(e) => return Err(verdict.and_then(|v| v.failure()).unwrap_or_else(|| to_s3_error(e))),
         };
@@ -577,12 +577,12 @@ impl S3 for MeridianS3 {
         let read = match input.part_number {
             Some(n) => {
                 self.gw
-                    .get_object_part(&bucket, &input.key, input.version_id.as_deref(), n, &conds)
+                    .objects().get_part(&bucket, &input.key, input.version_id.as_deref(), n, &conds)
                     .await
             }
             None => {
                 self.gw
-                    .get_object_version(
+                    .objects().get_version(
                         &bucket,
                         &input.key,
                         input.version_id.as_deref(),
@@ -672,7 +672,7 @@ impl S3 for MeridianS3 {
         }
         let meta = match self
             .gw
-            .head_object_version(&bucket, &input.key, input.version_id.as_deref(), &conds)
+            .objects().head_version(&bucket, &input.key, input.version_id.as_deref(), &conds)
             .await
         {
             Ok(m) => m,
@@ -737,7 +737,7 @@ impl S3 for MeridianS3 {
             && self.may_bypass_governance(&req, user.as_ref(), &bucket, &req.input.key);
         let deleted = self
             .gw
-            .delete_object_version(&bucket, &req.input.key, req.input.version_id.as_deref(), bypass)
+            .objects().delete_version(&bucket, &req.input.key, req.input.version_id.as_deref(), bypass)
             .await
             .s3()?;
         ok(DeleteObjectOutput {
@@ -789,7 +789,7 @@ impl S3 for MeridianS3 {
             .collect();
         let mut allowed_results = self
             .gw
-            .delete_object_versions(&bucket, allowed, bypass)
+            .objects().delete_versions(&bucket, allowed, bypass)
             .await
             .s3()?
             .into_iter();
@@ -878,7 +878,7 @@ impl S3 for MeridianS3 {
         );
         let (src, meta) = self
             .gw
-            .copy_object_version(
+            .objects().copy_version(
                 &src_bucket,
                 &src_key,
                 src_version.as_deref(),
@@ -914,7 +914,7 @@ impl S3 for MeridianS3 {
             after: input.marker.clone().filter(|m| !m.is_empty()),
             max_keys: max_keys(input.max_keys),
         };
-        let page = self.gw.list_objects(&bucket, query.clone()).await.s3()?;
+        let page = self.gw.objects().list(&bucket, query.clone()).await.s3()?;
         let owner = Some(owner_of(&bucket.owner, &bucket.owner));
         ok(ListObjectsOutput {
             name: Some(bucket.name.clone()),
@@ -961,7 +961,7 @@ impl S3 for MeridianS3 {
             after,
             max_keys: max_keys(input.max_keys),
         };
-        let page = self.gw.list_objects(&bucket, query.clone()).await.s3()?;
+        let page = self.gw.objects().list(&bucket, query.clone()).await.s3()?;
         let owner = input
             .fetch_owner
             .unwrap_or(false)
@@ -1007,7 +1007,7 @@ impl S3 for MeridianS3 {
             version_id_marker: input.version_id_marker.clone(),
             max_keys: max_keys(input.max_keys),
         };
-        let page = self.gw.list_object_versions(&bucket, query.clone()).await.s3()?;
+        let page = self.gw.objects().list_versions(&bucket, query.clone()).await.s3()?;
         let owner = Some(owner_of(&bucket.owner, &bucket.owner));
         let mut versions = Vec::new();
         let mut delete_markers = Vec::new();
@@ -1091,7 +1091,7 @@ impl S3 for MeridianS3 {
             lock,
             acl,
         };
-        let upload = self.gw.create_upload(&bucket, &input.key, opts).await.s3()?;
+        let upload = self.gw.objects().create_upload(&bucket, &input.key, opts).await.s3()?;
         ok(CreateMultipartUploadOutput {
             bucket: Some(bucket.name),
             key: Some(upload.key),
@@ -1127,7 +1127,7 @@ impl S3 for MeridianS3 {
         }
         let part = self
             .gw
-            .upload_part(
+            .objects().upload_part(
                 &bucket,
                 &input.key,
                 &input.upload_id,
@@ -1165,7 +1165,7 @@ impl S3 for MeridianS3 {
         );
         let part = self
             .gw
-            .upload_part_copy(
+            .objects().upload_part_copy(
                 &bucket,
                 &input.key,
                 &input.upload_id,
@@ -1215,7 +1215,7 @@ impl S3 for MeridianS3 {
         let conds = conditions(input.if_match, input.if_none_match, None, None);
         let meta = self
             .gw
-            .complete_upload(&bucket, &input.key, &input.upload_id, parts, conds, checksum::combine)
+            .objects().complete_upload(&bucket, &input.key, &input.upload_id, parts, conds, checksum::combine)
             .await
             .s3()?;
         let mut out = CompleteMultipartUploadOutput {
@@ -1235,7 +1235,7 @@ impl S3 for MeridianS3 {
             .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:AbortMultipartUpload")
             .await?;
         self.gw
-            .abort_upload(&bucket, &req.input.key, &req.input.upload_id)
+            .objects().abort_upload(&bucket, &req.input.key, &req.input.upload_id)
             .await
             .s3()?;
         ok(AbortMultipartUploadOutput::default())
@@ -1255,7 +1255,7 @@ impl S3 for MeridianS3 {
         let max = input.max_parts.map_or(1000, |n| n.clamp(0, 1000) as usize);
         let (upload, parts, truncated) = self
             .gw
-            .list_parts(&bucket, &input.key, &input.upload_id, marker, max)
+            .objects().list_parts(&bucket, &input.key, &input.upload_id, marker, max)
             .await
             .s3()?;
         let owner = owner_of(&upload.owner, &self.display_name(&upload.owner).await);
@@ -1302,7 +1302,7 @@ impl S3 for MeridianS3 {
         let max = input.max_uploads.map_or(1000, |n| n.clamp(0, 1000) as usize);
         let (uploads, truncated) = self
             .gw
-            .list_uploads(
+            .objects().list_uploads(
                 &bucket,
                 input.prefix.clone().unwrap_or_default(),
                 input.key_marker.clone(),

@@ -45,7 +45,7 @@ fn env() -> &'static Env {
             .await
             .unwrap();
             let user = gw
-                .create_user(NewUser {
+                .users().create(NewUser {
                     tenant: String::new(),
                     uid: "fuzzer".into(),
                     display_name: "Fuzzer".into(),
@@ -57,7 +57,7 @@ fn env() -> &'static Env {
                 })
                 .await
                 .unwrap();
-            gw.create_bucket(&user, "fuzz", None).await.unwrap();
+            gw.buckets().create(&user, "fuzz", None).await.unwrap();
             gw
         });
         Env {

@@ -220,7 +220,7 @@ pub async fn normalize_sigv2(gw: &Gateway, hosts: &ConfiguredHosts, req: &mut ht
     if variants.is_empty() {
         return;
     }
-    let Ok((_, secret)) = gw.lookup_access_key(&access_key).await else {
+    let Ok((_, secret)) = gw.users().lookup_access_key(&access_key).await else {
         return;
     };
     let matches = |sts: &str| bool::from(sign(&secret, sts).as_bytes().ct_eq(signature.as_bytes()));

@@ -117,7 +117,7 @@ pub fn cors_to_dto(rules: &[CorsRule]) -> dto::CORSRules {
 /// Makes a change of a bucket's sub-resources: here on the metadata master, else on the master (forwarded).
 pub async fn change_bucket_config(gw: &Gateway, bucket: &Bucket, change: BucketConfigChange) -> S3Result<Bucket> {
     let result: Result<Bucket, GatewayError> = if gw.site().is_meta_master() {
-        gw.change_bucket_config(bucket, change).await
+        gw.buckets().change_config(bucket, change).await
     } else {
         master::change_bucket_config_on_master(gw, bucket, change).await
     };
@@ -148,7 +148,7 @@ impl MeridianS3 {
         meridian_gateway::tagging::validate_tags(&tags, MAX_OBJECT_TAGS).map_err(to_s3_error)?;
         let meta = self
             .gw
-            .put_version_tags(&bucket, &input.key, input.version_id.as_deref(), tags)
+            .objects().put_version_tags(&bucket, &input.key, input.version_id.as_deref(), tags)
             .await
             .map_err(to_s3_error)?;
         ok(PutObjectTaggingOutput {
@@ -169,7 +169,7 @@ impl MeridianS3 {
         let (_, bucket) = self.caller_object(req, bucket, Some(key), action).await?;
         let meta = self
             .gw
-            .object_version(&bucket, key, version_id)
+            .objects().version(&bucket, key, version_id)
             .await
             .map_err(to_s3_error)?;
         Ok((bucket, meta))
@@ -212,7 +212,7 @@ impl MeridianS3 {
         // Nothing to remove: no rewrite, no log entry.
         if !meta.tags.is_empty() {
             self.gw
-                .put_version_tags(&bucket, &req.input.key, input.version_id.as_deref(), Vec::new())
+                .objects().put_version_tags(&bucket, &req.input.key, input.version_id.as_deref(), Vec::new())
                 .await
                 .map_err(to_s3_error)?;
         }

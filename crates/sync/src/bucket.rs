@@ -36,7 +36,7 @@ pub(crate) async fn sync(agent: &Agent, bucket_key: &str) -> Result<()> {
     };
     let spec = meridian_gateway::metadata::bucket_spec(&bucket.tenant, &bucket.name);
     let name = state::bucket(&src.zone_id, &bucket.bucket_id);
-    let mut st: BucketSync = agent.gw.sync_state_get(&name).await?.unwrap_or_default();
+    let mut st: BucketSync = agent.gw.sync_state().get(&name).await?.unwrap_or_default();
     let outcome = run(agent, &bucket, &spec, &name, &mut st).await;
     match outcome {
         // The bucket went away at the source (its removal reaches us through metadata sync).
@@ -288,7 +288,7 @@ async fn stage(
         })
         .collect();
     let wanted: HashSet<String> = gw
-        .replica_writes_wanted(bucket, candidates)
+        .replica().writes_wanted(bucket, candidates)
         .await?
         .into_iter()
         .zip(specs)
@@ -314,7 +314,7 @@ async fn stage(
             match listed.remove(&fetch) {
                 Some((meta, data)) => {
                     let body: ByteStream = Box::pin(futures::stream::once(async move { Ok(data) }));
-                    let staged = gw.stage_replica_write(bucket, meta, body).await?;
+                    let staged = gw.replica().stage_write(bucket, meta, body).await?;
                     fetched.insert(fetch, staged);
                 }
                 None => to_fetch.push(fetch),
@@ -325,7 +325,7 @@ async fn stage(
     .await;
     if let Err(e) = outcome {
         for (_, s) in fetched {
-            gw.discard_staged(s).await;
+            gw.replica().discard_staged(s).await;
         }
         return Err(e);
     }
@@ -400,10 +400,10 @@ async fn fetch_all(
                 large.extend(batch.large);
                 for (key, meta, data) in batch.objects {
                     let body: ByteStream = Box::pin(futures::stream::once(async move { Ok(data) }));
-                    match gw.stage_replica_write(bucket, meta, body).await {
+                    match gw.replica().stage_write(bucket, meta, body).await {
                         Ok(s) => {
                             if let Some(old) = out.insert(key, s) {
-                                gw.discard_staged(old).await;
+                                gw.replica().discard_staged(old).await;
                             }
                         }
                         Err(e) => {
@@ -435,7 +435,7 @@ async fn fetch_all(
         match r {
             Ok(Some(s)) => {
                 if let Some(old) = out.insert(key, s) {
-                    gw.discard_staged(old).await;
+                    gw.replica().discard_staged(old).await;
                 }
             }
             Ok(None) => {}
@@ -481,7 +481,7 @@ async fn fetch_one(agent: &Agent, bucket: &Bucket, spec: &str, fetch: &str) -> R
     let (key, version) = meridian_gateway::replica::split_fetch_spec(fetch);
     let result = retrying(key, || async {
         let (meta, body) = agent.source.fetch(spec, key, version).await?;
-        Ok(agent.gw.stage_replica_write(bucket, meta, body).await?)
+        Ok(agent.gw.replica().stage_write(bucket, meta, body).await?)
     })
     .await;
     match result {
@@ -504,7 +504,7 @@ async fn apply(agent: &Agent, bucket: &Bucket, name: &str, st: &BucketSync, stag
             _ => None,
         })
         .collect();
-    let applied = agent.gw.apply_replica_batch(bucket, staged.changes, progress).await?;
+    let applied = agent.gw.replica().apply_batch(bucket, staged.changes, progress).await?;
     let (mut objects, mut bytes) = (0, 0);
     for (size, a) in sizes.iter().zip(&applied) {
         if let (Some(size), Applied::Done) = (size, a) {
@@ -550,7 +550,7 @@ fn transient(e: &SyncError) -> bool {
 async fn save(agent: &Agent, name: &str, st: &BucketSync) -> Result<()> {
     let mut batch = SyncStateBatch::default();
     batch.put(name, st)?;
-    agent.gw.sync_state_apply(batch).await?;
+    agent.gw.sync_state().apply(batch).await?;
     Ok(())
 }
 
@@ -563,7 +563,7 @@ async fn resolve(agent: &Agent, bucket_key: &str) -> Result<Option<Bucket>> {
     };
     let gw = &agent.gw;
     let site = gw.site();
-    let local = match gw.get_bucket(tenant, name).await {
+    let local = match gw.buckets().get(tenant, name).await {
         Ok(b) if b.bucket_id == id => Some(b),
         Ok(_) | Err(GatewayError::NoSuchBucket) if !site.is_meta_master() => {
             match master::fetch_bucket_from_master(gw, tenant, name).await {

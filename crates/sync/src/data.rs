@@ -25,7 +25,7 @@ const MAX_BUCKET_BACKOFF: Duration = Duration::from_secs(30);
 pub(crate) async fn datalog_step(agent: &Agent) -> Result<bool> {
     let (gw, src) = (&agent.gw, &agent.source);
     if gw
-        .sync_state_get::<LogSync>(&state::log_state(LOG, &src.zone_id))
+        .sync_state().get::<LogSync>(&state::log_state(LOG, &src.zone_id))
         .await?
         .is_none()
     {
@@ -48,7 +48,7 @@ pub(crate) async fn datalog_step(agent: &Agent) -> Result<bool> {
                     batch.put(state::pending(&src.zone_id, &m.bucket_key), &m.marker)?;
                 }
                 batch.put(state::shard_marker(LOG, &src.zone_id, shard), &last.marker)?;
-                gw.sync_state_apply(batch).await?;
+                gw.sync_state().apply(batch).await?;
                 marker = last.marker.clone();
                 progressed = true;
             }
@@ -84,7 +84,7 @@ async fn init(agent: &Agent) -> Result<()> {
             items_done: 0,
         },
     )?;
-    gw.sync_state_apply(batch).await?;
+    gw.sync_state().apply(batch).await?;
     tracing::info!(source_zone = %src.zone_name, buckets = buckets.len(), "data full sync started");
     agent.wake.notify_one();
     Ok(())
@@ -156,7 +156,7 @@ async fn refill(
 ) -> Result<Vec<(String, String)>> {
     let pending: Vec<(String, String)> = agent
         .gw
-        .sync_state_scan(&state::pending_prefix(&agent.source.zone_id), 10_000)
+        .sync_state().scan(&state::pending_prefix(&agent.source.zone_id), 10_000)
         .await?;
     if pending.is_empty() {
         finish_full_sync(agent).await?;
@@ -183,7 +183,7 @@ async fn finished(
             retry_at.remove(&key);
             let mut batch = SyncStateBatch::default();
             batch.delete_if(state::pending(&src.zone_id, &key), &mark)?;
-            agent.gw.sync_state_apply(batch).await?;
+            agent.gw.sync_state().apply(batch).await?;
         }
         Err(e) => {
             let backoff = retry_at
@@ -199,12 +199,12 @@ async fn finished(
 /// The first time nothing is pending, the full sync is over.
 async fn finish_full_sync(agent: &Agent) -> Result<()> {
     let name = state::log_state(LOG, &agent.source.zone_id);
-    if let Some(mut s) = agent.gw.sync_state_get::<LogSync>(&name).await? {
+    if let Some(mut s) = agent.gw.sync_state().get::<LogSync>(&name).await? {
         if s.phase == Phase::Full {
             s.phase = Phase::Incremental;
             let mut batch = SyncStateBatch::default();
             batch.put(name, &s)?;
-            agent.gw.sync_state_apply(batch).await?;
+            agent.gw.sync_state().apply(batch).await?;
             tracing::info!(source_zone = %agent.source.zone_name, "data full sync done");
         }
     }

@@ -20,7 +20,7 @@ const PAGE: usize = 100;
 pub(crate) async fn step(agent: &Agent) -> Result<bool> {
     let gw = &agent.gw;
     let src = &agent.source;
-    let current: Option<LogSync> = gw.sync_state_get(&state::log_state(LOG, &src.zone_id)).await?;
+    let current: Option<LogSync> = gw.sync_state().get(&state::log_state(LOG, &src.zone_id)).await?;
     if current.is_none_or(|s| s.phase == Phase::Full) {
         full_sync(agent).await?;
         return Ok(true);
@@ -84,7 +84,7 @@ async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<St
     }
     if let Some(m) = &done {
         batch.put(state::shard_marker(LOG, &src.zone_id, shard), m)?;
-        gw.sync_state_apply(batch).await?;
+        gw.sync_state().apply(batch).await?;
         health::applied(LOG, &src.zone_id, state::seq(m).saturating_sub(state::seq(marker)));
     }
     outcome.map(|()| done)
@@ -125,7 +125,7 @@ async fn retry_parked(agent: &Agent) -> Result<bool> {
     let prefix = state::retry_prefix(LOG, &src.zone_id);
     let now = Timestamp::now();
     let mut applied = false;
-    for (key, mut entry) in gw.sync_state_scan::<RetryEntry>(&prefix, PAGE).await? {
+    for (key, mut entry) in gw.sync_state().scan::<RetryEntry>(&prefix, PAGE).await? {
         if !entry.due(now) {
             continue;
         }
@@ -144,7 +144,7 @@ async fn retry_parked(agent: &Agent) -> Result<bool> {
                 batch.put(state::retry(LOG, &src.zone_id, &key), &entry)?;
             }
         }
-        gw.sync_state_apply(batch).await?;
+        gw.sync_state().apply(batch).await?;
     }
     Ok(applied)
 }
@@ -171,7 +171,7 @@ async fn full_sync(agent: &Agent) -> Result<()> {
     let name = state::log_state(LOG, &src.zone_id);
     let mut batch = SyncStateBatch::default();
     batch.put(name.clone(), &progress)?;
-    gw.sync_state_apply(batch).await?;
+    gw.sync_state().apply(batch).await?;
     for chunk in keys.chunks(PAGE) {
         let mut batch = SyncStateBatch::default();
         for key in chunk {
@@ -184,7 +184,7 @@ async fn full_sync(agent: &Agent) -> Result<()> {
         }
         progress.items_done += chunk.len() as u64;
         batch.put(name.clone(), &progress)?;
-        gw.sync_state_apply(batch).await?;
+        gw.sync_state().apply(batch).await?;
     }
     progress.phase = Phase::Incremental;
     let mut batch = SyncStateBatch::default();
@@ -192,7 +192,7 @@ async fn full_sync(agent: &Agent) -> Result<()> {
     for (shard, head) in heads.iter().enumerate() {
         batch.put(state::shard_marker(LOG, &src.zone_id, shard as u32), &head.marker)?;
     }
-    gw.sync_state_apply(batch).await?;
+    gw.sync_state().apply(batch).await?;
     tracing::info!(source_zone = %src.zone_name, entries = keys.len(), "metadata full sync done");
     Ok(())
 }

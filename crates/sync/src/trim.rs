@@ -109,13 +109,13 @@ pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
     if data_docs.iter().any(Option::is_none) {
         return Ok(out);
     }
-    for bucket in gw.list_all_buckets().await? {
+    for bucket in gw.buckets().list_all().await? {
         // A bucket being moved keeps its log: the target zonegroup's copy reads it (see `relocate`).
-        if bucket.zonegroup != site.zonegroup_id || gw.local_move(&bucket.bucket_id).await?.is_some() {
+        if bucket.zonegroup != site.zonegroup_id || gw.moves().get(&bucket.bucket_id).await?.is_some() {
             continue;
         }
         let key = bucket_log_key(&bucket);
-        let mut upto = gw.bilog_head(&bucket.bucket_id).await?.marker;
+        let mut upto = gw.logs().bilog_head(&bucket.bucket_id).await?.marker;
         for doc in data_docs.iter().flatten() {
             if doc.pending.contains(&key) {
                 upto.clear();
@@ -124,7 +124,7 @@ pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
             }
         }
         if !upto.is_empty() {
-            out.bucket_index += gw.bilog_trim(&bucket.bucket_id, &upto).await?;
+            out.bucket_index += gw.logs().trim_bilog(&bucket.bucket_id, &upto).await?;
         }
     }
     Ok(out)
@@ -144,14 +144,14 @@ async fn trim_log(gw: &Gateway, kind: LogKind, readers: Vec<Option<&Option<Shard
         return Ok(0);
     };
     let mut trimmed = 0;
-    for (shard, head) in gw.log_heads(kind).await?.into_iter().enumerate() {
+    for (shard, head) in gw.logs().heads(kind).await?.into_iter().enumerate() {
         let mut upto = head.marker;
         for reader in &readers {
             let marker = reader.get(&(shard as u32)).map(String::as_str).unwrap_or("");
             upto = upto.min(marker.to_string());
         }
         if !upto.is_empty() {
-            trimmed += gw.log_trim(kind, shard as u32, &upto).await?;
+            trimmed += gw.logs().trim(kind, shard as u32, &upto).await?;
         }
     }
     Ok(trimmed)

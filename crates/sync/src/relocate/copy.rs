@@ -105,7 +105,7 @@ async fn send_report(gw: &Gateway, rec: &MoveRecord, report: TargetReport) -> Re
 
 /// The bucket as this zone holds it (asking the master if its metadata has not arrived yet).
 async fn local_bucket(gw: &Gateway, rec: &MoveRecord) -> Result<Bucket> {
-    match gw.get_bucket(&rec.tenant, &rec.name).await {
+    match gw.buckets().get(&rec.tenant, &rec.name).await {
         Ok(b) if b.bucket_id == rec.bucket_id => return Ok(b),
         Ok(_) | Err(GatewayError::NoSuchBucket) => {}
         Err(e) => return Err(e.into()),
@@ -159,7 +159,7 @@ async fn copy_loop(
     latest: &Mutex<MoveRecord>,
 ) -> Result<()> {
     let bucket = local_bucket(gw, rec).await?;
-    gw.local_move_begin(
+    gw.moves().begin(
         &rec.bucket_id,
         LocalMove {
             move_id: rec.id.clone(),
@@ -188,10 +188,10 @@ async fn copy_loop(
                 poll: opts.poll_interval,
             };
             let name = copy_state(&rec.id, &z.id);
-            let mut st: BucketSync = gw.sync_state_get(&name).await?.unwrap_or_default();
+            let mut st: BucketSync = gw.sync_state().get(&name).await?.unwrap_or_default();
             let outcome = crate::bucket::run(&agent, &bucket, &spec, &name, &mut st).await;
             // The position as saved (a failed page leaves the one before it).
-            let saved: BucketSync = gw.sync_state_get(&name).await?.unwrap_or_default();
+            let saved: BucketSync = gw.sync_state().get(&name).await?.unwrap_or_default();
             let error = outcome.err().map(|e| {
                 all_ok = false;
                 format!("from {}: {e}", z.name)
@@ -260,7 +260,7 @@ async fn report(gw: &Gateway, rec: &MoveRecord, progress: &Mutex<Progress>) -> R
         mtime: Timestamp(0),
         config: Default::default(),
     };
-    let stats = gw.bucket_stats(&bucket).await?;
+    let stats = gw.buckets().stats(&bucket).await?;
     let r = {
         let p = progress.lock().await;
         let errors: Vec<String> = p.sources.values().filter_map(|(_, e)| e.clone()).collect();

@@ -19,12 +19,12 @@ static LOCK: LazyLock<Mutex<()>> = LazyLock::new(|| Mutex::new(()));
 const RECLAIM_PASSES: usize = 4;
 
 pub async fn load(gw: &Gateway, spec: &str) -> Result<Option<MoveRecord>> {
-    Ok(gw.sync_state_get(&record_name(spec)).await?)
+    Ok(gw.sync_state().get(&record_name(spec)).await?)
 }
 
 pub async fn load_all(gw: &Gateway) -> Result<Vec<MoveRecord>> {
     Ok(gw
-        .sync_state_scan::<MoveRecord>(RECORD_PREFIX, 100_000)
+        .sync_state().scan::<MoveRecord>(RECORD_PREFIX, 100_000)
         .await?
         .into_iter()
         .map(|(_, r)| r)
@@ -34,7 +34,7 @@ pub async fn load_all(gw: &Gateway) -> Result<Vec<MoveRecord>> {
 async fn save(gw: &Gateway, rec: &MoveRecord) -> Result<()> {
     let mut batch = SyncStateBatch::default();
     batch.put(record_name(&rec.spec()), rec)?;
-    gw.sync_state_apply(batch).await?;
+    gw.sync_state().apply(batch).await?;
     publish_metrics(rec);
     Ok(())
 }
@@ -101,7 +101,7 @@ pub async fn start(gw: &Gateway, spec: &str, zonegroup: &str, concurrency: usize
     master_only(gw)?;
     let to = resolve_zonegroup(gw, zonegroup)?;
     let (tenant, name) = meridian_gateway::buckets::split_bucket_name(spec);
-    let bucket = gw.get_bucket(&tenant, &name).await?;
+    let bucket = gw.buckets().get(&tenant, &name).await?;
     let spec = meridian_gateway::metadata::bucket_spec(&tenant, &name);
     let _guard = LOCK.lock().await;
     if let Some(rec) = load(gw, &spec).await?.filter(|r| !r.phase.is_final()) {
@@ -582,7 +582,7 @@ async fn cutover(
         if r.phase != MovePhase::Cutover || r.attempt != rec.attempt {
             return Ok(());
         }
-        gw.flip_bucket_zonegroup(&r.tenant, &r.name, &r.bucket_id, &r.to_zonegroup)
+        gw.moves().flip_zonegroup(&r.tenant, &r.name, &r.bucket_id, &r.to_zonegroup)
             .await
             .map_err(SyncError::from)?;
         let now = Timestamp::now();

@@ -21,7 +21,7 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
     let bucket = local_bucket(gw, call).await?;
     match call.op.as_str() {
         "hold" => {
-            gw.local_move_begin(
+            gw.moves().begin(
                 &call.bucket_id,
                 LocalMove {
                     move_id: call.move_id.clone(),
@@ -33,20 +33,20 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
             )
             .await?;
             let stats = match &bucket {
-                Some(b) => gw.bucket_stats(b).await?,
+                Some(b) => gw.buckets().stats(b).await?,
                 None => Default::default(),
             };
             Ok(json!({"objects": stats.num_objects, "bytes": stats.size}))
         }
         "fence" => {
             let head = gw
-                .local_move_fence(&call.bucket_id, &call.move_id, call.attempt)
+                .moves().fence(&call.bucket_id, &call.move_id, call.attempt)
                 .await?;
             tracing::info!(bucket = %call.bucket, attempt = call.attempt, %head, "bucket writes fenced for the cut-over");
             Ok(json!({ "head": head }))
         }
         "unfence" => {
-            let lifted = gw.local_move_unfence(&call.bucket_id, &call.move_id).await?;
+            let lifted = gw.moves().unfence(&call.bucket_id, &call.move_id).await?;
             if lifted {
                 tracing::info!(bucket = %call.bucket, "cut-over abandoned: bucket writes accepted again");
             }
@@ -75,7 +75,7 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
                 // Never reclaim a copy this zonegroup serves.
                 return Ok(json!({"objects": 0, "bytes": 0}));
             }
-            let r = gw.reclaim_bucket_copy(&b).await?;
+            let r = gw.moves().reclaim_copy(&b).await?;
             tracing::info!(bucket = %call.bucket, objects = r.objects, bytes = r.bytes, "bucket copy reclaimed");
             Ok(json!({"objects": r.objects, "bytes": r.bytes}))
         }
@@ -92,14 +92,14 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
                     }
                 }
             }
-            gw.local_move_end(&call.bucket_id, &call.move_id).await?;
-            let states: Vec<(String, Value)> = gw.sync_state_scan(&copy_state_prefix(&call.move_id), 10_000).await?;
+            gw.moves().end(&call.bucket_id, &call.move_id).await?;
+            let states: Vec<(String, Value)> = gw.sync_state().scan(&copy_state_prefix(&call.move_id), 10_000).await?;
             if !states.is_empty() {
                 let mut batch = SyncStateBatch::default();
                 for (name, _) in states {
                     batch.delete(format!("{}{name}", copy_state_prefix(&call.move_id)));
                 }
-                gw.sync_state_apply(batch).await?;
+                gw.sync_state().apply(batch).await?;
             }
             Ok(json!({"released": true}))
         }
@@ -122,7 +122,7 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
 /// The bucket as this zone holds it (`None` if it does not know it, or knows another instance).
 async fn local_bucket(gw: &Gateway, call: &MoveCall) -> Result<Option<Bucket>> {
     let (tenant, name) = meridian_gateway::buckets::split_bucket_name(&call.bucket);
-    match gw.get_bucket(&tenant, &name).await {
+    match gw.buckets().get(&tenant, &name).await {
         Ok(b) if b.bucket_id == call.bucket_id => Ok(Some(b)),
         Ok(_) | Err(GatewayError::NoSuchBucket) => Ok(None),
         Err(e) => Err(e.into()),
@@ -135,5 +135,5 @@ async fn ensure_flipped(gw: &Gateway, call: &MoveCall, b: Bucket) -> Result<Buck
         return Ok(b);
     }
     meridian_peer::master::copy_entry_from_master(gw, &format!("bucket:{}", call.bucket)).await?;
-    Ok(gw.get_bucket(&b.tenant, &b.name).await?)
+    Ok(gw.buckets().get(&b.tenant, &b.name).await?)
 }
