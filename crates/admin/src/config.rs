@@ -205,13 +205,15 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
     use ConfigVerb as V;
     match verb {
         V::RealmCreate => to_json(
-            &gw.realm().create_realm(req.require("rgw-realm")?, req.is_true("default"))
+            &gw.realm()
+                .create_realm(req.require("rgw-realm")?, req.is_true("default"))
                 .await?,
         ),
         V::RealmGet => to_json(&gw.realm().get_realm(req.get("rgw-realm")).await?),
         V::RealmList => Ok(names(gw.realm().list_realms().await?, "realms")),
         V::RealmRename => to_json(
-            &gw.realm().rename_realm(req.require("rgw-realm")?, req.require("realm-new-name")?)
+            &gw.realm()
+                .rename_realm(req.require("rgw-realm")?, req.require("realm-new-name")?)
                 .await?,
         ),
         V::RealmDelete => {
@@ -221,7 +223,8 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
         V::RealmDefault => to_json(&gw.realm().set_default_realm(req.require("rgw-realm")?).await?),
         V::RealmPull => to_json(&master::pull_realm(gw, req.require("url")?, key_param(req).as_ref()).await?),
         V::ZonegroupCreate => to_json(
-            &gw.realm().create_zonegroup(req.require("rgw-zonegroup")?, zonegroup_spec(req)?)
+            &gw.realm()
+                .create_zonegroup(req.require("rgw-zonegroup")?, zonegroup_spec(req)?)
                 .await?,
         ),
         V::ZonegroupModify => {
@@ -234,7 +237,8 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
         V::ZonegroupGet => to_json(&gw.realm().get_zonegroup(req.get("rgw-zonegroup")).await?),
         V::ZonegroupList => Ok(names(gw.realm().list_zonegroups().await?, "zonegroups")),
         V::ZonegroupRename => to_json(
-            &gw.realm().rename_zonegroup(req.require("rgw-zonegroup")?, req.require("zonegroup-new-name")?)
+            &gw.realm()
+                .rename_zonegroup(req.require("rgw-zonegroup")?, req.require("zonegroup-new-name")?)
                 .await?,
         ),
         V::ZonegroupDelete => {
@@ -247,11 +251,16 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
                 None => gw.site().zonegroup_id.clone(),
             };
             to_json(
-                &gw.realm().add_zonegroup_placement(&name, req.require("placement-id")?, req.get("storage-class"))
+                &gw.realm()
+                    .add_zonegroup_placement(&name, req.require("placement-id")?, req.get("storage-class"))
                     .await?,
             )
         }
-        V::ZoneCreate => to_json(&gw.realm().create_zone(req.require("rgw-zone")?, zone_spec(req)?).await?),
+        V::ZoneCreate => to_json(
+            &gw.realm()
+                .create_zone(req.require("rgw-zone")?, zone_spec(req)?)
+                .await?,
+        ),
         V::ZoneModify => {
             let name = match req.get("rgw-zone") {
                 Some(n) => n.to_string(),
@@ -262,7 +271,8 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
         V::ZoneGet => to_json(&gw.realm().get_zone(req.get("rgw-zone")).await?),
         V::ZoneList => Ok(names(gw.realm().list_zones().await?, "zones")),
         V::ZoneRename => to_json(
-            &gw.realm().rename_zone(req.require("rgw-zone")?, req.require("zone-new-name")?)
+            &gw.realm()
+                .rename_zone(req.require("rgw-zone")?, req.require("zone-new-name")?)
                 .await?,
         ),
         V::ZoneDelete => {

@@ -154,7 +154,8 @@ pub(crate) async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, A
         0
     };
     let page = gw
-        .replica().list(&bucket, req.get("marker").map(str::to_string), max, data_budget)
+        .replica()
+        .list(&bucket, req.get("marker").map(str::to_string), max, data_budget)
         .await?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let data: Vec<Value> = page

@@ -57,7 +57,8 @@ pub(crate) async fn user_create(gw: &Gateway, uid: &str, req: &AdminRequest) -> 
     // `uid` is the whole `tenant$uid` the router resolved (`user_id_param`).
     let (tenant, uid) = split_user_id(uid);
     let user = gw
-        .users().create(NewUser {
+        .users()
+        .create(NewUser {
             tenant,
             uid,
             display_name: req.require("display-name")?.to_string(),
@@ -77,7 +78,8 @@ pub(crate) async fn user_modify(gw: &Gateway, uid: &str, req: &AdminRequest) -> 
         .get("suspended")
         .ok_or_else(|| AdminError::BadRequest("nothing to modify: pass suspended=true|false".into()))?;
     let user = gw
-        .users().set_suspended(uid, suspended == "true" || suspended == "1")
+        .users()
+        .set_suspended(uid, suspended == "true" || suspended == "1")
         .await?;
     Ok(rgw_json::user(&user))
 }
@@ -91,7 +93,8 @@ pub(crate) async fn user_remove(gw: &Gateway, uid: &str, purge_data: bool) -> Re
 /// `PUT /admin/user?key`.
 pub(crate) async fn key_create(gw: &Gateway, uid: &str, req: &AdminRequest) -> Result<Value, AdminError> {
     let user = gw
-        .users().create_key(
+        .users()
+        .create_key(
             uid,
             req.get("access-key").map(str::to_string),
             req.get("secret-key").map(str::to_string),
@@ -124,7 +127,8 @@ pub(crate) async fn bucket_create(gw: &Gateway, req: &AdminRequest) -> Result<Va
         None => None,
     };
     let bucket = gw
-        .buckets().create_in_with_acl(&owner, req.require("bucket")?, req.require("zonegroup")?, acl)
+        .buckets()
+        .create_in_with_acl(&owner, req.require("bucket")?, req.require("zonegroup")?, acl)
         .await?;
     let key = format!(
         "bucket.instance:{}:{}",

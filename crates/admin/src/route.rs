@@ -61,7 +61,8 @@ pub(crate) async fn sync_object(
 ) -> Result<S3Response<Body>, crate::AdminError> {
     let bucket = gw.buckets().info(bucket).await?;
     let read = gw
-        .objects().get_version(&bucket, key, version_id, None, &Default::default())
+        .objects()
+        .get_version(&bucket, key, version_id, None, &Default::default())
         .await?;
     let meta = serde_json::to_vec(&meridian_model::ObjectMeta {
         manifest: Default::default(),

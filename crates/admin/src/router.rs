@@ -427,7 +427,11 @@ async fn forward_to_master(gw: &Gateway, req: &AdminRequest, first: MasterFirst)
             // `key rm --access-key` alone: the owner is found here before the key disappears.
             None => format!(
                 "user:{}",
-                gw.users().lookup_access_key(req.require("access-key")?).await?.0.full_id()
+                gw.users()
+                    .lookup_access_key(req.require("access-key")?)
+                    .await?
+                    .0
+                    .full_id()
             ),
         },
     };

@@ -133,42 +133,44 @@ impl BucketService<'_> {
             },
         };
         let max_buckets = owner.max_buckets;
-        self.core.write(move |txn| {
-            let key = keys::bucket(&bucket.tenant, &bucket.name);
-            if let Some(existing) = records::get::<Bucket>(txn, &key)? {
-                return Err(if existing.owner == bucket.owner {
-                    GatewayError::BucketAlreadyOwnedByYou
-                } else {
-                    GatewayError::BucketAlreadyExists
-                });
-            }
-            let prefix = keys::user_bucket_prefix(&bucket.owner);
-            let owned = txn.scan(
-                &prefix,
-                &meridian_store::meta::prefix_end(&prefix),
-                max_buckets.max(0) as usize + 1,
-            )?;
-            if max_buckets >= 0 && owned.len() as i64 >= max_buckets {
-                return Err(GatewayError::TooManyBuckets(format!(
-                    "user may own at most {max_buckets} buckets"
-                )));
-            }
-            records::put(txn, &key, &bucket)?;
-            crate::mdlog::bucket_written(txn, &bucket)?;
-            txn.put(
-                &keys::user_bucket(&bucket.owner, &bucket.name),
-                bucket.tenant.as_bytes(),
-            )?;
-            records::put(txn, &keys::stats(&bucket.bucket_id), &BucketStats::default())?;
-            Ok(bucket)
-        })
-        .await
-        .inspect(|b| self.core.notify_bucket(&b.tenant, &b.name))
+        self.core
+            .write(move |txn| {
+                let key = keys::bucket(&bucket.tenant, &bucket.name);
+                if let Some(existing) = records::get::<Bucket>(txn, &key)? {
+                    return Err(if existing.owner == bucket.owner {
+                        GatewayError::BucketAlreadyOwnedByYou
+                    } else {
+                        GatewayError::BucketAlreadyExists
+                    });
+                }
+                let prefix = keys::user_bucket_prefix(&bucket.owner);
+                let owned = txn.scan(
+                    &prefix,
+                    &meridian_store::meta::prefix_end(&prefix),
+                    max_buckets.max(0) as usize + 1,
+                )?;
+                if max_buckets >= 0 && owned.len() as i64 >= max_buckets {
+                    return Err(GatewayError::TooManyBuckets(format!(
+                        "user may own at most {max_buckets} buckets"
+                    )));
+                }
+                records::put(txn, &key, &bucket)?;
+                crate::mdlog::bucket_written(txn, &bucket)?;
+                txn.put(
+                    &keys::user_bucket(&bucket.owner, &bucket.name),
+                    bucket.tenant.as_bytes(),
+                )?;
+                records::put(txn, &keys::stats(&bucket.bucket_id), &BucketStats::default())?;
+                Ok(bucket)
+            })
+            .await
+            .inspect(|b| self.core.notify_bucket(&b.tenant, &b.name))
     }
 
     pub async fn get(&self, tenant: &str, name: &str) -> Result<Bucket> {
         let key = keys::bucket(tenant, name);
-        self.core.read(move |r| records::get(r, &key)?.ok_or(GatewayError::NoSuchBucket))
+        self.core
+            .read(move |r| records::get(r, &key)?.ok_or(GatewayError::NoSuchBucket))
             .await
     }
 
@@ -181,35 +183,39 @@ impl BucketService<'_> {
     /// Buckets owned by `owner`, by name.
     pub async fn list(&self, owner: &str) -> Result<Vec<Bucket>> {
         let prefix = keys::user_bucket_prefix(owner);
-        self.core.read(move |r| {
-            let end = meridian_store::meta::prefix_end(&prefix);
-            let mut out = Vec::new();
-            for (k, tenant) in r.scan(&prefix, &end, usize::MAX)? {
-                let name = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-                let tenant = String::from_utf8_lossy(&tenant).into_owned();
-                if let Some(b) = records::get::<Bucket>(r, &keys::bucket(&tenant, &name))? {
-                    out.push(b);
+        self.core
+            .read(move |r| {
+                let end = meridian_store::meta::prefix_end(&prefix);
+                let mut out = Vec::new();
+                for (k, tenant) in r.scan(&prefix, &end, usize::MAX)? {
+                    let name = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+                    let tenant = String::from_utf8_lossy(&tenant).into_owned();
+                    if let Some(b) = records::get::<Bucket>(r, &keys::bucket(&tenant, &name))? {
+                        out.push(b);
+                    }
                 }
-            }
-            Ok(out)
-        })
-        .await
+                Ok(out)
+            })
+            .await
     }
 
     /// Every bucket of the zone (admin listing).
     pub async fn list_all(&self) -> Result<Vec<Bucket>> {
-        self.core.read(|r| {
-            Ok(records::scan_all::<Bucket>(r, keys::BUCKET.as_bytes())?
-                .into_iter()
-                .map(|(_, b)| b)
-                .collect())
-        })
-        .await
+        self.core
+            .read(|r| {
+                Ok(records::scan_all::<Bucket>(r, keys::BUCKET.as_bytes())?
+                    .into_iter()
+                    .map(|(_, b)| b)
+                    .collect())
+            })
+            .await
     }
 
     pub async fn stats(&self, bucket: &Bucket) -> Result<BucketStats> {
         let key = keys::stats(&bucket.bucket_id);
-        self.core.read(move |r| Ok(records::get(r, &key)?.unwrap_or_default())).await
+        self.core
+            .read(move |r| Ok(records::get(r, &key)?.unwrap_or_default()))
+            .await
     }
 
     /// PutBucketVersioning on the metadata master: the bucket record gets the status and a new version, so
@@ -222,30 +228,31 @@ impl BucketService<'_> {
             ));
         }
         let b = bucket.clone();
-        self.core.write(move |txn| {
-            let key = keys::bucket(&b.tenant, &b.name);
-            let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
-            if stored.bucket_id != b.bucket_id {
-                return Err(GatewayError::NoSuchBucket);
-            }
-            if stored.versioning == status {
-                return Ok(stored);
-            }
-            if status == VersioningStatus::Suspended && stored.config.object_lock.is_some() {
-                return Err(GatewayError::InvalidBucketState(
+        self.core
+            .write(move |txn| {
+                let key = keys::bucket(&b.tenant, &b.name);
+                let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
+                if stored.bucket_id != b.bucket_id {
+                    return Err(GatewayError::NoSuchBucket);
+                }
+                if stored.versioning == status {
+                    return Ok(stored);
+                }
+                if status == VersioningStatus::Suspended && stored.config.object_lock.is_some() {
+                    return Err(GatewayError::InvalidBucketState(
                     "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
                         .into(),
                 ));
-            }
-            stored.versioning = status;
-            stored.ver = stored.ver.bumped();
-            stored.mtime = Timestamp::now();
-            records::put(txn, &key, &stored)?;
-            crate::mdlog::bucket_written(txn, &stored)?;
-            Ok(stored)
-        })
-        .await
-        .inspect(|b| self.core.notify_bucket(&b.tenant, &b.name))
+                }
+                stored.versioning = status;
+                stored.ver = stored.ver.bumped();
+                stored.mtime = Timestamp::now();
+                records::put(txn, &key, &stored)?;
+                crate::mdlog::bucket_written(txn, &stored)?;
+                Ok(stored)
+            })
+            .await
+            .inspect(|b| self.core.notify_bucket(&b.tenant, &b.name))
     }
 
     /// DeleteBucket: only an empty bucket (no objects, no multipart uploads in progress) goes.
@@ -259,49 +266,51 @@ impl BucketService<'_> {
     /// multipart uploads in progress.
     pub async fn ensure_empty(&self, bucket: &Bucket) -> Result<()> {
         let id = bucket.bucket_id.clone();
-        self.core.read(move |r| {
-            for prefix in [
-                keys::object_prefix(&id),
-                keys::version_prefix(&id),
-                keys::upload_prefix(&id),
-            ] {
-                if !r
-                    .scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?
-                    .is_empty()
-                {
-                    return Err(GatewayError::BucketNotEmpty);
+        self.core
+            .read(move |r| {
+                for prefix in [
+                    keys::object_prefix(&id),
+                    keys::version_prefix(&id),
+                    keys::upload_prefix(&id),
+                ] {
+                    if !r
+                        .scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?
+                        .is_empty()
+                    {
+                        return Err(GatewayError::BucketNotEmpty);
+                    }
                 }
-            }
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 
     async fn delete_empty(&self, bucket: Bucket) -> Result<()> {
         let (tenant, name) = (bucket.tenant.clone(), bucket.name.clone());
-        self.core.write(move |txn| {
-            let current: Bucket =
-                records::get(txn, &keys::bucket(&bucket.tenant, &bucket.name))?.ok_or(GatewayError::NoSuchBucket)?;
-            if current.bucket_id != bucket.bucket_id {
-                return Err(GatewayError::NoSuchBucket);
-            }
-            crate::moves::check_not_moving(txn, &bucket)?;
-            for prefix in [
-                keys::object_prefix(&bucket.bucket_id),
-                keys::version_prefix(&bucket.bucket_id),
-                keys::upload_prefix(&bucket.bucket_id),
-            ] {
-                if !txn
-                    .scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?
-                    .is_empty()
-                {
-                    return Err(GatewayError::BucketNotEmpty);
+        self.core
+            .write(move |txn| {
+                let current: Bucket = records::get(txn, &keys::bucket(&bucket.tenant, &bucket.name))?
+                    .ok_or(GatewayError::NoSuchBucket)?;
+                if current.bucket_id != bucket.bucket_id {
+                    return Err(GatewayError::NoSuchBucket);
                 }
-            }
-            drop_bucket_records(txn, &bucket)
-        })
-        .await
-        .inspect(|_| self.core.notify_bucket(&tenant, &name))
+                crate::moves::check_not_moving(txn, &bucket)?;
+                for prefix in [
+                    keys::object_prefix(&bucket.bucket_id),
+                    keys::version_prefix(&bucket.bucket_id),
+                    keys::upload_prefix(&bucket.bucket_id),
+                ] {
+                    if !txn
+                        .scan(&prefix, &meridian_store::meta::prefix_end(&prefix), 1)?
+                        .is_empty()
+                    {
+                        return Err(GatewayError::BucketNotEmpty);
+                    }
+                }
+                drop_bucket_records(txn, &bucket)
+            })
+            .await
+            .inspect(|_| self.core.notify_bucket(&tenant, &name))
     }
 
     /// Admin removal: with `purge_objects`, deletes every object and upload first (in batches, bytes to GC).

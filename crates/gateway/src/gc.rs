@@ -63,7 +63,8 @@ impl GcService<'_> {
         let delay = self.core.options.gc_delay;
         let cutoff = Timestamp(Timestamp::now().0.saturating_sub(delay.as_nanos() as u64));
         let due: Vec<(Vec<u8>, GcEntry)> = self
-            .core.read(|r| {
+            .core
+            .read(|r| {
                 let prefix = keys::GC.as_bytes().to_vec();
                 let end = meridian_store::meta::prefix_end(&prefix);
                 r.scan(&prefix, &end, 1000)?
@@ -95,16 +96,17 @@ impl GcService<'_> {
         })
         .await??;
         let done: Vec<Vec<u8>> = due.into_iter().map(|(k, _)| k).collect();
-        self.core.write(move |txn| {
-            for k in done {
-                txn.delete(&k)?;
-            }
-            for id in inline_ids {
-                txn.delete(&keys::inline(&id))?;
-            }
-            Ok(())
-        })
-        .await?;
+        self.core
+            .write(move |txn| {
+                for k in done {
+                    txn.delete(&k)?;
+                }
+                for id in inline_ids {
+                    txn.delete(&keys::inline(&id))?;
+                }
+                Ok(())
+            })
+            .await?;
         Ok(removed)
     }
 
@@ -114,7 +116,8 @@ impl GcService<'_> {
         let data = self.core.data.clone();
         let candidates = tokio::task::spawn_blocking(move || data.list_older_than(before)).await??;
         let orphans: Vec<String> = self
-            .core.read(move |r| {
+            .core
+            .read(move |r| {
                 let mut out = Vec::new();
                 for id in candidates {
                     if r.get(&keys::blob_ref(&id))?.is_none() {

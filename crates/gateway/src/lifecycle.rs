@@ -90,7 +90,8 @@ impl crate::ObjectService<'_> {
         let (b, key, instance) = (bucket.clone(), meta.key.clone(), meta.instance.clone());
         let zone_id = self.core.site().zone_id.clone();
         let result = self
-            .core.write(move |txn| {
+            .core
+            .write(move |txn| {
                 crate::moves::check_writable(txn, &b)?;
                 let current = crate::versions::current(txn, &b.bucket_id, &key)?;
                 if current.is_none_or(|c| c.instance != instance || c.delete_marker) {

@@ -234,7 +234,8 @@ impl LogService<'_> {
 
     /// The head of every shard of a log.
     pub async fn heads(&self, kind: LogKind) -> Result<Vec<LogShardInfo>> {
-        self.core.read(move |r| (0..kind.shards()).map(|s| head(r, &kind.prefix(s))).collect())
+        self.core
+            .read(move |r| (0..kind.shards()).map(|s| head(r, &kind.prefix(s))).collect())
             .await
     }
 
@@ -271,7 +272,8 @@ impl LogService<'_> {
 
     pub async fn list_bilog(&self, bucket: &str, marker: Option<String>, max: usize) -> Result<Vec<BilogEntry>> {
         let b = self.core.buckets().info(bucket).await?;
-        self.core.read(move |r| list_bilog(r, &b.bucket_id, marker.as_deref(), max))
+        self.core
+            .read(move |r| list_bilog(r, &b.bucket_id, marker.as_deref(), max))
             .await
     }
 
@@ -282,23 +284,24 @@ impl LogService<'_> {
         marker: Option<String>,
         max: usize,
     ) -> Result<Vec<(u32, DatalogEntry)>> {
-        self.core.read(move |r| {
-            let shards: Vec<u32> = match shard {
-                Some(s) => vec![s],
-                None => (0..keys::DATALOG_SHARDS).collect(),
-            };
-            let mut out = Vec::new();
-            for s in shards {
-                if out.len() >= max {
-                    break;
+        self.core
+            .read(move |r| {
+                let shards: Vec<u32> = match shard {
+                    Some(s) => vec![s],
+                    None => (0..keys::DATALOG_SHARDS).collect(),
+                };
+                let mut out = Vec::new();
+                for s in shards {
+                    if out.len() >= max {
+                        break;
+                    }
+                    for e in list_datalog(r, s, marker.as_deref(), max - out.len())? {
+                        out.push((s, e));
+                    }
                 }
-                for e in list_datalog(r, s, marker.as_deref(), max - out.len())? {
-                    out.push((s, e));
-                }
-            }
-            Ok(out)
-        })
-        .await
+                Ok(out)
+            })
+            .await
     }
 }
 
@@ -312,7 +315,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(dir.path()).await;
         let user = gw
-            .users().create(NewUser {
+            .users()
+            .create(NewUser {
                 uid: "u".into(),
                 display_name: "U".into(),
                 ..Default::default()
@@ -321,8 +325,14 @@ mod tests {
             .unwrap();
         let a = gw.buckets().create(&user, "bucket-a", None).await.unwrap();
         let b = gw.buckets().create(&user, "bucket-b", None).await.unwrap();
-        gw.objects().put(&a, "k", body(b"one"), Default::default()).await.unwrap();
-        gw.objects().put(&b, "k", body(b"two"), Default::default()).await.unwrap();
+        gw.objects()
+            .put(&a, "k", body(b"one"), Default::default())
+            .await
+            .unwrap();
+        gw.objects()
+            .put(&b, "k", body(b"two"), Default::default())
+            .await
+            .unwrap();
 
         let before = gw.logs().list_datalog(None, None, 1000).await.unwrap();
         assert_eq!(before.len(), 2, "one mark per changed bucket: {before:?}");
@@ -335,7 +345,8 @@ mod tests {
         let new_a = after.iter().find(|(_, e)| e.key.contains("bucket-a")).unwrap();
         assert!(new_a.1.marker > mark_a.1.marker, "the mark moved to the tail");
         let past_old = gw
-            .logs().list_datalog(Some(mark_a.0), Some(mark_a.1.marker.clone()), 1000)
+            .logs()
+            .list_datalog(Some(mark_a.0), Some(mark_a.1.marker.clone()), 1000)
             .await
             .unwrap();
         assert!(past_old.iter().any(|(_, e)| e.key.contains("bucket-a")));
@@ -352,7 +363,8 @@ mod tests {
         assert!(bilog[0].op_id < bilog[1].op_id);
         assert_eq!(bilog[0].zones_trace, vec![gw.site().zone_id.clone()]);
         let tail = gw
-            .logs().list_bilog("bucket-a", Some(bilog[0].op_id.clone()), 100)
+            .logs()
+            .list_bilog("bucket-a", Some(bilog[0].op_id.clone()), 100)
             .await
             .unwrap();
         assert_eq!(tail.len(), 1, "listing after a marker excludes it");

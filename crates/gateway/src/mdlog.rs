@@ -47,7 +47,8 @@ fn bucket_name(b: &Bucket) -> String {
 impl crate::LogService<'_> {
     /// Metadata log entries of one shard after `marker` (exclusive), at most `max`.
     pub async fn list_mdlog(&self, shard: u32, marker: Option<String>, max: usize) -> Result<Vec<MdlogEntry>> {
-        self.core.read(move |r| logs::list_after(r, &keys::mdlog_prefix(shard), marker.as_deref(), max))
+        self.core
+            .read(move |r| logs::list_after(r, &keys::mdlog_prefix(shard), marker.as_deref(), max))
             .await
     }
 }

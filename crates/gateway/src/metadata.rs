@@ -874,31 +874,34 @@ impl MetadataService<'_> {
     pub async fn list(&self, section: &str) -> Result<Vec<String>> {
         match section {
             "user" => {
-                self.core.read(|r| {
-                    Ok(records::scan_all::<User>(r, keys::USER.as_bytes())?
-                        .into_iter()
-                        .map(|(_, u)| u.full_id())
-                        .collect())
-                })
-                .await
+                self.core
+                    .read(|r| {
+                        Ok(records::scan_all::<User>(r, keys::USER.as_bytes())?
+                            .into_iter()
+                            .map(|(_, u)| u.full_id())
+                            .collect())
+                    })
+                    .await
             }
             "bucket" => {
-                self.core.read(|r| {
-                    Ok(scan_buckets(r)?
-                        .iter()
-                        .map(|b| bucket_spec(&b.tenant, &b.name))
-                        .collect())
-                })
-                .await
+                self.core
+                    .read(|r| {
+                        Ok(scan_buckets(r)?
+                            .iter()
+                            .map(|b| bucket_spec(&b.tenant, &b.name))
+                            .collect())
+                    })
+                    .await
             }
             "bucket.instance" => {
-                self.core.read(|r| {
-                    Ok(scan_buckets(r)?
-                        .iter()
-                        .map(|b| format!("{}:{}", bucket_spec(&b.tenant, &b.name), b.bucket_id))
-                        .collect())
-                })
-                .await
+                self.core
+                    .read(|r| {
+                        Ok(scan_buckets(r)?
+                            .iter()
+                            .map(|b| format!("{}:{}", bucket_spec(&b.tenant, &b.name), b.bucket_id))
+                            .collect())
+                    })
+                    .await
             }
             other => Err(GatewayError::InvalidArgument(format!(
                 "unknown metadata section {other:?}: the sections are {}",
@@ -930,25 +933,22 @@ impl MetadataService<'_> {
                 Some((tenant.clone(), name.clone()))
             }
         };
-        self.core.write(move |txn| match &mkey {
-            MetaKey::User(id) => put_user(txn, &key, id, &entry, mode),
-            _ => put_bucket(txn, &key, &mkey, &entry, mode, &defaults),
-        })
-        .await
-        .inspect(|_| {
-            if let Some((tenant, name)) = &bucket {
-                self.core.notify_bucket(tenant, name);
-            }
-        })
+        self.core
+            .write(move |txn| match &mkey {
+                MetaKey::User(id) => put_user(txn, &key, id, &entry, mode),
+                _ => put_bucket(txn, &key, &mkey, &entry, mode, &defaults),
+            })
+            .await
+            .inspect(|_| {
+                if let Some((tenant, name)) = &bucket {
+                    self.core.notify_bucket(tenant, name);
+                }
+            })
     }
 
     /// The bucket a put of `entry` at `key` would give another zonegroup, with that zonegroup; `None` when
     /// the put changes no bucket's zonegroup (a user, a new bucket, or the same zonegroup).
-    pub async fn change_zonegroup(
-        &self,
-        key: &str,
-        entry: &MetadataEntry,
-    ) -> Result<Option<(Bucket, String)>> {
+    pub async fn change_zonegroup(&self, key: &str, entry: &MetadataEntry) -> Result<Option<(Bucket, String)>> {
         let (tenant, name, doc) = match MetaKey::parse(key)? {
             MetaKey::Instance { tenant, name, .. } => {
                 let doc = instance_doc(&entry.data, &tenant, &name)?;
@@ -959,7 +959,8 @@ impl MetadataService<'_> {
         };
         let Some(to) = doc.zonegroup else { return Ok(None) };
         let stored: Option<Bucket> = self
-            .core.read(move |r| records::get(r, &keys::bucket(&tenant, &name)))
+            .core
+            .read(move |r| records::get(r, &keys::bucket(&tenant, &name)))
             .await?;
         Ok(stored.filter(|b| b.zonegroup != to).map(|b| (b, to)))
     }
@@ -1005,24 +1006,25 @@ impl MetadataService<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Gateway;
     use crate::realm::ZoneGroupSpec;
     use crate::users::NewUser;
+    use crate::Gateway;
 
     async fn gateway(dir: &tempfile::TempDir) -> Gateway {
         crate::test_support::gateway(dir.path()).await
     }
 
     async fn user(gw: &Gateway, uid: &str, access: &str) -> User {
-        gw.users().create(NewUser {
-            uid: uid.into(),
-            display_name: format!("User {uid}"),
-            access_key: Some(access.into()),
-            secret_key: Some(format!("{access}-secret")),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
+        gw.users()
+            .create(NewUser {
+                uid: uid.into(),
+                display_name: format!("User {uid}"),
+                access_key: Some(access.into()),
+                secret_key: Some(format!("{access}-secret")),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
     }
 
     use crate::test_support::body;
@@ -1143,7 +1145,10 @@ mod tests {
         let alice = user(&gw, "alice", "AKALICE").await;
         let photos = gw.buckets().create(&alice, "photos", None).await.unwrap();
 
-        assert_eq!(gw.metadata().sections().await, vec!["bucket", "bucket.instance", "user"]);
+        assert_eq!(
+            gw.metadata().sections().await,
+            vec!["bucket", "bucket.instance", "user"]
+        );
         assert_eq!(gw.metadata().list("user").await.unwrap(), vec!["alice"]);
         assert_eq!(gw.metadata().list("bucket").await.unwrap(), vec!["photos"]);
         assert_eq!(
@@ -1227,7 +1232,8 @@ mod tests {
         let mut edited = read.clone();
         edited.data["display_name"] = json!("Alice Liddell");
         let stored = gw
-            .metadata().put("user:alice", edited.clone(), PutMode::Checked)
+            .metadata()
+            .put("user:alice", edited.clone(), PutMode::Checked)
             .await
             .unwrap();
         assert_eq!(stored.ver.ver, 2);
@@ -1295,7 +1301,11 @@ mod tests {
         v5.ver.ver = 5;
         v5.mtime = parse_time("2030-01-02T03:04:05.000006Z").unwrap();
         v5.data["display_name"] = json!("From the master");
-        let out = gw.metadata().put("user:alice", v5.clone(), PutMode::Sync).await.unwrap();
+        let out = gw
+            .metadata()
+            .put("user:alice", v5.clone(), PutMode::Sync)
+            .await
+            .unwrap();
         assert_eq!(out.ver, v5.ver, "stored verbatim");
         assert_eq!(format_time(out.mtime), "2030-01-02T03:04:05.000006Z");
         assert_eq!(gw.users().info("alice").await.unwrap().display_name, "From the master");
@@ -1332,14 +1342,16 @@ mod tests {
                      "creation_time": "2029-12-31T00:00:00.000000Z", "flags": 0}}
         }))
         .unwrap();
-        gw.metadata().put("bucket.instance:remote:zz.1", entry, PutMode::Sync)
+        gw.metadata()
+            .put("bucket.instance:remote:zz.1", entry, PutMode::Sync)
             .await
             .unwrap();
         let remote = gw.buckets().info("remote").await.unwrap();
         assert_eq!((remote.zonegroup.as_str(), remote.ver.ver), ("zg-elsewhere", 3));
         assert_eq!(format_time(remote.creation_time), "2029-12-31T00:00:00.000000Z");
         let owned: Vec<String> = gw
-            .buckets().list("alice")
+            .buckets()
+            .list("alice")
             .await
             .unwrap()
             .into_iter()
@@ -1359,15 +1371,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gw = gateway(&dir).await;
         gw.realm().create_realm("gold", true).await.unwrap();
-        let zg2 = gw.realm().create_zonegroup("zg2", ZoneGroupSpec::default()).await.unwrap();
+        let zg2 = gw
+            .realm()
+            .create_zonegroup("zg2", ZoneGroupSpec::default())
+            .await
+            .unwrap();
         let alice = user(&gw, "alice", "AKALICE").await;
         let full = gw.buckets().create(&alice, "full", None).await.unwrap();
         let empty = gw.buckets().create(&alice, "empty", None).await.unwrap();
         let pending = gw.buckets().create(&alice, "pending", None).await.unwrap();
-        gw.objects().put(&full, "a", body(b"1"), Default::default()).await.unwrap();
-        gw.objects().put(&full, "b", body(b"2"), Default::default()).await.unwrap();
-        gw.objects().put(&full, "c", body(b"3"), Default::default()).await.unwrap();
-        gw.objects().create_upload(&pending, "big", Default::default()).await.unwrap();
+        gw.objects()
+            .put(&full, "a", body(b"1"), Default::default())
+            .await
+            .unwrap();
+        gw.objects()
+            .put(&full, "b", body(b"2"), Default::default())
+            .await
+            .unwrap();
+        gw.objects()
+            .put(&full, "c", body(b"3"), Default::default())
+            .await
+            .unwrap();
+        gw.objects()
+            .create_upload(&pending, "big", Default::default())
+            .await
+            .unwrap();
         let home = gw.site().zonegroup_id.clone();
 
         let moved = |b: &Bucket, zg: &str| {
@@ -1390,7 +1418,8 @@ mod tests {
         assert!(msg.contains("1 multipart upload"), "{msg}");
         // Sync is held to the same rule: it never strands data either.
         let mut e = gw
-            .metadata().get(&format!("bucket.instance:full:{}", full.bucket_id))
+            .metadata()
+            .get(&format!("bucket.instance:full:{}", full.bucket_id))
             .await
             .unwrap();
         e.ver.ver += 1;
@@ -1432,7 +1461,8 @@ mod tests {
         gw.metadata().put("bucket:photos", e, PutMode::Checked).await.unwrap();
         assert!(gw.buckets().list("alice").await.unwrap().is_empty());
         let bobs: Vec<String> = gw
-            .buckets().list("bob")
+            .buckets()
+            .list("bob")
             .await
             .unwrap()
             .into_iter()
@@ -1517,7 +1547,8 @@ mod tests {
             Err(GatewayError::NoSuchBucket)
         ));
         gw.objects().delete(&b, "k").await.unwrap();
-        gw.metadata().remove(&format!("bucket.instance:photos:{}", b.bucket_id))
+        gw.metadata()
+            .remove(&format!("bucket.instance:photos:{}", b.bucket_id))
             .await
             .unwrap();
         assert!(matches!(

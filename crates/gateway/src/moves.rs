@@ -110,57 +110,61 @@ impl MoveService<'_> {
     /// Records this zone's part in a move (kept as it is if the same move already has one: a fence stays).
     pub async fn begin(&self, bucket_id: &str, record: LocalMove) -> Result<LocalMove> {
         let key = local_key(bucket_id);
-        self.core.write(move |txn| {
-            if let Some(held) = records::get::<LocalMove>(txn, &key)? {
-                if held.move_id == record.move_id {
-                    return Ok(held);
+        self.core
+            .write(move |txn| {
+                if let Some(held) = records::get::<LocalMove>(txn, &key)? {
+                    if held.move_id == record.move_id {
+                        return Ok(held);
+                    }
                 }
-            }
-            records::put(txn, &key, &record)?;
-            Ok(record)
-        })
-        .await
+                records::put(txn, &key, &record)?;
+                Ok(record)
+            })
+            .await
     }
 
     /// Fences the bucket's client writes for cut-over `attempt` and returns its bilog head, in ONE
     /// transaction: every write acknowledged here is at or before that head.
     pub async fn fence(&self, bucket_id: &str, move_id: &str, attempt: u64) -> Result<String> {
         let (key, id, move_id) = (local_key(bucket_id), bucket_id.to_string(), move_id.to_string());
-        self.core.write(move |txn| {
-            let mut m: LocalMove = records::get(txn, &key)?
-                .filter(|m: &LocalMove| m.move_id == move_id)
-                .ok_or_else(|| GatewayError::Conflict(format!("no move {move_id} of bucket instance {id} here")))?;
-            m.fenced = Some(attempt);
-            records::put(txn, &key, &m)?;
-            bilog_head(txn, &id)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                let mut m: LocalMove = records::get(txn, &key)?
+                    .filter(|m: &LocalMove| m.move_id == move_id)
+                    .ok_or_else(|| GatewayError::Conflict(format!("no move {move_id} of bucket instance {id} here")))?;
+                m.fenced = Some(attempt);
+                records::put(txn, &key, &m)?;
+                bilog_head(txn, &id)
+            })
+            .await
     }
 
     /// Lifts the fence of an aborted cut-over; true if there was one.
     pub async fn unfence(&self, bucket_id: &str, move_id: &str) -> Result<bool> {
         let (key, move_id) = (local_key(bucket_id), move_id.to_string());
-        self.core.write(move |txn| {
-            let Some(mut m) = records::get::<LocalMove>(txn, &key)?.filter(|m| m.move_id == move_id) else {
-                return Ok(false);
-            };
-            let was = m.fenced.take().is_some();
-            records::put(txn, &key, &m)?;
-            Ok(was)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                let Some(mut m) = records::get::<LocalMove>(txn, &key)?.filter(|m| m.move_id == move_id) else {
+                    return Ok(false);
+                };
+                let was = m.fenced.take().is_some();
+                records::put(txn, &key, &m)?;
+                Ok(was)
+            })
+            .await
     }
 
     /// Drops this zone's record of the move (its fence with it).
     pub async fn end(&self, bucket_id: &str, move_id: &str) -> Result<()> {
         let (key, move_id) = (local_key(bucket_id), move_id.to_string());
-        self.core.write(move |txn| {
-            if records::get::<LocalMove>(txn, &key)?.is_some_and(|m| m.move_id == move_id) {
-                txn.delete(&key)?;
-            }
-            Ok(())
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                if records::get::<LocalMove>(txn, &key)?.is_some_and(|m| m.move_id == move_id) {
+                    txn.delete(&key)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Every local move record, by bucket instance id.
@@ -178,7 +182,8 @@ impl MoveService<'_> {
         }
         let (bkey, id, to_zg) = (keys::bucket(tenant, name), bucket_id.to_string(), to.to_string());
         let flipped = self
-            .core.write(move |txn| {
+            .core
+            .write(move |txn| {
                 let mut b: Bucket = records::get(txn, &bkey)?.ok_or(GatewayError::NoSuchBucket)?;
                 if b.bucket_id != id {
                     return Err(GatewayError::NoSuchBucket);
@@ -206,7 +211,8 @@ impl MoveService<'_> {
         loop {
             let b = bucket.clone();
             let (more, r) = self
-                .core.write(move |txn| {
+                .core
+                .write(move |txn| {
                     let before: BucketStats = records::get(txn, &keys::stats(&b.bucket_id))?.unwrap_or_default();
                     let uploads = txn
                         .scan(
@@ -235,25 +241,27 @@ impl MoveService<'_> {
             }
         }
         let b = bucket.clone();
-        self.core.write(move |txn| {
-            crate::replica::drop_tombstones(txn, &b.bucket_id)?;
-            reset_bilog(txn, &b.bucket_id)?;
-            records::put(txn, &keys::stats(&b.bucket_id), &BucketStats::default())
-        })
-        .await?;
+        self.core
+            .write(move |txn| {
+                crate::replica::drop_tombstones(txn, &b.bucket_id)?;
+                reset_bilog(txn, &b.bucket_id)?;
+                records::put(txn, &keys::stats(&b.bucket_id), &BucketStats::default())
+            })
+            .await?;
         Ok(out)
     }
 
     /// The bucket's bilog head here.
     pub async fn bilog_head(&self, bucket_id: &str) -> Result<LogShardInfo> {
         let id = bucket_id.to_string();
-        self.core.read(move |r| {
-            Ok(LogShardInfo {
-                marker: bilog_head(r, &id)?,
-                last_update: None,
+        self.core
+            .read(move |r| {
+                Ok(LogShardInfo {
+                    marker: bilog_head(r, &id)?,
+                    last_update: None,
+                })
             })
-        })
-        .await
+            .await
     }
 }
 
@@ -272,7 +280,10 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "moving").await;
         for k in ["a", "b", "c"] {
-            gw.objects().put(&bucket, k, body(b"x"), Default::default()).await.unwrap();
+            gw.objects()
+                .put(&bucket, k, body(b"x"), Default::default())
+                .await
+                .unwrap();
         }
         let record = LocalMove {
             move_id: "m1".into(),
@@ -283,7 +294,8 @@ mod tests {
         };
         gw.moves().begin(&bucket.bucket_id, record.clone()).await.unwrap();
         // Not fenced yet: writes go on.
-        gw.objects().put(&bucket, "d", body(b"x"), Default::default())
+        gw.objects()
+            .put(&bucket, "d", body(b"x"), Default::default())
             .await
             .unwrap();
         let head_before = gw.moves().bilog_head(&bucket.bucket_id).await.unwrap().marker;
@@ -308,7 +320,8 @@ mod tests {
         assert!(gw.moves().fence(&bucket.bucket_id, "other", 2).await.is_err());
         // Lifted: writes again.
         assert!(gw.moves().unfence(&bucket.bucket_id, "m1").await.unwrap());
-        gw.objects().put(&bucket, "e", body(b"x"), Default::default())
+        gw.objects()
+            .put(&bucket, "e", body(b"x"), Default::default())
             .await
             .unwrap();
 
@@ -339,7 +352,8 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "flipped").await;
         let flipped = gw
-            .moves().flip_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
+            .moves()
+            .flip_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
             .await
             .unwrap();
         assert_eq!(flipped.zonegroup, "eu-id");
@@ -347,10 +361,15 @@ mod tests {
         assert_eq!(gw.buckets().get("", "flipped").await.unwrap().zonegroup, "eu-id");
         // Again: nothing changes.
         let again = gw
-            .moves().flip_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
+            .moves()
+            .flip_zonegroup("", "flipped", &bucket.bucket_id, "eu-id")
             .await
             .unwrap();
         assert_eq!(again.ver, flipped.ver);
-        assert!(gw.moves().flip_zonegroup("", "flipped", "other-id", "us").await.is_err());
+        assert!(gw
+            .moves()
+            .flip_zonegroup("", "flipped", "other-id", "us")
+            .await
+            .is_err());
     }
 }

@@ -95,16 +95,17 @@ impl crate::ObjectService<'_> {
             acl: opts.acl,
         };
         let b = bucket.clone();
-        self.core.write(move |txn| {
-            ensure_bucket_current(txn, &b)?;
-            records::put(
-                txn,
-                &keys::upload(&b.bucket_id, &upload.key, &upload.upload_id),
-                &upload,
-            )?;
-            Ok(upload)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                ensure_bucket_current(txn, &b)?;
+                records::put(
+                    txn,
+                    &keys::upload(&b.bucket_id, &upload.key, &upload.upload_id),
+                    &upload,
+                )?;
+                Ok(upload)
+            })
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -123,7 +124,8 @@ impl crate::ObjectService<'_> {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         self.core.read(move |r| load_upload(r, &b, &k, &u).map(|_| ())).await?;
         let written = self
-            .core.write_blob(body, content_length, self.core.options.max_object_size)
+            .core
+            .write_blob(body, content_length, self.core.options.max_object_size)
             .await?;
         if content_md5.is_some_and(|m| m != written.md5) {
             self.core.discard_blob(&written).await;
@@ -155,7 +157,8 @@ impl crate::ObjectService<'_> {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         let fresh = written.clone();
         let result = self
-            .core.write(move |txn| {
+            .core
+            .write(move |txn| {
                 load_upload(txn, &b, &k, &u)?;
                 blob::store_inline(txn, std::slice::from_ref(&fresh))?;
                 let pkey = keys::part(&u, part.part_number);
@@ -201,7 +204,8 @@ impl crate::ObjectService<'_> {
         };
         let len = served.end - served.start;
         let body = self
-            .core.read_segments(src.manifest.segments.clone(), served.start, len)
+            .core
+            .read_segments(src.manifest.segments.clone(), served.start, len)
             .await?;
         let written = self.core.write_blob(body, Some(len), u64::MAX).await?;
         self.commit_part(bucket, key, upload_id, number, written, None).await
@@ -229,103 +233,106 @@ impl crate::ObjectService<'_> {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
         let min_part = self.core.options.min_part_size;
         let zone_id = self.core.site().zone_id.clone();
-        self.core.write(move |txn| {
-            let upload = match load_upload(txn, &b, &k, &u) {
-                Err(GatewayError::NoSuchUpload) => {
-                    ensure_bucket_current(txn, &b)?;
-                    let current: Option<ObjectMeta> = records::get(txn, &keys::object(&b.bucket_id, &k))?;
-                    let etags: Vec<&str> = chosen.iter().map(|(_, e)| e.trim_matches('"')).collect();
-                    let again = multipart_etag(&etags).ok();
-                    return match current {
-                        Some(obj)
-                            if obj.upload_id.as_deref() == Some(u.as_str()) && again.as_ref() == Some(&obj.etag) =>
-                        {
-                            Ok(obj)
-                        }
-                        _ => Err(GatewayError::NoSuchUpload),
-                    };
+        self.core
+            .write(move |txn| {
+                let upload = match load_upload(txn, &b, &k, &u) {
+                    Err(GatewayError::NoSuchUpload) => {
+                        ensure_bucket_current(txn, &b)?;
+                        let current: Option<ObjectMeta> = records::get(txn, &keys::object(&b.bucket_id, &k))?;
+                        let etags: Vec<&str> = chosen.iter().map(|(_, e)| e.trim_matches('"')).collect();
+                        let again = multipart_etag(&etags).ok();
+                        return match current {
+                            Some(obj)
+                                if obj.upload_id.as_deref() == Some(u.as_str())
+                                    && again.as_ref() == Some(&obj.etag) =>
+                            {
+                                Ok(obj)
+                            }
+                            _ => Err(GatewayError::NoSuchUpload),
+                        };
+                    }
+                    other => other?,
+                };
+                let mut stored: std::collections::BTreeMap<u32, PartMeta> =
+                    records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))?
+                        .into_iter()
+                        .map(|(_, p)| (p.part_number, p))
+                        .collect();
+                let mut used = Vec::with_capacity(chosen.len());
+                let mut previous = 0i64;
+                for (number, etag) in &chosen {
+                    if *number <= previous {
+                        return Err(GatewayError::InvalidPartOrder);
+                    }
+                    previous = *number;
+                    let number = u32::try_from(*number).map_err(|_| GatewayError::InvalidPart)?;
+                    let part = stored.remove(&number).ok_or(GatewayError::InvalidPart)?;
+                    if part.etag != etag.trim_matches('"') {
+                        return Err(GatewayError::InvalidPart);
+                    }
+                    used.push(part);
                 }
-                other => other?,
-            };
-            let mut stored: std::collections::BTreeMap<u32, PartMeta> =
-                records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))?
-                    .into_iter()
-                    .map(|(_, p)| (p.part_number, p))
-                    .collect();
-            let mut used = Vec::with_capacity(chosen.len());
-            let mut previous = 0i64;
-            for (number, etag) in &chosen {
-                if *number <= previous {
-                    return Err(GatewayError::InvalidPartOrder);
+                if used[..used.len() - 1].iter().any(|p| p.size < min_part) {
+                    return Err(GatewayError::EntityTooSmall);
                 }
-                previous = *number;
-                let number = u32::try_from(*number).map_err(|_| GatewayError::InvalidPart)?;
-                let part = stored.remove(&number).ok_or(GatewayError::InvalidPart)?;
-                if part.etag != etag.trim_matches('"') {
-                    return Err(GatewayError::InvalidPart);
+                let etags: Vec<&str> = used.iter().map(|p| p.etag.as_str()).collect();
+                let etag = multipart_etag(&etags)?;
+                let manifest = Manifest {
+                    segments: used
+                        .iter()
+                        .map(|p| Segment {
+                            data_id: p.data_id.clone(),
+                            size: p.size,
+                            inline: p.inline,
+                        })
+                        .collect(),
+                };
+                let checksum = combine(&upload, &used);
+                let mut meta = ObjectMeta {
+                    key: k.clone(),
+                    instance: crate::new_id(),
+                    size: manifest.size(),
+                    etag,
+                    mtime: Timestamp::now(),
+                    owner: upload.owner.clone(),
+                    headers: upload.headers.clone(),
+                    part_sizes: used.iter().map(|p| p.size).collect(),
+                    manifest,
+                    zones_trace: vec![zone_id],
+                    parts_count: Some(used.len() as u32),
+                    upload_id: Some(u.clone()),
+                    checksum,
+                    versioned: false,
+                    delete_marker: false,
+                    tags: upload.tags.clone(),
+                    lock: upload.lock,
+                    acl: upload.acl.clone(),
+                    ..Default::default()
+                };
+                // Part records go; the used blobs stay referenced by the object, the others are garbage.
+                for (k2, _) in records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))? {
+                    txn.delete(&k2)?;
                 }
-                used.push(part);
-            }
-            if used[..used.len() - 1].iter().any(|p| p.size < min_part) {
-                return Err(GatewayError::EntityTooSmall);
-            }
-            let etags: Vec<&str> = used.iter().map(|p| p.etag.as_str()).collect();
-            let etag = multipart_etag(&etags)?;
-            let manifest = Manifest {
-                segments: used
-                    .iter()
-                    .map(|p| Segment {
-                        data_id: p.data_id.clone(),
-                        size: p.size,
-                        inline: p.inline,
-                    })
-                    .collect(),
-            };
-            let checksum = combine(&upload, &used);
-            let mut meta = ObjectMeta {
-                key: k.clone(),
-                instance: crate::new_id(),
-                size: manifest.size(),
-                etag,
-                mtime: Timestamp::now(),
-                owner: upload.owner.clone(),
-                headers: upload.headers.clone(),
-                part_sizes: used.iter().map(|p| p.size).collect(),
-                manifest,
-                zones_trace: vec![zone_id],
-                parts_count: Some(used.len() as u32),
-                upload_id: Some(u.clone()),
-                checksum,
-                versioned: false,
-                delete_marker: false,
-                tags: upload.tags.clone(),
-                lock: upload.lock,
-                acl: upload.acl.clone(),
-                ..Default::default()
-            };
-            // Part records go; the used blobs stay referenced by the object, the others are garbage.
-            for (k2, _) in records::scan_all::<PartMeta>(txn, &keys::part_prefix(&u))? {
-                txn.delete(&k2)?;
-            }
-            gc::enqueue(txn, stored.into_values().map(|p| p.data_id).collect())?;
-            txn.delete(&keys::upload(&b.bucket_id, &k, &u))?;
-            crate::moves::check_writable(txn, &b)?;
-            commit_object(txn, &b, &mut meta, &conditions, true)?;
-            Ok(meta)
-        })
-        .await
+                gc::enqueue(txn, stored.into_values().map(|p| p.data_id).collect())?;
+                txn.delete(&keys::upload(&b.bucket_id, &k, &u))?;
+                crate::moves::check_writable(txn, &b)?;
+                commit_object(txn, &b, &mut meta, &conditions, true)?;
+                Ok(meta)
+            })
+            .await
     }
 
     pub async fn abort_upload(&self, bucket: &Bucket, key: &str, upload_id: &str) -> Result<()> {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
-        self.core.write(move |txn| {
-            load_upload(txn, &b, &k, &u)?;
-            let garbage = drop_parts(txn, &u)?;
-            gc::enqueue(txn, garbage)?;
-            txn.delete(&keys::upload(&b.bucket_id, &k, &u))?;
-            Ok(())
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                load_upload(txn, &b, &k, &u)?;
+                let garbage = drop_parts(txn, &u)?;
+                gc::enqueue(txn, garbage)?;
+                txn.delete(&keys::upload(&b.bucket_id, &k, &u))?;
+                Ok(())
+            })
+            .await
     }
 
     /// Parts after `marker`, at most `max`; also whether more follow.
@@ -338,15 +345,16 @@ impl crate::ObjectService<'_> {
         max: usize,
     ) -> Result<(MultipartUpload, Vec<PartMeta>, bool)> {
         let (b, k, u) = (bucket.clone(), key.to_string(), upload_id.to_string());
-        self.core.read(move |r| {
-            let upload = load_upload(r, &b, &k, &u)?;
-            let prefix = keys::part_prefix(&u);
-            let start = keys::part(&u, marker.saturating_add(1));
-            let (parts, truncated) =
-                records::page::<PartMeta>(r, &start, &meridian_store::meta::prefix_end(&prefix), max)?;
-            Ok((upload, parts, truncated))
-        })
-        .await
+        self.core
+            .read(move |r| {
+                let upload = load_upload(r, &b, &k, &u)?;
+                let prefix = keys::part_prefix(&u);
+                let start = keys::part(&u, marker.saturating_add(1));
+                let (parts, truncated) =
+                    records::page::<PartMeta>(r, &start, &meridian_store::meta::prefix_end(&prefix), max)?;
+                Ok((upload, parts, truncated))
+            })
+            .await
     }
 
     /// Uploads in progress, by key then upload id, after the (key, upload id) markers.
@@ -359,26 +367,27 @@ impl crate::ObjectService<'_> {
         max: usize,
     ) -> Result<(Vec<MultipartUpload>, bool)> {
         let bid = bucket.bucket_id.clone();
-        self.core.read(move |r| {
-            let base = keys::upload_prefix(&bid);
-            let mut start = base.clone();
-            start.extend_from_slice(prefix.as_bytes());
-            let end = meridian_store::meta::prefix_end(&start);
-            if let Some(km) = key_marker.filter(|k| !k.is_empty()) {
-                let mut after = keys::upload(&bid, &km, upload_id_marker.as_deref().unwrap_or(""));
-                match upload_id_marker.filter(|u| !u.is_empty()) {
-                    Some(_) => after.push(0),
-                    // Without an upload-id marker, every upload of the marker key is skipped.
-                    None => after = meridian_store::meta::prefix_end(&keys::upload(&bid, &km, "")),
+        self.core
+            .read(move |r| {
+                let base = keys::upload_prefix(&bid);
+                let mut start = base.clone();
+                start.extend_from_slice(prefix.as_bytes());
+                let end = meridian_store::meta::prefix_end(&start);
+                if let Some(km) = key_marker.filter(|k| !k.is_empty()) {
+                    let mut after = keys::upload(&bid, &km, upload_id_marker.as_deref().unwrap_or(""));
+                    match upload_id_marker.filter(|u| !u.is_empty()) {
+                        Some(_) => after.push(0),
+                        // Without an upload-id marker, every upload of the marker key is skipped.
+                        None => after = meridian_store::meta::prefix_end(&keys::upload(&bid, &km, "")),
+                    }
+                    if after > start {
+                        start = after;
+                    }
                 }
-                if after > start {
-                    start = after;
-                }
-            }
-            let (uploads, truncated) = records::page::<MultipartUpload>(r, &start, &end, max)?;
-            Ok((uploads, truncated))
-        })
-        .await
+                let (uploads, truncated) = records::page::<MultipartUpload>(r, &start, &end, max)?;
+                Ok((uploads, truncated))
+            })
+            .await
     }
 }
 

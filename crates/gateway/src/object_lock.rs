@@ -171,7 +171,8 @@ impl crate::ObjectService<'_> {
         check_bucket_allows_lock(bucket)?;
         let which = version_id.map(VersionRef::parse).transpose()?;
         let (id, key) = (bucket.bucket_id.clone(), key.to_string());
-        self.core.read(move |r| locked_version(r, &id, &key, which.as_ref()).map(|(m, _)| m))
+        self.core
+            .read(move |r| locked_version(r, &id, &key, which.as_ref()).map(|(m, _)| m))
             .await
     }
 
@@ -189,41 +190,42 @@ impl crate::ObjectService<'_> {
         let which = version_id.map(VersionRef::parse).transpose()?;
         let (b, key) = (bucket.clone(), key.to_string());
         let zone_id = self.core.site().zone_id.clone();
-        self.core.write(move |txn| {
-            crate::moves::check_writable(txn, &b)?;
-            let stored = crate::objects::ensure_bucket_current(txn, &b)?;
-            check_bucket_allows_lock(&stored)?;
-            let (old, slot) = locked_version(txn, &b.bucket_id, &key, which.as_ref())?;
-            if !old.versioned {
-                // The null version's record is replaced by any later null write; its lock would not
-                // replicate as a change of one version.
-                return Err(GatewayError::NotImplemented(
-                    "Object Lock settings of the null version cannot be changed".into(),
-                ));
-            }
-            let now = Timestamp::now();
-            let mut lock = old.lock;
-            match change {
-                LockChange::Retention(new) => {
-                    if new.is_some_and(|r| r.until <= now) {
-                        return Err(GatewayError::InvalidArgument(
-                            "The retain until date must be in the future!".into(),
-                        ));
-                    }
-                    if let Some(why) = lock.retention_change_refused(new, bypass_governance, now) {
-                        return Err(GatewayError::ObjectLocked(why.into()));
-                    }
-                    lock.retention = new;
+        self.core
+            .write(move |txn| {
+                crate::moves::check_writable(txn, &b)?;
+                let stored = crate::objects::ensure_bucket_current(txn, &b)?;
+                check_bucket_allows_lock(&stored)?;
+                let (old, slot) = locked_version(txn, &b.bucket_id, &key, which.as_ref())?;
+                if !old.versioned {
+                    // The null version's record is replaced by any later null write; its lock would not
+                    // replicate as a change of one version.
+                    return Err(GatewayError::NotImplemented(
+                        "Object Lock settings of the null version cannot be changed".into(),
+                    ));
                 }
-                LockChange::LegalHold(on) => lock.legal_hold = on,
-            }
-            let meta = ObjectMeta {
-                lock,
-                ..changed_in_place(old, zone_id)
-            };
-            store_meta_update(txn, &b, &meta, slot)?;
-            Ok(meta)
-        })
-        .await
+                let now = Timestamp::now();
+                let mut lock = old.lock;
+                match change {
+                    LockChange::Retention(new) => {
+                        if new.is_some_and(|r| r.until <= now) {
+                            return Err(GatewayError::InvalidArgument(
+                                "The retain until date must be in the future!".into(),
+                            ));
+                        }
+                        if let Some(why) = lock.retention_change_refused(new, bypass_governance, now) {
+                            return Err(GatewayError::ObjectLocked(why.into()));
+                        }
+                        lock.retention = new;
+                    }
+                    LockChange::LegalHold(on) => lock.legal_hold = on,
+                }
+                let meta = ObjectMeta {
+                    lock,
+                    ..changed_in_place(old, zone_id)
+                };
+                store_meta_update(txn, &b, &meta, slot)?;
+                Ok(meta)
+            })
+            .await
     }
 }

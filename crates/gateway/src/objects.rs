@@ -80,16 +80,11 @@ pub struct ObjectService<'a> {
 }
 
 impl ObjectService<'_> {
-    pub async fn put(
-        &self,
-        bucket: &Bucket,
-        key: &str,
-        body: ByteStream,
-        opts: PutOptions,
-    ) -> Result<ObjectMeta> {
+    pub async fn put(&self, bucket: &Bucket, key: &str, body: ByteStream, opts: PutOptions) -> Result<ObjectMeta> {
         validate_object_key(key)?;
         let written = self
-            .core.write_blob(body, opts.content_length, self.core.options.max_object_size)
+            .core
+            .write_blob(body, opts.content_length, self.core.options.max_object_size)
             .await?;
         if let Some(expected) = opts.content_md5 {
             if expected != written.md5 {
@@ -115,8 +110,7 @@ impl ObjectService<'_> {
             acl: opts.acl,
             ..Default::default()
         };
-        self.commit_new(bucket, meta, opts.conditions, vec![written])
-            .await
+        self.commit_new(bucket, meta, opts.conditions, vec![written]).await
     }
 
     /// Makes `meta` the current object (in a versioned bucket: a new version, which gets its id here); on
@@ -131,7 +125,8 @@ impl ObjectService<'_> {
         let b = bucket.clone();
         let fresh = fresh_blobs.clone();
         let result = self
-            .core.write(move |txn| {
+            .core
+            .write(move |txn| {
                 crate::moves::check_writable(txn, &b)?;
                 blob::store_inline(txn, &fresh)?;
                 commit_object(txn, &b, &mut meta, &conditions, true)?;
@@ -177,35 +172,36 @@ impl ObjectService<'_> {
         let id = bucket.bucket_id.clone();
         let never_versioned = bucket.versioning == VersioningStatus::Off;
         let key = key.to_string();
-        self.core.read(move |r| {
-            let Some(which) = which else {
-                if let Some(meta) = versions::current(r, &id, &key)? {
-                    return Ok(meta);
-                }
-                if !never_versioned {
-                    if let Some(top) = versions::newest_noncurrent(r, &id, &key)? {
-                        if top.delete_marker {
-                            return Err(GatewayError::DeleteMarker {
-                                version_id: top.version_id(),
-                                mtime: top.mtime,
-                                by_version: false,
-                            });
+        self.core
+            .read(move |r| {
+                let Some(which) = which else {
+                    if let Some(meta) = versions::current(r, &id, &key)? {
+                        return Ok(meta);
+                    }
+                    if !never_versioned {
+                        if let Some(top) = versions::newest_noncurrent(r, &id, &key)? {
+                            if top.delete_marker {
+                                return Err(GatewayError::DeleteMarker {
+                                    version_id: top.version_id(),
+                                    mtime: top.mtime,
+                                    by_version: false,
+                                });
+                            }
                         }
                     }
+                    return Err(GatewayError::NoSuchKey);
+                };
+                match versions::find(r, &id, &key, &which)? {
+                    Some((meta, _)) if meta.delete_marker => Err(GatewayError::DeleteMarker {
+                        version_id: meta.version_id(),
+                        mtime: meta.mtime,
+                        by_version: true,
+                    }),
+                    Some((meta, _)) => Ok(meta),
+                    None => Err(GatewayError::NoSuchVersion),
                 }
-                return Err(GatewayError::NoSuchKey);
-            };
-            match versions::find(r, &id, &key, &which)? {
-                Some((meta, _)) if meta.delete_marker => Err(GatewayError::DeleteMarker {
-                    version_id: meta.version_id(),
-                    mtime: meta.mtime,
-                    by_version: true,
-                }),
-                Some((meta, _)) => Ok(meta),
-                None => Err(GatewayError::NoSuchVersion),
-            }
-        })
-        .await
+            })
+            .await
     }
 
     pub async fn get(
@@ -233,7 +229,8 @@ impl ObjectService<'_> {
             None => (0..meta.size, false),
         };
         let body = self
-            .core.read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
+            .core
+            .read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
             .await?;
         Ok(ObjectRead {
             meta,
@@ -256,7 +253,8 @@ impl ObjectService<'_> {
         let meta = self.head_version(bucket, key, version_id, conditions).await?;
         let served = part_range(&meta, part_number)?;
         let body = self
-            .core.read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
+            .core
+            .read_segments(meta.manifest.segments.clone(), served.start, served.end - served.start)
             .await?;
         Ok(ObjectRead {
             meta,
@@ -287,11 +285,12 @@ impl ObjectService<'_> {
         let b = bucket.clone();
         let key = key.to_string();
         let zone_id = self.core.site().zone_id.clone();
-        self.core.write(move |txn| {
-            crate::moves::check_writable(txn, &b)?;
-            delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id, bypass_governance)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                crate::moves::check_writable(txn, &b)?;
+                delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id, bypass_governance)
+            })
+            .await
     }
 
     /// Deletes many keys in one transaction; per-key results in order.
@@ -311,31 +310,32 @@ impl ObjectService<'_> {
     ) -> Result<Vec<Result<Deleted>>> {
         let b = bucket.clone();
         let zone_id = self.core.site().zone_id.clone();
-        self.core.write(move |txn| {
-            crate::moves::check_writable(txn, &b)?;
-            let mut out = Vec::with_capacity(entries.len());
-            for (key, version_id) in entries {
-                let which = match (validate_object_key(&key), version_id.as_deref().map(VersionRef::parse)) {
-                    (Err(e), _) => {
-                        out.push(Err(e.into()));
-                        continue;
+        self.core
+            .write(move |txn| {
+                crate::moves::check_writable(txn, &b)?;
+                let mut out = Vec::with_capacity(entries.len());
+                for (key, version_id) in entries {
+                    let which = match (validate_object_key(&key), version_id.as_deref().map(VersionRef::parse)) {
+                        (Err(e), _) => {
+                            out.push(Err(e.into()));
+                            continue;
+                        }
+                        (Ok(()), Some(Err(e))) => {
+                            out.push(Err(e));
+                            continue;
+                        }
+                        (Ok(()), Some(Ok(w))) => Some(w),
+                        (Ok(()), None) => None,
+                    };
+                    // A locked version is refused before anything is written, so the others still go.
+                    match delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id, bypass_governance) {
+                        Err(e @ GatewayError::ObjectLocked(_)) => out.push(Err(e)),
+                        other => out.push(Ok(other?)),
                     }
-                    (Ok(()), Some(Err(e))) => {
-                        out.push(Err(e));
-                        continue;
-                    }
-                    (Ok(()), Some(Ok(w))) => Some(w),
-                    (Ok(()), None) => None,
-                };
-                // A locked version is refused before anything is written, so the others still go.
-                match delete_in_txn(txn, &b, &key, which.as_ref(), &zone_id, bypass_governance) {
-                    Err(e @ GatewayError::ObjectLocked(_)) => out.push(Err(e)),
-                    other => out.push(Ok(other?)),
                 }
-            }
-            Ok(out)
-        })
-        .await
+                Ok(out)
+            })
+            .await
     }
 
     /// CopyObject: `replace_headers` None keeps the source's headers (directive COPY); `replace_tags` None
@@ -411,7 +411,10 @@ impl ObjectService<'_> {
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
             ));
         }
-        let body = self.core.read_segments(src.manifest.segments.clone(), 0, src.size).await?;
+        let body = self
+            .core
+            .read_segments(src.manifest.segments.clone(), 0, src.size)
+            .await?;
         let written = self.core.write_blob(body, Some(src.size), u64::MAX).await?;
         let meta = ObjectMeta {
             key: dst_key.to_string(),

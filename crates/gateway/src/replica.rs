@@ -187,15 +187,10 @@ pub struct ReplicaService<'a> {
 impl ReplicaService<'_> {
     /// Whether a source's object write (`order`, `instance`) of the null version would replace this zone's
     /// state of `key`: when not, the sync agent does not even fetch it.
-    pub async fn write_wanted(
-        &self,
-        bucket: &Bucket,
-        key: &str,
-        order: WriteOrder,
-        instance: &str,
-    ) -> Result<bool> {
+    pub async fn write_wanted(&self, bucket: &Bucket, key: &str, order: WriteOrder, instance: &str) -> Result<bool> {
         let (id, key, instance) = (bucket.bucket_id.clone(), key.to_string(), instance.to_string());
-        self.core.read(move |r| write_wanted(r, &id, &key, &order, &instance, false))
+        self.core
+            .read(move |r| write_wanted(r, &id, &key, &order, &instance, false))
             .await
     }
 
@@ -203,25 +198,21 @@ impl ReplicaService<'_> {
     /// one snapshot.
     pub async fn writes_wanted(&self, bucket: &Bucket, writes: Vec<WriteQuery>) -> Result<Vec<bool>> {
         let id = bucket.bucket_id.clone();
-        self.core.read(move |r| {
-            writes
-                .iter()
-                .map(|w| write_wanted(r, &id, &w.key, &w.order, &w.instance, w.versioned))
-                .collect()
-        })
-        .await
+        self.core
+            .read(move |r| {
+                writes
+                    .iter()
+                    .map(|w| write_wanted(r, &id, &w.key, &w.order, &w.instance, w.versioned))
+                    .collect()
+            })
+            .await
     }
 
     /// Stores the bytes of an object fetched from another zone (inline when small, else a durable file),
     /// checked against the source's size and MD5 (for a plain ETag) so a torn fetch is never made visible;
     /// nothing is visible until `apply_replica_batch` commits it. The object keeps its identity (instance,
     /// mtime, ETag, headers, version) and its zones trace gains this zone.
-    pub async fn stage_write(
-        &self,
-        bucket: &Bucket,
-        source: ObjectMeta,
-        body: ByteStream,
-    ) -> Result<StagedReplica> {
+    pub async fn stage_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<StagedReplica> {
         validate_object_key(&source.key)?;
         let written = self.core.write_blob(body, Some(source.size), u64::MAX).await?;
         let plain_etag = source.parts_count.is_none() && !source.etag.contains('-');
@@ -281,7 +272,8 @@ impl ReplicaService<'_> {
             })
             .collect();
         let result = self
-            .core.write(move |outer| {
+            .core
+            .write(move |outer| {
                 // Sequence counters, stats, data-log marks and the bucket record are read and written once
                 // for the whole batch, not once per change.
                 let mut batch = Coalesced::new(outer);
@@ -405,43 +397,44 @@ impl ReplicaService<'_> {
     /// all) are `large` and fetched one by one, streaming.
     pub async fn read_small(&self, bucket: &Bucket, keys: Vec<String>, max_bytes: u64) -> Result<SmallObjects> {
         let id = bucket.bucket_id.clone();
-        self.core.read(move |r| {
-            let mut out = SmallObjects::default();
-            let mut budget = max_bytes;
-            for spec in keys {
-                let (key, version) = split_fetch_spec(&spec);
-                let found = match version {
-                    None => versions::current(r, &id, key)?,
-                    Some(v) => match VersionRef::parse(v) {
-                        Ok(which) => versions::find(r, &id, key, &which)?.map(|(m, _)| m),
-                        Err(_) => None,
-                    },
-                };
-                let Some(meta) = found.filter(|m| !m.delete_marker) else {
-                    out.missing.push(spec);
-                    continue;
-                };
-                if meta.size > budget {
-                    out.large.push(spec);
-                    continue;
+        self.core
+            .read(move |r| {
+                let mut out = SmallObjects::default();
+                let mut budget = max_bytes;
+                for spec in keys {
+                    let (key, version) = split_fetch_spec(&spec);
+                    let found = match version {
+                        None => versions::current(r, &id, key)?,
+                        Some(v) => match VersionRef::parse(v) {
+                            Ok(which) => versions::find(r, &id, key, &which)?.map(|(m, _)| m),
+                            Err(_) => None,
+                        },
+                    };
+                    let Some(meta) = found.filter(|m| !m.delete_marker) else {
+                        out.missing.push(spec);
+                        continue;
+                    };
+                    if meta.size > budget {
+                        out.large.push(spec);
+                        continue;
+                    }
+                    let Some(bytes) = inline_bytes(r, &meta)? else {
+                        out.large.push(spec);
+                        continue;
+                    };
+                    budget -= meta.size;
+                    out.objects.push((
+                        spec,
+                        ObjectMeta {
+                            manifest: Manifest::default(),
+                            ..meta
+                        },
+                        bytes::Bytes::from(bytes),
+                    ));
                 }
-                let Some(bytes) = inline_bytes(r, &meta)? else {
-                    out.large.push(spec);
-                    continue;
-                };
-                budget -= meta.size;
-                out.objects.push((
-                    spec,
-                    ObjectMeta {
-                        manifest: Manifest::default(),
-                        ..meta
-                    },
-                    bytes::Bytes::from(bytes),
-                ));
-            }
-            Ok(out)
-        })
-        .await
+                Ok(out)
+            })
+            .await
     }
 
     /// Applies a delete made in another zone at `mtime`: the key goes unless this zone holds a newer write;
@@ -478,14 +471,15 @@ impl ReplicaService<'_> {
         data_budget: u64,
     ) -> Result<ReplicaPage> {
         let id = bucket.bucket_id.clone();
-        self.core.read(move |r| {
-            let from = list_start(marker.as_deref());
-            match list_by_scan(r, &id, &from, max, data_budget)? {
-                Some(page) => Ok(page),
-                None => list_by_key(r, &id, from, max, data_budget),
-            }
-        })
-        .await
+        self.core
+            .read(move |r| {
+                let from = list_start(marker.as_deref());
+                match list_by_scan(r, &id, &from, max, data_budget)? {
+                    Some(page) => Ok(page),
+                    None => list_by_key(r, &id, from, max, data_budget),
+                }
+            })
+            .await
     }
 }
 
@@ -840,7 +834,8 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "replicas").await;
         let local = gw
-            .objects().put(&bucket, "k", body(b"local"), Default::default())
+            .objects()
+            .put(&bucket, "k", body(b"local"), Default::default())
             .await
             .unwrap();
 
@@ -860,7 +855,8 @@ mod tests {
         let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(b"remote"));
         let remote = ObjectMeta { etag, ..remote };
         assert_eq!(
-            gw.replica().apply_write(&bucket, remote.clone(), body(b"remote"))
+            gw.replica()
+                .apply_write(&bucket, remote.clone(), body(b"remote"))
                 .await
                 .unwrap(),
             Applied::Done
@@ -875,7 +871,8 @@ mod tests {
             vec!["zone-b".to_string(), gw.site().zone_id.clone()]
         );
         assert_eq!(
-            gw.replica().apply_write(&bucket, remote.clone(), body(b"remote"))
+            gw.replica()
+                .apply_write(&bucket, remote.clone(), body(b"remote"))
                 .await
                 .unwrap(),
             Applied::Superseded,
@@ -885,7 +882,8 @@ mod tests {
         // An older delete loses; a newer one wins and leaves a tombstone an older write cannot pass.
         let older = Timestamp(remote.mtime.0 - 1);
         assert_eq!(
-            gw.replica().apply_delete(&bucket, "k", older, &["zone-c".into()])
+            gw.replica()
+                .apply_delete(&bucket, "k", older, &["zone-c".into()])
                 .await
                 .unwrap(),
             Applied::Superseded
@@ -893,7 +891,8 @@ mod tests {
         assert!(read_all(&gw, &bucket, "k").await.is_some());
         let newer = Timestamp(remote.mtime.0 + 10);
         assert_eq!(
-            gw.replica().apply_delete(&bucket, "k", newer, &["zone-c".into()])
+            gw.replica()
+                .apply_delete(&bucket, "k", newer, &["zone-c".into()])
                 .await
                 .unwrap(),
             Applied::Done
@@ -921,11 +920,13 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "batch").await;
         let held = gw
-            .objects().put(&bucket, "held", body(b"held"), Default::default())
+            .objects()
+            .put(&bucket, "held", body(b"held"), Default::default())
             .await
             .unwrap();
         let gone = gw
-            .objects().put(&bucket, "gone", body(b"gone"), Default::default())
+            .objects()
+            .put(&bucket, "gone", body(b"gone"), Default::default())
             .await
             .unwrap();
         let remote = |key: &str, data: &[u8], mtime: u64| ObjectMeta {
@@ -970,7 +971,8 @@ mod tests {
             Some("p1")
         );
         let wanted = gw
-            .replica().writes_wanted(
+            .replica()
+            .writes_wanted(
                 &bucket,
                 vec![
                     WriteQuery {
@@ -997,7 +999,8 @@ mod tests {
         let mut progress = SyncStateBatch::default();
         progress.put("test/position", &"p2".to_string()).unwrap();
         assert!(gw
-            .replica().apply_batch(&bucket, vec![ReplicaChange::Write(Box::new(staged))], progress)
+            .replica()
+            .apply_batch(&bucket, vec![ReplicaChange::Write(Box::new(staged))], progress)
             .await
             .is_err());
         assert_eq!(
@@ -1016,7 +1019,8 @@ mod tests {
         let (_, bucket) = crate::test_support::user_bucket(&gw, "listing").await;
         for i in 0..24 {
             let data: &'static [u8] = format!("v{i}").into_bytes().leak();
-            gw.objects().put(&bucket, &format!("k{i:02}"), body(data), Default::default())
+            gw.objects()
+                .put(&bucket, &format!("k{i:02}"), body(data), Default::default())
                 .await
                 .unwrap();
         }
@@ -1024,7 +1028,8 @@ mod tests {
             gw.objects().delete(&bucket, &format!("k{i:02}")).await.unwrap();
         }
         let bucket = gw
-            .buckets().set_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
+            .buckets()
+            .set_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
             .await
             .unwrap();
         let mut removed = None;
@@ -1032,7 +1037,8 @@ mod tests {
             for key in ["k05", "k06", "k20", "v-only"] {
                 let data: &'static [u8] = format!("{key}-{round}").into_bytes().leak();
                 let meta = gw
-                    .objects().put(&bucket, key, body(data), Default::default())
+                    .objects()
+                    .put(&bucket, key, body(data), Default::default())
                     .await
                     .unwrap();
                 if key == "k06" && round == 1 {
@@ -1041,7 +1047,8 @@ mod tests {
             }
         }
         gw.objects().delete(&bucket, "k07").await.unwrap();
-        gw.objects().delete_version(&bucket, "k06", removed.as_deref(), false)
+        gw.objects()
+            .delete_version(&bucket, "k06", removed.as_deref(), false)
             .await
             .unwrap();
         let id = bucket.bucket_id.clone();
@@ -1107,11 +1114,13 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let (_, bucket) = crate::test_support::user_bucket(&gw, "versions").await;
         let bucket = gw
-            .buckets().set_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
+            .buckets()
+            .set_versioning(&bucket, meridian_model::VersioningStatus::Enabled)
             .await
             .unwrap();
         let local = gw
-            .objects().put(&bucket, "k", body(b"local"), Default::default())
+            .objects()
+            .put(&bucket, "k", body(b"local"), Default::default())
             .await
             .unwrap();
         assert!(local.versioned);
@@ -1157,7 +1166,8 @@ mod tests {
             ..remote(20, true)
         };
         assert_eq!(
-            gw.replica().apply_one(&bucket, ReplicaChange::Marker(Box::new(marker.clone())))
+            gw.replica()
+                .apply_one(&bucket, ReplicaChange::Marker(Box::new(marker.clone())))
                 .await
                 .unwrap(),
             Applied::Done
@@ -1192,7 +1202,8 @@ mod tests {
             Err(GatewayError::DeleteMarker { .. })
         ));
         let all = gw
-            .core.read({
+            .core
+            .read({
                 let id = bucket.bucket_id.clone();
                 move |r| versions::all_of_key(r, &id, "k")
             })

@@ -77,12 +77,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(
-        meta: Arc<dyn MetaStore>,
-        data: Arc<dyn DataStore>,
-        site: Site,
-        options: GatewayOptions,
-    ) -> Self {
+    pub(crate) fn new(meta: Arc<dyn MetaStore>, data: Arc<dyn DataStore>, site: Site, options: GatewayOptions) -> Self {
         // Pin the zone by id: renaming it or changing the default must not change who this gateway is.
         let zone_selector = Some(site.zone_id.clone());
         Self {

@@ -78,23 +78,25 @@ impl SyncStateService<'_> {
         max: usize,
     ) -> Result<Vec<(String, T)>> {
         let start = keys::sync_state(prefix);
-        self.core.read(move |r| {
-            let end = meridian_store::meta::prefix_end(&start);
-            r.scan(&start, &end, max)?
-                .into_iter()
-                .map(|(k, v)| {
-                    let name = String::from_utf8_lossy(&k[start.len()..]).into_owned();
-                    Ok((name, records::decode(&k, &v)?))
-                })
-                .collect()
-        })
-        .await
+        self.core
+            .read(move |r| {
+                let end = meridian_store::meta::prefix_end(&start);
+                r.scan(&start, &end, max)?
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let name = String::from_utf8_lossy(&k[start.len()..]).into_owned();
+                        Ok((name, records::decode(&k, &v)?))
+                    })
+                    .collect()
+            })
+            .await
     }
 
     /// How many records start with `prefix` (counted up to `limit`).
     pub async fn count(&self, prefix: &str, limit: usize) -> Result<usize> {
         let start = keys::sync_state(prefix);
-        self.core.read(move |r| Ok(r.scan(&start, &meridian_store::meta::prefix_end(&start), limit)?.len()))
+        self.core
+            .read(move |r| Ok(r.scan(&start, &meridian_store::meta::prefix_end(&start), limit)?.len()))
             .await
     }
 

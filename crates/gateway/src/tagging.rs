@@ -68,43 +68,44 @@ impl crate::ObjectService<'_> {
         let b = bucket.clone();
         let key = key.to_string();
         let zone_id = self.core.site().zone_id.clone();
-        self.core.write(move |txn| {
-            crate::moves::check_writable(txn, &b)?;
-            crate::objects::ensure_bucket_current(txn, &b)?;
-            let (old, slot) = match &which {
-                None => crate::versions::current(txn, &b.bucket_id, &key)?
-                    .filter(|o| !o.delete_marker)
-                    .map(|o| (o, Slot::Current))
-                    .ok_or(GatewayError::NoSuchKey)?,
-                Some(w) => match crate::versions::find(txn, &b.bucket_id, &key, w)? {
-                    Some((m, _)) if m.delete_marker => {
-                        return Err(GatewayError::DeleteMarker {
-                            version_id: m.version_id(),
-                            mtime: m.mtime,
-                            by_version: true,
-                        })
-                    }
-                    Some(found) => found,
-                    None => return Err(GatewayError::NoSuchVersion),
-                },
-            };
-            if old.versioned {
-                let meta = ObjectMeta {
-                    tags,
-                    ..crate::object_lock::changed_in_place(old, zone_id)
+        self.core
+            .write(move |txn| {
+                crate::moves::check_writable(txn, &b)?;
+                crate::objects::ensure_bucket_current(txn, &b)?;
+                let (old, slot) = match &which {
+                    None => crate::versions::current(txn, &b.bucket_id, &key)?
+                        .filter(|o| !o.delete_marker)
+                        .map(|o| (o, Slot::Current))
+                        .ok_or(GatewayError::NoSuchKey)?,
+                    Some(w) => match crate::versions::find(txn, &b.bucket_id, &key, w)? {
+                        Some((m, _)) if m.delete_marker => {
+                            return Err(GatewayError::DeleteMarker {
+                                version_id: m.version_id(),
+                                mtime: m.mtime,
+                                by_version: true,
+                            })
+                        }
+                        Some(found) => found,
+                        None => return Err(GatewayError::NoSuchVersion),
+                    },
                 };
-                crate::object_lock::store_meta_update(txn, &b, &meta, slot)?;
-                return Ok(meta);
-            }
-            if slot != Slot::Current {
-                // A rewrite would make it newer than the versions above it.
-                return Err(GatewayError::NotImplemented(
-                    "Tags of a noncurrent null version cannot be changed".into(),
-                ));
-            }
-            crate::object_lock::rewrite_current_null(txn, &b, ObjectMeta { tags, ..old }, zone_id)
-        })
-        .await
+                if old.versioned {
+                    let meta = ObjectMeta {
+                        tags,
+                        ..crate::object_lock::changed_in_place(old, zone_id)
+                    };
+                    crate::object_lock::store_meta_update(txn, &b, &meta, slot)?;
+                    return Ok(meta);
+                }
+                if slot != Slot::Current {
+                    // A rewrite would make it newer than the versions above it.
+                    return Err(GatewayError::NotImplemented(
+                        "Tags of a noncurrent null version cannot be changed".into(),
+                    ));
+                }
+                crate::object_lock::rewrite_current_null(txn, &b, ObjectMeta { tags, ..old }, zone_id)
+            })
+            .await
     }
 }
 
@@ -113,21 +114,22 @@ impl crate::BucketService<'_> {
     /// and the change logged in the metadata log (metadata sync carries it to the other zones).
     pub async fn change_config(&self, bucket: &Bucket, change: BucketConfigChange) -> Result<Bucket> {
         let b = bucket.clone();
-        self.core.write(move |txn| {
-            let key = keys::bucket(&b.tenant, &b.name);
-            let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
-            if stored.bucket_id != b.bucket_id {
-                return Err(GatewayError::NoSuchBucket);
-            }
-            crate::object_lock::check_config_change(&stored, &change)?;
-            change.apply(&mut stored.config);
-            stored.ver = stored.ver.bumped();
-            stored.mtime = Timestamp::now();
-            records::put(txn, &key, &stored)?;
-            crate::mdlog::bucket_written(txn, &stored)?;
-            Ok(stored)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                let key = keys::bucket(&b.tenant, &b.name);
+                let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
+                if stored.bucket_id != b.bucket_id {
+                    return Err(GatewayError::NoSuchBucket);
+                }
+                crate::object_lock::check_config_change(&stored, &change)?;
+                change.apply(&mut stored.config);
+                stored.ver = stored.ver.bumped();
+                stored.mtime = Timestamp::now();
+                records::put(txn, &key, &stored)?;
+                crate::mdlog::bucket_written(txn, &stored)?;
+                Ok(stored)
+            })
+            .await
     }
 }
 

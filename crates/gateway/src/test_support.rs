@@ -24,7 +24,8 @@ pub fn body(data: &'static [u8]) -> ByteStream {
 /// User `u` and its new bucket `name`.
 pub async fn user_bucket(gw: &Gateway, name: &str) -> (meridian_model::User, meridian_model::Bucket) {
     let user = gw
-        .users().create(crate::users::NewUser {
+        .users()
+        .create(crate::users::NewUser {
             uid: "u".into(),
             display_name: "U".into(),
             ..Default::default()

@@ -165,50 +165,54 @@ impl UserService<'_> {
             ver: meridian_model::ObjVersion::first(),
             mtime: now,
         };
-        self.core.write(move |txn| {
-            let ukey = keys::user(&user.full_id());
-            if txn.get(&ukey)?.is_some() {
-                return Err(GatewayError::UserExists(user.full_id()));
-            }
-            let akey = keys::access_key(&access);
-            if txn.get(&akey)?.is_some() {
-                return Err(GatewayError::KeyExists(access));
-            }
-            records::put(txn, &ukey, &user)?;
-            crate::mdlog::user_written(txn, &user)?;
-            txn.put(&akey, user.full_id().as_bytes())?;
-            Ok(user)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                let ukey = keys::user(&user.full_id());
+                if txn.get(&ukey)?.is_some() {
+                    return Err(GatewayError::UserExists(user.full_id()));
+                }
+                let akey = keys::access_key(&access);
+                if txn.get(&akey)?.is_some() {
+                    return Err(GatewayError::KeyExists(access));
+                }
+                records::put(txn, &ukey, &user)?;
+                crate::mdlog::user_written(txn, &user)?;
+                txn.put(&akey, user.full_id().as_bytes())?;
+                Ok(user)
+            })
+            .await
     }
 
     pub async fn info(&self, full_id: &str) -> Result<User> {
         let id = full_id.to_string();
-        self.core.read(move |r| records::get(r, &keys::user(&id))?.ok_or(GatewayError::NoSuchUser(id)))
+        self.core
+            .read(move |r| records::get(r, &keys::user(&id))?.ok_or(GatewayError::NoSuchUser(id)))
             .await
     }
 
     /// The user with this email address (ACL grants by email), compared case-insensitively.
     pub async fn by_email(&self, email: &str) -> Result<User> {
         let wanted = email.to_string();
-        self.core.read(move |r| {
-            records::scan_all::<User>(r, keys::USER.as_bytes())?
-                .into_iter()
-                .map(|(_, u)| u)
-                .find(|u| !u.email.is_empty() && u.email.eq_ignore_ascii_case(&wanted))
-                .ok_or(GatewayError::UnresolvableGrantByEmailAddress(wanted))
-        })
-        .await
+        self.core
+            .read(move |r| {
+                records::scan_all::<User>(r, keys::USER.as_bytes())?
+                    .into_iter()
+                    .map(|(_, u)| u)
+                    .find(|u| !u.email.is_empty() && u.email.eq_ignore_ascii_case(&wanted))
+                    .ok_or(GatewayError::UnresolvableGrantByEmailAddress(wanted))
+            })
+            .await
     }
 
     pub async fn list(&self) -> Result<Vec<String>> {
-        self.core.read(|r| {
-            Ok(records::scan_all::<User>(r, keys::USER.as_bytes())?
-                .into_iter()
-                .map(|(_, u)| u.full_id())
-                .collect())
-        })
-        .await
+        self.core
+            .read(|r| {
+                Ok(records::scan_all::<User>(r, keys::USER.as_bytes())?
+                    .into_iter()
+                    .map(|(_, u)| u.full_id())
+                    .collect())
+            })
+            .await
     }
 
     /// Finds the user owning an access key and that key's secret (authentication). Besides users' keys, two
@@ -217,50 +221,48 @@ impl UserService<'_> {
     pub async fn lookup_access_key(&self, access: &str) -> Result<(User, String)> {
         let ak = access.to_string();
         let site = self.core.site();
-        self.core.read(move |r| {
-            let Some(owner) = r.get(&keys::access_key(&ak))? else {
-                if site.system_key.access_key == ak && !ak.is_empty() {
-                    return Ok((
-                        system_principal(&format!("zone.{}", site.zone_name)),
-                        site.system_key.secret_key.clone(),
-                    ));
-                }
-                let local: Option<AccessKey> = records::get(r, &keys::config("local-admin", "key"))?;
-                return match local.filter(|k| k.access_key == ak) {
-                    Some(k) => Ok((system_principal("local-admin"), k.secret_key)),
-                    None => Err(GatewayError::NoSuchKeyId(ak)),
+        self.core
+            .read(move |r| {
+                let Some(owner) = r.get(&keys::access_key(&ak))? else {
+                    if site.system_key.access_key == ak && !ak.is_empty() {
+                        return Ok((
+                            system_principal(&format!("zone.{}", site.zone_name)),
+                            site.system_key.secret_key.clone(),
+                        ));
+                    }
+                    let local: Option<AccessKey> = records::get(r, &keys::config("local-admin", "key"))?;
+                    return match local.filter(|k| k.access_key == ak) {
+                        Some(k) => Ok((system_principal("local-admin"), k.secret_key)),
+                        None => Err(GatewayError::NoSuchKeyId(ak)),
+                    };
                 };
-            };
-            let owner = String::from_utf8_lossy(&owner).into_owned();
-            let user: User = records::get(r, &keys::user(&owner))?.ok_or(GatewayError::NoSuchUser(owner))?;
-            let secret = user
-                .keys
-                .iter()
-                .find(|k| k.access_key == ak)
-                .map(|k| k.secret_key.clone())
-                .ok_or(GatewayError::NoSuchKeyId(ak))?;
-            Ok((user, secret))
-        })
-        .await
+                let owner = String::from_utf8_lossy(&owner).into_owned();
+                let user: User = records::get(r, &keys::user(&owner))?.ok_or(GatewayError::NoSuchUser(owner))?;
+                let secret = user
+                    .keys
+                    .iter()
+                    .find(|k| k.access_key == ak)
+                    .map(|k| k.secret_key.clone())
+                    .ok_or(GatewayError::NoSuchKeyId(ak))?;
+                Ok((user, secret))
+            })
+            .await
     }
 
-    async fn modify(
-        &self,
-        full_id: &str,
-        f: impl FnOnce(&mut User) -> Result<()> + Send + 'static,
-    ) -> Result<User> {
+    async fn modify(&self, full_id: &str, f: impl FnOnce(&mut User) -> Result<()> + Send + 'static) -> Result<User> {
         let id = full_id.to_string();
-        self.core.write(move |txn| {
-            let key = keys::user(&id);
-            let mut user: User = records::get(txn, &key)?.ok_or(GatewayError::NoSuchUser(id))?;
-            f(&mut user)?;
-            user.ver = user.ver.bumped();
-            user.mtime = Timestamp::now();
-            records::put(txn, &key, &user)?;
-            crate::mdlog::user_written(txn, &user)?;
-            Ok(user)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                let key = keys::user(&id);
+                let mut user: User = records::get(txn, &key)?.ok_or(GatewayError::NoSuchUser(id))?;
+                f(&mut user)?;
+                user.ver = user.ver.bumped();
+                user.mtime = Timestamp::now();
+                records::put(txn, &key, &user)?;
+                crate::mdlog::user_written(txn, &user)?;
+                Ok(user)
+            })
+            .await
     }
 
     pub async fn set_suspended(&self, full_id: &str, suspended: bool) -> Result<User> {
@@ -276,44 +278,46 @@ impl UserService<'_> {
         let secret = secret.unwrap_or_else(generate_secret_key);
         validate_key_pair(&access, &secret)?;
         let id = full_id.to_string();
-        self.core.write(move |txn| {
-            let key = keys::user(&id);
-            let mut user: User = records::get(txn, &key)?.ok_or(GatewayError::NoSuchUser(id.clone()))?;
-            let akey = keys::access_key(&access);
-            if txn.get(&akey)?.is_some() {
-                return Err(GatewayError::KeyExists(access));
-            }
-            user.keys.push(AccessKey {
-                access_key: access,
-                secret_key: secret,
-            });
-            user.ver = user.ver.bumped();
-            user.mtime = Timestamp::now();
-            records::put(txn, &key, &user)?;
-            crate::mdlog::user_written(txn, &user)?;
-            txn.put(&akey, id.as_bytes())?;
-            Ok(user)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                let key = keys::user(&id);
+                let mut user: User = records::get(txn, &key)?.ok_or(GatewayError::NoSuchUser(id.clone()))?;
+                let akey = keys::access_key(&access);
+                if txn.get(&akey)?.is_some() {
+                    return Err(GatewayError::KeyExists(access));
+                }
+                user.keys.push(AccessKey {
+                    access_key: access,
+                    secret_key: secret,
+                });
+                user.ver = user.ver.bumped();
+                user.mtime = Timestamp::now();
+                records::put(txn, &key, &user)?;
+                crate::mdlog::user_written(txn, &user)?;
+                txn.put(&akey, id.as_bytes())?;
+                Ok(user)
+            })
+            .await
     }
 
     pub async fn remove_key(&self, access: &str) -> Result<User> {
         let ak = access.to_string();
-        self.core.write(move |txn| {
-            let akey = keys::access_key(&ak);
-            let owner = txn.get(&akey)?.ok_or_else(|| GatewayError::NoSuchKeyId(ak.clone()))?;
-            let owner = String::from_utf8_lossy(&owner).into_owned();
-            let ukey = keys::user(&owner);
-            let mut user: User = records::get(txn, &ukey)?.ok_or(GatewayError::NoSuchUser(owner))?;
-            user.keys.retain(|k| k.access_key != ak);
-            user.ver = user.ver.bumped();
-            user.mtime = Timestamp::now();
-            records::put(txn, &ukey, &user)?;
-            crate::mdlog::user_written(txn, &user)?;
-            txn.delete(&akey)?;
-            Ok(user)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                let akey = keys::access_key(&ak);
+                let owner = txn.get(&akey)?.ok_or_else(|| GatewayError::NoSuchKeyId(ak.clone()))?;
+                let owner = String::from_utf8_lossy(&owner).into_owned();
+                let ukey = keys::user(&owner);
+                let mut user: User = records::get(txn, &ukey)?.ok_or(GatewayError::NoSuchUser(owner))?;
+                user.keys.retain(|k| k.access_key != ak);
+                user.ver = user.ver.bumped();
+                user.mtime = Timestamp::now();
+                records::put(txn, &ukey, &user)?;
+                crate::mdlog::user_written(txn, &user)?;
+                txn.delete(&akey)?;
+                Ok(user)
+            })
+            .await
     }
 
     /// Removes a user. Refused while the user owns buckets unless `purge_data` (which removes them too).
@@ -332,14 +336,15 @@ impl UserService<'_> {
                 self.core.buckets().remove(&b.tenant, &b.name, true).await?;
             }
         }
-        self.core.write(move |txn| {
-            for k in &user.keys {
-                txn.delete(&keys::access_key(&k.access_key))?;
-            }
-            txn.delete(&keys::user(&user.full_id()))?;
-            crate::mdlog::user_removed(txn, &user)
-        })
-        .await
+        self.core
+            .write(move |txn| {
+                for k in &user.keys {
+                    txn.delete(&keys::access_key(&k.access_key))?;
+                }
+                txn.delete(&keys::user(&user.full_id()))?;
+                crate::mdlog::user_removed(txn, &user)
+            })
+            .await
     }
 }
 

@@ -1,8 +1,7 @@
 //! What several gateways of one zone (processes over one shared store) need from each other: zone-wide
-//! leases for the work that must run once per zone, and refreshing the in-memory site view when another
-//! gateway (or an admin verb) changed the configuration.
+//! leases for the work that must run once per zone, the store's commit counter, and waking this process's
+//! log followers. Refreshing the site view another gateway changed is `RealmService::refresh_site`.
 
-use crate::realm::load_site;
 use crate::{Gateway, Result};
 use std::time::Duration;
 
@@ -12,23 +11,6 @@ impl Gateway {
         let meta = self.core.meta.clone();
         let (name, holder) = (name.to_string(), holder.to_string());
         Ok(tokio::task::spawn_blocking(move || meta.try_lease(&name, &holder, ttl)).await??)
-    }
-}
-
-impl crate::RealmService<'_> {
-    /// Re-reads the configuration and swaps the site view only if it changed (a period committed or pulled
-    /// through another gateway of the zone); returns whether it did.
-    pub async fn refresh_site(&self) -> Result<bool> {
-        let selector = self.core.zone_selector.clone();
-        let site = self.core.read(move |r| load_site(r, selector.as_deref())).await?;
-        if format!("{:?}", *self.core.site()) == format!("{site:?}") {
-            return Ok(false);
-        }
-        if let Some(p) = &site.period {
-            tracing::info!(period = %p.id, epoch = p.epoch, zone = %site.zone_name, "now serving period (changed by another gateway)");
-        }
-        self.core.set_site(site);
-        Ok(true)
     }
 }
 

@@ -28,7 +28,8 @@ async fn rules_of(guard: &RequestGuard, uri: &Uri, headers: &HeaderMap) -> Optio
     let (tenant, name) = meridian_gateway::buckets::resolve_bucket_name("", &named);
     guard
         .gateway()
-        .buckets().get(&tenant, &name)
+        .buckets()
+        .get(&tenant, &name)
         .await
         .ok()
         .map(|b| b.config.cors)

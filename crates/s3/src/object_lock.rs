@@ -245,7 +245,8 @@ impl MeridianS3 {
             Some(_) => return Err(s3_error!(MalformedXML, "Retention needs both Mode and RetainUntilDate")),
         };
         self.gw
-            .objects().set_lock(
+            .objects()
+            .set_lock(
                 &bucket,
                 &input.key,
                 input.version_id.as_deref(),
@@ -268,7 +269,8 @@ impl MeridianS3 {
     ) -> S3Result<meridian_model::ObjectMeta> {
         let (_, bucket) = self.caller_object(req, bucket, Some(key), action).await?;
         self.gw
-            .objects().lock_of(&bucket, key, version_id)
+            .objects()
+            .lock_of(&bucket, key, version_id)
             .await
             .map_err(to_s3_error)
     }
@@ -317,7 +319,8 @@ impl MeridianS3 {
             _ => return Err(s3_error!(MalformedXML, "LegalHold needs a Status of ON or OFF")),
         };
         self.gw
-            .objects().set_lock(
+            .objects()
+            .set_lock(
                 &bucket,
                 &input.key,
                 input.version_id.as_deref(),

@@ -164,7 +164,8 @@ impl MeridianS3 {
             .await?;
         let meta = self
             .gw
-            .objects().version(&bucket, &input.key, input.version_id.as_deref())
+            .objects()
+            .version(&bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_s3_error)?;
         let (owner, grants) = self.acl_to_dto(&object_acl(&meta)).await;
@@ -193,7 +194,8 @@ impl MeridianS3 {
         let input = req.input;
         let meta = self
             .gw
-            .objects().version(&bucket, &input.key, input.version_id.as_deref())
+            .objects()
+            .version(&bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_s3_error)?;
         let owner = object_acl(&meta).owner;
@@ -202,7 +204,8 @@ impl MeridianS3 {
             .await?;
         check_public_acl_allowed(&bucket, &acl)?;
         self.gw
-            .objects().put_acl(&bucket, &input.key, input.version_id.as_deref(), acl)
+            .objects()
+            .put_acl(&bucket, &input.key, input.version_id.as_deref(), acl)
             .await
             .map_err(to_s3_error)?;
         ok(PutObjectAclOutput::default())

@@ -328,7 +328,8 @@ impl S3 for MeridianS3 {
         };
         let mut buckets: Vec<Bucket> = self
             .gw
-            .buckets().list(&user.full_id())
+            .buckets()
+            .list(&user.full_id())
             .await
             .s3()?
             .into_iter()
@@ -382,7 +383,8 @@ impl S3 for MeridianS3 {
         let acl = self.acl_from_headers(&req.headers, &owner, &owner, None).await?;
         let created = if self.gw.site().is_meta_master() {
             self.gw
-                .buckets().create_with_acl(&user, &name, location.as_deref(), acl)
+                .buckets()
+                .create_with_acl(&user, &name, location.as_deref(), acl)
                 .await
         } else {
             match self.gw.buckets().check_location(location.as_deref()) {
@@ -430,7 +432,11 @@ impl S3 for MeridianS3 {
             let remove = AdminRequest::new(http::Method::DELETE, "metadata/bucket").param("key", spec);
             master::forward(&self.gw, &remove).await.s3()?;
         }
-        self.gw.buckets().delete(&user, &bucket.tenant, &bucket.name).await.s3()?;
+        self.gw
+            .buckets()
+            .delete(&user, &bucket.tenant, &bucket.name)
+            .await
+            .s3()?;
         ok(DeleteBucketOutput::default())
     }
 
@@ -577,12 +583,14 @@ impl S3 for MeridianS3 {
         let read = match input.part_number {
             Some(n) => {
                 self.gw
-                    .objects().get_part(&bucket, &input.key, input.version_id.as_deref(), n, &conds)
+                    .objects()
+                    .get_part(&bucket, &input.key, input.version_id.as_deref(), n, &conds)
                     .await
             }
             None => {
                 self.gw
-                    .objects().get_version(
+                    .objects()
+                    .get_version(
                         &bucket,
                         &input.key,
                         input.version_id.as_deref(),
@@ -672,7 +680,8 @@ impl S3 for MeridianS3 {
         }
         let meta = match self
             .gw
-            .objects().head_version(&bucket, &input.key, input.version_id.as_deref(), &conds)
+            .objects()
+            .head_version(&bucket, &input.key, input.version_id.as_deref(), &conds)
             .await
         {
             Ok(m) => m,
@@ -737,7 +746,8 @@ impl S3 for MeridianS3 {
             && self.may_bypass_governance(&req, user.as_ref(), &bucket, &req.input.key);
         let deleted = self
             .gw
-            .objects().delete_version(&bucket, &req.input.key, req.input.version_id.as_deref(), bypass)
+            .objects()
+            .delete_version(&bucket, &req.input.key, req.input.version_id.as_deref(), bypass)
             .await
             .s3()?;
         ok(DeleteObjectOutput {
@@ -789,7 +799,8 @@ impl S3 for MeridianS3 {
             .collect();
         let mut allowed_results = self
             .gw
-            .objects().delete_versions(&bucket, allowed, bypass)
+            .objects()
+            .delete_versions(&bucket, allowed, bypass)
             .await
             .s3()?
             .into_iter();
@@ -878,7 +889,8 @@ impl S3 for MeridianS3 {
         );
         let (src, meta) = self
             .gw
-            .objects().copy_version(
+            .objects()
+            .copy_version(
                 &src_bucket,
                 &src_key,
                 src_version.as_deref(),
@@ -1127,7 +1139,8 @@ impl S3 for MeridianS3 {
         }
         let part = self
             .gw
-            .objects().upload_part(
+            .objects()
+            .upload_part(
                 &bucket,
                 &input.key,
                 &input.upload_id,
@@ -1165,7 +1178,8 @@ impl S3 for MeridianS3 {
         );
         let part = self
             .gw
-            .objects().upload_part_copy(
+            .objects()
+            .upload_part_copy(
                 &bucket,
                 &input.key,
                 &input.upload_id,
@@ -1215,7 +1229,8 @@ impl S3 for MeridianS3 {
         let conds = conditions(input.if_match, input.if_none_match, None, None);
         let meta = self
             .gw
-            .objects().complete_upload(&bucket, &input.key, &input.upload_id, parts, conds, checksum::combine)
+            .objects()
+            .complete_upload(&bucket, &input.key, &input.upload_id, parts, conds, checksum::combine)
             .await
             .s3()?;
         let mut out = CompleteMultipartUploadOutput {
@@ -1235,7 +1250,8 @@ impl S3 for MeridianS3 {
             .caller_object(&req, &req.input.bucket, Some(&req.input.key), "s3:AbortMultipartUpload")
             .await?;
         self.gw
-            .objects().abort_upload(&bucket, &req.input.key, &req.input.upload_id)
+            .objects()
+            .abort_upload(&bucket, &req.input.key, &req.input.upload_id)
             .await
             .s3()?;
         ok(AbortMultipartUploadOutput::default())
@@ -1255,7 +1271,8 @@ impl S3 for MeridianS3 {
         let max = input.max_parts.map_or(1000, |n| n.clamp(0, 1000) as usize);
         let (upload, parts, truncated) = self
             .gw
-            .objects().list_parts(&bucket, &input.key, &input.upload_id, marker, max)
+            .objects()
+            .list_parts(&bucket, &input.key, &input.upload_id, marker, max)
             .await
             .s3()?;
         let owner = owner_of(&upload.owner, &self.display_name(&upload.owner).await);
@@ -1302,7 +1319,8 @@ impl S3 for MeridianS3 {
         let max = input.max_uploads.map_or(1000, |n| n.clamp(0, 1000) as usize);
         let (uploads, truncated) = self
             .gw
-            .objects().list_uploads(
+            .objects()
+            .list_uploads(
                 &bucket,
                 input.prefix.clone().unwrap_or_default(),
                 input.key_marker.clone(),

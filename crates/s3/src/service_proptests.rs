@@ -45,7 +45,8 @@ fn env() -> &'static Env {
             .await
             .unwrap();
             let user = gw
-                .users().create(NewUser {
+                .users()
+                .create(NewUser {
                     tenant: String::new(),
                     uid: "fuzzer".into(),
                     display_name: "Fuzzer".into(),

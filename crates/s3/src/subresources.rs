@@ -148,7 +148,8 @@ impl MeridianS3 {
         meridian_gateway::tagging::validate_tags(&tags, MAX_OBJECT_TAGS).map_err(to_s3_error)?;
         let meta = self
             .gw
-            .objects().put_version_tags(&bucket, &input.key, input.version_id.as_deref(), tags)
+            .objects()
+            .put_version_tags(&bucket, &input.key, input.version_id.as_deref(), tags)
             .await
             .map_err(to_s3_error)?;
         ok(PutObjectTaggingOutput {
@@ -169,7 +170,8 @@ impl MeridianS3 {
         let (_, bucket) = self.caller_object(req, bucket, Some(key), action).await?;
         let meta = self
             .gw
-            .objects().version(&bucket, key, version_id)
+            .objects()
+            .version(&bucket, key, version_id)
             .await
             .map_err(to_s3_error)?;
         Ok((bucket, meta))
@@ -212,7 +214,8 @@ impl MeridianS3 {
         // Nothing to remove: no rewrite, no log entry.
         if !meta.tags.is_empty() {
             self.gw
-                .objects().put_version_tags(&bucket, &req.input.key, input.version_id.as_deref(), Vec::new())
+                .objects()
+                .put_version_tags(&bucket, &req.input.key, input.version_id.as_deref(), Vec::new())
                 .await
                 .map_err(to_s3_error)?;
         }

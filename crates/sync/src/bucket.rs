@@ -288,7 +288,8 @@ async fn stage(
         })
         .collect();
     let wanted: HashSet<String> = gw
-        .replica().writes_wanted(bucket, candidates)
+        .replica()
+        .writes_wanted(bucket, candidates)
         .await?
         .into_iter()
         .zip(specs)

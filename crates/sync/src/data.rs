@@ -25,7 +25,8 @@ const MAX_BUCKET_BACKOFF: Duration = Duration::from_secs(30);
 pub(crate) async fn datalog_step(agent: &Agent) -> Result<bool> {
     let (gw, src) = (&agent.gw, &agent.source);
     if gw
-        .sync_state().get::<LogSync>(&state::log_state(LOG, &src.zone_id))
+        .sync_state()
+        .get::<LogSync>(&state::log_state(LOG, &src.zone_id))
         .await?
         .is_none()
     {
@@ -156,7 +157,8 @@ async fn refill(
 ) -> Result<Vec<(String, String)>> {
     let pending: Vec<(String, String)> = agent
         .gw
-        .sync_state().scan(&state::pending_prefix(&agent.source.zone_id), 10_000)
+        .sync_state()
+        .scan(&state::pending_prefix(&agent.source.zone_id), 10_000)
         .await?;
     if pending.is_empty() {
         finish_full_sync(agent).await?;

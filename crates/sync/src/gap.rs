@@ -63,7 +63,8 @@ pub(crate) async fn check_until_done(agent: &Agent, log: &str) {
 async fn check(agent: &Agent, log: &str) -> Result<()> {
     let (gw, src) = (&agent.gw, &agent.source);
     let Some(mut progress) = gw
-        .sync_state().get::<LogSync>(&state::log_state(log, &src.zone_id))
+        .sync_state()
+        .get::<LogSync>(&state::log_state(log, &src.zone_id))
         .await?
     else {
         return Ok(()); // not started: the first pass is a full sync anyway
@@ -100,7 +101,8 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
             .filter_map(|b| b.key.rsplit(':').next().map(|id| (id, b.key.as_str())))
             .collect();
         let states: Vec<(String, BucketSync)> = gw
-            .sync_state().scan(&state::bucket_prefix(&src.zone_id), usize::MAX)
+            .sync_state()
+            .scan(&state::bucket_prefix(&src.zone_id), usize::MAX)
             .await?;
         for (id, st) in states {
             let Some(upto) = trimmed.buckets.get(&id) else { continue };
@@ -134,7 +136,8 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
             "the source trimmed its log past this zone's position (restored from a backup?): falling back to full sync");
     }
     let mut kept: Vec<Fallback> = gw
-        .sync_state().get(&fallbacks_name(log, &src.zone_id))
+        .sync_state()
+        .get(&fallbacks_name(log, &src.zone_id))
         .await?
         .unwrap_or_default();
     kept.extend(found);

@@ -136,7 +136,8 @@ pub fn retry(log: &str, src: &str, key: &str) -> String {
 /// Every shard's marker of one log's sync from one source.
 pub async fn shard_markers(gw: &Gateway, log: &str, src: &str) -> Result<HashMap<u32, String>> {
     Ok(gw
-        .sync_state().scan::<String>(&shard_prefix(log, src), 10_000)
+        .sync_state()
+        .scan::<String>(&shard_prefix(log, src), 10_000)
         .await?
         .into_iter()
         .filter_map(|(shard, m)| shard.parse().ok().map(|s| (s, m)))

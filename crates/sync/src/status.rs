@@ -67,7 +67,8 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
     let markers = state::shard_markers(gw, log, &zone.id).await?;
     let is_data = log == data::LOG;
     let pending = if is_data {
-        gw.sync_state().count(&state::pending_prefix(&zone.id), usize::MAX)
+        gw.sync_state()
+            .count(&state::pending_prefix(&zone.id), usize::MAX)
             .await?
     } else {
         0
@@ -75,7 +76,8 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
     let (mut items_done, mut bytes_done) = (progress.as_ref().map_or(0, |p| p.items_done), 0u64);
     if is_data {
         for (_, b) in gw
-            .sync_state().scan::<BucketSync>(&state::bucket_prefix(&zone.id), usize::MAX)
+            .sync_state()
+            .scan::<BucketSync>(&state::bucket_prefix(&zone.id), usize::MAX)
             .await?
         {
             items_done += b.objects_done;
@@ -97,7 +99,8 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
     };
     // Metadata entries this zone could not apply (the shards went on past them; see meta.rs).
     let set_aside = gw
-        .sync_state().scan::<state::RetryEntry>(&state::retry_prefix(log, &zone.id), SET_ASIDE_SHOWN)
+        .sync_state()
+        .scan::<state::RetryEntry>(&state::retry_prefix(log, &zone.id), SET_ASIDE_SHOWN)
         .await?;
     let mut doc = SourceStatus {
         source_zone: Named::new(&zone.id, &zone.name),
@@ -130,7 +133,8 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
                 .collect()
         }),
         full_sync_fallbacks: gw
-            .sync_state().get::<Vec<Fallback>>(&crate::gap::fallbacks_name(log, &zone.id))
+            .sync_state()
+            .get::<Vec<Fallback>>(&crate::gap::fallbacks_name(log, &zone.id))
             .await?
             .unwrap_or_default(),
         ..SourceStatus::default()
@@ -240,9 +244,13 @@ async fn data_behind(
     progress: Option<&LogSync>,
 ) -> Result<Behind> {
     let mut exact = behind.len() <= AGE_PROBES;
-    let pending_total = gw.sync_state().count(&state::pending_prefix(zone_id), usize::MAX).await?;
+    let pending_total = gw
+        .sync_state()
+        .count(&state::pending_prefix(zone_id), usize::MAX)
+        .await?;
     let mut buckets: BTreeSet<String> = gw
-        .sync_state().scan::<String>(&state::pending_prefix(zone_id), BUCKET_PROBES)
+        .sync_state()
+        .scan::<String>(&state::pending_prefix(zone_id), BUCKET_PROBES)
         .await?
         .into_iter()
         .map(|(k, _)| k)
@@ -358,7 +366,8 @@ pub async fn bucket_status(gw: &Gateway, spec: &str) -> Result<BucketSyncStatus>
         }
         let st: Option<BucketSync> = gw.sync_state().get(&state::bucket(&zone.id, &bucket.bucket_id)).await?;
         let pending = gw
-            .sync_state().get::<String>(&state::pending(&zone.id, &key))
+            .sync_state()
+            .get::<String>(&state::pending(&zone.id, &key))
             .await?
             .is_some();
         let source = Source::new(&zone, &site).with_timeout(PROBE_TIMEOUT);
@@ -395,11 +404,13 @@ pub async fn markers(gw: &Gateway, source_zone: &str) -> Result<SyncMarkers> {
     let mut logs = Vec::new();
     for log in [meta::LOG, data::LOG] {
         let started = gw
-            .sync_state().get::<LogSync>(&state::log_state(log, source_zone))
+            .sync_state()
+            .get::<LogSync>(&state::log_state(log, source_zone))
             .await?
             .is_some();
         let shards: BTreeMap<u32, String> = gw
-            .sync_state().scan::<String>(&state::shard_prefix(log, source_zone), 10_000)
+            .sync_state()
+            .scan::<String>(&state::shard_prefix(log, source_zone), 10_000)
             .await?
             .into_iter()
             .map(|(s, m)| (s.trim_start_matches('0').parse::<u32>().unwrap_or(0), m))
@@ -409,13 +420,15 @@ pub async fn markers(gw: &Gateway, source_zone: &str) -> Result<SyncMarkers> {
     let data = logs.pop().flatten();
     let metadata = logs.pop().flatten();
     let buckets = gw
-        .sync_state().scan::<BucketSync>(&state::bucket_prefix(source_zone), usize::MAX)
+        .sync_state()
+        .scan::<BucketSync>(&state::bucket_prefix(source_zone), usize::MAX)
         .await?
         .into_iter()
         .map(|(id, b)| (id, b.needed_from().to_string()))
         .collect();
     let pending = gw
-        .sync_state().scan::<String>(&state::pending_prefix(source_zone), usize::MAX)
+        .sync_state()
+        .scan::<String>(&state::pending_prefix(source_zone), usize::MAX)
         .await?
         .into_iter()
         .map(|(k, _)| k)

@@ -159,17 +159,18 @@ async fn copy_loop(
     latest: &Mutex<MoveRecord>,
 ) -> Result<()> {
     let bucket = local_bucket(gw, rec).await?;
-    gw.moves().begin(
-        &rec.bucket_id,
-        LocalMove {
-            move_id: rec.id.clone(),
-            role: MoveRole::Target,
-            from_zonegroup: rec.from_zonegroup.clone(),
-            to_zonegroup: rec.to_zonegroup.clone(),
-            fenced: None,
-        },
-    )
-    .await?;
+    gw.moves()
+        .begin(
+            &rec.bucket_id,
+            LocalMove {
+                move_id: rec.id.clone(),
+                role: MoveRole::Target,
+                from_zonegroup: rec.from_zonegroup.clone(),
+                to_zonegroup: rec.to_zonegroup.clone(),
+                fenced: None,
+            },
+        )
+        .await?;
     let spec = rec.spec();
     loop {
         let site = gw.site();

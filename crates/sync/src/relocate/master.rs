@@ -24,7 +24,8 @@ pub async fn load(gw: &Gateway, spec: &str) -> Result<Option<MoveRecord>> {
 
 pub async fn load_all(gw: &Gateway) -> Result<Vec<MoveRecord>> {
     Ok(gw
-        .sync_state().scan::<MoveRecord>(RECORD_PREFIX, 100_000)
+        .sync_state()
+        .scan::<MoveRecord>(RECORD_PREFIX, 100_000)
         .await?
         .into_iter()
         .map(|(_, r)| r)
@@ -582,7 +583,8 @@ async fn cutover(
         if r.phase != MovePhase::Cutover || r.attempt != rec.attempt {
             return Ok(());
         }
-        gw.moves().flip_zonegroup(&r.tenant, &r.name, &r.bucket_id, &r.to_zonegroup)
+        gw.moves()
+            .flip_zonegroup(&r.tenant, &r.name, &r.bucket_id, &r.to_zonegroup)
             .await
             .map_err(SyncError::from)?;
         let now = Timestamp::now();

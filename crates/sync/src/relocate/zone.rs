@@ -21,17 +21,18 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
     let bucket = local_bucket(gw, call).await?;
     match call.op.as_str() {
         "hold" => {
-            gw.moves().begin(
-                &call.bucket_id,
-                LocalMove {
-                    move_id: call.move_id.clone(),
-                    role: MoveRole::Source,
-                    from_zonegroup: call.from_zonegroup.clone(),
-                    to_zonegroup: call.to_zonegroup.clone(),
-                    fenced: None,
-                },
-            )
-            .await?;
+            gw.moves()
+                .begin(
+                    &call.bucket_id,
+                    LocalMove {
+                        move_id: call.move_id.clone(),
+                        role: MoveRole::Source,
+                        from_zonegroup: call.from_zonegroup.clone(),
+                        to_zonegroup: call.to_zonegroup.clone(),
+                        fenced: None,
+                    },
+                )
+                .await?;
             let stats = match &bucket {
                 Some(b) => gw.buckets().stats(b).await?,
                 None => Default::default(),
@@ -39,9 +40,7 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
             Ok(json!({"objects": stats.num_objects, "bytes": stats.size}))
         }
         "fence" => {
-            let head = gw
-                .moves().fence(&call.bucket_id, &call.move_id, call.attempt)
-                .await?;
+            let head = gw.moves().fence(&call.bucket_id, &call.move_id, call.attempt).await?;
             tracing::info!(bucket = %call.bucket, attempt = call.attempt, %head, "bucket writes fenced for the cut-over");
             Ok(json!({ "head": head }))
         }
