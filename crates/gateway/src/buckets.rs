@@ -1,9 +1,12 @@
-//! Buckets: create (in this zonegroup), look up, list, stats, delete (only empty) and purge.
+//! Buckets: create (in this zonegroup), look up, list, stats, versioning and sub-resource changes (on the
+//! metadata master), delete (only empty) and purge.
 
 use crate::error::{GatewayError, Result};
 use crate::{gc, keys, logs, records};
 use meridian_model::names::validate_bucket_name;
-use meridian_model::{Acl, Bucket, BucketStats, MultipartUpload, ObjectMeta, Timestamp, User, VersioningStatus};
+use meridian_model::{
+    Acl, Bucket, BucketConfigChange, BucketStats, MultipartUpload, ObjectMeta, Timestamp, User, VersioningStatus,
+};
 use meridian_store::WriteTxn;
 
 /// `tenant/name` (radosgw-admin's form) or a plain name in the default tenant.
@@ -39,6 +42,15 @@ pub fn authorize(user: &User, bucket: &Bucket) -> Result<()> {
     } else {
         Err(GatewayError::AccessDenied)
     }
+}
+
+/// Stores `bucket` as its next version (version bumped, mtime now) and logs it in the metadata log: every
+/// change of a bucket's own record on the metadata master goes this way.
+fn store_next_version(txn: &mut dyn WriteTxn, bucket: &mut Bucket) -> Result<()> {
+    bucket.ver = bucket.ver.bumped();
+    bucket.mtime = Timestamp::now();
+    records::put(txn, &keys::bucket(&bucket.tenant, &bucket.name), bucket)?;
+    crate::mdlog::bucket_written(txn, bucket)
 }
 
 /// Buckets: create, look up, list, versioning and configuration, delete.
@@ -245,10 +257,7 @@ impl BucketService<'_> {
                 ));
                 }
                 stored.versioning = status;
-                stored.ver = stored.ver.bumped();
-                stored.mtime = Timestamp::now();
-                records::put(txn, &key, &stored)?;
-                crate::mdlog::bucket_written(txn, &stored)?;
+                store_next_version(txn, &mut stored)?;
                 Ok(stored)
             })
             .await
@@ -326,6 +335,25 @@ impl BucketService<'_> {
             }
         }
         self.delete_empty(bucket).await
+    }
+
+    /// Applies a change of a bucket's sub-resources on the metadata master: the bucket's version is bumped
+    /// and the change logged in the metadata log (metadata sync carries it to the other zones).
+    pub async fn change_config(&self, bucket: &Bucket, change: BucketConfigChange) -> Result<Bucket> {
+        let b = bucket.clone();
+        self.core
+            .write(move |txn| {
+                let key = keys::bucket(&b.tenant, &b.name);
+                let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
+                if stored.bucket_id != b.bucket_id {
+                    return Err(GatewayError::NoSuchBucket);
+                }
+                crate::object_lock::check_config_change(&stored, &change)?;
+                change.apply(&mut stored.config);
+                store_next_version(txn, &mut stored)?;
+                Ok(stored)
+            })
+            .await
     }
 }
 

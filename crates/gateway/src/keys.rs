@@ -35,6 +35,18 @@ pub const DATALOG_SHARDS: u32 = 128;
 /// Metadata log shards, as RGW's `rgw_md_log_max_shards` default.
 pub const MDLOG_SHARDS: u32 = 64;
 
+/// Where a scan of the records under `prefix` after `marker` (exclusive) starts: at `prefix` without a
+/// marker, else just past every record of the marker itself, its own and the ones that extend it after a NUL
+/// (a key's versions, uploads), which is why `\x01` follows it: NUL cannot occur in keys or markers.
+pub fn after_marker(prefix: &[u8], marker: Option<&str>) -> Vec<u8> {
+    let mut start = prefix.to_vec();
+    if let Some(m) = marker.filter(|m| !m.is_empty()) {
+        start.extend_from_slice(m.as_bytes());
+        start.push(1);
+    }
+    start
+}
+
 pub fn user(full_id: &str) -> Vec<u8> {
     format!("{USER}{full_id}").into_bytes()
 }

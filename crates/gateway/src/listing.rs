@@ -40,16 +40,13 @@ impl crate::ObjectService<'_> {
                 let mut full_prefix = base.clone();
                 full_prefix.extend_from_slice(query.prefix.as_bytes());
                 let end = prefix_end(&full_prefix);
-                let mut cursor = full_prefix.clone();
-                if let Some(after) = query
-                    .after
-                    .as_deref()
-                    .filter(|a| a.as_bytes() >= query.prefix.as_bytes())
-                {
-                    cursor = base.clone();
-                    cursor.extend_from_slice(after.as_bytes());
-                    cursor.push(0);
-                }
+                // A marker before the prefix does not move the start.
+                let mut cursor = match query.after.as_deref() {
+                    Some(after) if after.as_bytes() >= query.prefix.as_bytes() => {
+                        keys::after_marker(&base, Some(after))
+                    }
+                    _ => full_prefix.clone(),
+                };
                 let mut count = 0usize;
                 'scan: loop {
                     let rows = r.scan(&cursor, &end, SCAN_PAGE)?;
@@ -171,7 +168,7 @@ impl crate::ObjectService<'_> {
                             let null = versions::find_null(r, &id, km)?.map(|(m, _)| m.order());
                             bound = Some((km.clone(), null));
                         }
-                        None => from.push(1),
+                        None => from = keys::after_marker(b"", Some(km)),
                     }
                 }
                 if from < prefix {

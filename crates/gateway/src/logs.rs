@@ -74,30 +74,12 @@ pub(crate) fn list_bilog(
     marker: Option<&str>,
     max: usize,
 ) -> Result<Vec<BilogEntry>> {
-    list_after(r, &keys::bilog_prefix(bucket_id), marker, max)
+    records::list_after(r, &keys::bilog_prefix(bucket_id), marker, max)
 }
 
 /// Data log entries of one shard after `marker` (exclusive), at most `max`.
 pub(crate) fn list_datalog(r: &dyn ReadOps, shard: u32, marker: Option<&str>, max: usize) -> Result<Vec<DatalogEntry>> {
-    list_after(r, &keys::datalog_prefix(shard), marker, max)
-}
-
-pub(crate) fn list_after<T: serde::de::DeserializeOwned>(
-    r: &dyn ReadOps,
-    prefix: &[u8],
-    marker: Option<&str>,
-    max: usize,
-) -> Result<Vec<T>> {
-    let mut start = prefix.to_vec();
-    if let Some(m) = marker.filter(|m| !m.is_empty()) {
-        start.extend_from_slice(m.as_bytes());
-        start.push(0);
-    }
-    let end = meridian_store::meta::prefix_end(prefix);
-    r.scan(&start, &end, max)?
-        .into_iter()
-        .map(|(k, v)| records::decode(&k, &v))
-        .collect()
+    records::list_after(r, &keys::datalog_prefix(shard), marker, max)
 }
 
 /// Removes a bucket's whole index log (when the bucket itself is removed).
@@ -189,31 +171,20 @@ pub struct TrimmedMarkers {
 fn trimmed_markers(r: &dyn ReadOps) -> Result<TrimmedMarkers> {
     let mut out = TrimmedMarkers::default();
     let prefix = keys::LOG_TRIMMED.as_bytes();
-    let end = meridian_store::meta::prefix_end(prefix);
-    let mut start = prefix.to_vec();
-    loop {
-        let page = r.scan(&start, &end, 1000)?;
-        let done = page.len() < 1000;
-        for (k, v) in &page {
-            let log = String::from_utf8_lossy(&k[prefix.len()..]);
-            let marker = String::from_utf8_lossy(v).into_owned();
-            let shard = |rest: &str| rest.trim_end_matches('/').parse::<u32>().ok();
-            if let Some(id) = log.strip_prefix(keys::BILOG) {
-                out.buckets.insert(id.trim_end_matches('/').to_string(), marker);
-            } else if let Some(s) = log.strip_prefix(keys::DATALOG).and_then(shard) {
-                out.data.insert(s, marker);
-            } else if let Some(s) = log.strip_prefix(keys::MDLOG).and_then(shard) {
-                out.metadata.insert(s, marker);
-            }
+    records::scan_each::<()>(r, prefix, |k, v| {
+        let log = String::from_utf8_lossy(&k[prefix.len()..]);
+        let marker = String::from_utf8_lossy(&v).into_owned();
+        let shard = |rest: &str| rest.trim_end_matches('/').parse::<u32>().ok();
+        if let Some(id) = log.strip_prefix(keys::BILOG) {
+            out.buckets.insert(id.trim_end_matches('/').to_string(), marker);
+        } else if let Some(s) = log.strip_prefix(keys::DATALOG).and_then(shard) {
+            out.data.insert(s, marker);
+        } else if let Some(s) = log.strip_prefix(keys::MDLOG).and_then(shard) {
+            out.metadata.insert(s, marker);
         }
-        match page.into_iter().last() {
-            Some((k, _)) if !done => {
-                start = k;
-                start.push(0);
-            }
-            _ => return Ok(out),
-        }
-    }
+        Ok(std::ops::ControlFlow::Continue(()))
+    })?;
+    Ok(out)
 }
 
 /// Trims entries a page per transaction, so a long log never holds the writer for long.

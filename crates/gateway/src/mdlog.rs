@@ -2,7 +2,7 @@
 //! change, so the metadata sync of other zones replays changes in order instead of rescanning everything.
 
 use crate::error::Result;
-use crate::{keys, logs, records};
+use crate::{keys, records};
 use meridian_model::{Bucket, MdlogEntry, MdlogStatus, ObjVersion, Timestamp, User};
 use meridian_store::WriteTxn;
 
@@ -48,7 +48,7 @@ impl crate::LogService<'_> {
     /// Metadata log entries of one shard after `marker` (exclusive), at most `max`.
     pub async fn list_mdlog(&self, shard: u32, marker: Option<String>, max: usize) -> Result<Vec<MdlogEntry>> {
         self.core
-            .read(move |r| logs::list_after(r, &keys::mdlog_prefix(shard), marker.as_deref(), max))
+            .read(move |r| records::list_after(r, &keys::mdlog_prefix(shard), marker.as_deref(), max))
             .await
     }
 }

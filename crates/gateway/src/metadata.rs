@@ -873,16 +873,7 @@ impl MetadataService<'_> {
     /// tenant); bucket instances as `name:bucket_id`.
     pub async fn list(&self, section: &str) -> Result<Vec<String>> {
         match section {
-            "user" => {
-                self.core
-                    .read(|r| {
-                        Ok(records::scan_all::<User>(r, keys::USER.as_bytes())?
-                            .into_iter()
-                            .map(|(_, u)| u.full_id())
-                            .collect())
-                    })
-                    .await
-            }
+            "user" => self.core.users().list().await,
             "bucket" => {
                 self.core
                     .read(|r| {

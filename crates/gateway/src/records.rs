@@ -4,6 +4,7 @@ use crate::error::{GatewayError, Result};
 use meridian_store::{ReadOps, WriteTxn};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::ops::ControlFlow;
 
 pub(crate) fn get<T: DeserializeOwned>(r: &dyn ReadOps, key: &[u8]) -> Result<Option<T>> {
     match r.get(key)? {
@@ -23,24 +24,59 @@ pub(crate) fn put<T: Serialize>(w: &mut dyn WriteTxn, key: &[u8], value: &T) -> 
     Ok(())
 }
 
-/// Scans every record under `prefix` (in pages, so huge ranges do not need one allocation).
-pub(crate) fn scan_all<T: DeserializeOwned>(r: &dyn ReadOps, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>> {
+/// How many rows a paged scan reads at a time.
+const SCAN_PAGE: usize = 1000;
+
+/// Visits every raw record under `prefix` in key order, reading in pages (so huge ranges do not need one
+/// allocation), until `visit` breaks with a value.
+pub(crate) fn scan_each<B>(
+    r: &dyn ReadOps,
+    prefix: &[u8],
+    mut visit: impl FnMut(Vec<u8>, Vec<u8>) -> Result<ControlFlow<B>>,
+) -> Result<Option<B>> {
     let end = meridian_store::meta::prefix_end(prefix);
     let mut start = prefix.to_vec();
-    let mut out = Vec::new();
     loop {
-        let page = r.scan(&start, &end, 1000)?;
-        let done = page.len() < 1000;
+        let page = r.scan(&start, &end, SCAN_PAGE)?;
+        let done = page.len() < SCAN_PAGE;
         for (k, v) in page {
-            let value = decode(&k, &v)?;
-            start = k.clone();
+            // The next page starts at the smallest key after this one.
+            start.clone_from(&k);
             start.push(0);
-            out.push((k, value));
+            if let ControlFlow::Break(found) = visit(k, v)? {
+                return Ok(Some(found));
+            }
         }
         if done {
-            return Ok(out);
+            return Ok(None);
         }
     }
+}
+
+/// Scans every record under `prefix`.
+pub(crate) fn scan_all<T: DeserializeOwned>(r: &dyn ReadOps, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>> {
+    let mut out = Vec::new();
+    scan_each::<()>(r, prefix, |k, v| {
+        let value = decode(&k, &v)?;
+        out.push((k, value));
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(out)
+}
+
+/// Up to `max` records under `prefix` after `marker` (exclusive): a page of a log, or of a bucket's keys.
+pub(crate) fn list_after<T: DeserializeOwned>(
+    r: &dyn ReadOps,
+    prefix: &[u8],
+    marker: Option<&str>,
+    max: usize,
+) -> Result<Vec<T>> {
+    let start = crate::keys::after_marker(prefix, marker);
+    let end = meridian_store::meta::prefix_end(prefix);
+    r.scan(&start, &end, max)?
+        .into_iter()
+        .map(|(k, v)| decode(&k, &v))
+        .collect()
 }
 
 /// Up to `max` records in `[start, end)`, and whether more follow.

@@ -473,26 +473,13 @@ impl ReplicaService<'_> {
         let id = bucket.bucket_id.clone();
         self.core
             .read(move |r| {
-                let from = list_start(marker.as_deref());
+                let from = keys::after_marker(b"", marker.as_deref());
                 match list_by_scan(r, &id, &from, max, data_budget)? {
                     Some(page) => Ok(page),
                     None => list_by_key(r, &id, from, max, data_budget),
                 }
             })
             .await
-    }
-}
-
-/// Where a listing after `marker` starts, as a key suffix: keys hold no NUL, so every key after the marker
-/// starts at or after marker + \x01.
-fn list_start(marker: Option<&str>) -> Vec<u8> {
-    match marker.filter(|m| !m.is_empty()) {
-        Some(m) => {
-            let mut f = m.as_bytes().to_vec();
-            f.push(1);
-            f
-        }
-        None => Vec::new(),
     }
 }
 
@@ -1075,7 +1062,7 @@ mod tests {
                     if !page.truncated {
                         return Ok(pages);
                     }
-                    from = list_start(page.next_marker.as_deref());
+                    from = keys::after_marker(b"", page.next_marker.as_deref());
                 }
             };
             let flat = |pages: Vec<serde_json::Value>| {

@@ -1,15 +1,14 @@
-//! Object and bucket tags, and changes to a bucket's S3 sub-resources (tags, CORS, lifecycle).
+//! Object and bucket tags: their S3 limits, and changing an object version's tags (a bucket's tags are one of
+//! its sub-resources, changed by `BucketService::change_config`).
 //!
 //! A tag change of a null version is a new write of its record (new instance, new mtime, same bytes) logged
 //! in the bucket index log, so other zones order and fetch it like any write; one of a version with an id
-//! changes the record in place (`object_lock::store_meta_update`); bucket sub-resources are part of
-//! the bucket record and go through the metadata log.
+//! changes the record in place (`object_lock::store_meta_update`).
 
 use crate::error::{GatewayError, Result};
 use crate::versions::{Slot, VersionRef};
-use crate::{keys, records};
 use meridian_model::names::validate_object_key;
-use meridian_model::{Bucket, BucketConfigChange, ObjectMeta, TagSet, Timestamp};
+use meridian_model::{Bucket, ObjectMeta, TagSet};
 
 /// S3's limits: 10 tags on an object, 50 on a bucket.
 pub const MAX_OBJECT_TAGS: usize = 10;
@@ -104,30 +103,6 @@ impl crate::ObjectService<'_> {
                     ));
                 }
                 crate::object_lock::rewrite_current_null(txn, &b, ObjectMeta { tags, ..old }, zone_id)
-            })
-            .await
-    }
-}
-
-impl crate::BucketService<'_> {
-    /// Applies a change of a bucket's sub-resources on the metadata master: the bucket's version is bumped
-    /// and the change logged in the metadata log (metadata sync carries it to the other zones).
-    pub async fn change_config(&self, bucket: &Bucket, change: BucketConfigChange) -> Result<Bucket> {
-        let b = bucket.clone();
-        self.core
-            .write(move |txn| {
-                let key = keys::bucket(&b.tenant, &b.name);
-                let mut stored: Bucket = records::get(txn, &key)?.ok_or(GatewayError::NoSuchBucket)?;
-                if stored.bucket_id != b.bucket_id {
-                    return Err(GatewayError::NoSuchBucket);
-                }
-                crate::object_lock::check_config_change(&stored, &change)?;
-                change.apply(&mut stored.config);
-                stored.ver = stored.ver.bumped();
-                stored.mtime = Timestamp::now();
-                records::put(txn, &key, &stored)?;
-                crate::mdlog::bucket_written(txn, &stored)?;
-                Ok(stored)
             })
             .await
     }

@@ -68,24 +68,13 @@ pub(crate) fn find_null(r: &dyn ReadOps, bucket_id: &str, key: &str) -> Result<O
             return Ok(Some((c, Slot::Current)));
         }
     }
-    let prefix = keys::key_versions(bucket_id, key);
-    let end = prefix_end(&prefix);
-    let mut start = prefix.clone();
-    loop {
-        let page = r.scan(&start, &end, 256)?;
-        let done = page.len() < 256;
-        for (k, v) in page {
-            let meta: ObjectMeta = records::decode(&k, &v)?;
-            if !meta.versioned {
-                return Ok(Some((meta, Slot::Noncurrent)));
-            }
-            start = k;
-            start.push(0);
-        }
-        if done {
-            return Ok(None);
-        }
-    }
+    records::scan_each(r, &keys::key_versions(bucket_id, key), |k, v| {
+        let meta: ObjectMeta = records::decode(&k, &v)?;
+        Ok(match meta.versioned {
+            false => std::ops::ControlFlow::Break((meta, Slot::Noncurrent)),
+            true => std::ops::ControlFlow::Continue(()),
+        })
+    })
 }
 
 /// The version a request names, if this zone holds it.

@@ -35,11 +35,28 @@ pub struct NameList {
     pub names: Vec<String>,
 }
 
-fn list_names<T: DeserializeOwned>(r: &dyn ReadOps, kind: &str, name: impl Fn(&T) -> String) -> Result<NameList> {
+/// `realm list`, `zonegroup list`, `zone list`.
+fn list_names<T: ConfigRecord>(r: &dyn ReadOps) -> Result<NameList> {
     Ok(NameList {
-        default_info: default_id(r, kind)?.unwrap_or_default(),
-        names: all_cfg::<T>(r, kind)?.iter().map(name).collect(),
+        default_info: default_id(r, T::KIND)?.unwrap_or_default(),
+        names: all_cfg::<T>(r, T::KIND)?.iter().map(|x| x.name().to_string()).collect(),
     })
+}
+
+/// Renames the record `name` to the free name `new_name`; `adjust` sees it just before (its old name still
+/// set). Ids never change, so references by id stay valid.
+fn rename_record<T: ConfigRecord>(
+    w: &mut dyn WriteTxn,
+    name: &str,
+    new_name: &str,
+    adjust: impl FnOnce(&mut T),
+) -> Result<T> {
+    ensure_name_free::<T>(w, new_name)?;
+    let mut record: T = by_name(w, name)?;
+    adjust(&mut record);
+    record.set_name(new_name.to_string());
+    put_cfg(w, T::KIND, record.id(), &record)?;
+    Ok(record)
 }
 
 impl RealmService<'_> {
@@ -87,22 +104,14 @@ impl RealmService<'_> {
     }
 
     pub async fn list_realms(&self) -> Result<NameList> {
-        self.core
-            .read(|r| list_names::<Realm>(r, REALM, |x| x.name.clone()))
-            .await
+        self.core.read(|r| list_names::<Realm>(r)).await
     }
 
     pub async fn rename_realm(&self, name: &str, new_name: &str) -> Result<Realm> {
         check_name("realm", new_name)?;
         let (name, new_name) = (name.to_string(), new_name.to_string());
         self.core
-            .write(move |w| {
-                ensure_name_free::<Realm>(w, &new_name)?;
-                let mut realm = realm_by_name(w, &name)?;
-                realm.name = new_name;
-                put_cfg(w, REALM, &realm.id, &realm)?;
-                Ok(realm)
-            })
+            .write(move |w| rename_record::<Realm>(w, &name, &new_name, |_| {}))
             .await
     }
 
@@ -202,9 +211,7 @@ impl RealmService<'_> {
     }
 
     pub async fn list_zonegroups(&self) -> Result<NameList> {
-        self.core
-            .read(|r| list_names::<ZoneGroup>(r, ZONEGROUP, |x| x.name.clone()))
-            .await
+        self.core.read(|r| list_names::<ZoneGroup>(r)).await
     }
 
     pub async fn rename_zonegroup(&self, name: &str, new_name: &str) -> Result<ZoneGroup> {
@@ -212,15 +219,12 @@ impl RealmService<'_> {
         let (name, new_name) = (name.to_string(), new_name.to_string());
         self.core
             .write(move |w| {
-                ensure_name_free::<ZoneGroup>(w, &new_name)?;
-                let mut zg = zonegroup_by_name(w, &name)?;
-                // RGW keeps api_name when renaming, but the bootstrap zonegroup's api_name is just its name.
-                if zg.api_name == zg.name {
-                    zg.api_name = new_name.clone();
-                }
-                zg.name = new_name;
-                put_cfg(w, ZONEGROUP, &zg.id, &zg)?;
-                Ok(zg)
+                rename_record::<ZoneGroup>(w, &name, &new_name, |zg| {
+                    // RGW keeps api_name when renaming, but the bootstrap zonegroup's api_name is just its name.
+                    if zg.api_name == zg.name {
+                        zg.api_name = new_name.clone();
+                    }
+                })
             })
             .await
     }
@@ -404,9 +408,7 @@ impl RealmService<'_> {
     }
 
     pub async fn list_zones(&self) -> Result<NameList> {
-        self.core
-            .read(|r| list_names::<ZoneParams>(r, ZONE, |x| x.name.clone()))
-            .await
+        self.core.read(|r| list_names::<ZoneParams>(r)).await
     }
 
     pub async fn rename_zone(&self, name: &str, new_name: &str) -> Result<ZoneParams> {
@@ -414,10 +416,7 @@ impl RealmService<'_> {
         let (name, new_name) = (name.to_string(), new_name.to_string());
         self.core
             .write(move |w| {
-                ensure_name_free::<ZoneParams>(w, &new_name)?;
-                let mut zone = zone_by_name(w, &name)?;
-                zone.name = new_name.clone();
-                put_cfg(w, ZONE, &zone.id, &zone)?;
+                let zone = rename_record::<ZoneParams>(w, &name, &new_name, |_| {})?;
                 if let Some(mut zg) = zonegroup_of_zone(w, &zone.id)? {
                     for z in zg.zones.iter_mut().filter(|z| z.id == zone.id) {
                         z.name = new_name.clone();

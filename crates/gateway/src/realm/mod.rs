@@ -53,10 +53,11 @@ fn set_default(w: &mut dyn WriteTxn, kind: &str, id: &str) -> Result<()> {
 }
 
 /// Realms, zonegroups and zones: records found by name or id, with names unique per kind.
-trait ConfigRecord: DeserializeOwned {
+trait ConfigRecord: DeserializeOwned + Serialize {
     const KIND: &'static str;
     fn id(&self) -> &str;
     fn name(&self) -> &str;
+    fn set_name(&mut self, name: String);
 }
 
 macro_rules! config_record {
@@ -68,6 +69,9 @@ macro_rules! config_record {
             }
             fn name(&self) -> &str {
                 &self.name
+            }
+            fn set_name(&mut self, name: String) {
+                self.name = name;
             }
         }
     };
