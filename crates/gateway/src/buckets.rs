@@ -109,7 +109,7 @@ impl BucketService<'_> {
         self.create_in_with_acl(owner, name, zonegroup, None).await
     }
 
-    /// `create_bucket_in` with the new bucket's ACL, recorded in the same write as the bucket.
+    /// `create_in` with the new bucket's ACL, recorded in the same write as the bucket.
     pub async fn create_in_with_acl(
         &self,
         owner: &User,

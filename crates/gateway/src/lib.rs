@@ -1,6 +1,15 @@
 //! The gateway services: users, buckets, objects, multipart uploads, change logs and garbage collection.
 //! Every mutation writes its metadata, its bucket-index-log entry and its data-log mark in ONE store
 //! transaction; object bytes are written (durably) before that transaction and reclaimed after it.
+//!
+//! `Gateway` is a cheap-to-clone handle on the shared core (`shared.rs`); each domain is a small service type
+//! borrowed from it: `gw.objects()`, `buckets()`, `users()`, `realm()`, `logs()`, `sync_state()`, `replica()`,
+//! `metadata()`, `moves()`, `gc()`.
+//!
+//! Naming rule: a service's methods are verb first and do not repeat the noun the service already says
+//! (`gw.buckets().create(..)`, not `create_bucket`; `gw.replica().apply_batch(..)`). Where a service holds
+//! several kinds of things, the noun stays after the verb (`gw.realm().commit_period(..)`,
+//! `gw.logs().list_bilog(..)`); getters stay nouns (`gw.logs().bilog_head(..)`).
 
 pub mod access;
 pub mod backup_snapshot;

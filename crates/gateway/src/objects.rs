@@ -558,7 +558,7 @@ pub(crate) fn commit_object(
     )
 }
 
-/// A local DeleteObject in the caller's transaction (see `Gateway::delete_object_version`).
+/// A local DeleteObject in the caller's transaction (see `ObjectService::delete_version`).
 pub(crate) fn delete_in_txn(
     txn: &mut dyn WriteTxn,
     bucket: &Bucket,

@@ -90,7 +90,7 @@ fn traced(trace: &[String], zone_id: &str) -> Vec<String> {
     out
 }
 
-/// One source write asked about by `replica_writes_wanted`.
+/// One source write asked about by `writes_wanted`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteQuery {
     pub key: String,
@@ -210,7 +210,7 @@ impl ReplicaService<'_> {
 
     /// Stores the bytes of an object fetched from another zone (inline when small, else a durable file),
     /// checked against the source's size and MD5 (for a plain ETag) so a torn fetch is never made visible;
-    /// nothing is visible until `apply_replica_batch` commits it. The object keeps its identity (instance,
+    /// nothing is visible until `apply_batch` commits it. The object keeps its identity (instance,
     /// mtime, ETag, headers, version) and its zones trace gains this zone.
     pub async fn stage_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<StagedReplica> {
         validate_object_key(&source.key)?;
@@ -378,7 +378,7 @@ impl ReplicaService<'_> {
         result
     }
 
-    /// Stores an object fetched from another zone (see `stage_replica_write`) and applies it on its own.
+    /// Stores an object fetched from another zone (see `stage_write`) and applies it on its own.
     pub async fn apply_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<Applied> {
         let staged = self.stage_write(bucket, source, body).await?;
         self.apply_one(bucket, ReplicaChange::Write(Box::new(staged))).await
@@ -722,7 +722,7 @@ impl StagedReplica {
     }
 }
 
-/// One change of `apply_replica_batch`.
+/// One change of `apply_batch`.
 pub enum ReplicaChange {
     /// A version (or a never-versioned bucket's object) fetched from the source.
     Write(Box<StagedReplica>),
@@ -743,7 +743,7 @@ pub enum ReplicaChange {
     },
 }
 
-/// What `replica_read_small` found, by fetch spec.
+/// What `read_small` found, by fetch spec.
 #[derive(Debug, Default)]
 pub struct SmallObjects {
     /// Spec, metadata (without manifest) and bytes.
@@ -752,7 +752,7 @@ pub struct SmallObjects {
     pub large: Vec<String>,
 }
 
-/// A page of `replica_list`.
+/// A page of `list`.
 #[derive(Debug, Default)]
 pub struct ReplicaPage {
     /// Current versions (`obj/`).
