@@ -505,6 +505,7 @@ fn apply_zonegroup_spec(w: &mut dyn WriteTxn, zg: &mut ZoneGroup, spec: &ZoneGro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::realm::test_zone::master_zone;
 
     #[tokio::test(flavor = "multi_thread")]
     async fn renames_keep_ids_and_refusals_explain_themselves() {

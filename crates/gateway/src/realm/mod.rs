@@ -225,5 +225,3 @@ mod test_zone {
             .0
     }
 }
-#[cfg(test)]
-use test_zone::master_zone;

@@ -354,6 +354,7 @@ impl RealmService<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::realm::test_zone::master_zone;
 
     #[tokio::test(flavor = "multi_thread")]
     async fn commit_makes_a_new_period_then_bumps_its_epoch() {
