@@ -124,3 +124,58 @@ pub(crate) fn delete_prefix(txn: &mut dyn WriteTxn, prefix: &[u8]) -> Result<()>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn scans_page_through_a_prefix_and_start_after_a_marker_and_its_extensions() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = crate::test_support::gateway(dir.path()).await;
+        // More records than one scan page, keys in order; `k0007` has a record extending it after a NUL
+        // (as a key's versions extend the key), and the prefix has a neighbour that must stay outside.
+        let keys: Vec<String> = (0..2 * SCAN_PAGE + 5).map(|i| format!("k{i:04}")).collect();
+        let written = keys.clone();
+        gw.core
+            .write(move |txn| {
+                for (i, k) in written.iter().enumerate() {
+                    put(txn, format!("t/{k}").as_bytes(), &i)?;
+                }
+                put(txn, b"t/k0007\0v1", &7000usize)?;
+                put(txn, b"u/outside", &0usize)
+            })
+            .await
+            .unwrap();
+        let (all, stopped, after) = gw
+            .core
+            .read(|r| {
+                let all: Vec<usize> = scan_all(r, b"t/")?.into_iter().map(|(_, v)| v).collect();
+                let mut seen = 0;
+                let stopped = scan_each(r, b"t/", |_, v| {
+                    seen += 1;
+                    let i: usize = decode(b"t/", &v)?;
+                    Ok(if i == SCAN_PAGE + 1 {
+                        ControlFlow::Break(seen)
+                    } else {
+                        ControlFlow::Continue(())
+                    })
+                })?;
+                let after: Vec<usize> = list_after(r, b"t/", Some("k0007"), 3)?;
+                Ok((all, stopped, after))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            all.len(),
+            keys.len() + 1,
+            "every record under the prefix, across pages, nothing outside"
+        );
+        assert_eq!(all[..9], [0, 1, 2, 3, 4, 5, 6, 7, 7000]);
+        assert_eq!(stopped, Some(SCAN_PAGE + 3), "stops at the break, on the second page");
+        assert_eq!(after, [8, 9, 10], "after the marker: neither it nor what extends it");
+        assert_eq!(keys::after_marker(b"t/", None), b"t/");
+        assert_eq!(keys::after_marker(b"t/", Some("")), b"t/");
+    }
+}
