@@ -6,9 +6,12 @@
 //! Deserialisation is lenient (missing or `null` fields take their defaults), so a newer CLI still reads
 //! an older server's documents.
 
+pub mod log;
 mod request;
+pub mod sync_listing;
 pub mod sync_object;
 pub mod sync_status;
+mod wire;
 
 pub use request::AdminRequest;
 
