@@ -8,7 +8,7 @@
 use super::record::{copy_state, MovePhase, MoveRecord, SourceProgress, TargetReport};
 use super::{protocol, zones_of, RelocateOptions, WAKE};
 use crate::error::Result;
-use crate::source::Source;
+use crate::source::PeerSource;
 use crate::state::{self, BucketSync, Phase};
 use crate::Agent;
 use http::Method;
@@ -180,7 +180,7 @@ async fn copy_loop(
         for z in &sources {
             let agent = Agent {
                 gw: gw.clone(),
-                source: Source::new(z, &site),
+                source: Arc::new(PeerSource::new(z, &site)),
                 concurrency: opts.concurrency.max(1),
                 fetches: Semaphore::new(opts.concurrency.max(1)),
                 wake: Notify::new(),
