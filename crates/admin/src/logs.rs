@@ -6,7 +6,9 @@ use crate::ops::Params;
 use crate::services::SyncReports;
 use meridian_gateway::logs::LogKind;
 use meridian_gateway::Gateway;
-use meridian_peer::proto::log::{BilogEntryDoc, BilogInfo, DatalogEntryDoc, LogInfo, LogPage, MdlogEntryDoc, ShardHead, Trimmed};
+use meridian_peer::proto::log::{
+    BilogEntryDoc, BilogInfo, DatalogEntryDoc, LogInfo, LogPage, MdlogEntryDoc, ShardHead, Trimmed,
+};
 use meridian_peer::proto::sync_listing::{ListedBucket, ListedData, ObjectListing, TrimmedLogs};
 use meridian_peer::proto::sync_object::{FetchKeys, FetchedObject, FetchedObjects};
 use meridian_peer::AdminRequest;

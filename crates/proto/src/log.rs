@@ -406,7 +406,11 @@ mod tests {
     fn bilog(version_id: &str, removed: Option<WriteOrder>) -> BilogEntry {
         BilogEntry {
             op_id: "00000000000000000007".into(),
-            op: if removed.is_some() { BilogOp::DelVersion } else { BilogOp::Write },
+            op: if removed.is_some() {
+                BilogOp::DelVersion
+            } else {
+                BilogOp::Write
+            },
             object: "photos/a.jpg".into(),
             instance: "inst-1".into(),
             timestamp: at(1_790_000_000),
@@ -512,7 +516,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(data.entries[0].entry.key, ":photos:b-1");
-        assert_eq!(data.entries[0].log_timestamp.to_rfc3339(), "2026-12-02T16:33:40.123456789Z");
+        assert_eq!(
+            data.entries[0].log_timestamp.to_rfc3339(),
+            "2026-12-02T16:33:40.123456789Z"
+        );
 
         let md: LogPage<MdlogEntryDoc> = serde_json::from_str(
             r#"{"marker":"","entries":[{"id":"1_00000000000000000001","section":"bucket","name":"photos",

@@ -7,6 +7,8 @@ mod data;
 pub mod error;
 pub mod gap;
 mod health;
+#[cfg(test)]
+mod memory;
 mod meta;
 mod metrics;
 pub mod notify;
@@ -14,6 +16,8 @@ pub mod relocate;
 pub mod source;
 pub mod state;
 pub mod status;
+#[cfg(test)]
+mod tests;
 pub mod trim;
 
 pub use error::{Result, SyncError};

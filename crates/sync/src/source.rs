@@ -265,7 +265,11 @@ impl Source for PeerSource {
                     out.extend(keys);
                     None
                 }
-                MetadataKeys::Page { keys, truncated, marker } => {
+                MetadataKeys::Page {
+                    keys,
+                    truncated,
+                    marker,
+                } => {
                     out.extend(keys);
                     marker.filter(|_| truncated)
                 }

@@ -135,7 +135,14 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
             .unwrap_or_default(),
         ..SourceStatus::default()
     };
-    match source.log_heads(if is_data { ShardedLog::Data } else { ShardedLog::Metadata }).await {
+    match source
+        .log_heads(if is_data {
+            ShardedLog::Data
+        } else {
+            ShardedLog::Metadata
+        })
+        .await
+    {
         Err(e) => {
             doc.reachable = false;
             last_error = Some(format!("cannot read the source's log: {e}"));
