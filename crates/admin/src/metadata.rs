@@ -5,7 +5,8 @@ use crate::error::AdminError;
 use crate::ops::Params;
 use meridian_gateway::metadata::{zonegroup_change_refused, MetadataEntry, PutMode};
 use meridian_gateway::Gateway;
-use meridian_peer::{master, AdminRequest};
+use meridian_multisite as multisite;
+use meridian_peer::AdminRequest;
 use serde_json::{json, Value};
 
 /// `GET /admin/metadata`: the sections.
@@ -57,7 +58,7 @@ async fn refuse_stranding_zonegroup_change(gw: &Gateway, key: &str, entry: &Meta
     if bucket.zonegroup == gw.site().zonegroup_id {
         return Ok(());
     }
-    let contents = master::remote_bucket_contents(gw, &bucket).await?;
+    let contents = multisite::remote_bucket_contents(gw, &bucket).await?;
     if contents.is_empty() {
         return Ok(());
     }

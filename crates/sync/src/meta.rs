@@ -10,7 +10,8 @@ use http::Method;
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::GatewayError;
 use meridian_model::{LogShardInfo, Timestamp};
-use meridian_peer::{master, AdminRequest};
+use meridian_multisite as multisite;
+use meridian_peer::AdminRequest;
 use serde_json::Value;
 
 pub const LOG: &str = "metadata";
@@ -72,7 +73,7 @@ async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<St
     let mut outcome = Ok(());
     let mut batch = SyncStateBatch::default();
     for e in &entries {
-        if let Err(err) = master::copy_entry_from_master(gw, &e.key).await {
+        if let Err(err) = multisite::copy_entry_from_master(gw, &e.key).await {
             if is_transient(&err) {
                 outcome = Err(err.into());
                 break;
@@ -130,7 +131,7 @@ async fn retry_parked(agent: &Agent) -> Result<bool> {
             continue;
         }
         let mut batch = SyncStateBatch::default();
-        match master::copy_entry_from_master(gw, &key).await {
+        match multisite::copy_entry_from_master(gw, &key).await {
             Ok(()) => {
                 tracing::info!(source_zone = %src.zone_name, %key, attempts = entry.attempts, "set-aside metadata entry applied");
                 batch.delete(state::retry(LOG, &src.zone_id, &key));
@@ -175,7 +176,7 @@ async fn full_sync(agent: &Agent) -> Result<()> {
     for chunk in keys.chunks(PAGE) {
         let mut batch = SyncStateBatch::default();
         for key in chunk {
-            if let Err(err) = master::copy_entry_from_master(gw, key).await {
+            if let Err(err) = multisite::copy_entry_from_master(gw, key).await {
                 if is_transient(&err) {
                     return Err(err.into());
                 }
