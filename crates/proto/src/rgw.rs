@@ -780,3 +780,166 @@ impl BucketStatsInfo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meridian_model::BucketConfigChange;
+    use serde_json::json;
+
+    fn alice() -> User {
+        User {
+            tenant: "t".into(),
+            uid: "alice".into(),
+            display_name: "Alice".into(),
+            email: "a@example.com".into(),
+            keys: vec![AccessKey {
+                access_key: "AK1".into(),
+                secret_key: "s1".into(),
+            }],
+            suspended: true,
+            system: false,
+            caps: vec!["users=*".into()],
+            max_buckets: 7,
+            created: Timestamp::default(),
+            ver: ObjVersion::default(),
+            mtime: Timestamp::default(),
+        }
+    }
+
+    fn photos() -> Bucket {
+        let mut config = BucketConfig::default();
+        BucketConfigChange::Tags(vec![("k".into(), "v".into())]).apply(&mut config);
+        Bucket {
+            tenant: String::new(),
+            name: "photos".into(),
+            bucket_id: "zone.1".into(),
+            owner: "alice".into(),
+            zonegroup: "zg1".into(),
+            placement_rule: "default-placement".into(),
+            creation_time: Timestamp(1_700_000_000_123_456_000),
+            versioning: VersioningStatus::Suspended,
+            ver: ObjVersion { tag: "_t".into(), ver: 3 },
+            mtime: Timestamp(1_700_000_001_000_000_000),
+            config,
+        }
+    }
+
+    fn quota() -> Value {
+        json!({"enabled": false, "check_on_raw": false, "max_size": -1, "max_size_kb": 0, "max_objects": -1})
+    }
+
+    /// The text (field order included) radosgw-admin prints, as the hand-written encoders wrote it before.
+    #[test]
+    fn users_print_in_rgw_shape() {
+        let expected = json!({
+            "user_id": "t$alice", "display_name": "Alice", "email": "a@example.com", "suspended": 1,
+            "max_buckets": 7, "subusers": [],
+            "keys": [{"user": "t$alice", "access_key": "AK1", "secret_key": "s1"}],
+            "swift_keys": [], "caps": ["users=*"], "op_mask": "read, write, delete", "system": "false",
+            "default_placement": "", "default_storage_class": "", "placement_tags": [],
+            "bucket_quota": quota(), "user_quota": quota(), "temp_url_keys": [], "type": "rgw", "mfa_ids": [],
+        });
+        assert_eq!(user_json(&alice()).to_string(), expected.to_string());
+        let mut with_attrs = expected;
+        with_attrs["attrs"] = json!([]);
+        assert_eq!(
+            serde_json::to_string(&UserInfo::entry_data(&alice())).unwrap(),
+            with_attrs.to_string()
+        );
+        assert_eq!(user_from_json(&user_json(&alice())).unwrap(), alice());
+    }
+
+    #[test]
+    fn buckets_print_in_rgw_shape() {
+        let b = photos();
+        let bucket_ref = json!({"name": "photos", "marker": "zone.1", "bucket_id": "zone.1", "tenant": "",
+            "explicit_placement": {"data_pool": "", "data_extra_pool": "", "index_pool": ""}});
+        let entrypoint = json!({"bucket": bucket_ref, "owner": "alice",
+            "creation_time": "2023-11-14T22:13:20.123456Z", "linked": "true", "has_bucket_info": "false"});
+        assert_eq!(bucket_entrypoint_json(&b).to_string(), entrypoint.to_string());
+        let instance = json!({
+            "bucket_info": {
+                "bucket": bucket_ref, "creation_time": "2023-11-14T22:13:20.123456Z", "owner": "alice",
+                "flags": 6, "zonegroup": "zg1", "placement_rule": "default-placement",
+                "has_instance_obj": "true", "quota": quota(), "num_shards": 0, "bi_shard_hash_type": 0,
+                "requester_pays": "false", "has_website": "false", "swift_versioning": "false",
+                "swift_ver_location": "", "index_type": 0, "mdsearch_config": [], "reshard_status": 0,
+                "new_bucket_instance_id": "",
+            },
+            "attrs": [],
+            "s3_config": b.config,
+        });
+        assert_eq!(bucket_instance_json(&b).to_string(), instance.to_string());
+
+        // What is printed reads back to the same fields.
+        let fields = BucketInstance::read(&instance).unwrap().fields("", "photos").unwrap();
+        assert_eq!(
+            fields,
+            BucketFields {
+                bucket_id: Some("zone.1".into()),
+                owner: Some("alice".into()),
+                creation_time: Some(b.creation_time),
+                zonegroup: Some("zg1".into()),
+                placement_rule: Some("default-placement".into()),
+                versioning: Some(VersioningStatus::Suspended),
+                config: Some(b.config.clone()),
+            }
+        );
+        let fields = BucketEntrypoint::read(&entrypoint).unwrap().fields("", "photos").unwrap();
+        assert_eq!((fields.bucket_id.as_deref(), fields.zonegroup), (Some("zone.1"), None));
+    }
+
+    #[test]
+    fn bucket_stats_print_in_rgw_shape() {
+        let b = photos();
+        let s = BucketStats {
+            num_objects: 2,
+            size: 2048,
+        };
+        let expected = json!({
+            "bucket": "photos", "num_shards": 1, "tenant": "", "zonegroup": "zg1",
+            "placement_rule": "default-placement", "id": "zone.1", "marker": "zone.1", "index_type": "Normal",
+            "owner": "alice", "ver": "0#3", "mtime": b.mtime.to_rfc3339(),
+            "creation_time": b.creation_time.to_rfc3339(),
+            "usage": {"rgw.main": {"size": 2048, "size_actual": 2048, "size_utilized": 2048, "size_kb": 2,
+                                   "size_kb_actual": 2, "size_kb_utilized": 2, "num_objects": 2}},
+            "bucket_quota": quota(),
+        });
+        assert_eq!(
+            serde_json::to_string(&BucketStatsInfo::new(&b, &s)).unwrap(),
+            expected.to_string()
+        );
+    }
+
+    #[test]
+    fn documents_read_tolerantly_and_name_the_bad_field() {
+        let u = user_from_json(&json!({"user_id": "bob", "suspended": "1", "system": true, "max_buckets": "5",
+                                       "keys": null, "caps": [{"type": "users", "perm": "read"}]}))
+        .unwrap();
+        assert!(u.suspended && u.system);
+        assert_eq!((u.max_buckets, u.caps.clone()), (5, vec!["users=read".to_string()]));
+        assert_eq!(
+            user_from_json(&json!({"user_id": "bob", "max_buckets": "many"})).unwrap_err().0,
+            "user document: \"max_buckets\" must be a whole number, not \"many\""
+        );
+        assert_eq!(
+            user_from_json(&json!([1])).unwrap_err().0,
+            "user document must be a JSON object, not [1]"
+        );
+        assert_eq!(
+            BucketInstance::read(&json!({"attrs": []})).unwrap_err().0,
+            "bucket instance document: \"bucket_info\" is missing"
+        );
+        let wrong_name = BucketEntrypoint::read(&json!({"bucket": {"name": "videos"}}))
+            .unwrap()
+            .fields("", "photos")
+            .unwrap_err();
+        assert_eq!(
+            wrong_name.0,
+            "bucket entrypoint document: names bucket \"videos\", but the key names \"photos\""
+        );
+        let bad_time = BucketEntrypoint::read(&json!({"creation_time": "soon"})).unwrap_err();
+        assert!(bad_time.0.contains("\"creation_time\" must be an RFC 3339 time"), "{bad_time}");
+    }
+}
