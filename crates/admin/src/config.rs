@@ -132,6 +132,7 @@ pub(crate) async fn run(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> R
     out
 }
 
+/// `GET /admin/realm` (`proto::period::GetRealm`): the realm, a `Realm`.
 pub(crate) async fn realm_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let name = req.get("name").or_else(|| req.get("id"));
     let realm = match name {
@@ -144,6 +145,7 @@ pub(crate) async fn realm_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<V
     to_json(&realm)
 }
 
+/// `GET /admin/realm/period` (`proto::period::GetPeriod`): a `Period`.
 pub(crate) async fn period_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let epoch = req
         .get("epoch")
@@ -153,8 +155,9 @@ pub(crate) async fn period_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<
     to_json(&gw.period_get(req.get("period_id"), epoch).await?)
 }
 
-/// RGW's `POST /admin/realm/period`: on the master a staging period is committed (a secondary's `period
-/// update --commit`); anywhere a newer committed period (the master's push) becomes current.
+/// RGW's `POST /admin/realm/period` (`proto::period::PostPeriod`, answered with a `Period`): on the master a
+/// staging period is committed (a secondary's `period update --commit`); anywhere a newer committed period
+/// (the master's push) becomes current.
 pub(crate) async fn period_rest_post(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let body = req
         .body

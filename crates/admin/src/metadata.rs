@@ -3,10 +3,11 @@
 
 use crate::error::AdminError;
 use crate::ops::Params;
-use meridian_gateway::metadata::{zonegroup_change_refused, MetadataEntry, PutMode};
+use meridian_gateway::metadata::{zonegroup_change_refused, PutMode};
 use meridian_gateway::Gateway;
 use meridian_multisite as multisite;
 use meridian_peer::AdminRequest;
+use meridian_proto::metadata::MetadataEntry;
 use serde_json::{json, Value};
 
 /// `GET /admin/metadata`: the sections.
@@ -14,12 +15,12 @@ pub(crate) async fn sections(gw: &Gateway) -> Value {
     json!(gw.metadata_sections().await)
 }
 
-/// `GET /admin/metadata/<section>?key=K`.
+/// `GET /admin/metadata/<section>?key=K` (`proto::metadata::GetEntry`): the entry as stored.
 pub(crate) async fn get(gw: &Gateway, section: &str, key: &str) -> Result<Value, AdminError> {
     entry_json(&gw.metadata_get(&format!("{section}:{key}")).await?)
 }
 
-/// `PUT /admin/metadata/<section>?key=K[&sync]`: the entry is the body; `sync` is metadata sync applying the
+/// `PUT /admin/metadata/<section>?key=K[&sync]` (`proto::metadata::PutEntry`): the entry is the body; `sync` is metadata sync applying the
 /// master's entry as it is, else an operator's put, checked.
 pub(crate) async fn put(
     gw: &Gateway,

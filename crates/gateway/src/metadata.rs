@@ -16,9 +16,7 @@ use meridian_store::{ReadOps, WriteTxn};
 use serde_json::Value;
 
 pub use meridian_proto::metadata::{KEY_FORMS, SECTIONS};
-pub use meridian_proto::rgw::{
-    bucket_entrypoint_json, bucket_instance_json, format_time, parse_time, user_from_json, user_json, versioning_flags,
-};
+pub use meridian_proto::rgw::{format_time, parse_time};
 
 /// One metadata entry as RGW's `metadata get` prints it and `metadata put` takes it (its data as JSON: the
 /// section decides which RGW document it is).
@@ -251,7 +249,7 @@ fn put_user(
     entry: &MetadataEntry,
     mode: PutMode,
 ) -> Result<MetadataEntry> {
-    let mut user = user_from_json(&entry.data)?;
+    let mut user = UserInfo::read(&entry.data)?.into_user()?;
     if user.full_id() != id {
         return Err(GatewayError::InvalidArgument(format!(
             "the document is user {:?}, but the key names user {id:?}",
@@ -651,6 +649,7 @@ mod tests {
     use crate::realm::ZoneGroupSpec;
     use crate::users::NewUser;
     use meridian_model::VersioningStatus;
+    use meridian_proto::rgw::{user_from_json, user_json};
     use serde_json::json;
 
     async fn gateway(dir: &tempfile::TempDir) -> Gateway {

@@ -105,3 +105,38 @@ pub async fn remote_bucket_contents(gw: &Gateway, b: &Bucket) -> Result<BucketCo
         uploads: stats.num_incomplete_uploads.unwrap_or(0),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(status: u16, code: &str) -> PeerError {
+        PeerError::Remote {
+            status,
+            code: code.into(),
+            message: "why".into(),
+        }
+    }
+
+    #[test]
+    fn refusals_map_back_to_the_masters_error() {
+        assert!(matches!(
+            gateway_error(remote(404, "NoSuchBucket")),
+            GatewayError::NoSuchBucket
+        ));
+        assert!(matches!(gateway_error(remote(404, "NoSuchUser")), GatewayError::NoSuchUser(m) if m == "why"));
+        assert!(matches!(
+            gateway_error(remote(409, "Whatever")),
+            GatewayError::Conflict(_)
+        ));
+        assert!(matches!(
+            gateway_error(remote(500, "InternalError")),
+            GatewayError::MasterUnavailable(m) if m.contains("500 InternalError")
+        ));
+        let unreachable = PeerError::Unreachable {
+            endpoint: "http://m".into(),
+            message: "refused".into(),
+        };
+        assert!(matches!(gateway_error(unreachable), GatewayError::MasterUnavailable(_)));
+    }
+}

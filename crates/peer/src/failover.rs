@@ -70,3 +70,23 @@ impl Failover {
         Err(last.unwrap_or_else(|| PeerError::BadEndpoint("no endpoint".into())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    #[tokio::test]
+    async fn the_last_unreachable_endpoint_is_reported() {
+        let none = Failover::new(&[], "ak", "sk");
+        let req = AdminRequest::new(Method::GET, "realm/period");
+        assert!(matches!(none.send(&req).await, Err(PeerError::BadEndpoint(_))));
+        // Nothing listens on port 1: both endpoints are unreachable, the second one's error is kept.
+        let endpoints = ["http://127.0.0.1:1".to_string(), "http://127.0.0.2:1".to_string()];
+        let peers = Failover::new(&endpoints, "ak", "sk").with_timeout(Duration::from_secs(5));
+        match peers.send(&req).await {
+            Err(PeerError::Unreachable { endpoint, .. }) => assert_eq!(endpoint, "http://127.0.0.2:1"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -819,7 +819,10 @@ mod tests {
             placement_rule: "default-placement".into(),
             creation_time: Timestamp(1_700_000_000_123_456_000),
             versioning: VersioningStatus::Suspended,
-            ver: ObjVersion { tag: "_t".into(), ver: 3 },
+            ver: ObjVersion {
+                tag: "_t".into(),
+                ver: 3,
+            },
             mtime: Timestamp(1_700_000_001_000_000_000),
             config,
         }
@@ -886,7 +889,10 @@ mod tests {
                 config: Some(b.config.clone()),
             }
         );
-        let fields = BucketEntrypoint::read(&entrypoint).unwrap().fields("", "photos").unwrap();
+        let fields = BucketEntrypoint::read(&entrypoint)
+            .unwrap()
+            .fields("", "photos")
+            .unwrap();
         assert_eq!((fields.bucket_id.as_deref(), fields.zonegroup), (Some("zone.1"), None));
     }
 
@@ -914,13 +920,17 @@ mod tests {
 
     #[test]
     fn documents_read_tolerantly_and_name_the_bad_field() {
-        let u = user_from_json(&json!({"user_id": "bob", "suspended": "1", "system": true, "max_buckets": "5",
-                                       "keys": null, "caps": [{"type": "users", "perm": "read"}]}))
+        let u = user_from_json(
+            &json!({"user_id": "bob", "suspended": "1", "system": true, "max_buckets": "5",
+                                       "keys": null, "caps": [{"type": "users", "perm": "read"}]}),
+        )
         .unwrap();
         assert!(u.suspended && u.system);
         assert_eq!((u.max_buckets, u.caps.clone()), (5, vec!["users=read".to_string()]));
         assert_eq!(
-            user_from_json(&json!({"user_id": "bob", "max_buckets": "many"})).unwrap_err().0,
+            user_from_json(&json!({"user_id": "bob", "max_buckets": "many"}))
+                .unwrap_err()
+                .0,
             "user document: \"max_buckets\" must be a whole number, not \"many\""
         );
         assert_eq!(
@@ -940,6 +950,9 @@ mod tests {
             "bucket entrypoint document: names bucket \"videos\", but the key names \"photos\""
         );
         let bad_time = BucketEntrypoint::read(&json!({"creation_time": "soon"})).unwrap_err();
-        assert!(bad_time.0.contains("\"creation_time\" must be an RFC 3339 time"), "{bad_time}");
+        assert!(
+            bad_time.0.contains("\"creation_time\" must be an RFC 3339 time"),
+            "{bad_time}"
+        );
     }
 }
