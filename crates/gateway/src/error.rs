@@ -167,3 +167,10 @@ impl From<meridian_model::names::NameError> for GatewayError {
         }
     }
 }
+
+/// An RGW document that does not read (a metadata put's data): the caller's mistake.
+impl From<meridian_proto::DocumentError> for GatewayError {
+    fn from(e: meridian_proto::DocumentError) -> Self {
+        GatewayError::InvalidArgument(e.0)
+    }
+}

@@ -7,13 +7,18 @@
 //! an older server's documents.
 
 pub mod log;
+pub mod metadata;
+pub mod ops;
+pub mod period;
 mod request;
+pub mod rgw;
 pub mod sync_listing;
 pub mod sync_object;
 pub mod sync_status;
 mod wire;
 
 pub use request::AdminRequest;
+pub use rgw::DocumentError;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};

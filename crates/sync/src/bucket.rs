@@ -14,7 +14,7 @@ use meridian_gateway::replica::{fetch_spec, listed_fetch_spec, Applied, ReplicaC
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::{ByteStream, GatewayError};
 use meridian_model::{parse_version_id, BilogEntry, BilogOp, Bucket, ObjectMeta, Timestamp, WriteOrder, NULL_VERSION};
-use meridian_peer::master;
+use meridian_multisite as multisite;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -551,7 +551,7 @@ async fn resolve(agent: &Agent, bucket_key: &str) -> Result<Option<Bucket>> {
     let local = match gw.get_bucket(tenant, name).await {
         Ok(b) if b.bucket_id == id => Some(b),
         Ok(_) | Err(GatewayError::NoSuchBucket) if !site.is_meta_master() => {
-            match master::fetch_bucket_from_master(gw, tenant, name).await {
+            match multisite::fetch_bucket_from_master(gw, tenant, name).await {
                 Ok(b) => Some(b),
                 Err(GatewayError::NoSuchBucket) => None,
                 Err(e) => return Err(e.into()),

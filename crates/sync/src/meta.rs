@@ -9,7 +9,7 @@ use crate::{health, Agent};
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::GatewayError;
 use meridian_model::{LogShardInfo, Timestamp};
-use meridian_peer::master;
+use meridian_multisite as multisite;
 
 pub const LOG: &str = "metadata";
 const PAGE: usize = 100;
@@ -70,7 +70,7 @@ async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<St
     let mut outcome = Ok(());
     let mut batch = SyncStateBatch::default();
     for e in &entries {
-        if let Err(err) = master::copy_entry_from_master(gw, &e.key).await {
+        if let Err(err) = multisite::copy_entry_from_master(gw, &e.key).await {
             if is_transient(&err) {
                 outcome = Err(err.into());
                 break;
@@ -128,7 +128,7 @@ async fn retry_parked(agent: &Agent) -> Result<bool> {
             continue;
         }
         let mut batch = SyncStateBatch::default();
-        match master::copy_entry_from_master(gw, &key).await {
+        match multisite::copy_entry_from_master(gw, &key).await {
             Ok(()) => {
                 tracing::info!(source_zone = %src.zone_name(), %key, attempts = entry.attempts, "set-aside metadata entry applied");
                 batch.delete(state::retry(LOG, src.zone_id(), &key));
@@ -173,7 +173,7 @@ async fn full_sync(agent: &Agent) -> Result<()> {
     for chunk in keys.chunks(PAGE) {
         let mut batch = SyncStateBatch::default();
         for key in chunk {
-            if let Err(err) = master::copy_entry_from_master(gw, key).await {
+            if let Err(err) = multisite::copy_entry_from_master(gw, key).await {
                 if is_transient(&err) {
                     return Err(err.into());
                 }

@@ -6,12 +6,12 @@ use crate::error::{Result, SyncError};
 use meridian_gateway::{ByteStream, Site};
 use meridian_model::{BilogEntry, LogShardInfo, ObjectMeta, Timestamp, Tombstone, WriteOrder, ZoneGroupZone};
 use meridian_peer::proto::log::{BilogInfoCall, BilogListCall, DatalogListCall, LogInfoCall, MdlogListCall};
+use meridian_peer::proto::metadata::ListKeys;
 use meridian_peer::proto::sync_listing::{BucketsCall, ObjectsCall, TrimmedCall};
 use meridian_peer::proto::sync_object::{decode_meta_header, FetchBatchCall, ObjectFetch};
 use meridian_peer::proto::sync_status::{MarkersCall, SyncMarkers};
 use meridian_peer::proto::Call;
-use meridian_peer::{AdminRequest, PeerClient, PeerError};
-use serde::Deserialize;
+use meridian_peer::{AdminRequest, Failover, PeerError};
 use std::collections::HashMap;
 
 pub use meridian_peer::proto::log::ShardedLog;
@@ -68,7 +68,7 @@ pub trait Source: Send + Sync {
 pub struct PeerSource {
     pub zone_id: String,
     pub zone_name: String,
-    clients: Vec<PeerClient>,
+    endpoints: Failover,
 }
 
 /// One changed bucket, as a data log entry names it.
@@ -129,49 +129,34 @@ impl PeerSource {
         Self {
             zone_id: zone.id.clone(),
             zone_name: zone.name.clone(),
-            clients: zone
-                .endpoints
-                .iter()
-                .map(|e| PeerClient::new(e, &key.access_key, &key.secret_key))
-                .collect(),
+            endpoints: Failover::new(&zone.endpoints, &key.access_key, &key.secret_key),
         }
     }
 
     /// The same source with a shorter deadline per request (status must answer even when a link hangs).
     pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
-        for c in &mut self.clients {
-            c.timeout = timeout;
-        }
+        self.endpoints = self.endpoints.with_timeout(timeout);
         self
     }
 
     /// Sends to the first endpoint that answers (a refusal is an answer; only unreachable ones are skipped).
     pub(crate) async fn send(&self, req: AdminRequest) -> Result<serde_json::Value> {
-        self.first_answer(|client| {
-            let req = &req;
-            async move { client.send(req).await }
-        })
-        .await
+        self.check_endpoints()?;
+        Ok(self.endpoints.send(&req).await?)
     }
 
     /// Makes a typed call on the first endpoint that answers.
-    async fn call<C: Call + Sync>(&self, call: &C) -> Result<C::Reply> {
-        self.first_answer(|client| client.call(call)).await
+    async fn call<C: Call>(&self, call: &C) -> Result<C::Reply> {
+        self.check_endpoints()?;
+        Ok(self.endpoints.call(call).await?)
     }
 
-    async fn first_answer<'a, T, F, Fut>(&'a self, mut attempt: F) -> Result<T>
-    where
-        F: FnMut(&'a PeerClient) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<T, PeerError>>,
-    {
-        let mut last = None;
-        for client in &self.clients {
-            match attempt(client).await {
-                Err(e @ PeerError::Unreachable { .. }) => last = Some(e),
-                other => return other.map_err(SyncError::from),
-            }
+    /// A zone with no endpoint cannot be synced from: say which.
+    fn check_endpoints(&self) -> Result<()> {
+        if self.endpoints.is_empty() {
+            return Err(SyncError::NoEndpoint(self.zone_name.clone()));
         }
-        Err(last.map_or_else(|| SyncError::NoEndpoint(self.zone_name.clone()), SyncError::from))
+        Ok(())
     }
 
     /// What the source has synced from `zone` (its markers), for trimming.
@@ -181,21 +166,6 @@ impl PeerSource {
         })
         .await
     }
-}
-
-/// A page of `GET /admin/metadata/<section>`: a bare list of keys (RGW without `max-entries`), or a page
-/// with its continuation.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MetadataKeys {
-    All(Vec<String>),
-    Page {
-        #[serde(default)]
-        keys: Vec<String>,
-        #[serde(default)]
-        truncated: bool,
-        marker: Option<String>,
-    },
 }
 
 #[async_trait::async_trait]
@@ -253,29 +223,16 @@ impl Source for PeerSource {
 
     async fn metadata_keys(&self, section: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        let mut marker = String::new();
+        let mut call = ListKeys {
+            section: section.to_string(),
+            max_entries: 1000,
+            marker: String::new(),
+        };
         loop {
-            let req = AdminRequest::new(http::Method::GET, &format!("metadata/{section}"))
-                .param("max-entries", "1000")
-                .opt("marker", (!marker.is_empty()).then(|| marker.clone()));
-            let page: MetadataKeys = serde_json::from_value(self.send(req).await?)
-                .map_err(|e| SyncError::Protocol(format!("metadata/{section} listing: {e}")))?;
-            let next = match page {
-                MetadataKeys::All(keys) => {
-                    out.extend(keys);
-                    None
-                }
-                MetadataKeys::Page {
-                    keys,
-                    truncated,
-                    marker,
-                } => {
-                    out.extend(keys);
-                    marker.filter(|_| truncated)
-                }
-            };
-            match next {
-                Some(m) if m != marker => marker = m,
+            let page = self.call(&call).await?;
+            out.extend(page.keys);
+            match page.marker.filter(|_| page.truncated) {
+                Some(m) if m != call.marker => call.marker = m,
                 _ => return Ok(out),
             }
         }
@@ -340,12 +297,8 @@ impl Source for PeerSource {
             version_id: version_id.map(str::to_string),
         }
         .request();
-        let reply = self
-            .first_answer(|client| {
-                let req = &req;
-                async move { client.send_streaming(req).await }
-            })
-            .await?;
+        self.check_endpoints()?;
+        let reply = self.endpoints.send_streaming(&req).await?;
         let meta = reply
             .headers
             .get(OBJECT_META_HEADER)
