@@ -8,10 +8,10 @@ use crate::AdminRequest;
 use meridian_gateway::realm::{NameList, ZoneGroupSpec, ZoneSpec};
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_model::{AccessKey, Period};
-use meridian_peer::master;
+use meridian_multisite as multisite;
 use serde_json::{json, Value};
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, AdminError> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, AdminError> {
     serde_json::to_value(v).map_err(|e| AdminError::Gateway(GatewayError::Internal(e.to_string())))
 }
 
@@ -132,6 +132,7 @@ pub(crate) async fn run(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> R
     out
 }
 
+/// `GET /admin/realm` (`proto::period::GetRealm`): the realm, a `Realm`.
 pub(crate) async fn realm_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let name = req.get("name").or_else(|| req.get("id"));
     let realm = match name {
@@ -144,6 +145,7 @@ pub(crate) async fn realm_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<V
     to_json(&realm)
 }
 
+/// `GET /admin/realm/period` (`proto::period::GetPeriod`): a `Period`.
 pub(crate) async fn period_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let epoch = req
         .get("epoch")
@@ -153,8 +155,9 @@ pub(crate) async fn period_rest_get(gw: &Gateway, req: &AdminRequest) -> Result<
     to_json(&gw.realm().get_period(req.get("period_id"), epoch).await?)
 }
 
-/// RGW's `POST /admin/realm/period`: on the master a staging period is committed (a secondary's `period
-/// update --commit`); anywhere a newer committed period (the master's push) becomes current.
+/// RGW's `POST /admin/realm/period` (`proto::period::PostPeriod`, answered with a `Period`): on the master a
+/// staging period is committed (a secondary's `period update --commit`); anywhere a newer committed period
+/// (the master's push) becomes current.
 pub(crate) async fn period_rest_post(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let body = req
         .body
@@ -163,15 +166,8 @@ pub(crate) async fn period_rest_post(gw: &Gateway, req: &AdminRequest) -> Result
     let period: Period =
         serde_json::from_value(body).map_err(|e| AdminError::BadRequest(format!("malformed period: {e}")))?;
     if period.is_staging() {
-        let site = gw.site();
-        if period.master_zone != site.zone_id {
-            return Err(GatewayError::Conflict(format!(
-                "this zone ({}) is not the master zone {} of the staging period: send it to the master",
-                site.zone_name, period.master_zone
-            ))
-            .into());
-        }
-        return to_json(&master::commit_and_push(gw, period).await?);
+        // Refused unless this zone is the staging period's master.
+        return to_json(&multisite::commit_and_push(gw, period).await?);
     }
     gw.realm().accept_period(period.clone()).await?;
     to_json(&period)
@@ -221,7 +217,7 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
             Ok(Value::Null)
         }
         V::RealmDefault => to_json(&gw.realm().set_default_realm(req.require("rgw-realm")?).await?),
-        V::RealmPull => to_json(&master::pull_realm(gw, req.require("url")?, key_param(req).as_ref()).await?),
+        V::RealmPull => to_json(&multisite::pull_realm(gw, req.require("url")?, key_param(req).as_ref()).await?),
         V::ZonegroupCreate => to_json(
             &gw.realm()
                 .create_zonegroup(req.require("rgw-zonegroup")?, zonegroup_spec(req)?)
@@ -288,7 +284,7 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
             to_json(&gw.realm().get_period(req.get("period-id"), epoch).await?)
         }
         V::PeriodList => Ok(json!({"periods": gw.realm().list_periods().await?})),
-        V::PeriodCommit => to_json(&master::commit_staging(gw, req.get("rgw-realm")).await?),
+        V::PeriodCommit => to_json(&multisite::commit_staging(gw, req.get("rgw-realm")).await?),
         V::PeriodUpdate => to_json(&gw.realm().update_period(req.get("rgw-realm")).await?),
         V::PeriodPull => {
             let url = match req.get("url") {
@@ -297,7 +293,7 @@ async fn config_verb(gw: &Gateway, req: &AdminRequest, verb: ConfigVerb) -> Resu
                     AdminError::BadRequest("pass --url: this zone knows no master endpoint yet".into())
                 })?,
             };
-            let (period, _) = master::pull_period(gw, &url, key_param(req).as_ref()).await?;
+            let (period, _) = multisite::pull_period(gw, &url, key_param(req).as_ref()).await?;
             to_json(&period)
         }
     }

@@ -9,7 +9,6 @@ pub mod logs;
 pub mod metadata;
 pub mod r#move;
 pub mod ops;
-pub mod rgw_json;
 pub mod route;
 pub mod router;
 pub mod services;

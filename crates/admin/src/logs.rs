@@ -3,13 +3,16 @@
 
 use crate::error::AdminError;
 use crate::ops::Params;
-use crate::rgw_json;
 use crate::services::SyncReports;
 use meridian_gateway::logs::LogKind;
 use meridian_gateway::Gateway;
-use meridian_model::LogShardInfo;
+use meridian_peer::proto::log::{
+    BilogEntryDoc, BilogInfo, DatalogEntryDoc, LogInfo, LogPage, MdlogEntryDoc, ShardHead, Trimmed,
+};
+use meridian_peer::proto::sync_listing::{ListedBucket, ListedData, ObjectListing, TrimmedLogs};
+use meridian_peer::proto::sync_object::{FetchKeys, FetchedObject, FetchedObjects};
 use meridian_peer::AdminRequest;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A typed sync document as the JSON reply.
 pub(crate) fn document<T: serde::Serialize>(doc: Result<T, AdminError>) -> Result<Value, AdminError> {
@@ -44,13 +47,6 @@ fn shard(req: &AdminRequest, kind: LogKind) -> Result<Option<u32>, AdminError> {
     }
 }
 
-fn shard_info(info: &LogShardInfo) -> Value {
-    json!({
-        "marker": info.marker,
-        "last_update": info.last_update.map(|t| t.to_rfc3339()),
-    })
-}
-
 pub(crate) async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
     let max = req.number("max-entries", 1000)?.min(10_000);
     let marker = req.get("marker").map(str::to_string);
@@ -59,46 +55,48 @@ pub(crate) async fn list(gw: &Gateway, req: &AdminRequest) -> Result<Value, Admi
         let bucket = gw.buckets().info(req.require("bucket")?).await?;
         if info {
             let head = gw.logs().bilog_head(&bucket.bucket_id).await?;
-            return Ok(
-                json!({"bucket_ver": head.marker, "master_ver": head.marker, "max_marker": head.marker, "syncstopped": false}),
-            );
+            return document(Ok(BilogInfo::at(&head.marker)));
         }
         let entries = gw.logs().list_bilog(req.require("bucket")?, marker, max).await?;
-        return Ok(Value::Array(entries.iter().map(rgw_json::bilog_entry).collect()));
+        return document(Ok(entries.iter().map(BilogEntryDoc::from).collect::<Vec<_>>()));
     };
     match (shard(req, kind)?, info) {
-        (None, true) => Ok(json!({
-            "num_shards": kind.shards(),
-            "shards": gw.logs().heads(kind).await?.iter().map(shard_info).collect::<Vec<_>>(),
+        (None, true) => document(Ok(LogInfo {
+            num_shards: kind.shards(),
+            shards: gw.logs().heads(kind).await?.iter().map(ShardHead::from).collect(),
         })),
-        (Some(s), true) => Ok(shard_info(&gw.logs().head(kind, s).await?)),
+        (Some(s), true) => document(Ok(ShardHead::from(&gw.logs().head(kind, s).await?))),
         (Some(s), false) => {
             let head = gw.logs().head(kind, s).await?;
-            let (entries, last): (Vec<Value>, Option<String>) = match kind {
+            let truncated = |last: &Option<String>| last.as_deref().is_some_and(|l| l < head.marker.as_str());
+            match kind {
                 LogKind::Metadata => {
                     let e = gw.logs().list_mdlog(s, marker.clone(), max).await?;
                     let last = e.last().map(|e| e.id.clone());
-                    (e.iter().map(rgw_json::mdlog_entry).collect(), last)
+                    document(Ok(LogPage {
+                        truncated: truncated(&last),
+                        marker: last.or(marker).unwrap_or_default(),
+                        entries: e.iter().map(MdlogEntryDoc::from).collect(),
+                    }))
                 }
                 LogKind::Data => {
                     let e = gw.logs().list_datalog(Some(s), marker.clone(), max).await?;
                     let last = e.last().map(|(_, e)| e.marker.clone());
-                    (e.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(), last)
+                    document(Ok(LogPage {
+                        truncated: truncated(&last),
+                        marker: last.or(marker).unwrap_or_default(),
+                        entries: e.iter().map(|(s, e)| DatalogEntryDoc::new(*s, e)).collect(),
+                    }))
                 }
-            };
-            let truncated = last.as_deref().is_some_and(|l| l < head.marker.as_str());
-            Ok(json!({
-                "marker": last.or(marker).unwrap_or_default(),
-                "entries": entries,
-                "truncated": truncated,
-            }))
+            }
         }
         // Every shard at once: `datalog list` prints this.
         (None, false) if kind == LogKind::Data => {
             let entries = gw.logs().list_datalog(None, marker, max).await?;
-            Ok(Value::Array(
-                entries.iter().map(|(s, e)| rgw_json::datalog_entry(*s, e)).collect(),
-            ))
+            document(Ok(entries
+                .iter()
+                .map(|(s, e)| DatalogEntryDoc::new(*s, e))
+                .collect::<Vec<_>>()))
         }
         (None, false) => Err(AdminError::BadRequest(
             "the metadata log is listed one shard at a time: give id".into(),
@@ -123,21 +121,24 @@ pub(crate) async fn trim(gw: &Gateway, req: &AdminRequest) -> Result<Value, Admi
             gw.logs().trim(kind, s, upto).await?
         }
     };
-    Ok(json!({"trimmed": trimmed}))
+    document(Ok(Trimmed { trimmed }))
 }
 
 /// The buckets of this zone's zonegroup with their object counts: where a new peer's full sync starts.
 pub(crate) async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
     let zonegroup = gw.site().zonegroup_id.clone();
-    let mut out = Vec::new();
+    let mut out: Vec<ListedBucket> = Vec::new();
     for b in gw.buckets().list_all().await? {
         if b.zonegroup != zonegroup {
             continue;
         }
         let stats = gw.buckets().stats(&b).await?;
-        out.push(json!({"key": meridian_gateway::logs::bucket_log_key(&b), "num_objects": stats.num_objects}));
+        out.push(ListedBucket {
+            key: meridian_gateway::logs::bucket_log_key(&b),
+            num_objects: stats.num_objects,
+        });
     }
-    Ok(Value::Array(out))
+    document(Ok(out))
 }
 
 /// `GET /admin/sync/objects?bucket=B&marker=M&max-entries=N[&with-data]`: a page of a bucket's state for
@@ -145,7 +146,6 @@ pub(crate) async fn buckets(gw: &Gateway) -> Result<Value, AdminError> {
 /// (`"data": [{"spec", "data": base64}]`, up to 8 MiB in all), so the reader fetches only the others: each
 /// object is read and sent once.
 pub(crate) async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
-    use base64::Engine;
     let bucket = gw.buckets().info(req.require("bucket")?).await?;
     let max = req.number("max-entries", 1000)?.clamp(1, 10_000);
     let data_budget = if req.params.contains_key("with-data") {
@@ -157,20 +157,18 @@ pub(crate) async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, A
         .replica()
         .list(&bucket, req.get("marker").map(str::to_string), max, data_budget)
         .await?;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let data: Vec<Value> = page
-        .data
-        .iter()
-        .map(|(spec, bytes)| json!({"spec": spec, "data": b64.encode(bytes)}))
-        .collect();
-    Ok(json!({
-        "objects": page.objects,
-        "versions": page.versions,
-        "tombstones": page.tombstones,
-        "removed_versions": page.removed,
-        "truncated": page.truncated,
-        "next_marker": page.next_marker,
-        "data": data,
+    document(Ok(ObjectListing {
+        objects: page.objects,
+        versions: page.versions,
+        tombstones: page.tombstones,
+        removed_versions: page.removed,
+        truncated: page.truncated,
+        next_marker: page.next_marker,
+        data: page
+            .data
+            .into_iter()
+            .map(|(spec, data)| ListedData { spec, data })
+            .collect(),
     }))
 }
 
@@ -178,7 +176,11 @@ pub(crate) async fn objects(gw: &Gateway, req: &AdminRequest) -> Result<Value, A
 /// `meridian_sync::gap`).
 pub(crate) async fn trimmed(gw: &Gateway) -> Result<Value, AdminError> {
     let t = gw.logs().trimmed_markers().await?;
-    Ok(json!({"metadata": t.metadata, "data": t.data, "buckets": t.buckets}))
+    document(Ok(TrimmedLogs {
+        metadata: t.metadata,
+        data: t.data,
+        buckets: t.buckets,
+    }))
 }
 
 /// Keys one batched fetch may name.
@@ -219,21 +221,14 @@ pub(crate) fn notify(gw: &Gateway, sync: &dyn SyncReports, req: &AdminRequest) -
 /// Only objects stored inline (at most 64 KiB each) come with their bytes, up to 8 MiB in all; the others
 /// are `large` and fetched one by one with `GET /admin/sync/object`, streamed.
 pub(crate) async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
-    use base64::Engine;
     let bucket = gw.buckets().info(req.require("bucket")?).await?;
-    let keys: Vec<String> = req
+    let FetchKeys { keys } = req
         .body
-        .as_ref()
-        .and_then(|b| b.get("keys"))
-        .and_then(Value::as_array)
-        .ok_or_else(|| AdminError::BadRequest("the body must be {\"keys\": [...]}".into()))?
-        .iter()
-        .map(|k| {
-            k.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| AdminError::BadRequest(format!("keys must be strings, not {k}")))
-        })
-        .collect::<Result<_, _>>()?;
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| AdminError::BadRequest(format!("the body must be {{\"keys\": [strings]}}: {e}")))?
+        .ok_or_else(|| AdminError::BadRequest("the body must be {\"keys\": [...]}".into()))?;
     if keys.len() > FETCH_MAX_KEYS {
         return Err(AdminError::BadRequest(format!(
             "at most {FETCH_MAX_KEYS} keys per fetch, not {}",
@@ -241,11 +236,17 @@ pub(crate) async fn fetch(gw: &Gateway, req: &AdminRequest) -> Result<Value, Adm
         )));
     }
     let found = gw.replica().read_small(&bucket, keys, FETCH_MAX_BYTES).await?;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let objects: Vec<Value> = found
-        .objects
-        .iter()
-        .map(|(spec, meta, data)| json!({"spec": spec, "meta": meta, "data": b64.encode(data)}))
-        .collect();
-    Ok(json!({"objects": objects, "missing": found.missing, "large": found.large}))
+    document(Ok(FetchedObjects {
+        objects: found
+            .objects
+            .into_iter()
+            .map(|(spec, meta, data)| FetchedObject {
+                spec: Some(spec),
+                meta,
+                data,
+            })
+            .collect(),
+        missing: found.missing,
+        large: found.large,
+    }))
 }

@@ -3,9 +3,11 @@
 
 use crate::error::AdminError;
 use crate::ops::Params;
-use meridian_gateway::metadata::{zonegroup_change_refused, MetadataEntry, PutMode};
+use meridian_gateway::metadata::{zonegroup_change_refused, PutMode};
 use meridian_gateway::Gateway;
-use meridian_peer::{master, AdminRequest};
+use meridian_multisite as multisite;
+use meridian_peer::AdminRequest;
+use meridian_proto::metadata::{KeyPage, MetadataEntry};
 use serde_json::{json, Value};
 
 /// `GET /admin/metadata`: the sections.
@@ -13,12 +15,12 @@ pub(crate) async fn sections(gw: &Gateway) -> Value {
     json!(gw.metadata().sections().await)
 }
 
-/// `GET /admin/metadata/<section>?key=K`.
+/// `GET /admin/metadata/<section>?key=K` (`proto::metadata::GetEntry`): the entry as stored.
 pub(crate) async fn get(gw: &Gateway, section: &str, key: &str) -> Result<Value, AdminError> {
     entry_json(&gw.metadata().get(&format!("{section}:{key}")).await?)
 }
 
-/// `PUT /admin/metadata/<section>?key=K[&sync]`: the entry is the body; `sync` is metadata sync applying the
+/// `PUT /admin/metadata/<section>?key=K[&sync]` (`proto::metadata::PutEntry`): the entry is the body; `sync` is metadata sync applying the
 /// master's entry as it is, else an operator's put, checked.
 pub(crate) async fn put(
     gw: &Gateway,
@@ -57,7 +59,7 @@ async fn refuse_stranding_zonegroup_change(gw: &Gateway, key: &str, entry: &Meta
     if bucket.zonegroup == gw.site().zonegroup_id {
         return Ok(());
     }
-    let contents = master::remote_bucket_contents(gw, &bucket).await?;
+    let contents = multisite::remote_bucket_contents(gw, &bucket).await?;
     if contents.is_empty() {
         return Ok(());
     }
@@ -79,11 +81,12 @@ pub(crate) async fn list(gw: &Gateway, req: &AdminRequest, section: &str) -> Res
     };
     let page: Vec<String> = keys.iter().skip(start).take(max).cloned().collect();
     let truncated = start + page.len() < keys.len();
-    let mut out = json!({"keys": page, "truncated": truncated, "count": page.len()});
-    if let Some(last) = page.last().filter(|_| truncated) {
-        out["marker"] = json!(last);
-    }
-    Ok(out)
+    let marker = page.last().filter(|_| truncated).cloned();
+    Ok(json!(KeyPage {
+        keys: page,
+        truncated,
+        marker
+    }))
 }
 
 /// Reads the body of a put: a whole entry (`{"key","ver","mtime","data"}`), as `metadata get` printed it.

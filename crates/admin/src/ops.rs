@@ -1,14 +1,15 @@
 //! RGW's admin-ops user, key and bucket verbs (`/admin/user`, `/admin/bucket`), one handler each; the router
 //! (`router.rs`) picks the handler and forwards user changes to the metadata master first.
 
+use crate::config::to_json;
 use crate::error::AdminError;
-use crate::rgw_json;
 use crate::router::UserLookup;
 use meridian_gateway::buckets::split_bucket_name;
 use meridian_gateway::users::{full_user_id, resolve_user_id, split_user_id, NewUser};
 use meridian_gateway::{Gateway, GatewayError};
-use meridian_peer::master;
+use meridian_multisite as multisite;
 pub use meridian_peer::AdminRequest;
+use meridian_proto::rgw::{BucketStatsInfo, UserInfo};
 use serde_json::{json, Value};
 
 /// Parameter checks with the CLI's wording (`--name`), for requests arriving either way.
@@ -49,7 +50,7 @@ pub(crate) async fn user_info(gw: &Gateway, lookup: &UserLookup) -> Result<Value
         },
         UserLookup::Uid(uid) => gw.users().info(uid).await?,
     };
-    Ok(rgw_json::user(&user))
+    to_json(&UserInfo::from(&user))
 }
 
 /// `PUT /admin/user`.
@@ -69,7 +70,7 @@ pub(crate) async fn user_create(gw: &Gateway, uid: &str, req: &AdminRequest) -> 
             max_buckets: req.get("max-buckets").and_then(|v| v.parse().ok()),
         })
         .await?;
-    Ok(rgw_json::user(&user))
+    to_json(&UserInfo::from(&user))
 }
 
 /// `POST /admin/user`.
@@ -81,7 +82,7 @@ pub(crate) async fn user_modify(gw: &Gateway, uid: &str, req: &AdminRequest) -> 
         .users()
         .set_suspended(uid, suspended == "true" || suspended == "1")
         .await?;
-    Ok(rgw_json::user(&user))
+    to_json(&UserInfo::from(&user))
 }
 
 /// `DELETE /admin/user`.
@@ -100,7 +101,7 @@ pub(crate) async fn key_create(gw: &Gateway, uid: &str, req: &AdminRequest) -> R
             req.get("secret-key").map(str::to_string),
         )
         .await?;
-    Ok(rgw_json::user(&user)["keys"].clone())
+    to_json(&UserInfo::from(&user).keys)
 }
 
 /// `DELETE /admin/user?key`.
@@ -142,10 +143,10 @@ pub(crate) async fn bucket_create(gw: &Gateway, req: &AdminRequest) -> Result<Va
 pub(crate) async fn bucket_info(gw: &Gateway, spec: &str) -> Result<Value, AdminError> {
     let bucket = gw.buckets().info(spec).await?;
     let stats = gw.buckets().stats(&bucket).await?;
-    let mut out = rgw_json::bucket_stats(&bucket, &stats);
+    let mut out = BucketStatsInfo::new(&bucket, &stats);
     // Beyond RGW's fields: what a zonegroup change by metadata put must know (see metadata.rs).
-    out["num_incomplete_uploads"] = json!(gw.metadata().bucket_contents(&bucket).await?.uploads);
-    Ok(out)
+    out.num_incomplete_uploads = Some(gw.metadata().bucket_contents(&bucket).await?.uploads);
+    to_json(&out)
 }
 
 /// `GET /admin/bucket[?uid=U][&stats]`.
@@ -158,9 +159,9 @@ pub(crate) async fn bucket_list(gw: &Gateway, uid: Option<&str>, stats: bool) ->
         let mut out = Vec::new();
         for b in buckets {
             let s = gw.buckets().stats(&b).await?;
-            out.push(rgw_json::bucket_stats(&b, &s));
+            out.push(BucketStatsInfo::new(&b, &s));
         }
-        Ok(Value::Array(out))
+        to_json(&out)
     } else {
         // `tenant/name` for a tenant's bucket: what `bucket stats|rm|move --bucket` take back.
         Ok(json!(buckets
@@ -176,7 +177,7 @@ pub(crate) async fn bucket_remove(gw: &Gateway, spec: &str, purge_objects: bool)
     gw.buckets().remove(&tenant, &name, purge_objects).await?;
     if !gw.site().is_meta_master() {
         // The objects lived here; the realm-wide record is the master's to drop.
-        master::forward(
+        multisite::forward(
             gw,
             &AdminRequest::new(http::Method::DELETE, "metadata/bucket").param("key", spec),
         )

@@ -4,7 +4,6 @@
 use crate::ops::AdminRequest;
 use crate::router::{handle, AdminEndpoint, Reply};
 use crate::services::{BackupArchive, BucketMoves, Services, SyncReports};
-use base64::Engine;
 use meridian_gateway::Gateway;
 use s3s::route::S3Route;
 use s3s::{s3_error, Body, S3Request, S3Response, S3Result};
@@ -64,12 +63,8 @@ pub(crate) async fn sync_object(
         .objects()
         .get_version(&bucket, key, version_id, None, &Default::default())
         .await?;
-    let meta = serde_json::to_vec(&meridian_model::ObjectMeta {
-        manifest: Default::default(),
-        ..read.meta
-    })
-    .map_err(|e| meridian_gateway::GatewayError::Internal(e.to_string()))?;
-    let header = base64::engine::general_purpose::STANDARD.encode(meta);
+    let header = meridian_peer::proto::sync_object::encode_meta_header(&read.meta)
+        .map_err(|e| meridian_gateway::GatewayError::Internal(e.to_string()))?;
     let frames = futures::TryStreamExt::map_ok(read.body, http_body::Frame::data);
     let mut resp = S3Response::new(Body::http_body(http_body_util::StreamBody::new(frames)));
     resp.headers.insert(

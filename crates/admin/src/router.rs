@@ -8,7 +8,8 @@ use crate::ops::{user_id_param, Params};
 use crate::services::Services;
 use http::Method;
 use meridian_gateway::{Gateway, GatewayError};
-use meridian_peer::{master, AdminRequest};
+use meridian_multisite as multisite;
+use meridian_peer::AdminRequest;
 use s3s::{Body, S3Response};
 use serde_json::{json, Value};
 
@@ -420,7 +421,7 @@ pub async fn handle(
 /// record here, so users, keys and entries are the same in every zone.
 async fn forward_to_master(gw: &Gateway, req: &AdminRequest, first: MasterFirst) -> Result<Value, AdminError> {
     let copy_key = match first {
-        MasterFirst::Move => return Ok(master::forward(gw, req).await?),
+        MasterFirst::Move => return Ok(multisite::forward(gw, req).await?),
         MasterFirst::Metadata(key) => key,
         MasterFirst::User => match req.get("uid") {
             Some(_) => format!("user:{}", user_id_param(req)?),
@@ -435,7 +436,7 @@ async fn forward_to_master(gw: &Gateway, req: &AdminRequest, first: MasterFirst)
             ),
         },
     };
-    let answer = master::forward(gw, req).await?;
+    let answer = multisite::forward(gw, req).await?;
     copy_after_forward(gw, &copy_key).await;
     Ok(answer)
 }
@@ -444,7 +445,7 @@ async fn forward_to_master(gw: &Gateway, req: &AdminRequest, first: MasterFirst)
 /// store the master's record right now (an error would claim that nothing changed). Metadata sync brings the
 /// record here later, as it does for every zone.
 async fn copy_after_forward(gw: &Gateway, key: &str) {
-    if let Err(e) = master::copy_entry_from_master(gw, key).await {
+    if let Err(e) = multisite::copy_entry_from_master(gw, key).await {
         tracing::warn!(
             %key,
             error = %e,

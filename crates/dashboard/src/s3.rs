@@ -399,7 +399,7 @@ impl S3Client {
             )
             .await?;
         // CompleteMultipartUpload may answer 200 with an error document.
-        if xml.contains("<Error>") {
+        if roxmltree::Document::parse(&xml).is_ok_and(|doc| doc.root_element().has_tag_name("Error")) {
             return Err(parse_error(500, &xml));
         }
         Ok(())

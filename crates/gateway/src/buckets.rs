@@ -232,7 +232,7 @@ impl BucketService<'_> {
 
     /// PutBucketVersioning on the metadata master: the bucket record gets the status and a new version, so
     /// metadata sync carries it to the other zones (a non-master zone asks the master, see
-    /// `meridian_peer::master::set_bucket_versioning_on_master`). A bucket never goes back to Off.
+    /// `meridian_multisite::set_bucket_versioning_on_master`). A bucket never goes back to Off.
     pub async fn set_versioning(&self, bucket: &Bucket, status: VersioningStatus) -> Result<Bucket> {
         if status == VersioningStatus::Off {
             return Err(GatewayError::MalformedXml(

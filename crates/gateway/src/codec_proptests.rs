@@ -1,8 +1,9 @@
 //! Property tests of the RGW JSON codecs: users and metadata entries survive a round trip through the JSON
 //! radosgw-admin prints, and any JSON document or time text is refused or read without a panic.
 
-use crate::metadata::{format_time, parse_time, user_from_json, user_json, MetadataEntry};
+use crate::metadata::MetadataEntry;
 use meridian_model::{AccessKey, Timestamp, User};
+use meridian_proto::rgw::{format_time, parse_time, user_from_json, user_json};
 use proptest::prelude::*;
 use serde_json::Value;
 

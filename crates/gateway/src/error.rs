@@ -137,6 +137,16 @@ pub enum GatewayError {
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The bytes fetched from another zone are not the object its metadata describes (their size, or the
+    /// MD5 of a plain ETag, differs): the source sent a wrong copy, and fetching it again will not help.
+    #[error("fetched bytes of {key} do not match the source (size {size} vs {expected_size}, etag {etag} vs {expected_etag})")]
+    ReplicaMismatch {
+        key: String,
+        size: u64,
+        expected_size: u64,
+        etag: String,
+        expected_etag: String,
+    },
 }
 
 pub type Result<T, E = GatewayError> = std::result::Result<T, E>;
@@ -155,5 +165,12 @@ impl From<meridian_model::names::NameError> for GatewayError {
             NameError::KeyEmpty | NameError::KeyControl => GatewayError::InvalidArgument(e.to_string()),
             other => GatewayError::InvalidBucketName(other.to_string()),
         }
+    }
+}
+
+/// An RGW document that does not read (a metadata put's data): the caller's mistake.
+impl From<meridian_proto::DocumentError> for GatewayError {
+    fn from(e: meridian_proto::DocumentError) -> Self {
+        GatewayError::InvalidArgument(e.0)
     }
 }

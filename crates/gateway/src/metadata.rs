@@ -1,7 +1,8 @@
-//! RGW's metadata API over users and buckets: `metadata list | get | put | rm` for the keys `user:<id>`,
-//! `bucket:[<tenant>/]<name>` and `bucket.instance:[<tenant>/]<name>:<bucket id>`, each entry in RGW's JSON
-//! shape (`{"key","ver","mtime","data"}`), with optimistic concurrency for operators (`PutMode::Checked`)
-//! and newest-wins for metadata sync (`PutMode::Sync`).
+//! Metadata entries read and written against the store: RGW's `metadata list | get | put | rm` for the keys
+//! `user:<id>`, `bucket:[<tenant>/]<name>` and `bucket.instance:[<tenant>/]<name>:<bucket id>`, with
+//! optimistic concurrency for operators (`PutMode::Checked`) and newest-wins for metadata sync
+//! (`PutMode::Sync`). The entries' JSON (envelope and RGW documents) is `meridian_proto`'s (`metadata`,
+//! `rgw`); this file holds the put, get and version logic only.
 //!
 //! One stored bucket record holds both RGW's bucket entrypoint and its bucket instance info, so the two
 //! keys of a bucket share one `ver`.
@@ -9,31 +10,19 @@
 use crate::error::{GatewayError, Result};
 use crate::{keys, records};
 use meridian_model::names::validate_bucket_name;
-use meridian_model::{AccessKey, Bucket, BucketStats, ObjVersion, Timestamp, User, VersioningStatus};
+use meridian_model::{Bucket, BucketStats, ObjVersion, Timestamp, User};
+use meridian_proto::rgw::{BucketEntrypoint, BucketFields, BucketInstance, UserInfo};
 use meridian_store::{ReadOps, WriteTxn};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
-/// The metadata sections, in RGW's order.
-pub const SECTIONS: [&str; 3] = ["bucket", "bucket.instance", "user"];
+pub use meridian_proto::metadata::{KEY_FORMS, SECTIONS};
+pub use meridian_proto::rgw::{format_time, parse_time};
 
-/// How a malformed key is answered: the forms a key may take.
-pub const KEY_FORMS: &str =
-    "a metadata key is user:<uid>, bucket:[<tenant>/]<name> or bucket.instance:[<tenant>/]<name>:<bucket id>";
+/// One metadata entry as RGW's `metadata get` prints it and `metadata put` takes it (its data as JSON: the
+/// section decides which RGW document it is).
+pub type MetadataEntry = meridian_proto::metadata::MetadataEntry<Value>;
 
-/// One metadata entry as RGW's `metadata get` prints it and `metadata put` takes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetadataEntry {
-    #[serde(default)]
-    pub key: String,
-    #[serde(default)]
-    pub ver: ObjVersion,
-    #[serde(default, with = "rfc3339")]
-    pub mtime: Timestamp,
-    pub data: Value,
-}
-
-/// How `metadata_put` treats an existing record.
+/// How `MetadataService::put` treats an existing record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutMode {
     /// An operator's put: the document must have been read at the stored version (get → edit → put); the
@@ -105,216 +94,9 @@ fn instance_key(b: &Bucket) -> String {
     format!("bucket.instance:{}:{}", bucket_spec(&b.tenant, &b.name), b.bucket_id)
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Times: RFC 3339 in UTC with microseconds, as radosgw-admin prints them.
-
-/// `2026-11-22T17:44:28.624636Z`.
-pub fn format_time(t: Timestamp) -> String {
-    t.to_rfc3339_micros()
-}
-
-/// Reads RFC 3339; `None` if it is not that or before 1970.
-pub fn parse_time(s: &str) -> Option<Timestamp> {
-    Timestamp::parse_rfc3339(s)
-}
-
-/// Serde for `mtime`: RFC 3339 text (a number of nanoseconds is read too).
-mod rfc3339 {
-    use super::*;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&format_time(*t))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Timestamp, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => {
-                parse_time(&s).ok_or_else(|| serde::de::Error::custom(format!("mtime {s:?} is not an RFC 3339 time")))
-            }
-            Value::Number(n) => n
-                .as_u64()
-                .map(Timestamp)
-                .ok_or_else(|| serde::de::Error::custom("mtime must be a time")),
-            Value::Null => Ok(Timestamp::default()),
-            other => Err(serde::de::Error::custom(format!("mtime must be a time, not {other}"))),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Users in RGW's JSON shape.
-
-fn quota_json() -> Value {
-    json!({"enabled": false, "check_on_raw": false, "max_size": -1, "max_size_kb": 0, "max_objects": -1})
-}
-
-/// A user as radosgw-admin's `user info` prints it.
-pub fn user_json(u: &User) -> Value {
-    let id = u.full_id();
-    json!({
-        "user_id": id,
-        "display_name": u.display_name,
-        "email": u.email,
-        "suspended": i32::from(u.suspended),
-        "max_buckets": u.max_buckets,
-        "subusers": [],
-        "keys": u.keys.iter().map(|k| json!({
-            "user": id,
-            "access_key": k.access_key,
-            "secret_key": k.secret_key,
-        })).collect::<Vec<_>>(),
-        "swift_keys": [],
-        "caps": u.caps,
-        "op_mask": "read, write, delete",
-        "system": if u.system { "true" } else { "false" },
-        "default_placement": "",
-        "default_storage_class": "",
-        "placement_tags": [],
-        "bucket_quota": quota_json(),
-        "user_quota": quota_json(),
-        "temp_url_keys": [],
-        "type": "rgw",
-        "mfa_ids": [],
-    })
-}
-
-fn user_data(u: &User) -> Value {
-    let mut v = user_json(u);
-    if let Value::Object(m) = &mut v {
-        m.insert("attrs".into(), json!([]));
-    }
-    v
-}
-
-fn field_error(doc: &str, field: &str, want: &str, got: &Value) -> GatewayError {
-    GatewayError::InvalidArgument(format!("{doc}: \"{field}\" must be {want}, not {got}"))
-}
-
-fn opt_str(obj: &Map<String, Value>, doc: &str, field: &str) -> Result<Option<String>> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(field_error(doc, field, "a string", other)),
-    }
-}
-
-/// RGW writes flags as `0`/`1`, `"true"`/`"false"` or JSON booleans; all are read.
-fn opt_bool(obj: &Map<String, Value>, doc: &str, field: &str) -> Result<Option<bool>> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(Some(n.as_i64() != Some(0))),
-        Some(Value::String(s)) if matches!(s.as_str(), "true" | "1") => Ok(Some(true)),
-        Some(Value::String(s)) if matches!(s.as_str(), "false" | "0" | "") => Ok(Some(false)),
-        Some(other) => Err(field_error(doc, field, "true or false", other)),
-    }
-}
-
-fn opt_i64(obj: &Map<String, Value>, doc: &str, field: &str) -> Result<Option<i64>> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
-        Some(Value::String(s)) if s.parse::<i64>().is_ok() => Ok(s.parse().ok()),
-        Some(other) => Err(field_error(doc, field, "a whole number", other)),
-    }
-}
-
-fn opt_time(obj: &Map<String, Value>, doc: &str, field: &str) -> Result<Option<Timestamp>> {
-    match opt_str(obj, doc, field)? {
-        None => Ok(None),
-        Some(s) => parse_time(&s)
-            .map(Some)
-            .ok_or_else(|| field_error(doc, field, "an RFC 3339 time", &Value::String(s))),
-    }
-}
-
-fn object<'a>(v: &'a Value, doc: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object()
-        .ok_or_else(|| GatewayError::InvalidArgument(format!("{doc} must be a JSON object, not {v}")))
-}
-
-/// Reads a user from RGW's JSON (what `user_json` prints); absent optional fields take their defaults.
-/// `created`, `ver` and `mtime` are not part of the document and are left for the caller to set.
-pub fn user_from_json(data: &Value) -> Result<User> {
-    const DOC: &str = "user document";
-    let obj = object(data, DOC)?;
-    let user_id = opt_str(obj, DOC, "user_id")?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| GatewayError::InvalidArgument(format!("{DOC}: \"user_id\" is missing")))?;
-    let (mut tenant, uid) = crate::users::split_user_id(&user_id);
-    if let Some(t) = opt_str(obj, DOC, "tenant")?.filter(|t| !t.is_empty()) {
-        if !tenant.is_empty() && t != tenant {
-            return Err(GatewayError::InvalidArgument(format!(
-                "{DOC}: \"tenant\" {t:?} disagrees with \"user_id\" {user_id:?}"
-            )));
-        }
-        tenant = t;
-    }
-    let mut keys = Vec::new();
-    match obj.get("keys") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for item in items {
-                let k = object(item, "each of \"keys\"")?;
-                let access_key = opt_str(k, DOC, "access_key")?.unwrap_or_default();
-                let secret_key = opt_str(k, DOC, "secret_key")?.unwrap_or_default();
-                if access_key.is_empty()
-                    || access_key.contains('/')
-                    || !access_key.bytes().all(|b| b.is_ascii_graphic())
-                {
-                    return Err(GatewayError::InvalidArgument(format!(
-                        "{DOC}: access key {access_key:?} must be 1-128 printable characters without '/'"
-                    )));
-                }
-                if secret_key.is_empty() {
-                    return Err(GatewayError::InvalidArgument(format!(
-                        "{DOC}: access key {access_key} has no secret_key"
-                    )));
-                }
-                if keys.iter().any(|e: &AccessKey| e.access_key == access_key) {
-                    return Err(GatewayError::InvalidArgument(format!(
-                        "{DOC}: access key {access_key} is listed twice"
-                    )));
-                }
-                keys.push(AccessKey { access_key, secret_key });
-            }
-        }
-        Some(other) => return Err(field_error(DOC, "keys", "a list", other)),
-    }
-    let mut caps = Vec::new();
-    match obj.get("caps") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for item in items {
-                match item {
-                    Value::String(s) => caps.push(s.clone()),
-                    // RGW's own form: {"type": "users", "perm": "*"}.
-                    Value::Object(c) => {
-                        let kind = opt_str(c, DOC, "type")?.unwrap_or_default();
-                        let perm = opt_str(c, DOC, "perm")?.unwrap_or_default();
-                        caps.push(format!("{kind}={perm}"));
-                    }
-                    other => return Err(field_error(DOC, "caps", "a list of strings", other)),
-                }
-            }
-        }
-        Some(other) => return Err(field_error(DOC, "caps", "a list", other)),
-    }
-    Ok(User {
-        tenant,
-        uid,
-        display_name: opt_str(obj, DOC, "display_name")?.unwrap_or_default(),
-        email: opt_str(obj, DOC, "email")?.unwrap_or_default(),
-        keys,
-        suspended: opt_bool(obj, DOC, "suspended")?.unwrap_or(false),
-        system: opt_bool(obj, DOC, "system")?.unwrap_or(false),
-        caps,
-        max_buckets: opt_i64(obj, DOC, "max_buckets")?.unwrap_or(1000),
-        created: Timestamp::default(),
-        ver: ObjVersion::default(),
-        mtime: Timestamp::default(),
-    })
+/// Encodes an RGW document as an entry's data.
+fn data<T: serde::Serialize>(doc: &T) -> Value {
+    serde_json::to_value(doc).unwrap_or(Value::Null)
 }
 
 fn user_entry(u: &User) -> MetadataEntry {
@@ -322,78 +104,8 @@ fn user_entry(u: &User) -> MetadataEntry {
         key: user_key(&u.full_id()),
         ver: u.ver.clone(),
         mtime: u.mtime,
-        data: user_data(u),
+        data: data(&UserInfo::entry_data(u)),
     }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Buckets in RGW's JSON shape: the entrypoint (`bucket:`) and the instance info (`bucket.instance:`).
-
-fn bucket_ref_json(b: &Bucket) -> Value {
-    json!({
-        "name": b.name,
-        "marker": b.bucket_id,
-        "bucket_id": b.bucket_id,
-        "tenant": b.tenant,
-        "explicit_placement": {"data_pool": "", "data_extra_pool": "", "index_pool": ""},
-    })
-}
-
-/// RGW's bucket flags: `BUCKET_VERSIONED` (2) and `BUCKET_VERSIONS_SUSPENDED` (4).
-pub fn versioning_flags(v: VersioningStatus) -> u32 {
-    match v {
-        VersioningStatus::Off => 0,
-        VersioningStatus::Enabled => 2,
-        VersioningStatus::Suspended => 6,
-    }
-}
-
-fn versioning_from_flags(flags: i64) -> VersioningStatus {
-    match (flags & 2 != 0, flags & 4 != 0) {
-        (false, _) => VersioningStatus::Off,
-        (true, false) => VersioningStatus::Enabled,
-        (true, true) => VersioningStatus::Suspended,
-    }
-}
-
-/// The bucket entrypoint (`bucket:NAME`) as RGW's `metadata get` prints its data.
-pub fn bucket_entrypoint_json(b: &Bucket) -> Value {
-    json!({
-        "bucket": bucket_ref_json(b),
-        "owner": b.owner,
-        "creation_time": format_time(b.creation_time),
-        "linked": "true",
-        "has_bucket_info": "false",
-    })
-}
-
-/// The bucket instance (`bucket.instance:NAME:ID`) as RGW's `metadata get` prints its data.
-pub fn bucket_instance_json(b: &Bucket) -> Value {
-    json!({
-        "bucket_info": {
-            "bucket": bucket_ref_json(b),
-            "creation_time": format_time(b.creation_time),
-            "owner": b.owner,
-            "flags": versioning_flags(b.versioning),
-            "zonegroup": b.zonegroup,
-            "placement_rule": b.placement_rule,
-            "has_instance_obj": "true",
-            "quota": quota_json(),
-            "num_shards": 0,
-            "bi_shard_hash_type": 0,
-            "requester_pays": "false",
-            "has_website": "false",
-            "swift_versioning": "false",
-            "swift_ver_location": "",
-            "index_type": 0,
-            "mdsearch_config": [],
-            "reshard_status": 0,
-            "new_bucket_instance_id": "",
-        },
-        "attrs": [],
-        // Tags, CORS and lifecycle rules: RGW keeps them as binary xattrs in "attrs"; ours are plain JSON.
-        "s3_config": b.config,
-    })
 }
 
 fn bucket_entry(b: &Bucket) -> MetadataEntry {
@@ -401,7 +113,7 @@ fn bucket_entry(b: &Bucket) -> MetadataEntry {
         key: bucket_key(b),
         ver: b.ver.clone(),
         mtime: b.mtime,
-        data: bucket_entrypoint_json(b),
+        data: data(&BucketEntrypoint::from(b)),
     }
 }
 
@@ -410,80 +122,16 @@ fn instance_entry(b: &Bucket) -> MetadataEntry {
         key: instance_key(b),
         ver: b.ver.clone(),
         mtime: b.mtime,
-        data: bucket_instance_json(b),
+        data: data(&BucketInstance::from(b)),
     }
 }
 
-/// What a bucket document says; `None` where it is silent (the stored value, or a default, stays).
-#[derive(Debug, Default)]
-struct BucketDoc {
-    bucket_id: Option<String>,
-    owner: Option<String>,
-    creation_time: Option<Timestamp>,
-    zonegroup: Option<String>,
-    placement_rule: Option<String>,
-    versioning: Option<VersioningStatus>,
-    config: Option<meridian_model::BucketConfig>,
+fn entrypoint_doc(data: &Value, tenant: &str, name: &str) -> Result<BucketFields> {
+    Ok(BucketEntrypoint::read(data)?.fields(tenant, name)?)
 }
 
-/// Reads the `bucket` reference of a document, checking it names the bucket of the key.
-fn read_bucket_ref(v: Option<&Value>, doc: &str, tenant: &str, name: &str) -> Result<Option<String>> {
-    let Some(v) = v.filter(|v| !v.is_null()) else {
-        return Ok(None);
-    };
-    let obj = object(v, &format!("{doc}: \"bucket\""))?;
-    if let Some(n) = opt_str(obj, doc, "name")? {
-        if n != name {
-            return Err(GatewayError::InvalidArgument(format!(
-                "{doc}: names bucket {n:?}, but the key names {name:?}"
-            )));
-        }
-    }
-    if let Some(t) = opt_str(obj, doc, "tenant")? {
-        if t != tenant {
-            return Err(GatewayError::InvalidArgument(format!(
-                "{doc}: names tenant {t:?}, but the key names tenant {tenant:?}"
-            )));
-        }
-    }
-    let id = opt_str(obj, doc, "bucket_id")?.filter(|s| !s.is_empty());
-    let marker = opt_str(obj, doc, "marker")?.filter(|s| !s.is_empty());
-    Ok(id.or(marker))
-}
-
-fn entrypoint_doc(data: &Value, tenant: &str, name: &str) -> Result<BucketDoc> {
-    const DOC: &str = "bucket entrypoint document";
-    let obj = object(data, DOC)?;
-    Ok(BucketDoc {
-        bucket_id: read_bucket_ref(obj.get("bucket"), DOC, tenant, name)?,
-        owner: opt_str(obj, DOC, "owner")?.filter(|s| !s.is_empty()),
-        creation_time: opt_time(obj, DOC, "creation_time")?,
-        ..Default::default()
-    })
-}
-
-fn instance_doc(data: &Value, tenant: &str, name: &str) -> Result<BucketDoc> {
-    const DOC: &str = "bucket instance document";
-    let top = object(data, DOC)?;
-    let info = top
-        .get("bucket_info")
-        .ok_or_else(|| GatewayError::InvalidArgument(format!("{DOC}: \"bucket_info\" is missing")))?;
-    let obj = object(info, "bucket instance document: \"bucket_info\"")?;
-    Ok(BucketDoc {
-        bucket_id: read_bucket_ref(obj.get("bucket"), DOC, tenant, name)?,
-        owner: opt_str(obj, DOC, "owner")?.filter(|s| !s.is_empty()),
-        creation_time: opt_time(obj, DOC, "creation_time")?,
-        zonegroup: opt_str(obj, DOC, "zonegroup")?.filter(|s| !s.is_empty()),
-        placement_rule: opt_str(obj, DOC, "placement_rule")?.filter(|s| !s.is_empty()),
-        versioning: opt_i64(obj, DOC, "flags")?.map(versioning_from_flags),
-        config: match top.get("s3_config").filter(|v| !v.is_null()) {
-            Some(v) => Some(
-                serde_json::from_value(v.clone())
-                    .map_err(|e| GatewayError::InvalidArgument(format!("{DOC}: \"s3_config\" is not valid: {e}")))?,
-            ),
-            None => None,
-        },
-    })
+fn instance_doc(data: &Value, tenant: &str, name: &str) -> Result<BucketFields> {
+    Ok(BucketInstance::read(data)?.fields(tenant, name)?)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -601,7 +249,7 @@ fn put_user(
     entry: &MetadataEntry,
     mode: PutMode,
 ) -> Result<MetadataEntry> {
-    let mut user = user_from_json(&entry.data)?;
+    let mut user = UserInfo::read(&entry.data)?.into_user()?;
     if user.full_id() != id {
         return Err(GatewayError::InvalidArgument(format!(
             "the document is user {:?}, but the key names user {id:?}",
@@ -1000,6 +648,9 @@ mod tests {
     use crate::realm::ZoneGroupSpec;
     use crate::users::NewUser;
     use crate::Gateway;
+    use meridian_model::VersioningStatus;
+    use meridian_proto::rgw::{user_from_json, user_json};
+    use serde_json::json;
 
     async fn gateway(dir: &tempfile::TempDir) -> Gateway {
         crate::test_support::gateway(dir.path()).await

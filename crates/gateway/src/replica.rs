@@ -214,18 +214,19 @@ impl ReplicaService<'_> {
     /// mtime, ETag, headers, version) and its zones trace gains this zone.
     pub async fn stage_write(&self, bucket: &Bucket, source: ObjectMeta, body: ByteStream) -> Result<StagedReplica> {
         validate_object_key(&source.key)?;
-        let written = self.core.write_blob(body, Some(source.size), u64::MAX).await?;
+        // No expected length for the write itself: a body of another size is the mismatch below, typed,
+        // not an `IncompleteBody` that reads as a torn transfer worth retrying.
+        let written = self.core.write_blob(body, None, u64::MAX).await?;
         let plain_etag = source.parts_count.is_none() && !source.etag.contains('-');
         if written.size != source.size || (plain_etag && written.etag() != source.etag) {
             self.core.discard_blob(&written).await;
-            return Err(GatewayError::Internal(format!(
-                "fetched bytes of {} do not match the source (size {} vs {}, etag {} vs {})",
-                source.key,
-                written.size,
-                source.size,
-                written.etag(),
-                source.etag
-            )));
+            return Err(GatewayError::ReplicaMismatch {
+                key: source.key,
+                size: written.size,
+                expected_size: source.size,
+                etag: written.etag(),
+                expected_etag: source.etag,
+            });
         }
         let zone_id = self.core.site().zone_id.clone();
         let meta = ObjectMeta {

@@ -140,7 +140,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
     });
     let interval = Duration::from_secs(cfg.period_pull_interval_secs.max(1));
     workers.spawn("period-puller", |w| {
-        meridian_peer::master::run_period_puller(gw.clone(), w, interval)
+        meridian_multisite::run_period_puller(gw.clone(), w, interval)
     });
     if cfg.store == crate::store::StoreKind::Rados {
         workers.spawn("site-follower", |w| {

@@ -6,11 +6,19 @@
 //! Deserialisation is lenient (missing or `null` fields take their defaults), so a newer CLI still reads
 //! an older server's documents.
 
+pub mod log;
+pub mod metadata;
+pub mod ops;
+pub mod period;
 mod request;
+pub mod rgw;
+pub mod sync_listing;
 pub mod sync_object;
 pub mod sync_status;
+mod wire;
 
 pub use request::AdminRequest;
+pub use rgw::DocumentError;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};

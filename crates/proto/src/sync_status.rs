@@ -3,6 +3,7 @@
 //! trimming). The sync crate builds them; `meridian sync status`, the dashboard and the trimmer read them.
 
 use super::{or_default, or_true};
+use crate::{AdminRequest, Call};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -252,6 +253,20 @@ pub struct BucketSource {
     pub behind_entries: Option<u64>,
     pub source_head: Option<String>,
     pub last_error: Option<String>,
+}
+
+/// `GET /admin/sync/markers?source-zone=Z`: asked of a reader zone by Z's trimmer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkersCall {
+    pub source_zone: String,
+}
+
+impl Call for MarkersCall {
+    type Reply = SyncMarkers;
+
+    fn request(&self) -> AdminRequest {
+        AdminRequest::new(http::Method::GET, "sync/markers").param("source-zone", self.source_zone.clone())
+    }
 }
 
 /// A log's markers by shard number.

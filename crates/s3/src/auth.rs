@@ -3,7 +3,7 @@
 use crate::errors::to_s3_error;
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_model::User;
-use meridian_peer::master;
+use meridian_multisite as multisite;
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 use std::collections::HashMap;
@@ -37,7 +37,7 @@ impl GatewayAuth {
                 if self.recently_unknown(access_key) {
                     return Err(GatewayError::NoSuchKeyId(access_key.to_string()));
                 }
-                match master::fetch_user_by_key(&self.gateway, access_key).await {
+                match multisite::fetch_user_by_key(&self.gateway, access_key).await {
                     Ok(()) => self.gateway.users().lookup_access_key(access_key).await,
                     Err(e) => {
                         if matches!(e, GatewayError::NoSuchKeyId(_)) {

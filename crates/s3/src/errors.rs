@@ -119,7 +119,7 @@ pub fn to_s3_error(e: GatewayError) -> S3Error {
             err.set_status_code(http::StatusCode::INSUFFICIENT_STORAGE);
             return err;
         }
-        G::Corrupt(..) | G::Store(_) | G::Internal(_) => {
+        G::Corrupt(..) | G::Store(_) | G::Internal(_) | G::ReplicaMismatch { .. } => {
             tracing::error!(error = %msg, "internal error");
             return S3Error::with_message(C::InternalError, "We encountered an internal error. Please try again.");
         }

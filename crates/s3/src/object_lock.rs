@@ -12,7 +12,7 @@ use meridian_model::{
     Bucket, BucketConfigChange, DefaultRetention, LockMode, ObjectLock, ObjectLockConfig, ObjectMeta, Retention,
     VersioningStatus,
 };
-use meridian_peer::master;
+use meridian_multisite as multisite;
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
@@ -116,7 +116,7 @@ pub(crate) async fn enable_on_new_bucket(gw: &Gateway, bucket: &Bucket) -> S3Res
     let versioned = if gw.site().is_meta_master() {
         gw.buckets().set_versioning(bucket, VersioningStatus::Enabled).await
     } else {
-        master::set_bucket_versioning_on_master(gw, bucket, VersioningStatus::Enabled).await
+        multisite::set_bucket_versioning_on_master(gw, bucket, VersioningStatus::Enabled).await
     };
     let bucket = versioned.map_err(to_s3_error)?;
     change_bucket_config(gw, &bucket, BucketConfigChange::ObjectLock(ObjectLockConfig::default())).await?;

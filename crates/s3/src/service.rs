@@ -12,7 +12,7 @@ use meridian_gateway::objects::{part_range, PutOptions};
 use meridian_gateway::tagging::MAX_OBJECT_TAGS;
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_model::{Bucket, ObjectMeta, User, VersioningStatus};
-use meridian_peer::master;
+use meridian_multisite as multisite;
 use meridian_peer::AdminRequest;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
@@ -168,7 +168,7 @@ impl MeridianS3 {
     async fn find_bucket(&self, tenant: &str, name: &str) -> Result<Bucket, GatewayError> {
         match self.gw.buckets().get(tenant, name).await {
             Err(GatewayError::NoSuchBucket) if !self.gw.site().is_meta_master() => {
-                master::fetch_bucket_from_master(&self.gw, tenant, name).await
+                multisite::fetch_bucket_from_master(&self.gw, tenant, name).await
             }
             other => other,
         }
@@ -388,7 +388,7 @@ impl S3 for MeridianS3 {
                 .await
         } else {
             match self.gw.buckets().check_location(location.as_deref()) {
-                Ok(()) => master::create_bucket_on_master(&self.gw, &user, &name, acl.as_ref()).await,
+                Ok(()) => multisite::create_bucket_on_master(&self.gw, &user, &name, acl.as_ref()).await,
                 Err(e) => Err(e),
             }
         };
@@ -430,7 +430,7 @@ impl S3 for MeridianS3 {
                 format!("{}/{}", bucket.tenant, bucket.name)
             };
             let remove = AdminRequest::new(http::Method::DELETE, "metadata/bucket").param("key", spec);
-            master::forward(&self.gw, &remove).await.s3()?;
+            multisite::forward(&self.gw, &remove).await.s3()?;
         }
         self.gw
             .buckets()
@@ -499,7 +499,7 @@ impl S3 for MeridianS3 {
         if self.gw.site().is_meta_master() {
             self.gw.buckets().set_versioning(&bucket, status).await.s3()?;
         } else {
-            master::set_bucket_versioning_on_master(&self.gw, &bucket, status)
+            multisite::set_bucket_versioning_on_master(&self.gw, &bucket, status)
                 .await
                 .s3()?;
         }

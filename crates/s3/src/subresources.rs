@@ -6,7 +6,7 @@ use crate::service::MeridianS3;
 use meridian_gateway::tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS};
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_model::{Bucket, BucketConfigChange, CorsRule, LifecycleRule, TagSet};
-use meridian_peer::master;
+use meridian_multisite as multisite;
 use s3s::dto;
 use s3s::dto::{
     DeleteBucketCorsInput, DeleteBucketCorsOutput, DeleteBucketTaggingInput, DeleteBucketTaggingOutput,
@@ -119,7 +119,7 @@ pub async fn change_bucket_config(gw: &Gateway, bucket: &Bucket, change: BucketC
     let result: Result<Bucket, GatewayError> = if gw.site().is_meta_master() {
         gw.buckets().change_config(bucket, change).await
     } else {
-        master::change_bucket_config_on_master(gw, bucket, change).await
+        multisite::change_bucket_config_on_master(gw, bucket, change).await
     };
     result.map_err(to_s3_error)
 }

@@ -14,7 +14,7 @@ use meridian_gateway::replica::{fetch_spec, listed_fetch_spec, Applied, ReplicaC
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::{ByteStream, GatewayError};
 use meridian_model::{parse_version_id, BilogEntry, BilogOp, Bucket, ObjectMeta, Timestamp, WriteOrder, NULL_VERSION};
-use meridian_peer::master;
+use meridian_multisite as multisite;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -35,7 +35,7 @@ pub(crate) async fn sync(agent: &Agent, bucket_key: &str) -> Result<()> {
         return Ok(());
     };
     let spec = meridian_gateway::metadata::bucket_spec(&bucket.tenant, &bucket.name);
-    let name = state::bucket(&src.zone_id, &bucket.bucket_id);
+    let name = state::bucket(src.zone_id(), &bucket.bucket_id);
     let mut st: BucketSync = agent.gw.sync_state().get(&name).await?.unwrap_or_default();
     let outcome = run(agent, &bucket, &spec, &name, &mut st).await;
     match outcome {
@@ -75,7 +75,7 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
                 key: key.clone(),
                 version_id: meridian_model::version_id_of(order),
                 removed: order.clone(),
-                trace: vec![src.zone_id.clone()],
+                trace: vec![src.zone_id().to_string()],
             }));
             // The bytes that came with the listing, with the version they belong to.
             let mut listed: HashMap<String, (ObjectMeta, bytes::Bytes)> = HashMap::new();
@@ -103,7 +103,7 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
                 st.bytes_done += staged.bytes;
                 let n = staged.changes.len() as u64;
                 apply(agent, bucket, name, st, staged).await?;
-                crate::health::applied(crate::data::LOG, &src.zone_id, n);
+                crate::health::applied(crate::data::LOG, src.zone_id(), n);
                 Ok::<_, SyncError>(())
             };
             let (listed, applied) = futures::join!(listing, work);
@@ -128,9 +128,9 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
         st.marker = last;
         apply(agent, bucket, name, st, staged).await?;
         for e in &latest {
-            crate::metrics::lag(&src.zone_name, crate::data::LOG, e.timestamp);
+            crate::metrics::lag(src.zone_name(), crate::data::LOG, e.timestamp);
         }
-        crate::health::applied(crate::data::LOG, &src.zone_id, entries.len() as u64);
+        crate::health::applied(crate::data::LOG, src.zone_id(), entries.len() as u64);
     }
 }
 
@@ -466,7 +466,7 @@ where
     loop {
         attempt += 1;
         match op().await {
-            Err(e) if attempt < FETCH_ATTEMPTS && transient(&e) => {
+            Err(e) if attempt < FETCH_ATTEMPTS && e.is_transient() => {
                 tracing::debug!(what, attempt, error = %e, "fetch failed, retrying");
                 tokio::time::sleep(Duration::from_millis(200) * 4u32.pow(attempt - 1)).await;
             }
@@ -513,7 +513,7 @@ async fn apply(agent: &Agent, bucket: &Bucket, name: &str, st: &BucketSync, stag
             bytes += size;
         }
     }
-    crate::metrics::fetched(&agent.source.zone_name, objects, bytes);
+    crate::metrics::fetched(agent.source.zone_name(), objects, bytes);
     Ok(())
 }
 
@@ -531,21 +531,6 @@ fn latest_per_key<'a>(entries: &'a [BilogEntry], zone_id: &str) -> Vec<&'a Bilog
         .collect();
     out.sort_by(|a, b| a.op_id.cmp(&b.op_id));
     out
-}
-
-fn transient(e: &SyncError) -> bool {
-    match e {
-        SyncError::Peer(meridian_peer::PeerError::Remote { status, .. }) => *status >= 500,
-        SyncError::Peer(_) | SyncError::NoEndpoint(_) => true,
-        SyncError::Gateway(g) => matches!(
-            g,
-            GatewayError::IncompleteBody
-                | GatewayError::Body(_)
-                | GatewayError::Internal(_)
-                | GatewayError::MasterUnavailable(_)
-        ),
-        SyncError::Protocol(_) => false,
-    }
 }
 
 async fn save(agent: &Agent, name: &str, st: &BucketSync) -> Result<()> {
@@ -567,7 +552,7 @@ async fn resolve(agent: &Agent, bucket_key: &str) -> Result<Option<Bucket>> {
     let local = match gw.buckets().get(tenant, name).await {
         Ok(b) if b.bucket_id == id => Some(b),
         Ok(_) | Err(GatewayError::NoSuchBucket) if !site.is_meta_master() => {
-            match master::fetch_bucket_from_master(gw, tenant, name).await {
+            match multisite::fetch_bucket_from_master(gw, tenant, name).await {
                 Ok(b) => Some(b),
                 Err(GatewayError::NoSuchBucket) => None,
                 Err(e) => return Err(e.into()),

@@ -5,6 +5,7 @@
 
 use crate::bucket;
 use crate::error::Result;
+use crate::source::ShardedLog;
 use crate::state::{self, LogSync, Phase};
 use crate::{health, Agent};
 use futures::future::BoxFuture;
@@ -26,29 +27,29 @@ pub(crate) async fn datalog_step(agent: &Agent) -> Result<bool> {
     let (gw, src) = (&agent.gw, &agent.source);
     if gw
         .sync_state()
-        .get::<LogSync>(&state::log_state(LOG, &src.zone_id))
+        .get::<LogSync>(&state::log_state(LOG, src.zone_id()))
         .await?
         .is_none()
     {
         init(agent).await?;
         return Ok(true);
     }
-    let heads = src.log_heads("data").await?;
-    let markers = state::shard_markers(gw, LOG, &src.zone_id).await?;
+    let heads = src.log_heads(ShardedLog::Data).await?;
+    let markers = state::shard_markers(gw, LOG, src.zone_id()).await?;
     let mut progressed = false;
     let mut behind = 0;
     for (shard, head) in heads.iter().enumerate() {
         let shard = shard as u32;
         let mut marker = markers.get(&shard).cloned().unwrap_or_default();
-        health::observe_shard(LOG, &src.zone_id, shard, &marker);
+        health::observe_shard(LOG, src.zone_id(), shard, &marker);
         if head.marker > marker {
             let marks = src.datalog(shard, &marker, PAGE).await?;
             if let Some(last) = marks.last() {
                 let mut batch = SyncStateBatch::default();
                 for m in &marks {
-                    batch.put(state::pending(&src.zone_id, &m.bucket_key), &m.marker)?;
+                    batch.put(state::pending(src.zone_id(), &m.bucket_key), &m.marker)?;
                 }
-                batch.put(state::shard_marker(LOG, &src.zone_id, shard), &last.marker)?;
+                batch.put(state::shard_marker(LOG, src.zone_id(), shard), &last.marker)?;
                 gw.sync_state().apply(batch).await?;
                 marker = last.marker.clone();
                 progressed = true;
@@ -56,7 +57,7 @@ pub(crate) async fn datalog_step(agent: &Agent) -> Result<bool> {
         }
         behind += state::seq(&head.marker).saturating_sub(state::seq(&marker));
     }
-    crate::metrics::behind(&src.zone_name, LOG, behind);
+    crate::metrics::behind(src.zone_name(), LOG, behind);
     if progressed {
         agent.wake.notify_one();
     }
@@ -67,17 +68,17 @@ pub(crate) async fn datalog_step(agent: &Agent) -> Result<bool> {
 /// full sync), all in one transaction.
 async fn init(agent: &Agent) -> Result<()> {
     let (gw, src) = (&agent.gw, &agent.source);
-    let heads = src.log_heads("data").await?;
+    let heads = src.log_heads(ShardedLog::Data).await?;
     let buckets = src.buckets().await?;
     let mut batch = SyncStateBatch::default();
     for b in &buckets {
-        batch.put(state::pending(&src.zone_id, &b.key), &String::new())?;
+        batch.put(state::pending(src.zone_id(), &b.key), &String::new())?;
     }
     for (shard, head) in heads.iter().enumerate() {
-        batch.put(state::shard_marker(LOG, &src.zone_id, shard as u32), &head.marker)?;
+        batch.put(state::shard_marker(LOG, src.zone_id(), shard as u32), &head.marker)?;
     }
     batch.put(
-        state::log_state(LOG, &src.zone_id),
+        state::log_state(LOG, src.zone_id()),
         &LogSync {
             phase: Phase::Full,
             started: Timestamp::now(),
@@ -86,7 +87,7 @@ async fn init(agent: &Agent) -> Result<()> {
         },
     )?;
     gw.sync_state().apply(batch).await?;
-    tracing::info!(source_zone = %src.zone_name, buckets = buckets.len(), "data full sync started");
+    tracing::info!(source_zone = %src.zone_name(), buckets = buckets.len(), "data full sync started");
     agent.wake.notify_one();
     Ok(())
 }
@@ -115,7 +116,7 @@ pub(crate) async fn bucket_worker(agent: &Agent) {
                     }
                 }
                 Err(e) => {
-                    health::record_error(LOG, &src.zone_id, &src.zone_name, e.to_string());
+                    health::record_error(LOG, src.zone_id(), src.zone_name(), e.to_string());
                     tokio::time::sleep(agent.poll.max(Duration::from_secs(1))).await;
                     continue;
                 }
@@ -143,7 +144,7 @@ pub(crate) async fn bucket_worker(agent: &Agent) {
         };
         busy.remove(&key);
         if let Err(e) = finished(agent, &mut retry_at, key, mark, result).await {
-            health::record_error(LOG, &src.zone_id, &src.zone_name, e.to_string());
+            health::record_error(LOG, src.zone_id(), src.zone_name(), e.to_string());
         }
     }
 }
@@ -158,7 +159,7 @@ async fn refill(
     let pending: Vec<(String, String)> = agent
         .gw
         .sync_state()
-        .scan(&state::pending_prefix(&agent.source.zone_id), 10_000)
+        .scan(&state::pending_prefix(agent.source.zone_id()), 10_000)
         .await?;
     if pending.is_empty() {
         finish_full_sync(agent).await?;
@@ -184,7 +185,7 @@ async fn finished(
         Ok(()) => {
             retry_at.remove(&key);
             let mut batch = SyncStateBatch::default();
-            batch.delete_if(state::pending(&src.zone_id, &key), &mark)?;
+            batch.delete_if(state::pending(src.zone_id(), &key), &mark)?;
             agent.gw.sync_state().apply(batch).await?;
         }
         Err(e) => {
@@ -192,7 +193,7 @@ async fn finished(
                 .get(&key)
                 .map_or(Duration::from_millis(500), |(_, b)| (*b * 2).min(MAX_BUCKET_BACKOFF));
             retry_at.insert(key.clone(), (Instant::now() + backoff, backoff));
-            health::record_error(LOG, &src.zone_id, &src.zone_name, format!("bucket {key}: {e}"));
+            health::record_error(LOG, src.zone_id(), src.zone_name(), format!("bucket {key}: {e}"));
         }
     }
     Ok(())
@@ -200,14 +201,14 @@ async fn finished(
 
 /// The first time nothing is pending, the full sync is over.
 async fn finish_full_sync(agent: &Agent) -> Result<()> {
-    let name = state::log_state(LOG, &agent.source.zone_id);
+    let name = state::log_state(LOG, agent.source.zone_id());
     if let Some(mut s) = agent.gw.sync_state().get::<LogSync>(&name).await? {
         if s.phase == Phase::Full {
             s.phase = Phase::Incremental;
             let mut batch = SyncStateBatch::default();
             batch.put(name, &s)?;
             agent.gw.sync_state().apply(batch).await?;
-            tracing::info!(source_zone = %agent.source.zone_name, "data full sync done");
+            tracing::info!(source_zone = %agent.source.zone_name(), "data full sync done");
         }
     }
     Ok(())

@@ -17,6 +17,26 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// A failure that may pass if the same step is tried again soon: the source unreachable or failing
+    /// (5xx), a torn transfer, the local store or the metadata master unavailable. A refusal, an unreadable
+    /// answer, or fetched bytes that do not match their metadata (`GatewayError::ReplicaMismatch`) will
+    /// not change by asking again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Peer(PeerError::Remote { status, .. }) => *status >= 500,
+            SyncError::Peer(PeerError::BadReply { .. }) => false,
+            SyncError::Peer(_) | SyncError::NoEndpoint(_) => true,
+            SyncError::Gateway(g) => matches!(
+                g,
+                GatewayError::IncompleteBody
+                    | GatewayError::Body(_)
+                    | GatewayError::Internal(_)
+                    | GatewayError::MasterUnavailable(_)
+            ),
+            SyncError::Protocol(_) => false,
+        }
+    }
+
     /// The source answered that the thing asked for does not exist (any more).
     pub fn is_not_found(&self) -> bool {
         matches!(self, SyncError::Peer(PeerError::Remote { status: 404, .. }))

@@ -6,12 +6,9 @@
 use crate::error::{Result, SyncError};
 use crate::state::{self, BucketSync, LogSync, Phase};
 use crate::{data, meta, Agent};
-use http::Method;
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_model::Timestamp;
-use meridian_peer::{AdminRequest, PeerError};
-use serde::Deserialize;
-use serde_json::Value;
+use meridian_peer::PeerError;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -26,29 +23,23 @@ pub fn fallbacks_name(log: &str, src: &str) -> String {
     format!("fallback/{log}/{src}")
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Trimmed {
-    #[serde(default)]
-    metadata: BTreeMap<String, String>,
-    #[serde(default)]
-    data: BTreeMap<String, String>,
-    #[serde(default)]
-    buckets: BTreeMap<String, String>,
-}
-
 /// Runs the check until the source answered it (a source that does not report trimming is not checked).
 pub(crate) async fn check_until_done(agent: &Agent, log: &str) {
     loop {
         match check(agent, log).await {
             Ok(()) => return,
-            // A source that does not know the request (an older version) cannot say: not checked.
+            // A source that does not know the request (an older version), or answers it with a document this
+            // zone cannot read, cannot say: not checked.
             Err(
-                e @ SyncError::Peer(PeerError::Remote {
-                    status: 400 | 404 | 501,
-                    ..
-                }),
+                e @ SyncError::Peer(
+                    PeerError::Remote {
+                        status: 400 | 404 | 501,
+                        ..
+                    }
+                    | PeerError::BadReply { .. },
+                ),
             ) => {
-                tracing::debug!(log, source_zone = %agent.source.zone_name, error = %e,
+                tracing::debug!(log, source_zone = %agent.source.zone_name(), error = %e,
                     "the source does not report its trimmed logs; not checked");
                 return;
             }
@@ -64,22 +55,20 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
     let (gw, src) = (&agent.gw, &agent.source);
     let Some(mut progress) = gw
         .sync_state()
-        .get::<LogSync>(&state::log_state(log, &src.zone_id))
+        .get::<LogSync>(&state::log_state(log, src.zone_id()))
         .await?
     else {
         return Ok(()); // not started: the first pass is a full sync anyway
     };
-    let v: Value = src.send(AdminRequest::new(Method::GET, "sync/trimmed")).await?;
-    let trimmed: Trimmed = serde_json::from_value(v).unwrap_or_default();
-    let markers = state::shard_markers(gw, log, &src.zone_id).await?;
+    let trimmed = src.trimmed().await?;
+    let markers = state::shard_markers(gw, log, src.zone_id()).await?;
     let shard_map = if log == meta::LOG {
         &trimmed.metadata
     } else {
         &trimmed.data
     };
     let mut found = Vec::new();
-    for (shard, upto) in shard_map {
-        let Ok(shard) = shard.parse::<u32>() else { continue };
+    for (&shard, upto) in shard_map {
         let marker = markers.get(&shard).cloned().unwrap_or_default();
         if marker < *upto {
             found.push(fallback(log, format!("shard {shard}"), marker, upto.clone()));
@@ -92,7 +81,7 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
             // Metadata full sync copies every entry again and restarts every shard at the source's head.
             progress.phase = Phase::Full;
             progress.items_done = 0;
-            batch.put(state::log_state(log, &src.zone_id), &progress)?;
+            batch.put(state::log_state(log, src.zone_id()), &progress)?;
         }
     } else {
         let source_buckets = src.buckets().await?;
@@ -102,7 +91,7 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
             .collect();
         let states: Vec<(String, BucketSync)> = gw
             .sync_state()
-            .scan(&state::bucket_prefix(&src.zone_id), usize::MAX)
+            .scan(&state::bucket_prefix(src.zone_id()), usize::MAX)
             .await?;
         for (id, st) in states {
             let Some(upto) = trimmed.buckets.get(&id) else { continue };
@@ -114,9 +103,9 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
                     st.needed_from().to_string(),
                     upto.clone(),
                 ));
-                batch.put(state::bucket(&src.zone_id, &id), &BucketSync::default())?;
+                batch.put(state::bucket(src.zone_id(), &id), &BucketSync::default())?;
                 if let Some(key) = key_of.get(id.as_str()) {
-                    batch.put(state::pending(&src.zone_id, key), &String::new())?;
+                    batch.put(state::pending(src.zone_id(), key), &String::new())?;
                 }
             }
         }
@@ -124,7 +113,7 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
             // Which buckets the lost entries named is unknown: every bucket is looked at again (each one
             // resumes from its own position, or falls back above).
             for b in &source_buckets {
-                batch.put(state::pending(&src.zone_id, &b.key), &String::new())?;
+                batch.put(state::pending(src.zone_id(), &b.key), &String::new())?;
             }
         }
     }
@@ -132,18 +121,18 @@ async fn check(agent: &Agent, log: &str) -> Result<()> {
         return Ok(());
     }
     for f in &found {
-        tracing::warn!(log, source_zone = %src.zone_name, what = %f.what, marker = %f.marker, trimmed = %f.trimmed,
+        tracing::warn!(log, source_zone = %src.zone_name(), what = %f.what, marker = %f.marker, trimmed = %f.trimmed,
             "the source trimmed its log past this zone's position (restored from a backup?): falling back to full sync");
     }
     let mut kept: Vec<Fallback> = gw
         .sync_state()
-        .get(&fallbacks_name(log, &src.zone_id))
+        .get(&fallbacks_name(log, src.zone_id()))
         .await?
         .unwrap_or_default();
     kept.extend(found);
     let excess = kept.len().saturating_sub(KEEP);
     kept.drain(..excess);
-    batch.put(fallbacks_name(log, &src.zone_id), &kept)?;
+    batch.put(fallbacks_name(log, src.zone_id()), &kept)?;
     gw.sync_state().apply(batch).await?;
     if log == data::LOG {
         agent.wake.notify_one();

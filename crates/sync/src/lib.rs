@@ -7,6 +7,8 @@ mod data;
 pub mod error;
 pub mod gap;
 mod health;
+#[cfg(test)]
+mod memory;
 mod meta;
 mod metrics;
 pub mod notify;
@@ -14,6 +16,8 @@ pub mod relocate;
 pub mod source;
 pub mod state;
 pub mod status;
+#[cfg(test)]
+mod tests;
 pub mod trim;
 
 pub use error::{Result, SyncError};
@@ -21,7 +25,7 @@ pub use error::{Result, SyncError};
 use meridian_gateway::{Gateway, Site};
 use meridian_model::ZoneGroupZone;
 use meridian_worker::{AbortOnDrop, Worker};
-use source::Source;
+use source::{PeerSource, Source};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,7 +42,7 @@ pub struct SyncOptions {
 /// One agent's context: the gateway it writes to and the source it reads.
 pub(crate) struct Agent {
     pub gw: Gateway,
-    pub source: Source,
+    pub source: Arc<dyn Source>,
     pub concurrency: usize,
     pub fetches: Semaphore,
     /// Rung when the data log recorded pending buckets, so the bucket worker starts at once.
@@ -92,7 +96,7 @@ pub async fn run(gw: Gateway, mut worker: Worker, opts: SyncOptions) {
         tracing::info!(log, source_zone = %zone.name, "starting sync agent");
         let agent = Arc::new(Agent {
             gw: gw.clone(),
-            source: Source::new(&zone, site),
+            source: Arc::new(PeerSource::new(&zone, site)),
             concurrency: opts.concurrency.max(1),
             fetches: Semaphore::new(opts.concurrency.max(1)),
             wake: Notify::new(),
@@ -187,7 +191,7 @@ async fn sleep_or_woken(agent: &Agent, d: Duration) {
 }
 
 fn record(agent: &Agent, log: &str, e: &SyncError) {
-    health::record_error(log, &agent.source.zone_id, &agent.source.zone_name, e.to_string());
+    health::record_error(log, agent.source.zone_id(), agent.source.zone_name(), e.to_string());
 }
 
 /// Seconds since `t` (for status ages).

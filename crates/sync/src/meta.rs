@@ -3,15 +3,13 @@
 //! Entries are stored with the master's version; a stale one never overwrites a newer one.
 
 use crate::error::Result;
-use crate::source::Source;
+use crate::source::ShardedLog;
 use crate::state::{self, LogSync, Phase, RetryEntry};
 use crate::{health, Agent};
-use http::Method;
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::GatewayError;
 use meridian_model::{LogShardInfo, Timestamp};
-use meridian_peer::{master, AdminRequest};
-use serde_json::Value;
+use meridian_multisite as multisite;
 
 pub const LOG: &str = "metadata";
 const PAGE: usize = 100;
@@ -20,20 +18,20 @@ const PAGE: usize = 100;
 pub(crate) async fn step(agent: &Agent) -> Result<bool> {
     let gw = &agent.gw;
     let src = &agent.source;
-    let current: Option<LogSync> = gw.sync_state().get(&state::log_state(LOG, &src.zone_id)).await?;
+    let current: Option<LogSync> = gw.sync_state().get(&state::log_state(LOG, src.zone_id())).await?;
     if current.is_none_or(|s| s.phase == Phase::Full) {
         full_sync(agent).await?;
         return Ok(true);
     }
-    let heads = src.log_heads("metadata").await?;
-    let markers = state::shard_markers(gw, LOG, &src.zone_id).await?;
+    let heads = src.log_heads(ShardedLog::Metadata).await?;
+    let markers = state::shard_markers(gw, LOG, src.zone_id()).await?;
     let mut progressed = false;
     let mut behind = 0;
     let mut first_error = None;
     for (shard, head) in heads.iter().enumerate() {
         let shard = shard as u32;
         let marker = markers.get(&shard).cloned().unwrap_or_default();
-        health::observe_shard(LOG, &src.zone_id, shard, &marker);
+        health::observe_shard(LOG, src.zone_id(), shard, &marker);
         if head.marker <= marker {
             continue;
         }
@@ -50,7 +48,7 @@ pub(crate) async fn step(agent: &Agent) -> Result<bool> {
             }
         }
     }
-    crate::metrics::behind(&src.zone_name, LOG, behind);
+    crate::metrics::behind(src.zone_name(), LOG, behind);
     match retry_parked(agent).await {
         Ok(applied) => progressed |= applied,
         Err(e) => {
@@ -72,20 +70,20 @@ async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<St
     let mut outcome = Ok(());
     let mut batch = SyncStateBatch::default();
     for e in &entries {
-        if let Err(err) = master::copy_entry_from_master(gw, &e.key).await {
+        if let Err(err) = multisite::copy_entry_from_master(gw, &e.key).await {
             if is_transient(&err) {
                 outcome = Err(err.into());
                 break;
             }
             park(agent, &mut batch, &e.key, &err)?;
         }
-        crate::metrics::lag(&src.zone_name, LOG, e.timestamp);
+        crate::metrics::lag(src.zone_name(), LOG, e.timestamp);
         done = Some(e.id.clone());
     }
     if let Some(m) = &done {
-        batch.put(state::shard_marker(LOG, &src.zone_id, shard), m)?;
+        batch.put(state::shard_marker(LOG, src.zone_id(), shard), m)?;
         gw.sync_state().apply(batch).await?;
-        health::applied(LOG, &src.zone_id, state::seq(m).saturating_sub(state::seq(marker)));
+        health::applied(LOG, src.zone_id(), state::seq(m).saturating_sub(state::seq(marker)));
     }
     outcome.map(|()| done)
 }
@@ -101,13 +99,13 @@ fn park(agent: &Agent, batch: &mut SyncStateBatch, key: &str, err: &GatewayError
     let src = &agent.source;
     health::record_error(
         LOG,
-        &src.zone_id,
-        &src.zone_name,
+        src.zone_id(),
+        src.zone_name(),
         format!("{key}: {err} (set aside, retried later)"),
     );
     let now = Timestamp::now();
     batch.put(
-        state::retry(LOG, &src.zone_id, key),
+        state::retry(LOG, src.zone_id(), key),
         &RetryEntry {
             error: err.to_string(),
             attempts: 1,
@@ -122,7 +120,7 @@ fn park(agent: &Agent, batch: &mut SyncStateBatch, key: &str, err: &GatewayError
 /// copied, so an entry retried late still ends as the master has it.
 async fn retry_parked(agent: &Agent) -> Result<bool> {
     let (gw, src) = (&agent.gw, &agent.source);
-    let prefix = state::retry_prefix(LOG, &src.zone_id);
+    let prefix = state::retry_prefix(LOG, src.zone_id());
     let now = Timestamp::now();
     let mut applied = false;
     for (key, mut entry) in gw.sync_state().scan::<RetryEntry>(&prefix, PAGE).await? {
@@ -130,10 +128,10 @@ async fn retry_parked(agent: &Agent) -> Result<bool> {
             continue;
         }
         let mut batch = SyncStateBatch::default();
-        match master::copy_entry_from_master(gw, &key).await {
+        match multisite::copy_entry_from_master(gw, &key).await {
             Ok(()) => {
-                tracing::info!(source_zone = %src.zone_name, %key, attempts = entry.attempts, "set-aside metadata entry applied");
-                batch.delete(state::retry(LOG, &src.zone_id, &key));
+                tracing::info!(source_zone = %src.zone_name(), %key, attempts = entry.attempts, "set-aside metadata entry applied");
+                batch.delete(state::retry(LOG, src.zone_id(), &key));
                 applied = true;
             }
             Err(e) if is_transient(&e) => return Err(e.into()),
@@ -141,7 +139,7 @@ async fn retry_parked(agent: &Agent) -> Result<bool> {
                 entry.attempts += 1;
                 entry.last_attempt = now;
                 entry.error = e.to_string();
-                batch.put(state::retry(LOG, &src.zone_id, &key), &entry)?;
+                batch.put(state::retry(LOG, src.zone_id(), &key), &entry)?;
             }
         }
         gw.sync_state().apply(batch).await?;
@@ -152,11 +150,11 @@ async fn retry_parked(agent: &Agent) -> Result<bool> {
 /// The heads are read first: whatever changes during the copy is in the log after them.
 async fn full_sync(agent: &Agent) -> Result<()> {
     let (gw, src) = (&agent.gw, &agent.source);
-    let heads: Vec<LogShardInfo> = src.log_heads("metadata").await?;
+    let heads: Vec<LogShardInfo> = src.log_heads(ShardedLog::Metadata).await?;
     let mut keys = Vec::new();
     for section in ["user", "bucket"] {
         keys.extend(
-            list_section(src, section)
+            src.metadata_keys(section)
                 .await?
                 .into_iter()
                 .map(|k| format!("{section}:{k}")),
@@ -168,14 +166,14 @@ async fn full_sync(agent: &Agent) -> Result<()> {
         items_total: keys.len() as u64,
         items_done: 0,
     };
-    let name = state::log_state(LOG, &src.zone_id);
+    let name = state::log_state(LOG, src.zone_id());
     let mut batch = SyncStateBatch::default();
     batch.put(name.clone(), &progress)?;
     gw.sync_state().apply(batch).await?;
     for chunk in keys.chunks(PAGE) {
         let mut batch = SyncStateBatch::default();
         for key in chunk {
-            if let Err(err) = master::copy_entry_from_master(gw, key).await {
+            if let Err(err) = multisite::copy_entry_from_master(gw, key).await {
                 if is_transient(&err) {
                     return Err(err.into());
                 }
@@ -190,37 +188,9 @@ async fn full_sync(agent: &Agent) -> Result<()> {
     let mut batch = SyncStateBatch::default();
     batch.put(name, &progress)?;
     for (shard, head) in heads.iter().enumerate() {
-        batch.put(state::shard_marker(LOG, &src.zone_id, shard as u32), &head.marker)?;
+        batch.put(state::shard_marker(LOG, src.zone_id(), shard as u32), &head.marker)?;
     }
     gw.sync_state().apply(batch).await?;
-    tracing::info!(source_zone = %src.zone_name, entries = keys.len(), "metadata full sync done");
+    tracing::info!(source_zone = %src.zone_name(), entries = keys.len(), "metadata full sync done");
     Ok(())
-}
-
-/// Every key of a metadata section on the source, page by page.
-async fn list_section(src: &Source, section: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut marker = String::new();
-    loop {
-        let mut req = AdminRequest::new(Method::GET, &format!("metadata/{section}")).param("max-entries", "1000");
-        if !marker.is_empty() {
-            req = req.param("marker", marker.clone());
-        }
-        let page = src.send(req).await?;
-        let (keys, next) = match &page {
-            Value::Array(keys) => (keys.clone(), None),
-            v => (
-                v.get("keys").and_then(Value::as_array).cloned().unwrap_or_default(),
-                v.get("truncated")
-                    .and_then(Value::as_bool)
-                    .filter(|t| *t)
-                    .and_then(|_| v.get("marker").and_then(Value::as_str).map(str::to_string)),
-            ),
-        };
-        out.extend(keys.iter().filter_map(Value::as_str).map(str::to_string));
-        match next {
-            Some(m) if m != marker => marker = m,
-            _ => return Ok(out),
-        }
-    }
 }

@@ -1,23 +1,74 @@
-//! A source zone as the sync agents see it: its logs, its bucket listings and its objects, read over the
-//! admin API with this zone's system key, and decoded back from RGW's JSON shapes.
+//! A source zone as the sync agents see it: the [`Source`] trait (its logs, its bucket listings and its
+//! objects) and [`PeerSource`], the real one, which makes the typed calls of `meridian_proto` over the
+//! admin API with this zone's system key. Unit tests drive the agents with an in-memory `Source`.
 
 use crate::error::{Result, SyncError};
-use base64::Engine;
-use http::Method;
 use meridian_gateway::{ByteStream, Site};
-use meridian_model::{BilogEntry, BilogOp, LogShardInfo, ObjectMeta, Timestamp, Tombstone, WriteOrder, ZoneGroupZone};
-use meridian_peer::proto::sync_status::SyncMarkers;
-use meridian_peer::{AdminRequest, PeerClient};
-use serde_json::Value;
+use meridian_model::{BilogEntry, LogShardInfo, ObjectMeta, Timestamp, Tombstone, WriteOrder, ZoneGroupZone};
+use meridian_peer::proto::log::{BilogInfoCall, BilogListCall, DatalogListCall, LogInfoCall, MdlogListCall};
+use meridian_peer::proto::metadata::ListKeys;
+use meridian_peer::proto::sync_listing::{BucketsCall, ObjectsCall, TrimmedCall};
+use meridian_peer::proto::sync_object::{decode_meta_header, FetchBatchCall, ObjectFetch};
+use meridian_peer::proto::sync_status::{MarkersCall, SyncMarkers};
+use meridian_peer::proto::Call;
+use meridian_peer::{AdminRequest, Failover, PeerError};
 use std::collections::HashMap;
 
+pub use meridian_peer::proto::log::ShardedLog;
+pub use meridian_peer::proto::sync_listing::TrimmedLogs;
 pub use meridian_peer::proto::sync_object::OBJECT_META_HEADER;
 
+/// What the agents read from a source zone. Every error is the source's answer or why there was none; a
+/// missing object or bucket is `SyncError::is_not_found`.
+#[async_trait::async_trait]
+pub trait Source: Send + Sync {
+    fn zone_id(&self) -> &str;
+    fn zone_name(&self) -> &str;
+
+    /// The head of every shard of the source's metadata or data log.
+    async fn log_heads(&self, log: ShardedLog) -> Result<Vec<LogShardInfo>>;
+
+    /// Up to `max` data-log marks of `shard` after `marker`.
+    async fn datalog(&self, shard: u32, marker: &str, max: usize) -> Result<Vec<DatalogMark>>;
+
+    /// Up to `max` metadata-log entries of `shard` after `marker`.
+    async fn mdlog(&self, shard: u32, marker: &str, max: usize) -> Result<Vec<MdlogMark>>;
+
+    /// Every key of a metadata section (`user`, `bucket`), for metadata full sync.
+    async fn metadata_keys(&self, section: &str) -> Result<Vec<String>>;
+
+    /// The newest marker of a bucket's index log (`bucket` as `tenant/name`).
+    async fn bilog_head(&self, bucket: &str) -> Result<String>;
+
+    /// Up to `max` entries of a bucket's index log after `marker`.
+    async fn bilog(&self, bucket: &str, marker: &str, max: usize) -> Result<Vec<BilogEntry>>;
+
+    /// The buckets of the source's zonegroup.
+    async fn buckets(&self) -> Result<Vec<SourceBucket>>;
+
+    /// One page of the source's objects of a bucket after `marker`, with the tombstones of deleted keys in
+    /// the same key range, and (`with_data`) the bytes of its small objects.
+    async fn objects(&self, bucket: &str, marker: &str, max: usize, with_data: bool) -> Result<ObjectPage>;
+
+    /// The source's current object (or the version `version_id` names): its metadata and its bytes,
+    /// streamed.
+    async fn fetch(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<(ObjectMeta, ByteStream)>;
+
+    /// Many small objects of a bucket at once: their metadata and bytes; keys the source no longer holds are
+    /// `missing`, and objects it answers without bytes (too large, or past the answer's budget) are
+    /// `large`, for `fetch`.
+    async fn fetch_batch(&self, bucket: &str, keys: &[String]) -> Result<FetchedBatch>;
+
+    /// How far the source trimmed its logs.
+    async fn trimmed(&self) -> Result<TrimmedLogs>;
+}
+
+/// The source zone itself, over the admin API.
 #[derive(Debug, Clone)]
-pub struct Source {
+pub struct PeerSource {
     pub zone_id: String,
     pub zone_name: String,
-    clients: Vec<PeerClient>,
+    endpoints: Failover,
 }
 
 /// One changed bucket, as a data log entry names it.
@@ -71,232 +122,202 @@ pub struct SourceBucket {
     pub objects: u64,
 }
 
-impl Source {
+impl PeerSource {
     /// `zone` as this site reaches it: its endpoints, signed with this zone's system key.
     pub fn new(zone: &ZoneGroupZone, site: &Site) -> Self {
         let key = &site.system_key;
         Self {
             zone_id: zone.id.clone(),
             zone_name: zone.name.clone(),
-            clients: zone
-                .endpoints
-                .iter()
-                .map(|e| PeerClient::new(e, &key.access_key, &key.secret_key))
-                .collect(),
+            endpoints: Failover::new(&zone.endpoints, &key.access_key, &key.secret_key),
         }
     }
 
     /// The same source with a shorter deadline per request (status must answer even when a link hangs).
     pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
-        for c in &mut self.clients {
-            c.timeout = timeout;
-        }
+        self.endpoints = self.endpoints.with_timeout(timeout);
         self
     }
 
     /// Sends to the first endpoint that answers (a refusal is an answer; only unreachable ones are skipped).
-    pub(crate) async fn send(&self, req: AdminRequest) -> Result<Value> {
-        let mut last = None;
-        for client in &self.clients {
-            match client.send(&req).await {
-                Err(e @ meridian_peer::PeerError::Unreachable { .. }) => last = Some(e),
-                other => return other.map_err(SyncError::from),
+    pub(crate) async fn send(&self, req: AdminRequest) -> Result<serde_json::Value> {
+        self.check_endpoints()?;
+        Ok(self.endpoints.send(&req).await?)
+    }
+
+    /// Makes a typed call on the first endpoint that answers.
+    async fn call<C: Call>(&self, call: &C) -> Result<C::Reply> {
+        self.check_endpoints()?;
+        Ok(self.endpoints.call(call).await?)
+    }
+
+    /// A zone with no endpoint cannot be synced from: say which.
+    fn check_endpoints(&self) -> Result<()> {
+        if self.endpoints.is_empty() {
+            return Err(SyncError::NoEndpoint(self.zone_name.clone()));
+        }
+        Ok(())
+    }
+
+    /// What the source has synced from `zone` (its markers), for trimming.
+    pub async fn markers_for(&self, zone: &str) -> Result<SyncMarkers> {
+        self.call(&MarkersCall {
+            source_zone: zone.to_string(),
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for PeerSource {
+    fn zone_id(&self) -> &str {
+        &self.zone_id
+    }
+
+    fn zone_name(&self) -> &str {
+        &self.zone_name
+    }
+
+    async fn log_heads(&self, log: ShardedLog) -> Result<Vec<LogShardInfo>> {
+        let info = self.call(&LogInfoCall { log }).await?;
+        Ok(info.shards.into_iter().map(LogShardInfo::from).collect())
+    }
+
+    async fn datalog(&self, shard: u32, marker: &str, max: usize) -> Result<Vec<DatalogMark>> {
+        let page = self
+            .call(&DatalogListCall {
+                shard,
+                marker: marker.to_string(),
+                max_entries: max,
+            })
+            .await?;
+        Ok(page
+            .entries
+            .into_iter()
+            .map(|e| DatalogMark {
+                marker: e.log_id,
+                bucket_key: e.entry.key,
+                timestamp: e.log_timestamp,
+            })
+            .collect())
+    }
+
+    async fn mdlog(&self, shard: u32, marker: &str, max: usize) -> Result<Vec<MdlogMark>> {
+        let page = self
+            .call(&MdlogListCall {
+                shard,
+                marker: marker.to_string(),
+                max_entries: max,
+            })
+            .await?;
+        Ok(page
+            .entries
+            .into_iter()
+            .map(|e| MdlogMark {
+                key: e.key(),
+                id: e.id,
+                timestamp: e.timestamp,
+            })
+            .collect())
+    }
+
+    async fn metadata_keys(&self, section: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut call = ListKeys {
+            section: section.to_string(),
+            max_entries: 1000,
+            marker: String::new(),
+        };
+        loop {
+            let page = self.call(&call).await?;
+            out.extend(page.keys);
+            match page.marker.filter(|_| page.truncated) {
+                Some(m) if m != call.marker => call.marker = m,
+                _ => return Ok(out),
             }
         }
-        Err(last.map_or_else(|| SyncError::NoEndpoint(self.zone_name.clone()), SyncError::from))
     }
 
-    /// The head of every shard of the source's metadata (`metadata`) or data (`data`) log.
-    pub async fn log_heads(&self, log: &str) -> Result<Vec<LogShardInfo>> {
-        let v = self
-            .send(
-                AdminRequest::new(Method::GET, "log")
-                    .param("type", log)
-                    .param("info", ""),
-            )
+    async fn bilog_head(&self, bucket: &str) -> Result<String> {
+        let info = self
+            .call(&BilogInfoCall {
+                bucket: bucket.to_string(),
+            })
             .await?;
-        v.get("shards")
-            .and_then(Value::as_array)
-            .ok_or_else(|| SyncError::Protocol(format!("{log} log info without shards: {v}")))?
-            .iter()
-            .map(shard_info)
-            .collect()
+        Ok(info.max_marker)
     }
 
-    async fn log_page(&self, log: &str, shard: u32, marker: &str, max: usize) -> Result<Vec<Value>> {
-        let v = self
-            .send(
-                AdminRequest::new(Method::GET, "log")
-                    .param("type", log)
-                    .param("id", shard.to_string())
-                    .param("marker", marker)
-                    .param("max-entries", max.to_string()),
-            )
+    async fn bilog(&self, bucket: &str, marker: &str, max: usize) -> Result<Vec<BilogEntry>> {
+        let entries = self
+            .call(&BilogListCall {
+                bucket: bucket.to_string(),
+                marker: marker.to_string(),
+                max_entries: max,
+            })
             .await?;
-        Ok(v.get("entries").and_then(Value::as_array).cloned().unwrap_or_default())
+        Ok(entries.into_iter().map(BilogEntry::from).collect())
     }
 
-    pub async fn datalog(&self, shard: u32, marker: &str, max: usize) -> Result<Vec<DatalogMark>> {
-        self.log_page("data", shard, marker, max)
+    async fn buckets(&self) -> Result<Vec<SourceBucket>> {
+        Ok(self
+            .call(&BucketsCall)
             .await?
-            .iter()
-            .map(|e| {
-                Ok(DatalogMark {
-                    marker: text(e, "log_id")?,
-                    bucket_key: e
-                        .pointer("/entry/key")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| SyncError::Protocol(format!("datalog entry without key: {e}")))?
-                        .to_string(),
-                    timestamp: time(e, "log_timestamp")?,
-                })
+            .into_iter()
+            .map(|b| SourceBucket {
+                key: b.key,
+                objects: b.num_objects,
             })
-            .collect()
+            .collect())
     }
 
-    pub async fn mdlog(&self, shard: u32, marker: &str, max: usize) -> Result<Vec<MdlogMark>> {
-        self.log_page("metadata", shard, marker, max)
-            .await?
-            .iter()
-            .map(|e| {
-                Ok(MdlogMark {
-                    id: text(e, "id")?,
-                    key: format!("{}:{}", text(e, "section")?, text(e, "name")?),
-                    timestamp: time(e, "timestamp")?,
-                })
+    async fn objects(&self, bucket: &str, marker: &str, max: usize, with_data: bool) -> Result<ObjectPage> {
+        let page = self
+            .call(&ObjectsCall {
+                bucket: bucket.to_string(),
+                marker: marker.to_string(),
+                max_entries: max,
+                with_data,
             })
-            .collect()
-    }
-
-    pub async fn bilog_head(&self, bucket: &str) -> Result<String> {
-        let v = self
-            .send(
-                AdminRequest::new(Method::GET, "log")
-                    .param("type", "bucket-index")
-                    .param("bucket", bucket)
-                    .param("info", ""),
-            )
             .await?;
-        Ok(v.get("max_marker")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string())
-    }
-
-    pub async fn bilog(&self, bucket: &str, marker: &str, max: usize) -> Result<Vec<BilogEntry>> {
-        let v = self
-            .send(
-                AdminRequest::new(Method::GET, "log")
-                    .param("type", "bucket-index")
-                    .param("bucket", bucket)
-                    .param("marker", marker)
-                    .param("max-entries", max.to_string()),
-            )
-            .await?;
-        v.as_array()
-            .ok_or_else(|| SyncError::Protocol(format!("bucket index log is not a list: {v}")))?
-            .iter()
-            .map(bilog_entry)
-            .collect()
-    }
-
-    /// The buckets of the source's zonegroup.
-    pub async fn buckets(&self) -> Result<Vec<SourceBucket>> {
-        let v = self.send(AdminRequest::new(Method::GET, "sync/buckets")).await?;
-        v.as_array()
-            .ok_or_else(|| SyncError::Protocol(format!("bucket list is not a list: {v}")))?
-            .iter()
-            .map(|b| {
-                Ok(SourceBucket {
-                    key: text(b, "key")?,
-                    objects: b.get("num_objects").and_then(Value::as_u64).unwrap_or(0),
-                })
-            })
-            .collect()
-    }
-
-    /// One page of the source's objects of a bucket after `marker`, with the tombstones of deleted keys in
-    /// the same key range, and (`with_data`) the bytes of its small objects.
-    pub async fn objects(&self, bucket: &str, marker: &str, max: usize, with_data: bool) -> Result<ObjectPage> {
-        let mut req = AdminRequest::new(Method::GET, "sync/objects")
-            .param("bucket", bucket)
-            .param("marker", marker)
-            .param("max-entries", max.to_string());
-        if with_data {
-            req = req.param("with-data", "");
-        }
-        let v = self.send(req).await?;
-        let field = |name: &str| v.get(name).cloned().unwrap_or(Value::Array(vec![]));
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let mut data = HashMap::new();
-        for d in v.get("data").and_then(Value::as_array).into_iter().flatten() {
-            let (Some(spec), Some(bytes)) = (
-                d.get("spec").and_then(Value::as_str),
-                d.get("data").and_then(Value::as_str),
-            ) else {
-                return Err(SyncError::Protocol(format!("listed data without spec or bytes: {d}")));
-            };
-            let bytes = b64
-                .decode(bytes)
-                .map_err(|e| SyncError::Protocol(format!("listed data of {spec}: {e}")))?;
-            data.insert(spec.to_string(), bytes::Bytes::from(bytes));
-        }
         Ok(ObjectPage {
-            objects: serde_json::from_value(field("objects"))
-                .map_err(|e| SyncError::Protocol(format!("object listing: {e}")))?,
-            versions: serde_json::from_value(field("versions"))
-                .map_err(|e| SyncError::Protocol(format!("version listing: {e}")))?,
-            tombstones: serde_json::from_value(field("tombstones"))
-                .map_err(|e| SyncError::Protocol(format!("tombstone listing: {e}")))?,
-            removed: serde_json::from_value(field("removed_versions"))
-                .map_err(|e| SyncError::Protocol(format!("removed version listing: {e}")))?,
-            truncated: v.get("truncated").and_then(Value::as_bool).unwrap_or(false),
-            next_marker: v.get("next_marker").and_then(Value::as_str).map(str::to_string),
-            data,
+            objects: page.objects,
+            versions: page.versions,
+            tombstones: page.tombstones,
+            removed: page.removed_versions,
+            truncated: page.truncated,
+            next_marker: page.next_marker,
+            data: page.data.into_iter().map(|d| (d.spec, d.data)).collect(),
         })
     }
 
-    /// The source's current object (or the version `version_id` names): its metadata and its bytes,
-    /// streamed.
-    pub async fn fetch(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<(ObjectMeta, ByteStream)> {
-        let mut req = AdminRequest::new(Method::GET, "sync/object")
-            .param("bucket", bucket)
-            .param("key", key);
-        if let Some(v) = version_id {
-            req = req.param("version-id", v);
+    async fn fetch(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<(ObjectMeta, ByteStream)> {
+        let req = ObjectFetch {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: version_id.map(str::to_string),
         }
-        let mut last = None;
-        for client in &self.clients {
-            match client.send_streaming(&req).await {
-                Err(e @ meridian_peer::PeerError::Unreachable { .. }) => last = Some(e),
-                Err(e) => return Err(e.into()),
-                Ok(reply) => {
-                    let meta = reply
-                        .headers
-                        .get(OBJECT_META_HEADER)
-                        .and_then(|h| base64::engine::general_purpose::STANDARD.decode(h.as_bytes()).ok())
-                        .and_then(|json| serde_json::from_slice::<ObjectMeta>(&json).ok())
-                        .ok_or_else(|| SyncError::Protocol(format!("object {key} came without its metadata")))?;
-                    let body: ByteStream = Box::pin(futures::TryStreamExt::map_err(reply.body, |e| {
-                        Box::new(e) as meridian_gateway::BoxError
-                    }));
-                    return Ok((meta, body));
-                }
-            }
-        }
-        Err(last.map_or_else(|| SyncError::NoEndpoint(self.zone_name.clone()), SyncError::from))
+        .request();
+        self.check_endpoints()?;
+        let reply = self.endpoints.send_streaming(&req).await?;
+        let meta = reply
+            .headers
+            .get(OBJECT_META_HEADER)
+            .and_then(|h| decode_meta_header(h.as_bytes()))
+            .ok_or_else(|| SyncError::Protocol(format!("object {key} came without its metadata")))?;
+        let body: ByteStream = Box::pin(futures::TryStreamExt::map_err(reply.body, |e| {
+            Box::new(e) as meridian_gateway::BoxError
+        }));
+        Ok((meta, body))
     }
 
-    /// Many small objects of a bucket at once (`POST /admin/sync/fetch`): their metadata and bytes; keys the
-    /// source no longer holds are `missing`, and objects it answers without bytes (too large, or past the
-    /// answer's budget) are `large`, for `fetch`. A source without this endpoint (an older version) answers
-    /// every key as large.
-    pub async fn fetch_batch(&self, bucket: &str, keys: &[String]) -> Result<FetchedBatch> {
-        let req = AdminRequest::new(Method::POST, "sync/fetch")
-            .param("bucket", bucket)
-            .with_body(serde_json::json!({ "keys": keys }));
-        let v = match self.send(req).await {
-            Err(SyncError::Peer(meridian_peer::PeerError::Remote {
+    /// A source without `POST /admin/sync/fetch` (an older version) answers every key as large.
+    async fn fetch_batch(&self, bucket: &str, keys: &[String]) -> Result<FetchedBatch> {
+        let call = FetchBatchCall {
+            bucket: bucket.to_string(),
+            keys: keys.to_vec(),
+        };
+        let reply = match self.call(&call).await {
+            Err(SyncError::Peer(PeerError::Remote {
                 status: 400 | 405 | 501,
                 code,
                 ..
@@ -308,104 +329,18 @@ impl Source {
             }
             other => other?,
         };
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let strings = |field: &str| -> Vec<String> {
-            v.get(field)
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                .unwrap_or_default()
-        };
-        let mut out = FetchedBatch {
-            objects: Vec::new(),
-            missing: strings("missing"),
-            large: strings("large"),
-        };
-        for o in v.get("objects").and_then(Value::as_array).into_iter().flatten() {
-            let meta: ObjectMeta = o
-                .get("meta")
-                .cloned()
-                .ok_or_else(|| SyncError::Protocol(format!("fetched object without meta: {o}")))
-                .and_then(|m| {
-                    serde_json::from_value(m).map_err(|e| SyncError::Protocol(format!("fetched object: {e}")))
-                })?;
-            let data = o
-                .get("data")
-                .and_then(Value::as_str)
-                .and_then(|d| b64.decode(d).ok())
-                .ok_or_else(|| SyncError::Protocol(format!("fetched object {} without its bytes", meta.key)))?;
-            let spec = o
-                .get("spec")
-                .and_then(Value::as_str)
-                .map_or_else(|| meta.key.clone(), str::to_string);
-            out.objects.push((spec, meta, bytes::Bytes::from(data)));
-        }
-        Ok(out)
+        Ok(FetchedBatch {
+            objects: reply
+                .objects
+                .into_iter()
+                .map(|o| (o.spec().to_string(), o.meta, o.data))
+                .collect(),
+            missing: reply.missing,
+            large: reply.large,
+        })
     }
 
-    /// What the source has synced from `zone` (its markers), for trimming.
-    pub async fn markers_for(&self, zone: &str) -> Result<SyncMarkers> {
-        let doc = self
-            .send(AdminRequest::new(Method::GET, "sync/markers").param("source-zone", zone))
-            .await?;
-        serde_json::from_value(doc).map_err(|e| SyncError::Protocol(format!("sync markers: {e}")))
+    async fn trimmed(&self) -> Result<TrimmedLogs> {
+        self.call(&TrimmedCall).await
     }
-}
-
-fn text(v: &Value, field: &str) -> Result<String> {
-    v.get(field)
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| SyncError::Protocol(format!("missing {field} in {v}")))
-}
-
-fn time(v: &Value, field: &str) -> Result<Timestamp> {
-    Timestamp::parse_rfc3339(&text(v, field)?).ok_or_else(|| SyncError::Protocol(format!("bad time {field} in {v}")))
-}
-
-fn shard_info(v: &Value) -> Result<LogShardInfo> {
-    Ok(LogShardInfo {
-        marker: v.get("marker").and_then(Value::as_str).unwrap_or_default().to_string(),
-        last_update: v
-            .get("last_update")
-            .and_then(Value::as_str)
-            .and_then(Timestamp::parse_rfc3339),
-    })
-}
-
-fn bilog_entry(e: &Value) -> Result<BilogEntry> {
-    Ok(BilogEntry {
-        op_id: text(e, "op_id")?,
-        op: {
-            let op = text(e, "op")?;
-            BilogOp::parse(&op).ok_or_else(|| SyncError::Protocol(format!("unknown bilog op {op:?}")))?
-        },
-        object: text(e, "object")?,
-        instance: text(e, "op_tag")?,
-        timestamp: time(e, "timestamp")?,
-        etag: e.get("etag").and_then(Value::as_str).unwrap_or_default().to_string(),
-        size: e.get("size").and_then(Value::as_u64).unwrap_or(0),
-        zones_trace: e
-            .get("zones_trace")
-            .and_then(Value::as_array)
-            .map(|t| {
-                t.iter()
-                    .filter_map(|z| z.get("entry").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        version_id: if e.get("versioned").and_then(Value::as_bool).unwrap_or(false) {
-            e.get("instance")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        } else {
-            String::new()
-        },
-        removed: e
-            .get("removed")
-            .filter(|v| !v.is_null())
-            .map(|v| serde_json::from_value(v.clone()))
-            .transpose()
-            .map_err(|err| SyncError::Protocol(format!("bad removed version in {e}: {err}")))?,
-    })
 }

@@ -3,7 +3,7 @@
 //! the source's log heads, asked live, so it tells the truth even when the agents are stuck.
 
 use crate::error::Result;
-use crate::source::Source;
+use crate::source::{PeerSource, ShardedLog, Source};
 use crate::state::{self, BucketSync, LogSync, Phase};
 use crate::{data, health, meta};
 use meridian_gateway::Gateway;
@@ -62,7 +62,7 @@ pub async fn sync_status(gw: &Gateway) -> Result<SyncStatus> {
 
 async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<SourceStatus> {
     let site = gw.site();
-    let source = Source::new(zone, &site).with_timeout(PROBE_TIMEOUT);
+    let source = PeerSource::new(zone, &site).with_timeout(PROBE_TIMEOUT);
     let progress: Option<LogSync> = gw.sync_state().get(&state::log_state(log, &zone.id)).await?;
     let markers = state::shard_markers(gw, log, &zone.id).await?;
     let is_data = log == data::LOG;
@@ -139,7 +139,14 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
             .unwrap_or_default(),
         ..SourceStatus::default()
     };
-    match source.log_heads(log).await {
+    match source
+        .log_heads(if is_data {
+            ShardedLog::Data
+        } else {
+            ShardedLog::Metadata
+        })
+        .await
+    {
         Err(e) => {
             doc.reachable = false;
             last_error = Some(format!("cannot read the source's log: {e}"));
@@ -212,7 +219,7 @@ struct Behind {
 
 /// Metadata log entries are one per change, so the oldest one past a shard's marker is the oldest change not
 /// applied.
-async fn meta_behind(source: &Source, markers: &HashMap<u32, String>, behind: &[u32], entries: u64) -> Behind {
+async fn meta_behind(source: &PeerSource, markers: &HashMap<u32, String>, behind: &[u32], entries: u64) -> Behind {
     let firsts = futures::future::join_all(behind.iter().take(AGE_PROBES).map(|&shard| {
         let marker = markers.get(&shard).cloned().unwrap_or_default();
         async move {
@@ -237,7 +244,7 @@ async fn meta_behind(source: &Source, markers: &HashMap<u32, String>, behind: &[
 /// bucket index log tells how many changes are not applied and when the oldest of them was made.
 async fn data_behind(
     gw: &Gateway,
-    source: &Source,
+    source: &PeerSource,
     zone_id: &str,
     markers: &HashMap<u32, String>,
     behind: &[u32],
@@ -314,7 +321,7 @@ async fn data_behind(
 /// `None` when the source could not be asked.
 async fn bucket_behind(
     gw: &Gateway,
-    source: &Source,
+    source: &PeerSource,
     zone_id: &str,
     key: &str,
     full_started: Option<Timestamp>,
@@ -370,7 +377,7 @@ pub async fn bucket_status(gw: &Gateway, spec: &str) -> Result<BucketSyncStatus>
             .get::<String>(&state::pending(&zone.id, &key))
             .await?
             .is_some();
-        let source = Source::new(&zone, &site).with_timeout(PROBE_TIMEOUT);
+        let source = PeerSource::new(&zone, &site).with_timeout(PROBE_TIMEOUT);
         let marker = st.as_ref().map(|s| s.needed_from().to_string()).unwrap_or_default();
         let mut doc = BucketSource {
             source_zone: Named::new(&zone.id, &zone.name),

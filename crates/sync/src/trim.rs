@@ -3,7 +3,7 @@
 //! started, holds trimming of what it reads; a log nobody reads is trimmed to its head.
 
 use crate::error::Result;
-use crate::source::Source;
+use crate::source::PeerSource;
 use meridian_gateway::logs::{bucket_log_key, LogKind};
 use meridian_gateway::Gateway;
 use meridian_model::ZoneGroupZone;
@@ -84,7 +84,7 @@ pub async fn trim_once(gw: &Gateway) -> Result<Trimmed> {
         if docs.contains_key(&z.id) {
             continue;
         }
-        let source = Source::new(z, &site);
+        let source = PeerSource::new(z, &site);
         docs.insert(z.id.clone(), source.markers_for(&site.zone_id).await.ok());
     }
     let of = |zones: &[ZoneGroupZone]| -> Vec<Option<&SyncMarkers>> {

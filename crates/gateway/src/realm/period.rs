@@ -321,7 +321,7 @@ impl RealmService<'_> {
             .await
     }
 
-    /// Tests' `period update --commit` on a master zone (the server's is `meridian_peer::master::commit_staging`,
+    /// Tests' `period update --commit` on a master zone (the server's is `meridian_multisite::commit_staging`,
     /// which also pushes): commits the staging period if this zone is its master, else gives it back.
     #[cfg(test)]
     pub async fn commit_staging_period(&self, realm: Option<&str>) -> Result<Result<Period, Period>> {

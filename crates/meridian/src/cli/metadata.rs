@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use http::Method;
 use meridian_admin::AdminRequest;
-use meridian_gateway::metadata::KEY_FORMS;
+use meridian_peer::proto::metadata::KEY_FORMS;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 

@@ -8,7 +8,7 @@
 use super::record::{copy_state, MovePhase, MoveRecord, SourceProgress, TargetReport};
 use super::{protocol, zones_of, RelocateOptions, WAKE};
 use crate::error::Result;
-use crate::source::Source;
+use crate::source::PeerSource;
 use crate::state::{self, BucketSync, Phase};
 use crate::Agent;
 use http::Method;
@@ -77,7 +77,7 @@ async fn work(gw: &Gateway) -> Result<Vec<MoveRecord>> {
     if site.is_meta_master() {
         return super::master::work_for(gw, &site.zonegroup_id).await;
     }
-    let v = meridian_peer::master::forward(
+    let v = meridian_multisite::forward(
         gw,
         &AdminRequest::new(Method::GET, "bucket-move/work").param("zonegroup", site.zonegroup_id.clone()),
     )
@@ -91,7 +91,7 @@ async fn send_report(gw: &Gateway, rec: &MoveRecord, report: TargetReport) -> Re
         return super::master::report(gw, &rec.spec(), &rec.id, &site.zone_id, report).await;
     }
     let body = serde_json::to_value(&report).map_err(|e| protocol(e.to_string()))?;
-    let v = meridian_peer::master::forward(
+    let v = meridian_multisite::forward(
         gw,
         &AdminRequest::new(Method::POST, "bucket-move/report")
             .param("bucket", rec.spec())
@@ -110,7 +110,7 @@ async fn local_bucket(gw: &Gateway, rec: &MoveRecord) -> Result<Bucket> {
         Ok(_) | Err(GatewayError::NoSuchBucket) => {}
         Err(e) => return Err(e.into()),
     }
-    let b = meridian_peer::master::fetch_bucket_from_master(gw, &rec.tenant, &rec.name).await?;
+    let b = meridian_multisite::fetch_bucket_from_master(gw, &rec.tenant, &rec.name).await?;
     if b.bucket_id != rec.bucket_id {
         return Err(protocol(format!("bucket {} is another instance now", rec.spec())));
     }
@@ -181,7 +181,7 @@ async fn copy_loop(
         for z in &sources {
             let agent = Agent {
                 gw: gw.clone(),
-                source: Source::new(z, &site),
+                source: Arc::new(PeerSource::new(z, &site)),
                 concurrency: opts.concurrency.max(1),
                 fetches: Semaphore::new(opts.concurrency.max(1)),
                 wake: Notify::new(),

@@ -120,7 +120,7 @@ pub(crate) async fn call_zone(gw: &Gateway, zone: &ZoneGroupZone, call: &MoveCal
     if zone.id == site.zone_id {
         return zone::handle(gw, call).await;
     }
-    let source = crate::source::Source::new(zone, &site).with_timeout(Duration::from_secs(10));
+    let source = crate::source::PeerSource::new(zone, &site).with_timeout(Duration::from_secs(10));
     source.send(call.request()).await
 }
 

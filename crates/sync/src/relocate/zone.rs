@@ -104,7 +104,7 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
         }
         "refresh" => {
             if !gw.site().is_meta_master() {
-                meridian_peer::master::copy_entry_from_master(gw, &format!("bucket:{}", call.bucket)).await?;
+                meridian_multisite::copy_entry_from_master(gw, &format!("bucket:{}", call.bucket)).await?;
             }
             Ok(Value::Null)
         }
@@ -133,6 +133,6 @@ async fn ensure_flipped(gw: &Gateway, call: &MoveCall, b: Bucket) -> Result<Buck
     if b.zonegroup == call.to_zonegroup || gw.site().is_meta_master() {
         return Ok(b);
     }
-    meridian_peer::master::copy_entry_from_master(gw, &format!("bucket:{}", call.bucket)).await?;
+    meridian_multisite::copy_entry_from_master(gw, &format!("bucket:{}", call.bucket)).await?;
     Ok(gw.buckets().get(&b.tenant, &b.name).await?)
 }
