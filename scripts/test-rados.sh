@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The RADOS stage of scripts/test-all.sh: starts a throw-away Ceph cluster (scripts/ceph-test-cluster.sh), runs
-# the RADOS store tests, the two-gateway and multi-site RADOS tests, and the S3 integration test files a second
-# time against RADOS-backed servers (MERIDIAN_TEST_STORE=rados), then stops the cluster. The last line is
+# the RADOS store tests, the two-gateway and multi-site RADOS tests (module `rados_gateways` of the integration
+# test binary `it`), and the S3 integration test modules a second time against RADOS-backed servers
+# (MERIDIAN_TEST_STORE=rados), then stops the cluster. The last line is
 # `rados: N passed, M failed`. A cluster that does not start is a failure (exit 1), never a skip.
 set -uo pipefail
 
@@ -9,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/meridian-rados.XXXXXX")"
 CLUSTER="$WORK/ceph"
-# The S3 integration test files that also run on RADOS (the others inspect the local store's files).
+# The S3 integration test modules that also run on RADOS (the others inspect the local store's files).
 MATRIX=(buckets_objects listing multipart auth sigv2 hardening metadata)
 
 cleanup() {
@@ -34,10 +35,11 @@ run() {
     [ "${PIPESTATUS[0]}" -eq 0 ] || failed_runs=$((failed_runs + 1))
 }
 run cargo test -p meridian-store-rados --no-fail-fast -- --include-ignored
-run cargo test -p meridian --features rados --test rados_gateways --no-fail-fast -- --include-ignored
-args=()
-for t in "${MATRIX[@]}"; do args+=(--test "$t"); done
-MERIDIAN_TEST_STORE=rados run cargo test -p meridian --features rados --no-fail-fast "${args[@]}"
+run cargo test -p meridian --features rados --test it --no-fail-fast -- --include-ignored rados_gateways::
+# libtest runs the tests whose name contains any of the filters: `listing::` selects module `listing`.
+filters=()
+for m in "${MATRIX[@]}"; do filters+=("$m::"); done
+MERIDIAN_TEST_STORE=rados run cargo test -p meridian --features rados --test it --no-fail-fast -- "${filters[@]}"
 
 read -r p f < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed;.*/\1 \2/p' "$WORK/tests.log" |
     awk '{p += $1; f += $2} END {print p + 0, f + 0}')

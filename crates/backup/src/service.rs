@@ -173,6 +173,7 @@ fn low_priority_thread(f: impl FnOnce() + Send + 'static) -> Result<()> {
 
 /// Lowers the calling thread's CPU priority by 10 (Linux keeps a nice value per thread).
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code, reason = "getpriority/setpriority on the calling thread (libc)")]
 pub fn lower_priority() {
     // SAFETY: plain syscalls on the calling thread's own id; no memory is shared with the kernel. Failure
     // (no permission) leaves the priority as it was, which is harmless.
@@ -262,6 +263,7 @@ fn partial_pid(name: &str, prefix: &str) -> Option<u32> {
 
 /// Whether a process with this PID exists (signal 0 checks without sending anything).
 #[cfg(unix)]
+#[allow(unsafe_code, reason = "kill(pid, 0) probes a process (libc)")]
 fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;

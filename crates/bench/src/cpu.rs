@@ -21,6 +21,7 @@ fn timeval(tv: libc::timeval) -> Duration {
 
 impl CpuTimes {
     /// The process's CPU times now; `None` if the kernel refused (it does not on Linux).
+    #[allow(unsafe_code, reason = "getrusage (libc)")]
     pub fn now() -> Option<CpuTimes> {
         // SAFETY: `rusage` is plain old data, so all-zero is a valid value, and getrusage only writes into the
         // struct we pass, which lives for the whole call.

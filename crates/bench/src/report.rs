@@ -294,6 +294,7 @@ impl BenchReport {
 
 /// Prints a report: the text on stdout, or with `json` the JSON on stdout and the text on stderr (so a
 /// script piping the JSON still shows a person the summary).
+#[allow(clippy::print_stdout, reason = "the report is `meridian bench`'s output")]
 pub(crate) fn print(
     json: bool,
     text: &str,

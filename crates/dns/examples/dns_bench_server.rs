@@ -2,6 +2,8 @@
 //! server runs) over an index of N synthetic buckets in two zonegroups, plus a dnsperf query file; with
 //! `--memory` it only measures the index's memory for N buckets and exits.
 
+#![allow(clippy::print_stdout, reason = "a benchmark fixture: its figures are its output")]
+
 use meridian_dns::responder::{self, Shared};
 use meridian_dns::{pdns, DnsSettings, Index};
 use std::io::Write;

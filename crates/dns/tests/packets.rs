@@ -2,6 +2,12 @@
 //! oversized or unparseable reply; every reply echoes the id and is a response; mangled real queries behave
 //! the same.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: its helpers panic on what a test must not meet (not only `#[test]` functions)"
+)]
+
 use meridian_dns::answer::{QType, Resolver};
 use meridian_dns::wire::{handle, query_packet, Transport, MAX_UDP, MIN_UDP};
 use meridian_dns::{DnsSettings, Index};

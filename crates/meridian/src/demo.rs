@@ -583,6 +583,7 @@ impl Demo {
     }
 
     /// SIGTERM to every server (they finish requests in flight), SIGKILL to one still running after 30 s.
+    #[allow(unsafe_code, reason = "SIGTERM to a child process (libc kill)")]
     async fn stop(&mut self) {
         for (_, c) in &self.children {
             if let Some(pid) = c.id().and_then(|p| i32::try_from(p).ok()) {

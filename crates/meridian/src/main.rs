@@ -1,6 +1,11 @@
 //! `meridian`: the multi-site S3 gateway (`meridian server`), its radosgw-admin-shaped admin verbs, and
 //! `meridian bench`.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "the CLI writes its results (JSON documents, tables) to stdout"
+)]
+
 mod admin_services;
 mod cli;
 mod config;

@@ -2,6 +2,11 @@
 //! atomic compound write/read operations on one object (data, xattrs, omap, cls calls), asynchronous
 //! operations for parallel I/O, and cls_lock leases. Only what Meridian's RADOS store needs.
 
+#![allow(
+    unsafe_code,
+    reason = "the bindings to librados, a C library: every call crosses the FFI boundary"
+)]
+
 mod ffi;
 
 use libc::{c_char, c_int};

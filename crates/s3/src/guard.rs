@@ -352,22 +352,27 @@ impl RequestGuard {
     }
 }
 
+/// The part of an S3 error document the log line names.
+#[derive(serde::Deserialize)]
+struct ErrorCode {
+    #[serde(rename = "Code", default)]
+    code: String,
+}
+
+/// The `<Code>` of an S3 error document (empty when the body is not one).
+fn error_code(body: &[u8]) -> String {
+    quick_xml::de::from_reader::<_, ErrorCode>(body)
+        .map(|e| e.code)
+        .unwrap_or_default()
+}
+
 /// Logs an error answer: a client's mistake (4xx) at debug level, a server fault (5xx) at error level.
 pub fn log_answer(method: &str, path: &str, request_id: &str, resp: &http::Response<s3s::Body>) {
     let status = resp.status().as_u16();
     if status < 400 {
         return;
     }
-    let code = resp
-        .body()
-        .bytes()
-        .and_then(|b| {
-            let text = std::str::from_utf8(&b).ok()?.to_string();
-            let start = text.find("<Code>")? + "<Code>".len();
-            let end = text[start..].find("</Code>")? + start;
-            Some(text[start..end].to_string())
-        })
-        .unwrap_or_default();
+    let code = resp.body().bytes().map(|b| error_code(&b)).unwrap_or_default();
     if status >= 500 {
         tracing::error!(status, code, method, path, request_id, "request failed");
     } else {
@@ -754,6 +759,14 @@ pub fn reads_body_into_memory(method: &Method, names_object: bool, query: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_logged_code_is_read_from_the_error_document() {
+        let doc = br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"#;
+        assert_eq!(error_code(doc), "NoSuchKey");
+        assert_eq!(error_code(b"<Error><Message>no code</Message></Error>"), "");
+        assert_eq!(error_code(b"not xml at all"), "");
+    }
     use proptest::prelude::*;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

@@ -2,6 +2,12 @@
 //! `MERIDIAN_TEST_RADOS_CONF=<dir>/ceph.conf cargo test -p meridian-store-rados -- --include-ignored`).
 //! Ignored by a plain `cargo test`; without the variable they fail, so a missing cluster is never a pass.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: its helpers panic on what a test must not meet (not only `#[test]` functions)"
+)]
+
 use meridian_store::{DataStore, MetaStore};
 use meridian_store_rados::{RadosConfig, RadosStores};
 use std::io::Read;

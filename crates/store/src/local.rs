@@ -433,6 +433,7 @@ const WRITEBACK_STEP: u64 = 8 << 20;
 /// Starts (without waiting for) writeback of a file range, so the disk works while the writer keeps hashing
 /// and the final fsync finds little left to do.
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code, reason = "sync_file_range (libc)")]
 fn start_writeback(file: &File, offset: u64, len: u64) {
     use std::os::fd::AsRawFd;
     let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {

@@ -4,12 +4,10 @@
 //! 304s, chunked uploads without Content-Length, non-ASCII metadata, the default Content-Type, canned ACL
 //! values and empty Content-MD5; then conditional writes, `partNumber` reads, checksums and SSE refusals.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use common::*;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -86,7 +84,7 @@ fn signed_head(
     headers: &[(&str, &str)],
     payload_hash: &str,
     extra: &[(&str, &str)],
-) -> (String, common::Signed) {
+) -> (String, crate::common::Signed) {
     let signed = srv.signer().sign(
         method,
         srv.addr,

@@ -3,14 +3,12 @@
 //! pages, never-versioned buckets), the null version under Suspended, copy from a version, multipart onto
 //! versioned keys, DeleteObjects with versions, BucketNotEmpty, and old versions' bytes collected.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
-use common::*;
 use std::time::Duration;
 
 const BOB_ACCESS: &str = "AKIAMERIDIANBOB00001";

@@ -3,8 +3,7 @@
 //! legal holds, the deletes they refuse, lock headers on PUT, copy and multipart, the refusals of a bucket
 //! without lock, and a version's lock (and tags) replicated to another zone, where its delete is refused too.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
     BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, DefaultRetention, Delete, ObjectIdentifier,
@@ -12,7 +11,6 @@ use aws_sdk_s3::types::{
     ObjectLockRetention, ObjectLockRetentionMode, ObjectLockRule, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
-use common::*;
 use std::time::{Duration, Instant, SystemTime};
 
 /// A time `secs` from now, in whole seconds (S3 dates carry no more).
@@ -664,7 +662,7 @@ async fn lifecycle_expiry_leaves_locked_versions_behind_a_marker() {
 
 #[tokio::test]
 async fn a_versions_lock_reaches_the_other_zone_and_guards_it_there() {
-    use common::realm::*;
+    use crate::common::realm::*;
     let site = Site::build(&["lock-east", "lock-west"]);
     let (a, b) = (&site.zones[0], &site.zones[1]);
     let (ca, cb) = (a.client(), b.client());

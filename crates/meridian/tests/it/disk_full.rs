@@ -3,9 +3,7 @@
 //! stays up, and writes work again once space is freed: for a large object (a file) and for small ones
 //! (stored inside the metadata database).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,6 @@
 //! Test harness: one `meridian server` process per test (own data dir, own loopback port), a user created
 //! through the CLI, an `aws-sdk-s3` client for it, and `aws-sigv4` signing for raw requests (virtual-hosted
 //! style, presigned URLs, streaming chunk signatures, exact status codes).
-#![allow(dead_code)]
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{Credentials, Region};

@@ -7,13 +7,11 @@
 //!
 //! Every wait is bounded (`CONVERGE`), and a failure prints the end of every zone's server log.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use common::realm::*;
-use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

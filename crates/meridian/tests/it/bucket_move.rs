@@ -6,13 +6,11 @@
 //! period the us zones no longer hold the bucket's bytes. Also: `kill -9` of the source and of the target
 //! gateway during the copy, and `cancel` before the cut-over.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use common::realm::*;
-use common::*;
 use futures::StreamExt;
 use serde_json::Value;
 use std::collections::BTreeMap;

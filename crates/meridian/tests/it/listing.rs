@@ -1,10 +1,8 @@
 //! ListObjectsV2 / ListObjects (v1) through the real aws-sdk-s3 client.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::types::EncodingType;
 use aws_sdk_s3::Client;
-use common::*;
 
 async fn fill(s3: &Client, bucket: &str, keys: &[&str]) {
     create_bucket(s3, bucket).await;

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,22 +27,22 @@ pub fn sys_key_args() -> [&'static str; 4] {
 }
 
 /// A free loopback port below the usual ephemeral range (so no outgoing connection of this or another
-/// test takes it between the check and the server's bind), unique within this test binary.
+/// test takes it between the check and the server's bind), unique within this test process: one counter
+/// hands them out to every test thread, starting at an offset of this process's own (so test processes
+/// running side by side seldom try the same ports) and wrapping around the range.
 pub fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        20_000 + (std::process::id() % 290) as u16 * 40,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let port = NEXT.fetch_add(1, Ordering::SeqCst);
-        assert!(port < 32_000, "ran out of test ports");
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = (std::process::id() % 290) * 40;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = u16::try_from(FIRST + (offset + n) % COUNT).expect("the range ends below 65536");
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }
+    panic!("no free test port in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// Runs a command to completion (stdout and stderr captured), killing it after `timeout`.
@@ -191,10 +191,6 @@ impl Zone {
     /// The directory holding this zone's data directory (free for the test's own files).
     pub fn root_dir(&self) -> &Path {
         &self.root
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.server.is_some()
     }
 
     /// Starts `meridian server` on this zone's port (period pulls every second) and waits until it accepts

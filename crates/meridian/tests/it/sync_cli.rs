@@ -3,10 +3,8 @@
 //! document, `--watch` until caught up (one line per poll, as stdout is not a terminal), and, with the master
 //! down, the unreachable source and `--watch --timeout-secs` failing with the sources still behind.
 
-mod common;
-
+use crate::common::realm::*;
 use aws_sdk_s3::primitives::ByteStream;
-use common::realm::*;
 use std::process::Output;
 
 fn stdout(out: &Output) -> String {

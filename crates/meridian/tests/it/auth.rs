@@ -1,11 +1,9 @@
 //! Authentication and authorisation: SigV4 failures, presigned URLs, suspended users, other users' buckets,
 //! anonymous requests, streaming chunk signatures, and virtual-hosted-style addressing.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use common::*;
 use std::time::{Duration, SystemTime};
 
 #[tokio::test]

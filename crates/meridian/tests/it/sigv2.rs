@@ -1,10 +1,8 @@
 //! SigV2 (`Authorization: AWS key:signature` and `?AWSAccessKeyId=&Expires=&Signature=` URLs), which s3cmd
 //! and old SDKs still use: accepted when right, refused with AWS's error codes when not, Date rules included.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use hmac::{Hmac, KeyInit, Mac};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,9 +1,7 @@
 //! Admin verbs against a running server: bucket index log, data log, bucket stats, bucket removal; and
 //! garbage collection of overwritten bytes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::time::Duration;
 

@@ -3,14 +3,12 @@
 //! shaped verbs. Periods (commit, push, pull, epochs), forwarding of metadata changes to the master, redirects
 //! between zonegroups, and the refusals that keep a realm consistent.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_s3::Client;
-use common::realm::*;
-use common::*;
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::Duration;

@@ -4,13 +4,11 @@
 //! complete; writes after the snapshot are left out; a backup without data is restored only when asked; a
 //! restored non-master zone whose peers trimmed their logs falls back to full sync and converges.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use common::realm::*;
-use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,14 +1,12 @@
 //! Several gateways of one zone over one Ceph cluster (`--store rados`), and a RADOS zone in a multi-site
 //! realm. Needs a running cluster: `scripts/ceph-test-cluster.sh start`, then
-//! `MERIDIAN_TEST_RADOS_CONF=<dir>/ceph.conf cargo test -p meridian --test rados_gateways -- --include-ignored`
+//! `MERIDIAN_TEST_RADOS_CONF=<dir>/ceph.conf cargo test -p meridian --features rados --test it -- --include-ignored rados_gateways::`
 //! (scripts/test-all.sh's `rados` stage does this). Ignored by a plain `cargo test`; without the variable
 //! they fail, so a missing cluster is never counted as a pass.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
-use common::realm::*;
-use common::*;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -1,10 +1,8 @@
 //! Buckets and single objects through the real aws-sdk-s3 client.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
 use aws_sdk_s3::types::{Delete, MetadataDirective, ObjectIdentifier};
-use common::*;
 use std::time::{Duration, SystemTime};
 
 #[tokio::test]

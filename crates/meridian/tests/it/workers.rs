@@ -2,9 +2,7 @@
 //! worker with its state and status (text and JSON), the sync supervisor counts its agents, a one-shot job
 //! shows as exited, and with no server running the command fails saying so.
 
-mod common;
-
-use common::realm::*;
+use crate::common::realm::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

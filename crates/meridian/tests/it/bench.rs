@@ -4,14 +4,12 @@
 //! Failure cases are real too: a wrong secret, an unreachable endpoint, parts below S3's 5 MiB minimum, and
 //! objects deleted underneath a GET run.
 
-mod common;
-
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use crate::common::*;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
-use common::*;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 

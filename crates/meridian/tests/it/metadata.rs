@@ -1,9 +1,7 @@
 //! `meridian metadata list | get | put | rm` against a running server (the CLI goes through its admin API):
 //! RGW's entry shapes, optimistic concurrency for operators' puts, and the zonegroup guard of bucket puts.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// `2026-11-22T17:44:28.624636Z`: RFC 3339, UTC, microseconds.

@@ -4,8 +4,8 @@
 //! other zone of a two-zone site, and the lifecycle worker expiring objects and aborting uploads (with a
 //! lifecycle "day" of two seconds).
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload, CompletedPart,
@@ -13,8 +13,6 @@ use aws_sdk_s3::types::{
     Tagging, TaggingDirective,
 };
 use aws_sdk_s3::Client;
-use common::realm::*;
-use common::*;
 use std::time::{Duration, Instant, SystemTime};
 
 const BOB_ACCESS: &str = "AKIAMERIDIANBOB00001";

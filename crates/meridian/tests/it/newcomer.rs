@@ -2,9 +2,7 @@
 //! fail), `init` does; the dashboard is off unless `dashboard_listen` is set, and when on it serves nothing
 //! but its login page without a session, refuses a wrong key and sets a SameSite=Strict HttpOnly cookie.
 
-mod common;
-
-use common::{Server, ACCESS_KEY, BIN, SECRET_KEY};
+use crate::common::{Server, ACCESS_KEY, BIN, SECRET_KEY};
 use std::process::{Command, Stdio};
 
 fn meridian(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -153,7 +151,10 @@ async fn dashboard_login_gate() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Create a bucket") && html.contains(common::UID), "{html}");
+    assert!(
+        html.contains("Create a bucket") && html.contains(crate::common::UID),
+        "{html}"
+    );
     // A state change without the session's CSRF token is refused; with it, it goes through S3.
     let form = |csrf: &str| format!("csrf={csrf}&name=from-dashboard&zonegroup=");
     let refused = http

@@ -2,11 +2,9 @@
 //! same name in several tenants (and the default tenant), S3 requests naming `tenant:bucket`, the admin
 //! verbs and metadata keys with the tenant, and a tenant's bucket replicating between two zones.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::Client;
-use common::realm::*;
-use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 

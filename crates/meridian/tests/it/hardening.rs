@@ -3,12 +3,10 @@
 //! presigned expiry, truncated aws-chunked bodies, bucket-name rules, empty Content-MD5, the zonegroup's
 //! api_name in any case, and client errors kept out of the ERROR log.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
-use common::*;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,13 +4,11 @@
 //! zones give both versions everywhere in the same order, full sync carries every version, the versioning
 //! status replicates as bucket metadata, and nothing ping-pongs.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::BucketVersioningStatus;
 use aws_sdk_s3::Client;
-use common::realm::*;
-use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

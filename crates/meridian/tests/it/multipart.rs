@@ -1,11 +1,9 @@
 //! Multipart uploads through the real aws-sdk-s3 client.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use common::*;
 use md5::{Digest, Md5};
 
 const MIB: usize = 1 << 20;

@@ -3,8 +3,8 @@
 //! `meridian dns lookup`, aws-sdk-s3 reaching buckets through `BUCKET.s3.example.com` by DNS alone; and a
 //! responder that bad input, truncation limits and a flooding source cannot stop.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::http::{
@@ -13,8 +13,6 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_types::body::SdkBody;
-use common::realm::*;
-use common::*;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};

@@ -4,16 +4,14 @@
 //! nothing else), a policy Deny over an ACL allow, policy conditions, the public access block's four
 //! settings, and bucket and object permissions reaching the other zone of a two-zone site.
 
-mod common;
-
+use crate::common::realm::*;
+use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     AccessControlPolicy, BucketCannedAcl, CompletedMultipartUpload, CompletedPart, Grant, Grantee, ObjectCannedAcl,
     Owner, Permission, PublicAccessBlockConfiguration, Type,
 };
 use aws_sdk_s3::Client;
-use common::realm::*;
-use common::*;
 use std::time::{Duration, Instant};
 
 const BOB_ACCESS: &str = "AKIAMERIDIANBOB00001";
