@@ -281,10 +281,7 @@ async fn small_puts_on_a_full_disk_fail_cleanly_and_recover() {
         );
     }
     for (key, body) in &acknowledged {
-        assert!(
-            get_bytes(s3, "small", key).await == *body,
-            "acknowledged {key} differs"
-        );
+        assert!(get_bytes(s3, "small", key).await == *body, "acknowledged {key} differs");
     }
     // A refused key can be written now.
     put(s3, "small", &refused[0], b"retried").await;

@@ -6,9 +6,9 @@
 use crate::common::*;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, DefaultRetention, Delete, ObjectIdentifier,
-    ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockMode,
-    ObjectLockRetention, ObjectLockRetentionMode, ObjectLockRule, VersioningConfiguration,
+    BucketVersioningStatus, DefaultRetention, Delete, ObjectIdentifier, ObjectLockConfiguration, ObjectLockEnabled,
+    ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode,
+    ObjectLockRule, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
 use std::time::{Duration, Instant, SystemTime};
@@ -480,34 +480,8 @@ async fn copy_and_multipart_take_the_lock_headers() {
         .await
         .expect("create upload with a legal hold");
     let upload_id = up.upload_id().unwrap();
-    let part = s3
-        .upload_part()
-        .bucket("locks")
-        .key("mp")
-        .upload_id(upload_id)
-        .part_number(1)
-        .body(ByteStream::from_static(b"one part"))
-        .send()
-        .await
-        .unwrap();
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("locks")
-        .key("mp")
-        .upload_id(upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("complete");
+    let part = upload_part(&s3, "locks", "mp", upload_id, 1, b"one part").await;
+    let done = complete_upload(&s3, "locks", "mp", upload_id, &[(1, &part)]).await;
     let vmp = done.version_id().expect("version").to_string();
     let head = s3.head_object().bucket("locks").key("mp").send().await.unwrap();
     assert_eq!(

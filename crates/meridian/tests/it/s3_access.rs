@@ -8,8 +8,8 @@ use crate::common::realm::*;
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    AccessControlPolicy, BucketCannedAcl, CompletedMultipartUpload, CompletedPart, Grant, Grantee, ObjectCannedAcl,
-    Owner, Permission, PublicAccessBlockConfiguration, Type,
+    AccessControlPolicy, BucketCannedAcl, Grant, Grantee, ObjectCannedAcl, Owner, Permission,
+    PublicAccessBlockConfiguration, Type,
 };
 use aws_sdk_s3::Client;
 use std::time::{Duration, Instant};
@@ -430,34 +430,9 @@ async fn object_acls_grants_and_anonymous_reads() {
         .send()
         .await
         .unwrap();
-    let part = owner
-        .upload_part()
-        .bucket("objs")
-        .key("mp")
-        .upload_id(up.upload_id().unwrap())
-        .part_number(1)
-        .body(ByteStream::from_static(b"multipart"))
-        .send()
-        .await
-        .unwrap();
-    owner
-        .complete_multipart_upload()
-        .bucket("objs")
-        .key("mp")
-        .upload_id(up.upload_id().unwrap())
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let upload_id = up.upload_id().unwrap();
+    let part = upload_part(&owner, "objs", "mp", upload_id, 1, b"multipart").await;
+    complete_upload(&owner, "objs", "mp", upload_id, &[(1, &part)]).await;
     let (code, body) = anon(&srv.endpoint, "GET", "/objs/mp", b"").await;
     assert_eq!((code, body.as_str()), (200, "multipart"));
 

@@ -7,7 +7,6 @@
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use aws_sdk_s3::Client;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -148,42 +147,6 @@ fn status_of(response: &str) -> u16 {
         .unwrap_or(0)
 }
 
-fn completed(parts: &[(i32, &str)]) -> CompletedMultipartUpload {
-    CompletedMultipartUpload::builder()
-        .set_parts(Some(
-            parts
-                .iter()
-                .map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(*e).build())
-                .collect(),
-        ))
-        .build()
-}
-
-async fn create_upload(s3: &Client, bucket: &str, key: &str) -> String {
-    s3.create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("create upload")
-        .upload_id
-        .unwrap()
-}
-
-async fn upload_part(s3: &Client, bucket: &str, key: &str, upload_id: &str, n: i32, data: &[u8]) -> String {
-    s3.upload_part()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .part_number(n)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .expect("upload part")
-        .e_tag
-        .unwrap()
-}
-
 #[tokio::test]
 async fn recreating_your_own_bucket_answers_200() {
     let srv = Server::start();
@@ -219,24 +182,8 @@ async fn completing_twice_and_a_resent_part_that_finishes_last() {
     // Completing an already completed upload with the same parts succeeds again, with the same ETag.
     let id = create_upload(&s3, "mpedge", "twice").await;
     let e1 = upload_part(&s3, "mpedge", "twice", &id, 1, b"only part").await;
-    let first = s3
-        .complete_multipart_upload()
-        .bucket("mpedge")
-        .key("twice")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &e1)]))
-        .send()
-        .await
-        .expect("complete");
-    let again = s3
-        .complete_multipart_upload()
-        .bucket("mpedge")
-        .key("twice")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &e1)]))
-        .send()
-        .await
-        .expect("complete again");
+    let first = complete_upload(&s3, "mpedge", "twice", &id, &[(1, &e1)]).await;
+    let again = complete_upload(&s3, "mpedge", "twice", &id, &[(1, &e1)]).await;
     assert_eq!(first.e_tag, again.e_tag);
     assert_eq!(get_bytes(&s3, "mpedge", "twice").await, b"only part");
     // Other parts: the upload is gone.
@@ -281,14 +228,7 @@ async fn completing_twice_and_a_resent_part_that_finishes_last() {
         .trim()
         .to_string();
     assert_ne!(ea, eb);
-    s3.complete_multipart_upload()
-        .bucket("mpedge")
-        .key("resend")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &eb), (1, &ea)]))
-        .send()
-        .await
-        .expect("complete with the part listed twice");
+    complete_upload(&s3, "mpedge", "resend", &id, &[(1, &eb), (1, &ea)]).await;
     assert_eq!(get_bytes(&s3, "mpedge", "resend").await, a);
 }
 
@@ -663,14 +603,7 @@ async fn get_and_head_by_part_number() {
     let id = create_upload(&s3, "parts", "mp").await;
     let e1 = upload_part(&s3, "parts", "mp", &id, 1, &p1).await;
     let e2 = upload_part(&s3, "parts", "mp", &id, 2, &p2).await;
-    s3.complete_multipart_upload()
-        .bucket("parts")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &e1), (2, &e2)]))
-        .send()
-        .await
-        .unwrap();
+    complete_upload(&s3, "parts", "mp", &id, &[(1, &e1), (2, &e2)]).await;
     let total = p1.len() + p2.len();
 
     let part2 = s3

@@ -8,9 +8,8 @@ use crate::common::realm::*;
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload, CompletedPart,
-    CorsConfiguration, CorsRule, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag,
-    Tagging, TaggingDirective,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag, Tagging, TaggingDirective,
 };
 use aws_sdk_s3::Client;
 use std::time::{Duration, Instant, SystemTime};
@@ -276,33 +275,8 @@ async fn object_tagging() {
         .await
         .unwrap();
     let id = up.upload_id().unwrap();
-    let part = c
-        .upload_part()
-        .bucket("tags")
-        .key("mp")
-        .upload_id(id)
-        .part_number(1)
-        .body(ByteStream::from_static(b"part"))
-        .send()
-        .await
-        .unwrap();
-    c.complete_multipart_upload()
-        .bucket("tags")
-        .key("mp")
-        .upload_id(id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let part = upload_part(&c, "tags", "mp", id, 1, b"part").await;
+    complete_upload(&c, "tags", "mp", id, &[(1, &part)]).await;
     assert_eq!(object_tags(&c, "tags", "mp").await, pairs(&[("mp", "yes")]));
 }
 

@@ -5,9 +5,7 @@
 
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, VersioningConfiguration,
-};
+use aws_sdk_s3::types::{BucketVersioningStatus, Delete, ObjectIdentifier, VersioningConfiguration};
 use aws_sdk_s3::Client;
 use std::time::Duration;
 
@@ -849,58 +847,20 @@ async fn copy_from_a_version_and_multipart_onto_versioned_keys() {
 
     // Multipart onto a versioned key: a new version; UploadPartCopy reads an old version.
     let part1 = pattern(5 << 20, 7);
-    let mpu = s3
-        .create_multipart_upload()
-        .bucket("copy-v")
-        .key("dst")
-        .send()
-        .await
-        .unwrap();
-    let upload_id = mpu.upload_id().unwrap();
-    let p1 = s3
-        .upload_part()
-        .bucket("copy-v")
-        .key("dst")
-        .upload_id(upload_id)
-        .part_number(1)
-        .body(ByteStream::from(part1.clone()))
-        .send()
-        .await
-        .unwrap();
+    let upload_id = create_upload(&s3, "copy-v", "dst").await;
+    let p1 = upload_part(&s3, "copy-v", "dst", &upload_id, 1, &part1).await;
     let p2 = s3
         .upload_part_copy()
         .bucket("copy-v")
         .key("dst")
-        .upload_id(upload_id)
+        .upload_id(&upload_id)
         .part_number(2)
         .copy_source(format!("copy-v/src?versionId={v2}"))
         .send()
         .await
         .unwrap();
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("copy-v")
-        .key("dst")
-        .upload_id(upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(p1.e_tag().unwrap())
-                        .build(),
-                )
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(2)
-                        .e_tag(p2.copy_part_result().unwrap().e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let p2 = p2.copy_part_result().unwrap().e_tag().unwrap();
+    let done = complete_upload(&s3, "copy-v", "dst", &upload_id, &[(1, &p1), (2, p2)]).await;
     let mpu_version = done
         .version_id()
         .expect("CompleteMultipartUpload names the version")

@@ -357,6 +357,68 @@ pub async fn create_bucket(client: &Client, bucket: &str) {
         .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
 }
 
+/// CreateMultipartUpload with no options: the upload id.
+pub async fn create_upload(s3: &Client, bucket: &str, key: &str) -> String {
+    s3.create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create upload {bucket}/{key}: {e:?}"))
+        .upload_id
+        .expect("upload id")
+}
+
+/// UploadPart of `data` as part `n`: the part's ETag.
+pub async fn upload_part(s3: &Client, bucket: &str, key: &str, upload_id: &str, n: i32, data: &[u8]) -> String {
+    s3.upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(n)
+        .body(ByteStream::from(data.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("upload part {n}: {e:?}"))
+        .e_tag
+        .expect("part etag")
+}
+
+/// The CompleteMultipartUpload body listing `parts` as (part number, ETag), in the order given.
+pub fn completed(parts: &[(i32, &str)]) -> aws_sdk_s3::types::CompletedMultipartUpload {
+    aws_sdk_s3::types::CompletedMultipartUpload::builder()
+        .set_parts(Some(
+            parts
+                .iter()
+                .map(|(n, e)| {
+                    aws_sdk_s3::types::CompletedPart::builder()
+                        .part_number(*n)
+                        .e_tag(*e)
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+/// CompleteMultipartUpload of `parts` (part number, ETag), which must succeed.
+pub async fn complete_upload(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &[(i32, &str)],
+) -> aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput {
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(completed(parts))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("complete {bucket}/{key}: {e:?}"))
+}
+
 /// A plain HTTP client for raw requests.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().expect("reqwest client")
