@@ -4,11 +4,10 @@
 //! (stored inside the metadata database).
 
 use crate::common::*;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 struct Tmpfs(PathBuf);
@@ -68,18 +67,7 @@ fn start_server(data_dir: &Path) -> (Proc, SocketAddr) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn meridian server");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = log.clone();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-            }
-            sink.lock().unwrap().push(line);
-        }
-    });
+    let (log, rx) = capture_log(&mut child, "server");
     let proc = Proc { child, log };
     let addr = rx
         .recv_timeout(Duration::from_secs(60))

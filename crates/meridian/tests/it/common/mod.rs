@@ -56,6 +56,41 @@ pub fn unique_namespace() -> String {
 }
 
 /// A running `meridian server`, killed (and its data dir removed) on drop.
+/// Drains a spawned server's stderr for the whole life of the process (or the server would block on a full
+/// pipe) into a shared log, echoed as `[label] line` when `MERIDIAN_TEST_LOG` is set; the receiver gets the
+/// address of every `listening on http://ADDR` line.
+pub fn capture_log(child: &mut Child, label: &str) -> (Arc<Mutex<Vec<String>>>, mpsc::Receiver<String>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    let sink = log.clone();
+    let label = label.to_string();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+            }
+            if std::env::var_os("MERIDIAN_TEST_LOG").is_some() {
+                eprintln!("[{label}] {line}");
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (log, rx)
+}
+
+/// Whether `addr` accepts TCP connections within 30 s.
+pub fn accepts_connections(addr: SocketAddr) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 pub struct Server {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
@@ -110,24 +145,8 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn meridian server");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            // Keep draining stderr for the whole life of the process, or the server would block on a full pipe.
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-                    let _ = tx.send(addr);
-                }
-                if std::env::var_os("MERIDIAN_TEST_LOG").is_some() {
-                    eprintln!("[server] {line}");
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr: SocketAddr = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (log, listening) = capture_log(&mut child, "server");
+        let addr: SocketAddr = match listening.recv_timeout(Duration::from_secs(60)) {
             Ok(a) => a.parse().expect("listen address"),
             Err(_) => {
                 let _ = child.kill();
@@ -135,14 +154,10 @@ impl Server {
                 panic!("server did not start; its log:\n{}", log.lock().unwrap().join("\n"));
             }
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "server at {addr} does not accept connections"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(
+            accepts_connections(addr),
+            "server at {addr} does not accept connections"
+        );
         let server = Server {
             child,
             log,

@@ -6,12 +6,12 @@
 use super::{make_client, Signer, ACCESS_KEY, BIN, SECRET_KEY, UID};
 use aws_sdk_s3::Client;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The system key every zone of the realm shares (inter-zone requests and the admin API).
@@ -231,23 +231,8 @@ impl Zone {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn meridian server");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        let name = self.name.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-                }
-                if std::env::var_os("MERIDIAN_TEST_LOG").is_some() {
-                    eprintln!("[{name}] {line}");
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let listening = rx.recv_timeout(Duration::from_secs(60));
+        let (log, listening) = super::capture_log(&mut child, &self.name);
+        let listening = listening.recv_timeout(Duration::from_secs(60));
         let fail = |child: &mut Child, why: String| -> ! {
             let _ = child.kill();
             let _ = child.wait();
@@ -261,15 +246,11 @@ impl Zone {
             ),
             Err(_) => fail(&mut child, format!("the server of zone {} did not start", self.name)),
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&self.addr, Duration::from_millis(500)).is_err() {
-            if Instant::now() > deadline {
-                fail(
-                    &mut child,
-                    format!("zone {} at {} does not accept connections", self.name, self.addr),
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if !super::accepts_connections(self.addr) {
+            fail(
+                &mut child,
+                format!("zone {} at {} does not accept connections", self.name, self.addr),
+            );
         }
         self.server = Some(Running { child, log });
     }
