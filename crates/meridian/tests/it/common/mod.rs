@@ -247,6 +247,88 @@ impl Server {
         Signer::new(ACCESS_KEY, SECRET_KEY)
     }
 
+    /// A path-style request to this server signed now by the test user, every header of `headers` signed.
+    pub fn sign(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        payload_hash: &str,
+    ) -> Signed {
+        self.signer().sign(
+            method,
+            self.addr,
+            &self.addr.to_string(),
+            path,
+            query,
+            headers,
+            payload_hash,
+            SystemTime::now(),
+        )
+    }
+
+    /// A path-style request signed by the test user (every header of `headers` signed, the payload hash that
+    /// of `body`), sent over a plain client.
+    pub async fn send_signed(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Answer {
+        self.send_signed_hashed(method, path, query, headers, &sha256_hex(body), body)
+            .await
+    }
+
+    /// `send_signed` with the payload hash given (`UNSIGNED-PAYLOAD`, streaming, or a wrong one on purpose).
+    pub async fn send_signed_hashed(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        payload_hash: &str,
+        body: &[u8],
+    ) -> Answer {
+        self.sign(method, path, query, headers, payload_hash)
+            .send(&http(), method, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The head of a path-style request signed by the test user as raw HTTP/1.1 text, with
+    /// `unsigned_headers` appended after the signed ones; and the signed request (for chunk signatures).
+    pub fn signed_head(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        signed_headers: &[(&str, &str)],
+        unsigned_headers: &[(&str, &str)],
+        payload_hash: &str,
+    ) -> (String, Signed) {
+        let host = self.addr.to_string();
+        let signed = self.sign(method, path, query, signed_headers, payload_hash);
+        let target = signed
+            .url
+            .split_once(&host)
+            .map(|(_, t)| t.to_string())
+            .expect("the URL names the address");
+        let mut head = format!("{method} {target} HTTP/1.1\r\n");
+        for (k, v) in signed
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(unsigned_headers.iter().copied())
+        {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        (head, signed)
+    }
+
     pub fn server_log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
@@ -701,6 +783,53 @@ impl Signed {
             rb = rb.header(k.as_str(), v.as_str());
         }
         rb
+    }
+
+    /// Sends this request with `body` over `client`; a connection error is an `Err` naming the request.
+    pub async fn send(&self, client: &reqwest::Client, method: &str, body: &[u8]) -> Result<Answer, String> {
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| format!("{method}: {e}"))?;
+        let resp = self
+            .request(client, verb)
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| format!("{method} {}: {e}", self.url))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap_or_default().to_vec();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(Answer {
+            status,
+            headers,
+            body,
+            bytes,
+        })
+    }
+}
+
+/// The answer to a raw request: status, headers, and the body as text (for messages and XML) and as bytes.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    /// The first value of header `name`, bytes that are not UTF-8 replaced.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    }
+
+    /// The `<Code>` of an S3 error document ("" if there is none).
+    pub fn code(&self) -> &str {
+        self.body
+            .split("<Code>")
+            .nth(1)
+            .and_then(|r| r.split("</Code>").next())
+            .unwrap_or_default()
     }
 }
 

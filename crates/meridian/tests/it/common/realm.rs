@@ -820,16 +820,8 @@ pub async fn send_signed_checked(
         &super::sha256_hex(body),
         std::time::SystemTime::now(),
     );
-    let resp = signed
-        .request(&http_no_redirect(), method.parse().map_err(|e| format!("{e}"))?)
-        .body(body.to_vec())
-        .send()
-        .await
-        .map_err(|e| format!("{method} {host}{path}: {e}"))?;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap_or_default();
-    Ok((status, headers, text))
+    let answer = signed.send(&http_no_redirect(), method, body).await?;
+    Ok((answer.status, answer.headers, answer.body))
 }
 
 /// One object of a listing: size and ETag (quotes removed).
