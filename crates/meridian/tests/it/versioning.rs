@@ -17,19 +17,6 @@ async fn versioned_bucket(s3: &Client, bucket: &str) {
     set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
 }
 
-/// PUT returning the version id.
-async fn put_v(s3: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"))
-        .version_id
-        .unwrap_or_else(|| panic!("PUT {bucket}/{key} answered without x-amz-version-id"))
-}
-
 async fn get_version(s3: &Client, bucket: &str, key: &str, version: &str) -> Vec<u8> {
     let out = s3
         .get_object()
@@ -334,9 +321,9 @@ async fn versions_and_delete_markers() {
     let s3 = srv.client();
     let bob = srv.client_for(BOB_ACCESS, BOB_SECRET);
     versioned_bucket(&s3, "vers-b").await;
-    let v1 = put_v(&s3, "vers-b", "k", b"one").await;
-    let v2 = put_v(&s3, "vers-b", "k", b"two").await;
-    let v3 = put_v(&s3, "vers-b", "k", b"three").await;
+    let v1 = put_versioned(&s3, "vers-b", "k", b"one").await;
+    let v2 = put_versioned(&s3, "vers-b", "k", b"two").await;
+    let v3 = put_versioned(&s3, "vers-b", "k", b"three").await;
     assert!(v1 != v2 && v2 != v3 && v1 != v3, "{v1} {v2} {v3}");
     assert_ne!(v1, "null");
 
@@ -561,7 +548,7 @@ async fn list_versions_markers_prefix_and_delimiter() {
     for (key, n, then_delete) in plan {
         let mut ids = Vec::new();
         for i in 0..n {
-            ids.push(put_v(&s3, "list-v", key, format!("{key} {i}").as_bytes()).await);
+            ids.push(put_versioned(&s3, "list-v", key, format!("{key} {i}").as_bytes()).await);
         }
         let mut entries: Vec<Entry> = Vec::new();
         if then_delete {
@@ -697,7 +684,7 @@ async fn suspended_buckets_keep_one_null_version() {
     // An object from before versioning is the null version afterwards.
     put(&s3, "susp", "old", b"from before").await;
     set_versioning(&s3, "susp", BucketVersioningStatus::Enabled).await;
-    let post = put_v(&s3, "susp", "old", b"after").await;
+    let post = put_versioned(&s3, "susp", "old", b"after").await;
     assert_eq!(
         all_versions(&s3, "susp", Some("old")).await,
         vec![
@@ -707,10 +694,10 @@ async fn suspended_buckets_keep_one_null_version() {
     );
     assert_eq!(get_version(&s3, "susp", "old", "null").await, b"from before");
 
-    let v1 = put_v(&s3, "susp", "k", b"versioned").await;
+    let v1 = put_versioned(&s3, "susp", "k", b"versioned").await;
     set_versioning(&s3, "susp", BucketVersioningStatus::Suspended).await;
-    assert_eq!(put_v(&s3, "susp", "k", b"null one").await, "null");
-    assert_eq!(put_v(&s3, "susp", "k", b"null two").await, "null");
+    assert_eq!(put_versioned(&s3, "susp", "k", b"null one").await, "null");
+    assert_eq!(put_versioned(&s3, "susp", "k", b"null two").await, "null");
     // The second null write replaced the first.
     assert_eq!(
         all_versions(&s3, "susp", Some("k")).await,
@@ -747,7 +734,7 @@ async fn suspended_buckets_keep_one_null_version() {
         .unwrap();
     assert_eq!(get_bytes(&s3, "susp", "k").await, b"versioned");
     // Under Suspended a write of a key with versions adds the null version on top.
-    assert_eq!(put_v(&s3, "susp", "k", b"null three").await, "null");
+    assert_eq!(put_versioned(&s3, "susp", "k", b"null three").await, "null");
     assert_eq!(
         all_versions(&s3, "susp", Some("k")).await,
         vec![
@@ -757,7 +744,7 @@ async fn suspended_buckets_keep_one_null_version() {
     );
     // Enabled again: new versions get ids, the null version stays as it was.
     set_versioning(&s3, "susp", BucketVersioningStatus::Enabled).await;
-    let v2 = put_v(&s3, "susp", "k", b"versioned again").await;
+    let v2 = put_versioned(&s3, "susp", "k", b"versioned again").await;
     assert_ne!(v2, "null");
     assert_eq!(
         all_versions(&s3, "susp", Some("k")).await,
@@ -775,8 +762,8 @@ async fn copy_from_a_version_and_multipart_onto_versioned_keys() {
     let srv = Server::start();
     let s3 = srv.client();
     versioned_bucket(&s3, "copy-v").await;
-    let v1 = put_v(&s3, "copy-v", "src", b"first body").await;
-    let v2 = put_v(&s3, "copy-v", "src", b"second body").await;
+    let v1 = put_versioned(&s3, "copy-v", "src", b"first body").await;
+    let v2 = put_versioned(&s3, "copy-v", "src", b"second body").await;
 
     let copied = s3
         .copy_object()
@@ -884,9 +871,9 @@ async fn delete_objects_with_versions_and_bucket_not_empty() {
     let srv = Server::start();
     let s3 = srv.client();
     versioned_bucket(&s3, "multi-del").await;
-    let a1 = put_v(&s3, "multi-del", "a", b"a1").await;
-    let a2 = put_v(&s3, "multi-del", "a", b"a2").await;
-    put_v(&s3, "multi-del", "b", b"b").await;
+    let a1 = put_versioned(&s3, "multi-del", "a", b"a1").await;
+    let a2 = put_versioned(&s3, "multi-del", "a", b"a2").await;
+    put_versioned(&s3, "multi-del", "b", b"b").await;
     let ident = |k: &str, v: Option<&str>| {
         ObjectIdentifier::builder()
             .key(k)
@@ -998,8 +985,8 @@ async fn removed_versions_bytes_are_collected() {
     versioned_bucket(&s3, "gcv").await;
     // Large enough to live in files, not inline.
     let big = pattern(2 << 20, 3);
-    let v1 = put_v(&s3, "gcv", "k", &big).await;
-    put_v(&s3, "gcv", "k", &big[..1 << 20]).await;
+    let v1 = put_versioned(&s3, "gcv", "k", &big).await;
+    put_versioned(&s3, "gcv", "k", &big[..1 << 20]).await;
     let data = srv.data_dir();
     let before = dir_bytes(&data);
     assert!(before >= 3 << 20, "both versions' bytes are kept: {before}");

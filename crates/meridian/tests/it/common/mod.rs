@@ -407,7 +407,13 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-pub async fn put(client: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+/// PutObject, which must succeed: its whole answer.
+pub async fn put_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+) -> aws_sdk_s3::operation::put_object::PutObjectOutput {
     client
         .put_object()
         .bucket(bucket)
@@ -416,8 +422,19 @@ pub async fn put(client: &Client, bucket: &str, key: &str, body: &[u8]) -> Strin
         .send()
         .await
         .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"))
-        .e_tag
-        .unwrap_or_default()
+}
+
+/// PutObject: the ETag.
+pub async fn put(client: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+    put_object(client, bucket, key, body).await.e_tag.unwrap_or_default()
+}
+
+/// PutObject into a versioned bucket: the version id, which the answer must carry.
+pub async fn put_versioned(client: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+    put_object(client, bucket, key, body)
+        .await
+        .version_id
+        .unwrap_or_else(|| panic!("PUT {bucket}/{key} answered without x-amz-version-id"))
 }
 
 pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
