@@ -504,22 +504,6 @@ async fn cors() {
     assert_eq!(status, 403);
 }
 
-/// Polls `f` until it holds or the time is up.
-async fn eventually<F, Fut>(what: &str, site: &Site, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{what}\n{}", site.logs());
-}
-
 async fn tags_of(c: &Client, bucket: &str, key: &str) -> Option<Vec<(String, String)>> {
     let out = c.get_object_tagging().bucket(bucket).key(key).send().await.ok()?;
     Some(

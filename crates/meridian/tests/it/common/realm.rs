@@ -423,8 +423,14 @@ impl Zone {
         args.extend_from_slice(zonegroup_args);
         args.extend(["--master", "--default"]);
         self.cli(&args);
-        let name = self.name.clone();
-        self.cli_with_key(&[
+        self.create_zone_and_start(zonegroup, &["--master", "--default"]);
+        realm
+    }
+
+    /// `zone create` of this zone in `zonegroup` (with the system key and `flags`), period commit, start.
+    fn create_zone_and_start(&mut self, zonegroup: &str, flags: &[&str]) {
+        let (name, endpoint) = (self.name.clone(), self.endpoint.clone());
+        let mut args = vec![
             "zone",
             "create",
             "--rgw-zonegroup",
@@ -433,31 +439,17 @@ impl Zone {
             &name,
             "--endpoints",
             &endpoint,
-            "--master",
-            "--default",
-        ]);
+        ];
+        args.extend_from_slice(flags);
+        self.cli_with_key(&args);
         self.cli(&["period", "update", "--commit"]);
         self.start();
-        realm
     }
 
     /// A new secondary zone of `zonegroup`: realm pull from the master, zone create, period commit, start.
     pub fn join_zonegroup(&mut self, master: &Zone, zonegroup: &str) {
         self.cli_with_key(&["realm", "pull", "--url", &master.endpoint]);
-        let (name, endpoint) = (self.name.clone(), self.endpoint.clone());
-        self.cli_with_key(&[
-            "zone",
-            "create",
-            "--rgw-zonegroup",
-            zonegroup,
-            "--rgw-zone",
-            &name,
-            "--endpoints",
-            &endpoint,
-            "--default",
-        ]);
-        self.cli(&["period", "update", "--commit"]);
-        self.start();
+        self.create_zone_and_start(zonegroup, &["--default"]);
     }
 
     /// The tests' user `tester` (`ACCESS_KEY`/`SECRET_KEY`), created on this (master) zone.
@@ -882,4 +874,20 @@ pub fn bucket_stats(zone: &Zone, bucket: &str) -> (u64, u64) {
         main["num_objects"].as_u64().unwrap_or(0),
         main["size"].as_u64().unwrap_or(0),
     )
+}
+
+/// Polls `f` every 200 ms until it holds; after 60 s fails naming `what`, with the site's logs.
+pub async fn eventually<F, Fut>(what: &str, site: &Site, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}\n{}", site.logs());
 }
