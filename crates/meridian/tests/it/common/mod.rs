@@ -533,6 +533,22 @@ pub async fn complete_upload(
         .unwrap_or_else(|e| panic!("complete {bucket}/{key}: {e:?}"))
 }
 
+/// A whole multipart upload of `parts` (numbered from 1), which must succeed: the completion's answer.
+pub async fn upload_in_parts(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    parts: &[Vec<u8>],
+) -> aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput {
+    let id = create_upload(s3, bucket, key).await;
+    let mut etags = Vec::new();
+    for (n, body) in (1..).zip(parts) {
+        etags.push((n, upload_part(s3, bucket, key, &id, n, body).await));
+    }
+    let listed: Vec<(i32, &str)> = etags.iter().map(|(n, e)| (*n, e.as_str())).collect();
+    complete_upload(s3, bucket, key, &id, &listed).await
+}
+
 /// A plain HTTP client for raw requests.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().expect("reqwest client")
