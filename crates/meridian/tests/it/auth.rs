@@ -221,15 +221,7 @@ async fn other_users_bucket_is_private() {
         "AccessDenied",
         403,
     );
-    let mine: Vec<String> = m
-        .list_buckets()
-        .send()
-        .await
-        .unwrap()
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name().map(str::to_string))
-        .collect();
+    let mine = list_bucket_names(&m).await;
     assert_eq!(mine, ["mallory-bucket"]);
 
     // The owner's data is untouched.

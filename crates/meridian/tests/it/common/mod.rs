@@ -549,6 +549,19 @@ pub async fn upload_in_parts(
     complete_upload(s3, bucket, key, &id, &listed).await
 }
 
+/// ListBuckets: the names, in the order listed.
+pub async fn list_bucket_names(client: &Client) -> Vec<String> {
+    client
+        .list_buckets()
+        .send()
+        .await
+        .expect("list buckets")
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_string))
+        .collect()
+}
+
 /// A plain HTTP client for raw requests.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().expect("reqwest client")
