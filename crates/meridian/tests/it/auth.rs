@@ -1,6 +1,7 @@
 //! Authentication and authorisation: SigV4 failures, presigned URLs, suspended users, other users' buckets,
 //! anonymous requests, streaming chunk signatures, and virtual-hosted-style addressing.
 
+use crate::common::realm::send_signed;
 use crate::common::*;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -220,15 +221,7 @@ async fn other_users_bucket_is_private() {
         "AccessDenied",
         403,
     );
-    let mine: Vec<String> = m
-        .list_buckets()
-        .send()
-        .await
-        .unwrap()
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name().map(str::to_string))
-        .collect();
+    let mine = list_bucket_names(&m).await;
     assert_eq!(mine, ["mallory-bucket"]);
 
     // The owner's data is untouched.
@@ -272,10 +265,8 @@ async fn streaming_signed_chunks() {
     let send = |key: &'static str, tamper: bool| {
         let decoded = data.len().to_string();
         let encoded = chunked_len(data.len(), chunk).to_string();
-        let signed = srv.signer().sign(
+        let signed = srv.sign(
             "PUT",
-            srv.addr,
-            &srv.addr.to_string(),
             &format!("/stream/{key}"),
             &[],
             &[
@@ -285,7 +276,6 @@ async fn streaming_signed_chunks() {
                 ("content-type", "application/x-streamed"),
             ],
             "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-            SystemTime::now(),
         );
         let mut body = signed.chunked_body(&data, chunk);
         assert_eq!(body.len(), chunked_len(data.len(), chunk));
@@ -354,57 +344,20 @@ async fn virtual_hosted_style() {
     let http = http();
     let signer = srv.signer();
     let host = format!("vhost.s3.test:{}", srv.port());
-    let empty = sha256_hex(b"");
 
     // PUT and GET addressed by Host only (the path is just the key).
     let body = b"virtual hosted".to_vec();
-    let signed = signer.sign(
-        "PUT",
-        srv.addr,
-        &host,
-        "/dir/v.txt",
-        &[],
-        &[],
-        &sha256_hex(&body),
-        SystemTime::now(),
-    );
-    let resp = signed
-        .request(&http, reqwest::Method::PUT)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().await.unwrap());
+    let (status, _, text) = send_signed(&signer, "PUT", srv.addr, &host, "/dir/v.txt", &[], &body).await;
+    assert_eq!(status, 200, "{text}");
     assert_eq!(get_bytes(&s3, "vhost", "dir/v.txt").await, body);
 
-    let signed = signer.sign(
-        "GET",
-        srv.addr,
-        &host,
-        "/dir/v.txt",
-        &[],
-        &[],
-        &empty,
-        SystemTime::now(),
-    );
-    let resp = signed.request(&http, reqwest::Method::GET).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(resp.bytes().await.unwrap().as_ref(), &body[..]);
+    let (status, _, text) = send_signed(&signer, "GET", srv.addr, &host, "/dir/v.txt", &[], b"").await;
+    assert_eq!(status, 200);
+    assert_eq!(text.as_bytes(), &body[..]);
 
     // ListObjectsV2 at the root of the virtual host.
-    let signed = signer.sign(
-        "GET",
-        srv.addr,
-        &host,
-        "/",
-        &[("list-type", "2")],
-        &[],
-        &empty,
-        SystemTime::now(),
-    );
-    let resp = signed.request(&http, reqwest::Method::GET).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let xml = resp.text().await.unwrap();
+    let (status, _, xml) = send_signed(&signer, "GET", srv.addr, &host, "/", &[("list-type", "2")], b"").await;
+    assert_eq!(status, 200);
     assert!(
         xml.contains("<Name>vhost</Name>") && xml.contains("<Key>dir/v.txt</Key>"),
         "{xml}"
@@ -418,22 +371,11 @@ async fn virtual_hosted_style() {
 
     // An unknown bucket on the virtual host.
     let other = format!("nope.s3.test:{}", srv.port());
-    let signed = signer.sign("GET", srv.addr, &other, "/x", &[], &[], &empty, SystemTime::now());
-    let resp = signed.request(&http, reqwest::Method::GET).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 404);
-    assert!(resp.text().await.unwrap().contains("NoSuchBucket"));
+    let (status, _, text) = send_signed(&signer, "GET", srv.addr, &other, "/x", &[], b"").await;
+    assert_eq!(status, 404);
+    assert!(text.contains("NoSuchBucket"));
 
     // Path style still works on the same server, also through the raw signer.
-    let signed = signer.sign(
-        "GET",
-        srv.addr,
-        &srv.addr.to_string(),
-        "/vhost/dir/v.txt",
-        &[],
-        &[],
-        &empty,
-        SystemTime::now(),
-    );
-    let resp = signed.request(&http, reqwest::Method::GET).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    let answer = srv.send_signed("GET", "/vhost/dir/v.txt", &[], &[], b"").await;
+    assert_eq!(answer.status, 200);
 }

@@ -6,8 +6,6 @@
 
 use crate::common::realm::*;
 use crate::common::*;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,43 +29,8 @@ fn solo_zone(root: &Path, name: &str) -> Zone {
 }
 
 async fn multipart(client: &Client, bucket: &str, key: &str, parts: &[Vec<u8>]) -> String {
-    let up = client
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
+    upload_in_parts(client, bucket, key, parts)
         .await
-        .unwrap_or_else(|e| panic!("create upload {key}: {e:?}"));
-    let id = up.upload_id().expect("upload id").to_string();
-    let mut done = Vec::new();
-    for (i, body) in parts.iter().enumerate() {
-        let n = i as i32 + 1;
-        let p = client
-            .upload_part()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(&id)
-            .part_number(n)
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("upload part {n} of {key}: {e:?}"));
-        done.push(
-            CompletedPart::builder()
-                .part_number(n)
-                .e_tag(p.e_tag().unwrap_or_default())
-                .build(),
-        );
-    }
-    client
-        .complete_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(&id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("complete {key}: {e:?}"))
         .e_tag()
         .unwrap_or_default()
         .trim_matches('"')

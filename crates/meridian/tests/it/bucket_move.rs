@@ -9,7 +9,6 @@
 use crate::common::realm::*;
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
 use futures::StreamExt;
 use serde_json::Value;
@@ -59,44 +58,11 @@ fn small_body(i: usize, salt: u64) -> Vec<u8> {
 }
 
 async fn multipart(client: &Client, bucket: &str, key: &str, seed: u64) -> String {
-    let up = client
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
+    let parts = [(1, 5 << 20), (2, 70_000)].map(|(n, len)| pattern(len, seed * 10 + n));
+    upload_in_parts(client, bucket, key, &parts)
         .await
-        .unwrap();
-    let id = up.upload_id.unwrap();
-    let mut parts = Vec::new();
-    for (n, len) in [(1, 5 << 20), (2, 70_000)] {
-        let out = client
-            .upload_part()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(&id)
-            .part_number(n)
-            .body(ByteStream::from(pattern(len, seed * 10 + n as u64)))
-            .send()
-            .await
-            .unwrap();
-        parts.push(
-            CompletedPart::builder()
-                .part_number(n)
-                .e_tag(out.e_tag.unwrap())
-                .build(),
-        );
-    }
-    client
-        .complete_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(&id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
-        .send()
-        .await
-        .unwrap()
         .e_tag
-        .unwrap()
+        .expect("multipart etag")
 }
 
 /// `count` objects: `multiparts` multipart ones (5 MiB + 70 KB), the rest small (or of `size` bytes).

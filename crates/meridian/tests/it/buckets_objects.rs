@@ -356,25 +356,12 @@ async fn range_reads() {
     );
 
     // The raw status line: 206 Partial Content with Content-Range.
-    let signed = srv.signer().sign(
-        "GET",
-        srv.addr,
-        &srv.addr.to_string(),
-        "/ranges/r",
-        &[],
-        &[],
-        &sha256_hex(b""),
-        SystemTime::now(),
-    );
-    let resp = signed
-        .request(&http(), reqwest::Method::GET)
-        .header("range", "bytes=100-199")
-        .send()
-        .await
-        .expect("raw range get");
-    assert_eq!(resp.status().as_u16(), 206);
-    assert_eq!(resp.headers()["content-range"], "bytes 100-199/1000");
-    assert_eq!(resp.bytes().await.unwrap().as_ref(), &body[100..200]);
+    let answer = srv
+        .send_signed("GET", "/ranges/r", &[], &[("range", "bytes=100-199")], b"")
+        .await;
+    assert_eq!(answer.status, 206);
+    assert_eq!(answer.header("content-range").as_deref(), Some("bytes 100-199/1000"));
+    assert_eq!(answer.bytes, &body[100..200]);
 }
 
 #[tokio::test]

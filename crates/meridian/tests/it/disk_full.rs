@@ -4,11 +4,10 @@
 //! (stored inside the metadata database).
 
 use crate::common::*;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 struct Tmpfs(PathBuf);
@@ -68,23 +67,75 @@ fn start_server(data_dir: &Path) -> (Proc, SocketAddr) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn meridian server");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = log.clone();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-            }
-            sink.lock().unwrap().push(line);
-        }
-    });
+    let (log, rx) = capture_log(&mut child, "server");
     let proc = Proc { child, log };
     let addr = rx
         .recv_timeout(Duration::from_secs(60))
         .unwrap_or_else(|_| panic!("server did not start:\n{}", proc.log.lock().unwrap().join("\n")));
     (proc, addr.parse().expect("address"))
+}
+
+/// A server whose data directory is on a 48 MiB tmpfs the test mounts, with the test user and an S3 client.
+/// Fields drop in order: the server stops before the tmpfs is unmounted and its directory removed.
+struct SmallDisk {
+    proc: Proc,
+    s3: aws_sdk_s3::Client,
+    mnt: PathBuf,
+    data_dir: PathBuf,
+    _fs: Tmpfs,
+    _root: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` (the test is skipped, saying why) where not root or a tmpfs cannot be mounted.
+    fn start() -> Option<SmallDisk> {
+        if !Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        {
+            println!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let mnt = root.path().join("mnt");
+        let fs = match Tmpfs::mount(&mnt, "48m") {
+            Ok(m) => m,
+            Err(e) => {
+                println!("skipped: cannot mount a tmpfs: {e}");
+                return None;
+            }
+        };
+        let data_dir = mnt.join("data");
+        let (proc, addr) = start_server(&data_dir);
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args([
+                "user",
+                "create",
+                "--uid",
+                UID,
+                "--display-name",
+                "T",
+                "--access-key",
+                ACCESS_KEY,
+                "--secret",
+                SECRET_KEY,
+            ])
+            .output()
+            .expect("user create");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let s3 = make_client(&format!("http://{addr}"), ACCESS_KEY, SECRET_KEY);
+        Some(SmallDisk {
+            proc,
+            s3,
+            mnt,
+            data_dir,
+            _fs: fs,
+            _root: root,
+        })
+    }
 }
 
 fn free_bytes(dir: &Path) -> u64 {
@@ -102,51 +153,16 @@ fn free_bytes(dir: &Path) -> u64 {
 
 #[tokio::test]
 async fn put_on_a_full_disk_fails_cleanly_and_recovers() {
-    if !Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-    {
-        println!("skipped: mounting a tmpfs needs root");
+    let Some(disk) = SmallDisk::start() else {
         return;
-    }
-    let root = tempfile::tempdir().unwrap();
-    let mnt = root.path().join("mnt");
-    let _fs = match Tmpfs::mount(&mnt, "48m") {
-        Ok(m) => m,
-        Err(e) => {
-            println!("skipped: cannot mount a tmpfs: {e}");
-            return;
-        }
     };
-    let data_dir = mnt.join("data");
-    let (proc, addr) = start_server(&data_dir);
-    let endpoint = format!("http://{addr}");
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .args([
-            "user",
-            "create",
-            "--uid",
-            UID,
-            "--display-name",
-            "T",
-            "--access-key",
-            ACCESS_KEY,
-            "--secret",
-            SECRET_KEY,
-        ])
-        .output()
-        .expect("user create");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let s3 = make_client(&endpoint, ACCESS_KEY, SECRET_KEY);
-    create_bucket(&s3, "full").await;
-    put(&s3, "full", "before", &pattern(300 * 1024, 1)).await;
+    let (s3, mnt, data_dir) = (&disk.s3, &disk.mnt, &disk.data_dir);
+    create_bucket(s3, "full").await;
+    put(s3, "full", "before", &pattern(300 * 1024, 1)).await;
 
     // Leave about 2 MiB free, then PUT 6 MiB.
     let filler = mnt.join("filler");
-    let fill = free_bytes(&mnt).saturating_sub(2 << 20);
+    let fill = free_bytes(mnt).saturating_sub(2 << 20);
     std::fs::write(&filler, vec![0u8; fill as usize]).expect("write filler");
     let big = pattern(6 << 20, 2);
     let err = expect_err(
@@ -162,23 +178,23 @@ async fn put_on_a_full_disk_fails_cleanly_and_recovers() {
     println!("full disk answered: {err:?}");
     // No partial object, nothing left staged.
     assert_eq!(err_status(s3.head_object().bucket("full").key("big").send().await), 404);
-    let staged: Vec<PathBuf> = walk(&data_dir)
+    let staged: Vec<PathBuf> = walk(data_dir)
         .into_iter()
         .filter(|p| p.is_file())
-        .filter_map(|p| p.strip_prefix(&data_dir).ok().map(Path::to_path_buf))
+        .filter_map(|p| p.strip_prefix(data_dir).ok().map(Path::to_path_buf))
         .filter(|p| p.components().any(|c| c.as_os_str() == "tmp"))
         .collect();
     assert!(staged.is_empty(), "staged files left: {staged:?}");
     // The server is up: reads work.
-    assert_eq!(get_bytes(&s3, "full", "before").await, pattern(300 * 1024, 1));
+    assert_eq!(get_bytes(s3, "full", "before").await, pattern(300 * 1024, 1));
 
     // Space freed: the same PUT works.
     std::fs::remove_file(&filler).unwrap();
-    put(&s3, "full", "big", &big).await;
-    assert!(get_bytes(&s3, "full", "big").await == big);
-    put(&s3, "full", "small", b"after").await;
+    put(s3, "full", "big", &big).await;
+    assert!(get_bytes(s3, "full", "big").await == big);
+    put(s3, "full", "small", b"after").await;
 
-    let log = proc.log.lock().unwrap().join("\n");
+    let log = disk.proc.log.lock().unwrap().join("\n");
     assert!(log.contains("filesystem is full"), "the fault is logged:\n{log}");
 }
 
@@ -187,47 +203,12 @@ async fn put_on_a_full_disk_fails_cleanly_and_recovers() {
 /// acknowledged one does, and once space is freed writes work again without a restart.
 #[tokio::test]
 async fn small_puts_on_a_full_disk_fail_cleanly_and_recover() {
-    if !Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-    {
-        println!("skipped: mounting a tmpfs needs root");
+    let Some(disk) = SmallDisk::start() else {
         return;
-    }
-    let root = tempfile::tempdir().unwrap();
-    let mnt = root.path().join("mnt");
-    let _fs = match Tmpfs::mount(&mnt, "48m") {
-        Ok(m) => m,
-        Err(e) => {
-            println!("skipped: cannot mount a tmpfs: {e}");
-            return;
-        }
     };
-    let data_dir = mnt.join("data");
-    let (proc, addr) = start_server(&data_dir);
-    let endpoint = format!("http://{addr}");
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .args([
-            "user",
-            "create",
-            "--uid",
-            UID,
-            "--display-name",
-            "T",
-            "--access-key",
-            ACCESS_KEY,
-            "--secret",
-            SECRET_KEY,
-        ])
-        .output()
-        .expect("user create");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let s3 = make_client(&endpoint, ACCESS_KEY, SECRET_KEY);
-    create_bucket(&s3, "small").await;
-    put(&s3, "small", "before", &pattern(4096, 1)).await;
+    let (s3, mnt) = (&disk.s3, &disk.mnt);
+    create_bucket(s3, "small").await;
+    put(s3, "small", "before", &pattern(4096, 1)).await;
 
     // Fill the filesystem to the last byte, then PUT 32 KiB objects: the metadata database's spare pages
     // take a few, then its commits fail.
@@ -277,9 +258,9 @@ async fn small_puts_on_a_full_disk_fail_cleanly_and_recover() {
     // Space freed: writes work again (no restart), refused objects never appeared, acknowledged ones are
     // whole.
     std::fs::remove_file(&filler).unwrap();
-    put(&s3, "small", "after", b"after").await;
-    assert_eq!(get_bytes(&s3, "small", "after").await, b"after");
-    assert_eq!(get_bytes(&s3, "small", "before").await, pattern(4096, 1));
+    put(s3, "small", "after", b"after").await;
+    assert_eq!(get_bytes(s3, "small", "after").await, b"after");
+    assert_eq!(get_bytes(s3, "small", "before").await, pattern(4096, 1));
     for key in &refused {
         assert_eq!(
             err_status(s3.head_object().bucket("small").key(key).send().await),
@@ -288,15 +269,12 @@ async fn small_puts_on_a_full_disk_fail_cleanly_and_recover() {
         );
     }
     for (key, body) in &acknowledged {
-        assert!(
-            get_bytes(&s3, "small", key).await == *body,
-            "acknowledged {key} differs"
-        );
+        assert!(get_bytes(s3, "small", key).await == *body, "acknowledged {key} differs");
     }
     // A refused key can be written now.
-    put(&s3, "small", &refused[0], b"retried").await;
-    assert_eq!(get_bytes(&s3, "small", &refused[0]).await, b"retried");
+    put(s3, "small", &refused[0], b"retried").await;
+    assert_eq!(get_bytes(s3, "small", &refused[0]).await, b"retried");
 
-    let log = proc.log.lock().unwrap().join("\n");
+    let log = disk.proc.log.lock().unwrap().join("\n");
     assert!(log.contains("filesystem is full"), "the fault is logged:\n{log}");
 }

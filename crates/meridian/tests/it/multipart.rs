@@ -2,8 +2,7 @@
 
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use aws_sdk_s3::Client;
+use aws_sdk_s3::types::CompletedMultipartUpload;
 use md5::{Digest, Md5};
 
 const MIB: usize = 1 << 20;
@@ -15,42 +14,6 @@ fn multipart_etag(parts: &[&[u8]]) -> String {
         all.extend_from_slice(&Md5::digest(p));
     }
     format!("\"{}-{}\"", md5_hex(&all), parts.len())
-}
-
-async fn upload_part(s3: &Client, bucket: &str, key: &str, upload_id: &str, n: i32, data: &[u8]) -> String {
-    s3.upload_part()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .part_number(n)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("upload part {n}: {e:?}"))
-        .e_tag
-        .expect("part etag")
-}
-
-fn completed(parts: &[(i32, &str)]) -> CompletedMultipartUpload {
-    CompletedMultipartUpload::builder()
-        .set_parts(Some(
-            parts
-                .iter()
-                .map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(*e).build())
-                .collect(),
-        ))
-        .build()
-}
-
-async fn create_upload(s3: &Client, bucket: &str, key: &str) -> String {
-    s3.create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("create upload")
-        .upload_id
-        .expect("upload id")
 }
 
 #[tokio::test]
@@ -169,15 +132,14 @@ async fn upload_list_and_complete() {
         404,
     );
 
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("mp-bucket")
-        .key("big/object.bin")
-        .upload_id(&upload_id)
-        .multipart_upload(completed(&[(1, &e1), (2, &e2), (3, &e3)]))
-        .send()
-        .await
-        .expect("complete");
+    let done = complete_upload(
+        &s3,
+        "mp-bucket",
+        "big/object.bin",
+        &upload_id,
+        &[(1, &e1), (2, &e2), (3, &e3)],
+    )
+    .await;
     let want_etag = multipart_etag(&[&p1, &p2, &p3]);
     assert_eq!(done.e_tag(), Some(want_etag.as_str()));
     assert!(want_etag.ends_with("-3\""));
@@ -363,15 +325,7 @@ async fn completion_errors_and_abort() {
     // A single small part is a valid upload (the last part may be small).
     let id = create_upload(&s3, "mperr", "one").await;
     let e = upload_part(&s3, "mperr", "one", &id, 1, b"tiny").await;
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("mperr")
-        .key("one")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &e)]))
-        .send()
-        .await
-        .expect("complete single small part");
+    let done = complete_upload(&s3, "mperr", "one", &id, &[(1, &e)]).await;
     assert_eq!(done.e_tag(), Some(multipart_etag(&[b"tiny"]).as_str()));
     assert_eq!(get_bytes(&s3, "mperr", "one").await, b"tiny");
 }
@@ -433,15 +387,7 @@ async fn upload_part_copy_with_range() {
     let sizes: Vec<i64> = parts.parts().iter().map(|p| p.size().unwrap()).collect();
     assert_eq!(sizes, [5 * MIB as i64, 100]);
 
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("dstb")
-        .key("assembled")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &c1), (2, &c2)]))
-        .send()
-        .await
-        .expect("complete");
+    let done = complete_upload(&s3, "dstb", "assembled", &id, &[(1, &c1), (2, &c2)]).await;
     let want: Vec<u8> = [&source[range1.0..range1.1], &source[100..200]].concat();
     assert_eq!(
         done.e_tag(),
@@ -526,15 +472,7 @@ async fn concurrent_part_uploads() {
         assert_eq!(*e, format!("\"{}\"", md5_hex(&parts[i])));
     }
     let list: Vec<(i32, &str)> = etags.iter().map(|(n, e)| (*n, e.as_str())).collect();
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("conc")
-        .key("parallel")
-        .upload_id(&id)
-        .multipart_upload(completed(&list))
-        .send()
-        .await
-        .expect("complete");
+    let done = complete_upload(&s3, "conc", "parallel", &id, &list).await;
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     assert_eq!(done.e_tag(), Some(multipart_etag(&refs).as_str()));
     let body = get_bytes(&s3, "conc", "parallel").await;

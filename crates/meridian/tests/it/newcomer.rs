@@ -2,7 +2,7 @@
 //! fail), `init` does; the dashboard is off unless `dashboard_listen` is set, and when on it serves nothing
 //! but its login page without a session, refuses a wrong key and sets a SameSite=Strict HttpOnly cookie.
 
-use crate::common::{Server, ACCESS_KEY, BIN, SECRET_KEY};
+use crate::common::{list_bucket_names, Server, ACCESS_KEY, BIN, SECRET_KEY};
 use std::process::{Command, Stdio};
 
 fn meridian(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -181,15 +181,6 @@ async fn dashboard_login_gate() {
         .await
         .unwrap();
     assert_eq!(created.status(), 303);
-    let names: Vec<String> = server
-        .client()
-        .list_buckets()
-        .send()
-        .await
-        .unwrap()
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name().map(str::to_string))
-        .collect();
+    let names = list_bucket_names(&server.client()).await;
     assert_eq!(names, vec!["from-dashboard".to_string()]);
 }

@@ -6,9 +6,9 @@
 use crate::common::*;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, DefaultRetention, Delete, ObjectIdentifier,
-    ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockMode,
-    ObjectLockRetention, ObjectLockRetentionMode, ObjectLockRule, VersioningConfiguration,
+    BucketVersioningStatus, DefaultRetention, Delete, ObjectIdentifier, ObjectLockConfiguration, ObjectLockEnabled,
+    ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode,
+    ObjectLockRule, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
 use std::time::{Duration, Instant, SystemTime};
@@ -480,34 +480,8 @@ async fn copy_and_multipart_take_the_lock_headers() {
         .await
         .expect("create upload with a legal hold");
     let upload_id = up.upload_id().unwrap();
-    let part = s3
-        .upload_part()
-        .bucket("locks")
-        .key("mp")
-        .upload_id(upload_id)
-        .part_number(1)
-        .body(ByteStream::from_static(b"one part"))
-        .send()
-        .await
-        .unwrap();
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("locks")
-        .key("mp")
-        .upload_id(upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("complete");
+    let part = upload_part(&s3, "locks", "mp", upload_id, 1, b"one part").await;
+    let done = complete_upload(&s3, "locks", "mp", upload_id, &[(1, &part)]).await;
     let vmp = done.version_id().expect("version").to_string();
     let head = s3.head_object().bucket("locks").key("mp").send().await.unwrap();
     assert_eq!(
@@ -573,38 +547,17 @@ async fn lock_requests_need_a_lock_bucket_and_an_integrity_header() {
     lock_bucket(&s3, "strict").await;
     let body = b"signed by hand";
     let until = "2099-01-01T00:00:00Z";
-    let host = server.addr.to_string();
-    let send = |extra: Vec<(&'static str, String)>| {
-        let headers: Vec<(&str, &str)> = [
-            ("x-amz-object-lock-mode", "COMPLIANCE"),
-            ("x-amz-object-lock-retain-until-date", until),
-        ]
-        .into_iter()
-        .chain(extra.iter().map(|(k, v)| (*k, v.as_str())))
-        .collect();
-        let signed = server.signer().sign(
-            "PUT",
-            server.addr,
-            &host,
-            "/strict/raw",
-            &[],
-            &headers,
-            &sha256_hex(body),
-            SystemTime::now(),
-        );
-        signed.request(&http(), reqwest::Method::PUT).body(body.to_vec()).send()
-    };
-    let refused = send(Vec::new()).await.unwrap();
-    assert_eq!(refused.status().as_u16(), 400);
-    let text = refused.text().await.unwrap();
-    assert!(text.contains("<Code>InvalidRequest</Code>"), "{text}");
-    let accepted = send(vec![("content-md5", md5_b64(body))]).await.unwrap();
-    assert_eq!(
-        accepted.status().as_u16(),
-        200,
-        "{}",
-        accepted.text().await.unwrap_or_default()
-    );
+    let lock_headers = [
+        ("x-amz-object-lock-mode", "COMPLIANCE"),
+        ("x-amz-object-lock-retain-until-date", until),
+    ];
+    let refused = server.send_signed("PUT", "/strict/raw", &[], &lock_headers, body).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("<Code>InvalidRequest</Code>"), "{}", refused.body);
+    let md5 = md5_b64(body);
+    let with_md5 = [lock_headers.as_slice(), &[("content-md5", md5.as_str())]].concat();
+    let accepted = server.send_signed("PUT", "/strict/raw", &[], &with_md5, body).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
     let head = s3.head_object().bucket("strict").key("raw").send().await.unwrap();
     assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Compliance));
 }

@@ -8,11 +8,10 @@ use crate::common::realm::*;
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    AccessControlPolicy, BucketCannedAcl, CompletedMultipartUpload, CompletedPart, Grant, Grantee, ObjectCannedAcl,
-    Owner, Permission, PublicAccessBlockConfiguration, Type,
+    AccessControlPolicy, BucketCannedAcl, Grant, Grantee, ObjectCannedAcl, Owner, Permission,
+    PublicAccessBlockConfiguration, Type,
 };
 use aws_sdk_s3::Client;
-use std::time::{Duration, Instant};
 
 const BOB_ACCESS: &str = "AKIAMERIDIANBOB00001";
 const BOB_SECRET: &str = "bob-secret-key-00001/abcdefghijklmnopqrs";
@@ -118,6 +117,25 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
     out
 }
 
+/// An ACL owned by the test user granting READ to the AuthenticatedUsers group.
+fn authenticated_users_read() -> AccessControlPolicy {
+    AccessControlPolicy::builder()
+        .owner(Owner::builder().id(UID).build())
+        .grants(
+            Grant::builder()
+                .grantee(
+                    Grantee::builder()
+                        .r#type(Type::Group)
+                        .uri(AUTHENTICATED_USERS)
+                        .build()
+                        .unwrap(),
+                )
+                .permission(Permission::Read)
+                .build(),
+        )
+        .build()
+}
+
 #[tokio::test]
 async fn bucket_acls_and_anonymous_listing() {
     let (srv, owner, bob, _) = server();
@@ -212,21 +230,7 @@ async fn bucket_acls_and_anonymous_listing() {
     assert_eq!(anon_status(&srv, "GET", "/acl-b").await, 403);
 
     // An XML body: AuthenticatedUsers READ.
-    let policy = AccessControlPolicy::builder()
-        .owner(Owner::builder().id(UID).build())
-        .grants(
-            Grant::builder()
-                .grantee(
-                    Grantee::builder()
-                        .r#type(Type::Group)
-                        .uri(AUTHENTICATED_USERS)
-                        .build()
-                        .unwrap(),
-                )
-                .permission(Permission::Read)
-                .build(),
-        )
-        .build();
+    let policy = authenticated_users_read();
     owner
         .put_bucket_acl()
         .bucket("acl-b")
@@ -363,21 +367,7 @@ async fn object_acls_grants_and_anonymous_reads() {
     );
 
     // An XML body with AuthenticatedUsers READ: any signed user reads, anonymous does not.
-    let policy = AccessControlPolicy::builder()
-        .owner(Owner::builder().id(UID).build())
-        .grants(
-            Grant::builder()
-                .grantee(
-                    Grantee::builder()
-                        .r#type(Type::Group)
-                        .uri(AUTHENTICATED_USERS)
-                        .build()
-                        .unwrap(),
-                )
-                .permission(Permission::Read)
-                .build(),
-        )
-        .build();
+    let policy = authenticated_users_read();
     owner
         .put_object_acl()
         .bucket("objs")
@@ -430,34 +420,9 @@ async fn object_acls_grants_and_anonymous_reads() {
         .send()
         .await
         .unwrap();
-    let part = owner
-        .upload_part()
-        .bucket("objs")
-        .key("mp")
-        .upload_id(up.upload_id().unwrap())
-        .part_number(1)
-        .body(ByteStream::from_static(b"multipart"))
-        .send()
-        .await
-        .unwrap();
-    owner
-        .complete_multipart_upload()
-        .bucket("objs")
-        .key("mp")
-        .upload_id(up.upload_id().unwrap())
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let upload_id = up.upload_id().unwrap();
+    let part = upload_part(&owner, "objs", "mp", upload_id, 1, b"multipart").await;
+    complete_upload(&owner, "objs", "mp", upload_id, &[(1, &part)]).await;
     let (code, body) = anon(&srv.endpoint, "GET", "/objs/mp", b"").await;
     assert_eq!((code, body.as_str()), (200, "multipart"));
 
@@ -808,22 +773,6 @@ async fn the_request_guard_still_bounds_unsigned_requests() {
         .expect("send");
     assert_eq!(resp.status().as_u16(), 400);
     assert_eq!(status(owner.head_object().bucket("guarded").key("k").send().await), 404);
-}
-
-/// Polls `f` until it holds or the time is up.
-async fn eventually<F, Fut>(what: &str, site: &Site, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{what}\n{}", site.logs());
 }
 
 #[tokio::test]

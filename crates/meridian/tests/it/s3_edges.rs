@@ -7,107 +7,9 @@
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use aws_sdk_s3::Client;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// A raw answer: status, headers (lower-case names) and body text.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, Vec<u8>)>,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    }
-
-    fn code(&self) -> &str {
-        self.body
-            .split("<Code>")
-            .nth(1)
-            .and_then(|r| r.split("</Code>").next())
-            .unwrap_or_default()
-    }
-}
-
-/// A SigV4 header-signed request (every extra header signed, payload hash of `body`) over reqwest.
-async fn raw(
-    srv: &Server,
-    method: &str,
-    path: &str,
-    query: &[(&str, &str)],
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Answer {
-    let signed = srv.signer().sign(
-        method,
-        srv.addr,
-        &srv.addr.to_string(),
-        path,
-        query,
-        headers,
-        &sha256_hex(body),
-        SystemTime::now(),
-    );
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let resp = signed
-        .request(&http(), method)
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("send");
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
-        .collect();
-    Answer {
-        status,
-        headers,
-        body: resp.text().await.unwrap_or_default(),
-    }
-}
-
-/// The request head of a signed request as HTTP/1.1 text (`extra` lines appended unsigned).
-fn signed_head(
-    srv: &Server,
-    method: &str,
-    path: &str,
-    query: &[(&str, &str)],
-    headers: &[(&str, &str)],
-    payload_hash: &str,
-    extra: &[(&str, &str)],
-) -> (String, crate::common::Signed) {
-    let signed = srv.signer().sign(
-        method,
-        srv.addr,
-        &srv.addr.to_string(),
-        path,
-        query,
-        headers,
-        payload_hash,
-        SystemTime::now(),
-    );
-    let target = signed.url.split_once(&srv.addr.to_string()).unwrap().1.to_string();
-    let mut head = format!("{method} {target} HTTP/1.1\r\n");
-    for (k, v) in signed
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain(extra.iter().copied())
-    {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    (head, signed)
-}
 
 /// Reads one whole HTTP/1.1 answer (Content-Length framed) from `s`.
 async fn read_answer(s: &mut TcpStream) -> String {
@@ -148,42 +50,6 @@ fn status_of(response: &str) -> u16 {
         .unwrap_or(0)
 }
 
-fn completed(parts: &[(i32, &str)]) -> CompletedMultipartUpload {
-    CompletedMultipartUpload::builder()
-        .set_parts(Some(
-            parts
-                .iter()
-                .map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(*e).build())
-                .collect(),
-        ))
-        .build()
-}
-
-async fn create_upload(s3: &Client, bucket: &str, key: &str) -> String {
-    s3.create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("create upload")
-        .upload_id
-        .unwrap()
-}
-
-async fn upload_part(s3: &Client, bucket: &str, key: &str, upload_id: &str, n: i32, data: &[u8]) -> String {
-    s3.upload_part()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .part_number(n)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .expect("upload part")
-        .e_tag
-        .unwrap()
-}
-
 #[tokio::test]
 async fn recreating_your_own_bucket_answers_200() {
     let srv = Server::start();
@@ -219,24 +85,8 @@ async fn completing_twice_and_a_resent_part_that_finishes_last() {
     // Completing an already completed upload with the same parts succeeds again, with the same ETag.
     let id = create_upload(&s3, "mpedge", "twice").await;
     let e1 = upload_part(&s3, "mpedge", "twice", &id, 1, b"only part").await;
-    let first = s3
-        .complete_multipart_upload()
-        .bucket("mpedge")
-        .key("twice")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &e1)]))
-        .send()
-        .await
-        .expect("complete");
-    let again = s3
-        .complete_multipart_upload()
-        .bucket("mpedge")
-        .key("twice")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &e1)]))
-        .send()
-        .await
-        .expect("complete again");
+    let first = complete_upload(&s3, "mpedge", "twice", &id, &[(1, &e1)]).await;
+    let again = complete_upload(&s3, "mpedge", "twice", &id, &[(1, &e1)]).await;
     assert_eq!(first.e_tag, again.e_tag);
     assert_eq!(get_bytes(&s3, "mpedge", "twice").await, b"only part");
     // Other parts: the upload is gone.
@@ -257,14 +107,13 @@ async fn completing_twice_and_a_resent_part_that_finishes_last() {
     let id = create_upload(&s3, "mpedge", "resend").await;
     let a = vec![b'A'; 8];
     let query = [("partNumber", "1"), ("uploadId", id.as_str())];
-    let (head, _) = signed_head(
-        &srv,
+    let (head, _) = srv.signed_head(
         "PUT",
         "/mpedge/resend",
         &query,
         &[],
-        "UNSIGNED-PAYLOAD",
         &[("content-length", "8")],
+        "UNSIGNED-PAYLOAD",
     );
     let mut conn = TcpStream::connect(srv.addr).await.unwrap();
     conn.write_all(head.as_bytes()).await.unwrap();
@@ -281,14 +130,7 @@ async fn completing_twice_and_a_resent_part_that_finishes_last() {
         .trim()
         .to_string();
     assert_ne!(ea, eb);
-    s3.complete_multipart_upload()
-        .bucket("mpedge")
-        .key("resend")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &eb), (1, &ea)]))
-        .send()
-        .await
-        .expect("complete with the part listed twice");
+    complete_upload(&s3, "mpedge", "resend", &id, &[(1, &eb), (1, &ea)]).await;
     assert_eq!(get_bytes(&s3, "mpedge", "resend").await, a);
 }
 
@@ -333,7 +175,7 @@ async fn listing_edges() {
     assert_eq!(v1.is_truncated, Some(false));
     // An empty delimiter lists everything and is not echoed.
     for q in [vec![("delimiter", "")], vec![("list-type", "2"), ("delimiter", "")]] {
-        let a = raw(&srv, "GET", "/lists", &q, &[], b"").await;
+        let a = srv.send_signed("GET", "/lists", &q, &[], b"").await;
         assert_eq!(a.status, 200, "{}", a.body);
         assert!(!a.body.contains("<Delimiter"), "{}", a.body);
         assert_eq!(a.body.matches("<Key>").count(), 4, "{}", a.body);
@@ -386,7 +228,9 @@ async fn not_modified_carries_the_etag() {
     create_bucket(&s3, "notmod").await;
     let etag = put(&s3, "notmod", "k", b"cached").await;
     for method in ["GET", "HEAD"] {
-        let a = raw(&srv, method, "/notmod/k", &[], &[("if-none-match", &etag)], b"").await;
+        let a = srv
+            .send_signed(method, "/notmod/k", &[], &[("if-none-match", &etag)], b"")
+            .await;
         assert_eq!(a.status, 304, "{method}");
         assert_eq!(a.header("etag").as_deref(), Some(etag.as_str()), "{method}");
         assert!(a.header("last-modified").is_some(), "{method}");
@@ -400,8 +244,7 @@ async fn chunked_upload_without_content_length() {
     create_bucket(&s3, "chunky").await;
     let data = pattern(100_000, 3);
     let decoded = data.len().to_string();
-    let (head, signed) = signed_head(
-        &srv,
+    let (head, signed) = srv.signed_head(
         "PUT",
         "/chunky/k",
         &[],
@@ -409,8 +252,8 @@ async fn chunked_upload_without_content_length() {
             ("content-encoding", "aws-chunked"),
             ("x-amz-decoded-content-length", &decoded),
         ],
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
         &[("transfer-encoding", "chunked")],
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
     );
     let body = signed.chunked_body(&data, 64 * 1024);
     let mut conn = TcpStream::connect(srv.addr).await.unwrap();
@@ -445,32 +288,31 @@ async fn metadata_content_type_acl_and_md5_edges() {
         .send()
         .await
         .unwrap();
-    let a = raw(&srv, "HEAD", "/meta/utf8", &[], &[], b"").await;
+    let a = srv.send_signed("HEAD", "/meta/utf8", &[], &[], b"").await;
     let got = a.header("x-amz-meta-name").expect("metadata header");
     assert!(got.starts_with("=?UTF-8?B?") && got.ends_with("?="), "{got}");
     assert_eq!(decode_rfc2047(&got), value);
     // An encoded word sent by the client is decoded when stored.
-    let a = raw(
-        &srv,
-        "PUT",
-        "/meta/encoded",
-        &[],
-        &[("x-amz-meta-name", "=?UTF-8?B?aMOpbGxv?=")],
-        b"x",
-    )
-    .await;
+    let a = srv
+        .send_signed(
+            "PUT",
+            "/meta/encoded",
+            &[],
+            &[("x-amz-meta-name", "=?UTF-8?B?aMOpbGxv?=")],
+            b"x",
+        )
+        .await;
     assert_eq!(a.status, 200, "{}", a.body);
-    let a = raw(&srv, "HEAD", "/meta/encoded", &[], &[], b"").await;
+    let a = srv.send_signed("HEAD", "/meta/encoded", &[], &[], b"").await;
     assert_eq!(decode_rfc2047(&a.header("x-amz-meta-name").unwrap()), "héllo");
     // A Latin-1 byte (HTTP's obs-text, as Python's http.client sends it) is that character.
-    let (head, _) = signed_head(
-        &srv,
+    let (head, _) = srv.signed_head(
         "PUT",
         "/meta/latin1",
         &[],
         &[],
-        &sha256_hex(b""),
         &[("content-length", "0")],
+        &sha256_hex(b""),
     );
     let head = head.replacen("\r\n\r\n", "\r\nx-amz-meta-name: caf\u{e9}\r\n\r\n", 1);
     let head_bytes: Vec<u8> = head.chars().map(|c| c as u32 as u8).collect();
@@ -478,14 +320,14 @@ async fn metadata_content_type_acl_and_md5_edges() {
     conn.write_all(&head_bytes).await.unwrap();
     let answer = read_answer(&mut conn).await;
     assert_eq!(status_of(&answer), 200, "{answer}");
-    let a = raw(&srv, "HEAD", "/meta/latin1", &[], &[], b"").await;
+    let a = srv.send_signed("HEAD", "/meta/latin1", &[], &[], b"").await;
     assert_eq!(decode_rfc2047(&a.header("x-amz-meta-name").unwrap()), "café");
 
     // No Content-Type stored: GET and HEAD answer binary/octet-stream.
-    let a = raw(&srv, "PUT", "/meta/untyped", &[], &[], b"bytes").await;
+    let a = srv.send_signed("PUT", "/meta/untyped", &[], &[], b"bytes").await;
     assert_eq!(a.status, 200, "{}", a.body);
     for method in ["GET", "HEAD"] {
-        let a = raw(&srv, method, "/meta/untyped", &[], &[], b"").await;
+        let a = srv.send_signed(method, "/meta/untyped", &[], &[], b"").await;
         assert_eq!(
             a.header("content-type").as_deref(),
             Some("binary/octet-stream"),
@@ -506,19 +348,29 @@ async fn metadata_content_type_acl_and_md5_edges() {
 
     // Canned ACLs: valid ones are accepted (and not enforced yet), bogus ones are 400 InvalidArgument.
     for acl in ["private", "public-read", "bucket-owner-full-control"] {
-        let a = raw(&srv, "PUT", "/meta/acl", &[], &[("x-amz-acl", acl)], b"a").await;
+        let a = srv
+            .send_signed("PUT", "/meta/acl", &[], &[("x-amz-acl", acl)], b"a")
+            .await;
         assert_eq!(a.status, 200, "{acl}: {}", a.body);
     }
-    let a = raw(&srv, "PUT", "/meta/acl", &[], &[("x-amz-acl", "bogus")], b"a").await;
+    let a = srv
+        .send_signed("PUT", "/meta/acl", &[], &[("x-amz-acl", "bogus")], b"a")
+        .await;
     assert_eq!((a.status, a.code()), (400, "InvalidArgument"), "{}", a.body);
-    let a = raw(&srv, "PUT", "/aclbucket", &[], &[("x-amz-acl", "bogus")], b"").await;
+    let a = srv
+        .send_signed("PUT", "/aclbucket", &[], &[("x-amz-acl", "bogus")], b"")
+        .await;
     assert_eq!((a.status, a.code()), (400, "InvalidArgument"), "{}", a.body);
     expect_err(s3.head_bucket().bucket("aclbucket").send().await, "NotFound", 404);
-    let a = raw(&srv, "PUT", "/aclbucket", &[], &[("x-amz-acl", "public-read")], b"").await;
+    let a = srv
+        .send_signed("PUT", "/aclbucket", &[], &[("x-amz-acl", "public-read")], b"")
+        .await;
     assert_eq!(a.status, 200, "{}", a.body);
 
     // An empty Content-MD5 is InvalidDigest; nothing is stored.
-    let a = raw(&srv, "PUT", "/meta/md5", &[], &[("content-md5", "")], b"data").await;
+    let a = srv
+        .send_signed("PUT", "/meta/md5", &[], &[("content-md5", "")], b"data")
+        .await;
     assert_eq!((a.status, a.code()), (400, "InvalidDigest"), "{}", a.body);
     expect_err(s3.get_object().bucket("meta").key("md5").send().await, "NoSuchKey", 404);
 }
@@ -663,14 +515,7 @@ async fn get_and_head_by_part_number() {
     let id = create_upload(&s3, "parts", "mp").await;
     let e1 = upload_part(&s3, "parts", "mp", &id, 1, &p1).await;
     let e2 = upload_part(&s3, "parts", "mp", &id, 2, &p2).await;
-    s3.complete_multipart_upload()
-        .bucket("parts")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(completed(&[(1, &e1), (2, &e2)]))
-        .send()
-        .await
-        .unwrap();
+    complete_upload(&s3, "parts", "mp", &id, &[(1, &e1), (2, &e2)]).await;
     let total = p1.len() + p2.len();
 
     let part2 = s3
@@ -707,10 +552,14 @@ async fn get_and_head_by_part_number() {
         .await
         .unwrap();
     assert_eq!((head.content_length, head.parts_count), (Some(1000), Some(2)));
-    let a = raw(&srv, "GET", "/parts/mp", &[("partNumber", "2")], &[], b"").await;
+    let a = srv
+        .send_signed("GET", "/parts/mp", &[("partNumber", "2")], &[], b"")
+        .await;
     assert_eq!(a.status, 206);
     assert_eq!(a.header("x-amz-mp-parts-count").as_deref(), Some("2"));
-    let a = raw(&srv, "HEAD", "/parts/mp", &[("partNumber", "1")], &[], b"").await;
+    let a = srv
+        .send_signed("HEAD", "/parts/mp", &[("partNumber", "1")], &[], b"")
+        .await;
     assert_eq!(a.status, 206);
     assert_eq!(a.header("content-length"), Some(p1.len().to_string()));
     expect_err(
@@ -722,15 +571,15 @@ async fn get_and_head_by_part_number() {
         err_status(s3.head_object().bucket("parts").key("mp").part_number(3).send().await),
         416
     );
-    let a = raw(
-        &srv,
-        "GET",
-        "/parts/mp",
-        &[("partNumber", "1")],
-        &[("range", "bytes=0-1")],
-        b"",
-    )
-    .await;
+    let a = srv
+        .send_signed(
+            "GET",
+            "/parts/mp",
+            &[("partNumber", "1")],
+            &[("range", "bytes=0-1")],
+            b"",
+        )
+        .await;
     assert_eq!((a.status, a.code()), (400, "InvalidRequest"), "{}", a.body);
 
     // A simple object is one part, all of it.
@@ -759,7 +608,9 @@ async fn get_and_head_by_part_number() {
         "InvalidPartNumber",
         416,
     );
-    let a = raw(&srv, "GET", "/parts/simple", &[("partNumber", "0")], &[], b"").await;
+    let a = srv
+        .send_signed("GET", "/parts/simple", &[("partNumber", "0")], &[], b"")
+        .await;
     assert_eq!(a.status / 100, 4, "{}", a.body);
 }
 
@@ -932,61 +783,49 @@ async fn checksums_are_verified_stored_and_returned() {
 
     // Raw headers: a wrong value is BadDigest and nothing is stored; a malformed one is InvalidRequest.
     let good = b64(&crc32(b"payload"));
-    let a = raw(
-        &srv,
-        "PUT",
-        "/sums/raw",
-        &[],
-        &[("x-amz-checksum-crc32", &good)],
-        b"payload",
-    )
-    .await;
+    let a = srv
+        .send_signed("PUT", "/sums/raw", &[], &[("x-amz-checksum-crc32", &good)], b"payload")
+        .await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.header("x-amz-checksum-crc32"), Some(good.clone()));
     let wrong = b64(&crc32(b"other"));
-    let a = raw(
-        &srv,
-        "PUT",
-        "/sums/bad",
-        &[],
-        &[("x-amz-checksum-crc32", &wrong)],
-        b"payload",
-    )
-    .await;
+    let a = srv
+        .send_signed("PUT", "/sums/bad", &[], &[("x-amz-checksum-crc32", &wrong)], b"payload")
+        .await;
     assert_eq!((a.status, a.code()), (400, "BadDigest"), "{}", a.body);
     expect_err(s3.get_object().bucket("sums").key("bad").send().await, "NoSuchKey", 404);
-    let a = raw(
-        &srv,
-        "PUT",
-        "/sums/bad",
-        &[],
-        &[("x-amz-checksum-sha256", "bm9wZQ==")],
-        b"payload",
-    )
-    .await;
+    let a = srv
+        .send_signed(
+            "PUT",
+            "/sums/bad",
+            &[],
+            &[("x-amz-checksum-sha256", "bm9wZQ==")],
+            b"payload",
+        )
+        .await;
     assert_eq!((a.status, a.code()), (400, "InvalidRequest"), "{}", a.body);
-    let a = raw(
-        &srv,
-        "PUT",
-        "/sums/bad",
-        &[],
-        &[
-            ("x-amz-checksum-crc32", &good),
-            ("x-amz-checksum-sha1", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
-        ],
-        b"payload",
-    )
-    .await;
+    let a = srv
+        .send_signed(
+            "PUT",
+            "/sums/bad",
+            &[],
+            &[
+                ("x-amz-checksum-crc32", &good),
+                ("x-amz-checksum-sha1", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ],
+            b"payload",
+        )
+        .await;
     assert_eq!((a.status, a.code()), (400, "InvalidRequest"), "{}", a.body);
-    let a = raw(
-        &srv,
-        "PUT",
-        "/sums/bad",
-        &[],
-        &[("x-amz-sdk-checksum-algorithm", "MD5")],
-        b"payload",
-    )
-    .await;
+    let a = srv
+        .send_signed(
+            "PUT",
+            "/sums/bad",
+            &[],
+            &[("x-amz-sdk-checksum-algorithm", "MD5")],
+            b"payload",
+        )
+        .await;
     assert_eq!((a.status, a.code()), (400, "InvalidRequest"), "{}", a.body);
 
     // A trailing checksum in an unsigned aws-chunked body (what current SDKs send over HTTPS).
@@ -997,19 +836,20 @@ async fn checksums_are_verified_stored_and_returned() {
         body.extend_from_slice(b"payload\r\n0\r\n");
         body.extend_from_slice(format!("x-amz-checksum-crc32:{trailer_value}\r\n\r\n").as_bytes());
         let path = format!("/sums/{name}");
-        let a = raw_with_hash(
-            &srv,
-            "PUT",
-            &path,
-            &[
-                ("content-encoding", "aws-chunked"),
-                ("x-amz-decoded-content-length", "7"),
-                ("x-amz-trailer", "x-amz-checksum-crc32"),
-            ],
-            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-            &body,
-        )
-        .await;
+        let a = srv
+            .send_signed_hashed(
+                "PUT",
+                &path,
+                &[],
+                &[
+                    ("content-encoding", "aws-chunked"),
+                    ("x-amz-decoded-content-length", "7"),
+                    ("x-amz-trailer", "x-amz-checksum-crc32"),
+                ],
+                "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                &body,
+            )
+            .await;
         assert_eq!(a.status, expected_status, "{name}: {}", a.body);
         if expected_status == 400 {
             assert_eq!(a.code(), "BadDigest");
@@ -1064,15 +904,15 @@ async fn checksums_are_verified_stored_and_returned() {
         );
     }
     // A part whose checksum does not match is refused and not kept.
-    let a = raw(
-        &srv,
-        "PUT",
-        "/sums/mp",
-        &[("partNumber", "3"), ("uploadId", id.as_str())],
-        &[("x-amz-checksum-crc32", &wrong)],
-        b"payload",
-    )
-    .await;
+    let a = srv
+        .send_signed(
+            "PUT",
+            "/sums/mp",
+            &[("partNumber", "3"), ("uploadId", id.as_str())],
+            &[("x-amz-checksum-crc32", &wrong)],
+            b"payload",
+        )
+        .await;
     assert_eq!((a.status, a.code()), (400, "BadDigest"), "{}", a.body);
     let listed = s3
         .list_parts()
@@ -1173,43 +1013,4 @@ async fn checksums_are_verified_stored_and_returned() {
         "InvalidRequest",
         400,
     );
-}
-
-/// Like `raw`, with the payload hash given (streaming bodies).
-async fn raw_with_hash(
-    srv: &Server,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    payload_hash: &str,
-    body: &[u8],
-) -> Answer {
-    let signed = srv.signer().sign(
-        method,
-        srv.addr,
-        &srv.addr.to_string(),
-        path,
-        &[],
-        headers,
-        payload_hash,
-        SystemTime::now(),
-    );
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let resp = signed
-        .request(&http(), method)
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("send");
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
-        .collect();
-    Answer {
-        status,
-        headers,
-        body: resp.text().await.unwrap_or_default(),
-    }
 }

@@ -8,12 +8,11 @@ use crate::common::realm::*;
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload, CompletedPart,
-    CorsConfiguration, CorsRule, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag,
-    Tagging, TaggingDirective,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag, Tagging, TaggingDirective,
 };
 use aws_sdk_s3::Client;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 const BOB_ACCESS: &str = "AKIAMERIDIANBOB00001";
 const BOB_SECRET: &str = "bob-secret-key-00001/abcdefghijklmnopqrs";
@@ -53,33 +52,6 @@ async fn object_tags(c: &Client, bucket: &str, key: &str) -> Vec<(String, String
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
     v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-/// A signed request with no body: status, headers and body text.
-async fn signed(
-    srv: &Server,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, String) {
-    let s = srv.signer().sign(
-        method,
-        srv.addr,
-        &srv.addr.to_string(),
-        path,
-        &[],
-        headers,
-        &sha256_hex(b""),
-        SystemTime::now(),
-    );
-    let resp = s
-        .request(&http(), reqwest::Method::from_bytes(method.as_bytes()).unwrap())
-        .send()
-        .await
-        .expect("send");
-    let status = resp.status().as_u16();
-    let h = resp.headers().clone();
-    (status, h, resp.text().await.unwrap_or_default())
 }
 
 /// An unauthenticated request (a browser's preflight).
@@ -129,7 +101,7 @@ async fn object_tagging() {
     );
     let got = c.get_object().bucket("tags").key("a").send().await.unwrap();
     assert_eq!(got.tag_count(), Some(2));
-    let (status, h, _) = signed(&srv, "HEAD", "/tags/a", &[]).await;
+    let Answer { status, headers: h, .. } = srv.send_signed("HEAD", "/tags/a", &[], &[], b"").await;
     assert_eq!(status, 200);
     assert_eq!(hdr(&h, "x-amz-tagging-count").as_deref(), Some("2"));
 
@@ -276,33 +248,8 @@ async fn object_tagging() {
         .await
         .unwrap();
     let id = up.upload_id().unwrap();
-    let part = c
-        .upload_part()
-        .bucket("tags")
-        .key("mp")
-        .upload_id(id)
-        .part_number(1)
-        .body(ByteStream::from_static(b"part"))
-        .send()
-        .await
-        .unwrap();
-    c.complete_multipart_upload()
-        .bucket("tags")
-        .key("mp")
-        .upload_id(id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let part = upload_part(&c, "tags", "mp", id, 1, b"part").await;
+    complete_upload(&c, "tags", "mp", id, &[(1, &part)]).await;
     assert_eq!(object_tags(&c, "tags", "mp").await, pairs(&[("mp", "yes")]));
 }
 
@@ -524,7 +471,14 @@ async fn cors() {
     assert_eq!(status, 400);
 
     // An actual request with an allowed Origin gets the headers; another origin does not.
-    let (status, h, body) = signed(&srv, "GET", "/web/page.html", &[("Origin", "http://a.example.com")]).await;
+    let Answer {
+        status,
+        headers: h,
+        body,
+        ..
+    } = srv
+        .send_signed("GET", "/web/page.html", &[], &[("Origin", "http://a.example.com")], b"")
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, "<html/>");
     assert_eq!(
@@ -533,7 +487,9 @@ async fn cors() {
     );
     assert_eq!(hdr(&h, "access-control-expose-headers").as_deref(), Some("ETag"));
     assert_eq!(hdr(&h, "vary").as_deref(), Some("Origin"));
-    let (status, h, _) = signed(&srv, "GET", "/web/page.html", &[("Origin", "http://evil.test")]).await;
+    let Answer { status, headers: h, .. } = srv
+        .send_signed("GET", "/web/page.html", &[], &[("Origin", "http://evil.test")], b"")
+        .await;
     assert_eq!(status, 200);
     assert!(hdr(&h, "access-control-allow-origin").is_none());
 
@@ -546,22 +502,6 @@ async fn cors() {
     );
     let (status, _, _) = preflight("http://www.example.com", "GET", None).await;
     assert_eq!(status, 403);
-}
-
-/// Polls `f` until it holds or the time is up.
-async fn eventually<F, Fut>(what: &str, site: &Site, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{what}\n{}", site.logs());
 }
 
 async fn tags_of(c: &Client, bucket: &str, key: &str) -> Option<Vec<(String, String)>> {

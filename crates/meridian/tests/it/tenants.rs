@@ -39,18 +39,6 @@ fn cli_fails(srv: &Server, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-async fn list_bucket_names(client: &Client) -> Vec<String> {
-    client
-        .list_buckets()
-        .send()
-        .await
-        .expect("list buckets")
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name().map(str::to_string))
-        .collect()
-}
-
 async fn keys_of(client: &Client, bucket: &str) -> Vec<String> {
     client
         .list_objects_v2()

@@ -5,9 +5,7 @@
 
 use crate::common::*;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, VersioningConfiguration,
-};
+use aws_sdk_s3::types::{BucketVersioningStatus, Delete, ObjectIdentifier, VersioningConfiguration};
 use aws_sdk_s3::Client;
 use std::time::Duration;
 
@@ -17,19 +15,6 @@ const BOB_SECRET: &str = "bob-secret-key-0001/abcdefghijklmnopqrst";
 async fn versioned_bucket(s3: &Client, bucket: &str) {
     create_bucket(s3, bucket).await;
     set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
-}
-
-/// PUT returning the version id.
-async fn put_v(s3: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"))
-        .version_id
-        .unwrap_or_else(|| panic!("PUT {bucket}/{key} answered without x-amz-version-id"))
 }
 
 async fn get_version(s3: &Client, bucket: &str, key: &str, version: &str) -> Vec<u8> {
@@ -336,9 +321,9 @@ async fn versions_and_delete_markers() {
     let s3 = srv.client();
     let bob = srv.client_for(BOB_ACCESS, BOB_SECRET);
     versioned_bucket(&s3, "vers-b").await;
-    let v1 = put_v(&s3, "vers-b", "k", b"one").await;
-    let v2 = put_v(&s3, "vers-b", "k", b"two").await;
-    let v3 = put_v(&s3, "vers-b", "k", b"three").await;
+    let v1 = put_versioned(&s3, "vers-b", "k", b"one").await;
+    let v2 = put_versioned(&s3, "vers-b", "k", b"two").await;
+    let v3 = put_versioned(&s3, "vers-b", "k", b"three").await;
     assert!(v1 != v2 && v2 != v3 && v1 != v3, "{v1} {v2} {v3}");
     assert_ne!(v1, "null");
 
@@ -563,7 +548,7 @@ async fn list_versions_markers_prefix_and_delimiter() {
     for (key, n, then_delete) in plan {
         let mut ids = Vec::new();
         for i in 0..n {
-            ids.push(put_v(&s3, "list-v", key, format!("{key} {i}").as_bytes()).await);
+            ids.push(put_versioned(&s3, "list-v", key, format!("{key} {i}").as_bytes()).await);
         }
         let mut entries: Vec<Entry> = Vec::new();
         if then_delete {
@@ -699,7 +684,7 @@ async fn suspended_buckets_keep_one_null_version() {
     // An object from before versioning is the null version afterwards.
     put(&s3, "susp", "old", b"from before").await;
     set_versioning(&s3, "susp", BucketVersioningStatus::Enabled).await;
-    let post = put_v(&s3, "susp", "old", b"after").await;
+    let post = put_versioned(&s3, "susp", "old", b"after").await;
     assert_eq!(
         all_versions(&s3, "susp", Some("old")).await,
         vec![
@@ -709,10 +694,10 @@ async fn suspended_buckets_keep_one_null_version() {
     );
     assert_eq!(get_version(&s3, "susp", "old", "null").await, b"from before");
 
-    let v1 = put_v(&s3, "susp", "k", b"versioned").await;
+    let v1 = put_versioned(&s3, "susp", "k", b"versioned").await;
     set_versioning(&s3, "susp", BucketVersioningStatus::Suspended).await;
-    assert_eq!(put_v(&s3, "susp", "k", b"null one").await, "null");
-    assert_eq!(put_v(&s3, "susp", "k", b"null two").await, "null");
+    assert_eq!(put_versioned(&s3, "susp", "k", b"null one").await, "null");
+    assert_eq!(put_versioned(&s3, "susp", "k", b"null two").await, "null");
     // The second null write replaced the first.
     assert_eq!(
         all_versions(&s3, "susp", Some("k")).await,
@@ -749,7 +734,7 @@ async fn suspended_buckets_keep_one_null_version() {
         .unwrap();
     assert_eq!(get_bytes(&s3, "susp", "k").await, b"versioned");
     // Under Suspended a write of a key with versions adds the null version on top.
-    assert_eq!(put_v(&s3, "susp", "k", b"null three").await, "null");
+    assert_eq!(put_versioned(&s3, "susp", "k", b"null three").await, "null");
     assert_eq!(
         all_versions(&s3, "susp", Some("k")).await,
         vec![
@@ -759,7 +744,7 @@ async fn suspended_buckets_keep_one_null_version() {
     );
     // Enabled again: new versions get ids, the null version stays as it was.
     set_versioning(&s3, "susp", BucketVersioningStatus::Enabled).await;
-    let v2 = put_v(&s3, "susp", "k", b"versioned again").await;
+    let v2 = put_versioned(&s3, "susp", "k", b"versioned again").await;
     assert_ne!(v2, "null");
     assert_eq!(
         all_versions(&s3, "susp", Some("k")).await,
@@ -777,8 +762,8 @@ async fn copy_from_a_version_and_multipart_onto_versioned_keys() {
     let srv = Server::start();
     let s3 = srv.client();
     versioned_bucket(&s3, "copy-v").await;
-    let v1 = put_v(&s3, "copy-v", "src", b"first body").await;
-    let v2 = put_v(&s3, "copy-v", "src", b"second body").await;
+    let v1 = put_versioned(&s3, "copy-v", "src", b"first body").await;
+    let v2 = put_versioned(&s3, "copy-v", "src", b"second body").await;
 
     let copied = s3
         .copy_object()
@@ -849,58 +834,20 @@ async fn copy_from_a_version_and_multipart_onto_versioned_keys() {
 
     // Multipart onto a versioned key: a new version; UploadPartCopy reads an old version.
     let part1 = pattern(5 << 20, 7);
-    let mpu = s3
-        .create_multipart_upload()
-        .bucket("copy-v")
-        .key("dst")
-        .send()
-        .await
-        .unwrap();
-    let upload_id = mpu.upload_id().unwrap();
-    let p1 = s3
-        .upload_part()
-        .bucket("copy-v")
-        .key("dst")
-        .upload_id(upload_id)
-        .part_number(1)
-        .body(ByteStream::from(part1.clone()))
-        .send()
-        .await
-        .unwrap();
+    let upload_id = create_upload(&s3, "copy-v", "dst").await;
+    let p1 = upload_part(&s3, "copy-v", "dst", &upload_id, 1, &part1).await;
     let p2 = s3
         .upload_part_copy()
         .bucket("copy-v")
         .key("dst")
-        .upload_id(upload_id)
+        .upload_id(&upload_id)
         .part_number(2)
         .copy_source(format!("copy-v/src?versionId={v2}"))
         .send()
         .await
         .unwrap();
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("copy-v")
-        .key("dst")
-        .upload_id(upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(p1.e_tag().unwrap())
-                        .build(),
-                )
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(2)
-                        .e_tag(p2.copy_part_result().unwrap().e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let p2 = p2.copy_part_result().unwrap().e_tag().unwrap();
+    let done = complete_upload(&s3, "copy-v", "dst", &upload_id, &[(1, &p1), (2, p2)]).await;
     let mpu_version = done
         .version_id()
         .expect("CompleteMultipartUpload names the version")
@@ -924,9 +871,9 @@ async fn delete_objects_with_versions_and_bucket_not_empty() {
     let srv = Server::start();
     let s3 = srv.client();
     versioned_bucket(&s3, "multi-del").await;
-    let a1 = put_v(&s3, "multi-del", "a", b"a1").await;
-    let a2 = put_v(&s3, "multi-del", "a", b"a2").await;
-    put_v(&s3, "multi-del", "b", b"b").await;
+    let a1 = put_versioned(&s3, "multi-del", "a", b"a1").await;
+    let a2 = put_versioned(&s3, "multi-del", "a", b"a2").await;
+    put_versioned(&s3, "multi-del", "b", b"b").await;
     let ident = |k: &str, v: Option<&str>| {
         ObjectIdentifier::builder()
             .key(k)
@@ -1038,8 +985,8 @@ async fn removed_versions_bytes_are_collected() {
     versioned_bucket(&s3, "gcv").await;
     // Large enough to live in files, not inline.
     let big = pattern(2 << 20, 3);
-    let v1 = put_v(&s3, "gcv", "k", &big).await;
-    put_v(&s3, "gcv", "k", &big[..1 << 20]).await;
+    let v1 = put_versioned(&s3, "gcv", "k", &big).await;
+    put_versioned(&s3, "gcv", "k", &big[..1 << 20]).await;
     let data = srv.data_dir();
     let before = dir_bytes(&data);
     assert!(before >= 3 << 20, "both versions' bytes are kept: {before}");

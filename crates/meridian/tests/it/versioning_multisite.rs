@@ -6,7 +6,6 @@
 
 use crate::common::realm::*;
 use crate::common::*;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::BucketVersioningStatus;
 use aws_sdk_s3::Client;
 use serde_json::Value;
@@ -164,18 +163,6 @@ async fn wait_status(zones: &[&Zone], bucket: &str, want: BucketVersioningStatus
     }
 }
 
-async fn put_v(s3: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"))
-        .version_id
-        .unwrap_or_else(|| panic!("PUT {bucket}/{key} without a version id"))
-}
-
 async fn delete(s3: &Client, bucket: &str, key: &str, version: Option<&str>) -> Option<String> {
     s3.delete_object()
         .bucket(bucket)
@@ -244,16 +231,16 @@ async fn versions_and_delete_markers_reach_the_other_zone() {
     set_versioning(&cb, "vrep", BucketVersioningStatus::Enabled).await;
     wait_status(&zones, "vrep", BucketVersioningStatus::Enabled).await;
 
-    let v1 = put_v(&ca, "vrep", "k", b"one, from east").await;
-    let v2 = put_v(&ca, "vrep", "k", b"two, from east").await;
+    let v1 = put_versioned(&ca, "vrep", "k", b"one, from east").await;
+    let v2 = put_versioned(&ca, "vrep", "k", b"two, from east").await;
     wait_same(&zones, "vrep", |s| {
         (of_key(s, "k").len() == 2).then_some(()).ok_or("2 versions".into())
     })
     .await;
-    let v3 = put_v(&cb, "vrep", "k", b"three, from west").await;
-    let small = put_v(&cb, "vrep", "other", b"x").await;
+    let v3 = put_versioned(&cb, "vrep", "k", b"three, from west").await;
+    let small = put_versioned(&cb, "vrep", "other", b"x").await;
     let big_body = pattern(300 << 10, 9);
-    let big = put_v(&ca, "vrep", "big", &big_body).await;
+    let big = put_versioned(&ca, "vrep", "big", &big_body).await;
     let snap = wait_same(&zones, "vrep", |s| {
         (of_key(s, "k").len() == 3)
             .then_some(())
@@ -325,14 +312,14 @@ async fn versions_and_delete_markers_reach_the_other_zone() {
     // Suspended: the null version replicates and replaces the other zone's null version.
     set_versioning(&ca, "vrep", BucketVersioningStatus::Suspended).await;
     wait_status(&zones, "vrep", BucketVersioningStatus::Suspended).await;
-    assert_eq!(put_v(&cb, "vrep", "k", b"null from west").await, "null");
+    assert_eq!(put_versioned(&cb, "vrep", "k", b"null from west").await, "null");
     wait_same(&zones, "vrep", |s| {
         (of_key(s, "k").first() == Some(&("null".into(), true, false)))
             .then_some(())
             .ok_or("null on top".into())
     })
     .await;
-    assert_eq!(put_v(&ca, "vrep", "k", b"null from east").await, "null");
+    assert_eq!(put_versioned(&ca, "vrep", "k", b"null from east").await, "null");
     let snap = wait_same(&zones, "vrep", |s| {
         let k = of_key(s, "k");
         let etag = s.iter().find(|e| e.0 == "k" && e.1 == "null").map(|e| e.4.clone());
@@ -386,7 +373,7 @@ async fn three_zones_carry_versions_without_ping_pong() {
     let mut shared = Vec::new();
     for (i, c) in clients.iter().enumerate() {
         for j in 0..3 {
-            put_v(
+            put_versioned(
                 c,
                 "vtri",
                 &format!("{}/{j}", zones[i].name),
@@ -395,7 +382,7 @@ async fn three_zones_carry_versions_without_ping_pong() {
             .await;
             changes += 1;
         }
-        shared.push(put_v(c, "vtri", "shared", format!("shared from {}", zones[i].name).as_bytes()).await);
+        shared.push(put_versioned(c, "vtri", "shared", format!("shared from {}", zones[i].name).as_bytes()).await);
         changes += 1;
     }
     // A marker in the second zone of a key of the first; the third removes one version of the shared key.
@@ -451,7 +438,7 @@ async fn concurrent_versioned_writes_keep_both_versions_in_the_same_order() {
     set_versioning(&ca, "vrace", BucketVersioningStatus::Enabled).await;
     wait_status(&zones, "vrace", BucketVersioningStatus::Enabled).await;
     // Both zones know the bucket before the race (a first write each way).
-    put_v(&cb, "vrace", "warm", b"w").await;
+    put_versioned(&cb, "vrace", "warm", b"w").await;
     wait_same(&zones, "vrace", |s| {
         (s.len() == 1).then_some(()).ok_or("warm-up".into())
     })
@@ -466,13 +453,13 @@ async fn concurrent_versioned_writes_keep_both_versions_in_the_same_order() {
         let (v1, v2) = if i < 3 {
             // At once.
             tokio::join!(
-                put_v(first, "vrace", &key, body1.as_bytes()),
-                put_v(second, "vrace", &key, body2.as_bytes())
+                put_versioned(first, "vrace", &key, body1.as_bytes()),
+                put_versioned(second, "vrace", &key, body2.as_bytes())
             )
         } else {
-            let v1 = put_v(first, "vrace", &key, body1.as_bytes()).await;
+            let v1 = put_versioned(first, "vrace", &key, body1.as_bytes()).await;
             tokio::time::sleep(Duration::from_millis(30)).await;
-            (v1, put_v(second, "vrace", &key, body2.as_bytes()).await)
+            (v1, put_versioned(second, "vrace", &key, body2.as_bytes()).await)
         };
         written.push((key, (v1, body1), (v2, body2)));
     }
@@ -521,15 +508,15 @@ async fn full_sync_carries_every_version() {
     let mut removed = Vec::new();
     for i in 0..8 {
         let key = format!("k{}", i % 3);
-        let v = put_v(&ca, "vfull", &key, format!("body {i}").as_bytes()).await;
+        let v = put_versioned(&ca, "vfull", &key, format!("body {i}").as_bytes()).await;
         if i == 4 {
             delete(&ca, "vfull", &key, Some(&v)).await;
             removed.push(v);
         }
     }
     let big = pattern(200 << 10, 4);
-    put_v(&ca, "vfull", "k1", &big).await;
-    put_v(&ca, "vfull", "pre", b"after").await;
+    put_versioned(&ca, "vfull", "k1", &big).await;
+    put_versioned(&ca, "vfull", "pre", b"after").await;
     delete(&ca, "vfull", "k2", None).await;
     delete(&ca, "vfull", "gone", None).await;
     let want = snapshot(&site.zones[0], "vfull").await.unwrap();

@@ -56,6 +56,41 @@ pub fn unique_namespace() -> String {
 }
 
 /// A running `meridian server`, killed (and its data dir removed) on drop.
+/// Drains a spawned server's stderr for the whole life of the process (or the server would block on a full
+/// pipe) into a shared log, echoed as `[label] line` when `MERIDIAN_TEST_LOG` is set; the receiver gets the
+/// address of every `listening on http://ADDR` line.
+pub fn capture_log(child: &mut Child, label: &str) -> (Arc<Mutex<Vec<String>>>, mpsc::Receiver<String>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    let sink = log.clone();
+    let label = label.to_string();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+            }
+            if std::env::var_os("MERIDIAN_TEST_LOG").is_some() {
+                eprintln!("[{label}] {line}");
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (log, rx)
+}
+
+/// Whether `addr` accepts TCP connections within 30 s.
+pub fn accepts_connections(addr: SocketAddr) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 pub struct Server {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
@@ -110,24 +145,8 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn meridian server");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            // Keep draining stderr for the whole life of the process, or the server would block on a full pipe.
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-                    let _ = tx.send(addr);
-                }
-                if std::env::var_os("MERIDIAN_TEST_LOG").is_some() {
-                    eprintln!("[server] {line}");
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr: SocketAddr = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (log, listening) = capture_log(&mut child, "server");
+        let addr: SocketAddr = match listening.recv_timeout(Duration::from_secs(60)) {
             Ok(a) => a.parse().expect("listen address"),
             Err(_) => {
                 let _ = child.kill();
@@ -135,14 +154,10 @@ impl Server {
                 panic!("server did not start; its log:\n{}", log.lock().unwrap().join("\n"));
             }
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "server at {addr} does not accept connections"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(
+            accepts_connections(addr),
+            "server at {addr} does not accept connections"
+        );
         let server = Server {
             child,
             log,
@@ -232,6 +247,88 @@ impl Server {
         Signer::new(ACCESS_KEY, SECRET_KEY)
     }
 
+    /// A path-style request to this server signed now by the test user, every header of `headers` signed.
+    pub fn sign(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        payload_hash: &str,
+    ) -> Signed {
+        self.signer().sign(
+            method,
+            self.addr,
+            &self.addr.to_string(),
+            path,
+            query,
+            headers,
+            payload_hash,
+            SystemTime::now(),
+        )
+    }
+
+    /// A path-style request signed by the test user (every header of `headers` signed, the payload hash that
+    /// of `body`), sent over a plain client.
+    pub async fn send_signed(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Answer {
+        self.send_signed_hashed(method, path, query, headers, &sha256_hex(body), body)
+            .await
+    }
+
+    /// `send_signed` with the payload hash given (`UNSIGNED-PAYLOAD`, streaming, or a wrong one on purpose).
+    pub async fn send_signed_hashed(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        payload_hash: &str,
+        body: &[u8],
+    ) -> Answer {
+        self.sign(method, path, query, headers, payload_hash)
+            .send(&http(), method, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The head of a path-style request signed by the test user as raw HTTP/1.1 text, with
+    /// `unsigned_headers` appended after the signed ones; and the signed request (for chunk signatures).
+    pub fn signed_head(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        signed_headers: &[(&str, &str)],
+        unsigned_headers: &[(&str, &str)],
+        payload_hash: &str,
+    ) -> (String, Signed) {
+        let host = self.addr.to_string();
+        let signed = self.sign(method, path, query, signed_headers, payload_hash);
+        let target = signed
+            .url
+            .split_once(&host)
+            .map(|(_, t)| t.to_string())
+            .expect("the URL names the address");
+        let mut head = format!("{method} {target} HTTP/1.1\r\n");
+        for (k, v) in signed
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(unsigned_headers.iter().copied())
+        {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        (head, signed)
+    }
+
     pub fn server_log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
@@ -310,7 +407,13 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-pub async fn put(client: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+/// PutObject, which must succeed: its whole answer.
+pub async fn put_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+) -> aws_sdk_s3::operation::put_object::PutObjectOutput {
     client
         .put_object()
         .bucket(bucket)
@@ -319,8 +422,19 @@ pub async fn put(client: &Client, bucket: &str, key: &str, body: &[u8]) -> Strin
         .send()
         .await
         .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"))
-        .e_tag
-        .unwrap_or_default()
+}
+
+/// PutObject: the ETag.
+pub async fn put(client: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+    put_object(client, bucket, key, body).await.e_tag.unwrap_or_default()
+}
+
+/// PutObject into a versioned bucket: the version id, which the answer must carry.
+pub async fn put_versioned(client: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+    put_object(client, bucket, key, body)
+        .await
+        .version_id
+        .unwrap_or_else(|| panic!("PUT {bucket}/{key} answered without x-amz-version-id"))
 }
 
 pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
@@ -355,6 +469,97 @@ pub async fn create_bucket(client: &Client, bucket: &str) {
         .send()
         .await
         .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
+}
+
+/// CreateMultipartUpload with no options: the upload id.
+pub async fn create_upload(s3: &Client, bucket: &str, key: &str) -> String {
+    s3.create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create upload {bucket}/{key}: {e:?}"))
+        .upload_id
+        .expect("upload id")
+}
+
+/// UploadPart of `data` as part `n`: the part's ETag.
+pub async fn upload_part(s3: &Client, bucket: &str, key: &str, upload_id: &str, n: i32, data: &[u8]) -> String {
+    s3.upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(n)
+        .body(ByteStream::from(data.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("upload part {n}: {e:?}"))
+        .e_tag
+        .expect("part etag")
+}
+
+/// The CompleteMultipartUpload body listing `parts` as (part number, ETag), in the order given.
+pub fn completed(parts: &[(i32, &str)]) -> aws_sdk_s3::types::CompletedMultipartUpload {
+    aws_sdk_s3::types::CompletedMultipartUpload::builder()
+        .set_parts(Some(
+            parts
+                .iter()
+                .map(|(n, e)| {
+                    aws_sdk_s3::types::CompletedPart::builder()
+                        .part_number(*n)
+                        .e_tag(*e)
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+/// CompleteMultipartUpload of `parts` (part number, ETag), which must succeed.
+pub async fn complete_upload(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &[(i32, &str)],
+) -> aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput {
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(completed(parts))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("complete {bucket}/{key}: {e:?}"))
+}
+
+/// A whole multipart upload of `parts` (numbered from 1), which must succeed: the completion's answer.
+pub async fn upload_in_parts(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    parts: &[Vec<u8>],
+) -> aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput {
+    let id = create_upload(s3, bucket, key).await;
+    let mut etags = Vec::new();
+    for (n, body) in (1..).zip(parts) {
+        etags.push((n, upload_part(s3, bucket, key, &id, n, body).await));
+    }
+    let listed: Vec<(i32, &str)> = etags.iter().map(|(n, e)| (*n, e.as_str())).collect();
+    complete_upload(s3, bucket, key, &id, &listed).await
+}
+
+/// ListBuckets: the names, in the order listed.
+pub async fn list_bucket_names(client: &Client) -> Vec<String> {
+    client
+        .list_buckets()
+        .send()
+        .await
+        .expect("list buckets")
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_string))
+        .collect()
 }
 
 /// A plain HTTP client for raw requests.
@@ -624,6 +829,53 @@ impl Signed {
             rb = rb.header(k.as_str(), v.as_str());
         }
         rb
+    }
+
+    /// Sends this request with `body` over `client`; a connection error is an `Err` naming the request.
+    pub async fn send(&self, client: &reqwest::Client, method: &str, body: &[u8]) -> Result<Answer, String> {
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| format!("{method}: {e}"))?;
+        let resp = self
+            .request(client, verb)
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| format!("{method} {}: {e}", self.url))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap_or_default().to_vec();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(Answer {
+            status,
+            headers,
+            body,
+            bytes,
+        })
+    }
+}
+
+/// The answer to a raw request: status, headers, and the body as text (for messages and XML) and as bytes.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    /// The first value of header `name`, bytes that are not UTF-8 replaced.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    }
+
+    /// The `<Code>` of an S3 error document ("" if there is none).
+    pub fn code(&self) -> &str {
+        self.body
+            .split("<Code>")
+            .nth(1)
+            .and_then(|r| r.split("</Code>").next())
+            .unwrap_or_default()
     }
 }
 

@@ -6,12 +6,12 @@
 use super::{make_client, Signer, ACCESS_KEY, BIN, SECRET_KEY, UID};
 use aws_sdk_s3::Client;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The system key every zone of the realm shares (inter-zone requests and the admin API).
@@ -231,23 +231,8 @@ impl Zone {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn meridian server");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        let name = self.name.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-                }
-                if std::env::var_os("MERIDIAN_TEST_LOG").is_some() {
-                    eprintln!("[{name}] {line}");
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let listening = rx.recv_timeout(Duration::from_secs(60));
+        let (log, listening) = super::capture_log(&mut child, &self.name);
+        let listening = listening.recv_timeout(Duration::from_secs(60));
         let fail = |child: &mut Child, why: String| -> ! {
             let _ = child.kill();
             let _ = child.wait();
@@ -261,15 +246,11 @@ impl Zone {
             ),
             Err(_) => fail(&mut child, format!("the server of zone {} did not start", self.name)),
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&self.addr, Duration::from_millis(500)).is_err() {
-            if Instant::now() > deadline {
-                fail(
-                    &mut child,
-                    format!("zone {} at {} does not accept connections", self.name, self.addr),
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if !super::accepts_connections(self.addr) {
+            fail(
+                &mut child,
+                format!("zone {} at {} does not accept connections", self.name, self.addr),
+            );
         }
         self.server = Some(Running { child, log });
     }
@@ -442,8 +423,14 @@ impl Zone {
         args.extend_from_slice(zonegroup_args);
         args.extend(["--master", "--default"]);
         self.cli(&args);
-        let name = self.name.clone();
-        self.cli_with_key(&[
+        self.create_zone_and_start(zonegroup, &["--master", "--default"]);
+        realm
+    }
+
+    /// `zone create` of this zone in `zonegroup` (with the system key and `flags`), period commit, start.
+    fn create_zone_and_start(&mut self, zonegroup: &str, flags: &[&str]) {
+        let (name, endpoint) = (self.name.clone(), self.endpoint.clone());
+        let mut args = vec![
             "zone",
             "create",
             "--rgw-zonegroup",
@@ -452,31 +439,17 @@ impl Zone {
             &name,
             "--endpoints",
             &endpoint,
-            "--master",
-            "--default",
-        ]);
+        ];
+        args.extend_from_slice(flags);
+        self.cli_with_key(&args);
         self.cli(&["period", "update", "--commit"]);
         self.start();
-        realm
     }
 
     /// A new secondary zone of `zonegroup`: realm pull from the master, zone create, period commit, start.
     pub fn join_zonegroup(&mut self, master: &Zone, zonegroup: &str) {
         self.cli_with_key(&["realm", "pull", "--url", &master.endpoint]);
-        let (name, endpoint) = (self.name.clone(), self.endpoint.clone());
-        self.cli_with_key(&[
-            "zone",
-            "create",
-            "--rgw-zonegroup",
-            zonegroup,
-            "--rgw-zone",
-            &name,
-            "--endpoints",
-            &endpoint,
-            "--default",
-        ]);
-        self.cli(&["period", "update", "--commit"]);
-        self.start();
+        self.create_zone_and_start(zonegroup, &["--default"]);
     }
 
     /// The tests' user `tester` (`ACCESS_KEY`/`SECRET_KEY`), created on this (master) zone.
@@ -839,16 +812,8 @@ pub async fn send_signed_checked(
         &super::sha256_hex(body),
         std::time::SystemTime::now(),
     );
-    let resp = signed
-        .request(&http_no_redirect(), method.parse().map_err(|e| format!("{e}"))?)
-        .body(body.to_vec())
-        .send()
-        .await
-        .map_err(|e| format!("{method} {host}{path}: {e}"))?;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap_or_default();
-    Ok((status, headers, text))
+    let answer = signed.send(&http_no_redirect(), method, body).await?;
+    Ok((answer.status, answer.headers, answer.body))
 }
 
 /// One object of a listing: size and ETag (quotes removed).
@@ -909,4 +874,20 @@ pub fn bucket_stats(zone: &Zone, bucket: &str) -> (u64, u64) {
         main["num_objects"].as_u64().unwrap_or(0),
         main["size"].as_u64().unwrap_or(0),
     )
+}
+
+/// Polls `f` every 200 ms until it holds; after 60 s fails naming `what`, with the site's logs.
+pub async fn eventually<F, Fut>(what: &str, site: &Site, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}\n{}", site.logs());
 }
