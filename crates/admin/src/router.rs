@@ -9,6 +9,7 @@ use crate::services::Services;
 use http::Method;
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_multisite as multisite;
+use meridian_peer::proto::bucket_move::MoveZoneCall;
 use meridian_peer::AdminRequest;
 use s3s::{Body, S3Response};
 use serde_json::{json, Value};
@@ -392,7 +393,10 @@ pub async fn handle(
         E::SyncBucketStatus { bucket } => logs::document(services.sync()?.bucket_status(gw, &bucket).await)?,
         E::SyncTrimmed => logs::trimmed(gw).await?,
         E::SyncMarkers { source_zone } => logs::document(services.sync()?.markers(gw, &source_zone).await)?,
-        E::MoveZone => services.moves()?.zone_call(gw, req).await?,
+        E::MoveZone => {
+            let call = MoveZoneCall::from_request(req).map_err(AdminError::BadRequest)?;
+            crate::config::to_json(&services.moves()?.zone_call(gw, &call).await?)?
+        }
         E::MoveStart {
             bucket,
             zonegroup,

@@ -6,8 +6,8 @@ use crate::error::AdminError;
 use bytes::Bytes;
 use meridian_gateway::logs::LogKind;
 use meridian_gateway::Gateway;
+use meridian_peer::proto::bucket_move::{MoveZoneCall, MoveZoneReply};
 use meridian_peer::proto::sync_status::{BucketSyncStatus, SyncMarkers, SyncStatus};
-use meridian_peer::AdminRequest;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ pub trait SyncReports: Send + Sync {
 #[async_trait::async_trait]
 pub trait BucketMoves: Send + Sync {
     /// `POST /admin/bucket-move/zone?op=...`: the master's call to this zone (the call is read from `req`).
-    async fn zone_call(&self, gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError>;
+    async fn zone_call(&self, gw: &Gateway, call: &MoveZoneCall) -> Result<Option<MoveZoneReply>, AdminError>;
     async fn start(&self, gw: &Gateway, bucket: &str, zonegroup: &str, concurrency: usize)
         -> Result<Value, AdminError>;
     async fn status(&self, gw: &Gateway, bucket: Option<&str>) -> Result<Value, AdminError>;

@@ -3,11 +3,11 @@
 //! imports neither.
 
 use meridian_admin::services::{BackupArchive, BackupBytes, BackupRefused, BucketMoves, Services, SyncReports};
-use meridian_admin::{AdminError, AdminRequest};
+use meridian_admin::AdminError;
 use meridian_gateway::logs::LogKind;
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_peer::proto::sync_status::{BucketSyncStatus, SyncMarkers, SyncStatus};
-use meridian_sync::relocate::{self, record::TargetReport, MoveCall};
+use meridian_sync::relocate::{self, record::TargetReport, MoveZoneCall, MoveZoneReply};
 use meridian_sync::SyncError;
 use serde_json::Value;
 use std::sync::Arc;
@@ -66,9 +66,8 @@ pub struct Moves;
 
 #[async_trait::async_trait]
 impl BucketMoves for Moves {
-    async fn zone_call(&self, gw: &Gateway, req: &AdminRequest) -> Result<Value, AdminError> {
-        let call = MoveCall::from_request(req).map_err(AdminError::BadRequest)?;
-        relocate::zone::handle(gw, &call).await.map_err(admin_error)
+    async fn zone_call(&self, gw: &Gateway, call: &MoveZoneCall) -> Result<Option<MoveZoneReply>, AdminError> {
+        relocate::zone::handle(gw, call).await.map_err(admin_error)
     }
 
     async fn start(

@@ -6,6 +6,7 @@
 //! Deserialisation is lenient (missing or `null` fields take their defaults), so a newer CLI still reads
 //! an older server's documents.
 
+pub mod bucket_move;
 pub mod log;
 pub mod metadata;
 pub mod ops;

@@ -11,7 +11,7 @@ use meridian_peer::proto::sync_listing::{BucketsCall, ObjectsCall, TrimmedCall};
 use meridian_peer::proto::sync_object::{decode_meta_header, FetchBatchCall, ObjectFetch};
 use meridian_peer::proto::sync_status::{MarkersCall, SyncMarkers};
 use meridian_peer::proto::Call;
-use meridian_peer::{AdminRequest, Failover, PeerError};
+use meridian_peer::{Failover, PeerError};
 use std::collections::HashMap;
 
 pub use meridian_peer::proto::log::ShardedLog;
@@ -139,14 +139,9 @@ impl PeerSource {
         self
     }
 
-    /// Sends to the first endpoint that answers (a refusal is an answer; only unreachable ones are skipped).
-    pub(crate) async fn send(&self, req: AdminRequest) -> Result<serde_json::Value> {
-        self.check_endpoints()?;
-        Ok(self.endpoints.send(&req).await?)
-    }
-
-    /// Makes a typed call on the first endpoint that answers.
-    async fn call<C: Call>(&self, call: &C) -> Result<C::Reply> {
+    /// Makes a typed call on the first endpoint that answers (a refusal is an answer; only unreachable
+    /// endpoints are skipped).
+    pub(crate) async fn call<C: Call>(&self, call: &C) -> Result<C::Reply> {
         self.check_endpoints()?;
         Ok(self.endpoints.call(call).await?)
     }

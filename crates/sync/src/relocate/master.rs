@@ -4,7 +4,7 @@
 //! and every one of them is idempotent.
 
 use super::record::{record_name, MovePhase, MoveRecord, TargetReport, RECORD_PREFIX};
-use super::{call_zone, protocol, zones_of, MoveCall, RelocateOptions, REPORTED, WAKE};
+use super::{call_zone, protocol, zones_of, MoveZoneCall, RelocateOptions, REPORTED, WAKE};
 use crate::error::{Result, SyncError};
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::{Gateway, GatewayError};
@@ -283,8 +283,8 @@ pub async fn run(gw: Gateway, opts: RelocateOptions) {
     }
 }
 
-fn call(rec: &MoveRecord, op: &str, role: &str) -> MoveCall {
-    MoveCall {
+fn call(rec: &MoveRecord, op: &str, role: &str) -> MoveZoneCall {
+    MoveZoneCall {
         op: op.to_string(),
         move_id: rec.id.clone(),
         bucket: rec.spec(),
@@ -327,8 +327,8 @@ async fn step(gw: &Gateway, opts: &RelocateOptions, rec: MoveRecord) -> Result<(
             for z in &sources {
                 match call_zone(gw, z, &call(&rec, "hold", "source")).await {
                     Ok(v) => {
-                        totals.0 = totals.0.max(v["objects"].as_u64().unwrap_or(0));
-                        totals.1 = totals.1.max(v["bytes"].as_u64().unwrap_or(0));
+                        totals.0 = totals.0.max(v.objects.unwrap_or(0));
+                        totals.1 = totals.1.max(v.bytes.unwrap_or(0));
                         held.push(z.id.clone());
                     }
                     Err(e) => note_error(gw, &rec, format!("zone {} cannot hold the bucket: {e}", z.name)).await,
@@ -458,7 +458,7 @@ async fn reclaim_and_release(gw: &Gateway, rec: &MoveRecord, z: &ZoneGroupZone, 
     let mut total = (0, 0);
     for _ in 0..RECLAIM_PASSES {
         let v = call_zone(gw, z, &call(rec, "reclaim", role)).await?;
-        let (o, b) = (v["objects"].as_u64().unwrap_or(0), v["bytes"].as_u64().unwrap_or(0));
+        let (o, b) = (v.objects.unwrap_or(0), v.bytes.unwrap_or(0));
         total.0 += o;
         total.1 += b;
         if o == 0 {
@@ -551,7 +551,7 @@ async fn cutover(
         let mut heads = Vec::new();
         for (id, name, answer) in answers {
             match answer {
-                Ok(v) => heads.push((id, v["head"].as_str().unwrap_or_default().to_string())),
+                Ok(v) => heads.push((id, v.head.unwrap_or_default())),
                 Err(e) => note_error(gw, &rec, format!("zone {name} cannot fence the bucket: {e}")).await,
             }
         }

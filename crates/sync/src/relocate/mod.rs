@@ -13,8 +13,7 @@ pub mod zone;
 use crate::error::{Result, SyncError};
 use meridian_gateway::Gateway;
 use meridian_model::ZoneGroupZone;
-use meridian_peer::AdminRequest;
-use serde_json::Value;
+pub use meridian_peer::proto::bucket_move::{MoveZoneCall, MoveZoneReply};
 use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -64,64 +63,16 @@ pub async fn run(gw: Gateway, opts: RelocateOptions) {
     tokio::join!(master::run(gw.clone(), opts.clone()), copy::run(gw, opts));
 }
 
-/// One call of the master to a zone about a move.
-#[derive(Debug, Clone, Default)]
-pub struct MoveCall {
-    pub op: String,
-    pub move_id: String,
-    pub bucket: String,
-    pub bucket_id: String,
-    pub from_zonegroup: String,
-    pub to_zonegroup: String,
-    pub attempt: u64,
-    /// `source` or `target`.
-    pub role: String,
-    /// `release`: only once the zone applied the flip.
-    pub require_flip: bool,
-}
-
-impl MoveCall {
-    pub fn from_request(req: &AdminRequest) -> std::result::Result<Self, String> {
-        let need = |n: &str| {
-            req.get(n)
-                .map(str::to_string)
-                .ok_or_else(|| format!("missing required parameter {n}"))
-        };
-        Ok(Self {
-            op: need("op")?,
-            move_id: need("move")?,
-            bucket: need("bucket")?,
-            bucket_id: need("bucket-id")?,
-            from_zonegroup: need("from")?,
-            to_zonegroup: need("to")?,
-            attempt: req.get("attempt").and_then(|a| a.parse().ok()).unwrap_or(0),
-            role: req.get("role").unwrap_or("source").to_string(),
-            require_flip: req.is_true("require-flip"),
-        })
-    }
-
-    fn request(&self) -> AdminRequest {
-        AdminRequest::new(http::Method::POST, "bucket-move/zone")
-            .param("op", self.op.clone())
-            .param("move", self.move_id.clone())
-            .param("bucket", self.bucket.clone())
-            .param("bucket-id", self.bucket_id.clone())
-            .param("from", self.from_zonegroup.clone())
-            .param("to", self.to_zonegroup.clone())
-            .param("attempt", self.attempt.to_string())
-            .param("role", self.role.clone())
-            .flag("require-flip", self.require_flip)
-    }
-}
-
 /// Runs `call` on `zone`: in this process when it is this zone, else over the admin API.
-pub(crate) async fn call_zone(gw: &Gateway, zone: &ZoneGroupZone, call: &MoveCall) -> Result<Value> {
+pub(crate) async fn call_zone(gw: &Gateway, zone: &ZoneGroupZone, call: &MoveZoneCall) -> Result<MoveZoneReply> {
     let site = gw.site();
-    if zone.id == site.zone_id {
-        return zone::handle(gw, call).await;
-    }
-    let source = crate::source::PeerSource::new(zone, &site).with_timeout(Duration::from_secs(10));
-    source.send(call.request()).await
+    let reply = if zone.id == site.zone_id {
+        zone::handle(gw, call).await?
+    } else {
+        let source = crate::source::PeerSource::new(zone, &site).with_timeout(Duration::from_secs(10));
+        source.call(call).await?
+    };
+    Ok(reply.unwrap_or_default())
 }
 
 /// The zones of a zonegroup that have endpoints, under the current period.

@@ -9,15 +9,15 @@
 //! - `wake`: start the target's next copy round now.
 
 use super::record::copy_state_prefix;
-use super::{copy, MoveCall};
+use super::{copy, MoveZoneCall, MoveZoneReply};
 use crate::error::{Result, SyncError};
 use meridian_gateway::moves::{LocalMove, MoveRole};
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::{Gateway, GatewayError};
 use meridian_model::Bucket;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
+pub async fn handle(gw: &Gateway, call: &MoveZoneCall) -> Result<Option<MoveZoneReply>> {
     let bucket = local_bucket(gw, call).await?;
     match call.op.as_str() {
         "hold" => {
@@ -37,23 +37,29 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
                 Some(b) => gw.buckets().stats(b).await?,
                 None => Default::default(),
             };
-            Ok(json!({"objects": stats.num_objects, "bytes": stats.size}))
+            Ok(Some(MoveZoneReply::sized(stats.num_objects, stats.size)))
         }
         "fence" => {
             let head = gw.moves().fence(&call.bucket_id, &call.move_id, call.attempt).await?;
             tracing::info!(bucket = %call.bucket, attempt = call.attempt, %head, "bucket writes fenced for the cut-over");
-            Ok(json!({ "head": head }))
+            Ok(Some(MoveZoneReply {
+                head: Some(head),
+                ..Default::default()
+            }))
         }
         "unfence" => {
             let lifted = gw.moves().unfence(&call.bucket_id, &call.move_id).await?;
             if lifted {
                 tracing::info!(bucket = %call.bucket, "cut-over abandoned: bucket writes accepted again");
             }
-            Ok(json!({ "lifted": lifted }))
+            Ok(Some(MoveZoneReply {
+                lifted: Some(lifted),
+                ..Default::default()
+            }))
         }
         "reclaim" => {
             let Some(b) = bucket else {
-                return Ok(json!({"objects": 0, "bytes": 0}));
+                return Ok(Some(MoveZoneReply::sized(0, 0)));
             };
             let b = if call.role == "target" {
                 // A cancelled move's partial copy: stop copying first, then remove what was copied.
@@ -72,11 +78,11 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
             };
             if b.zonegroup == gw.site().zonegroup_id {
                 // Never reclaim a copy this zonegroup serves.
-                return Ok(json!({"objects": 0, "bytes": 0}));
+                return Ok(Some(MoveZoneReply::sized(0, 0)));
             }
             let r = gw.moves().reclaim_copy(&b).await?;
             tracing::info!(bucket = %call.bucket, objects = r.objects, bytes = r.bytes, "bucket copy reclaimed");
-            Ok(json!({"objects": r.objects, "bytes": r.bytes}))
+            Ok(Some(MoveZoneReply::sized(r.objects, r.bytes)))
         }
         "release" => {
             copy::stop(&call.move_id).await;
@@ -100,17 +106,20 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
                 }
                 gw.sync_state().apply(batch).await?;
             }
-            Ok(json!({"released": true}))
+            Ok(Some(MoveZoneReply {
+                released: Some(true),
+                ..Default::default()
+            }))
         }
         "refresh" => {
             if !gw.site().is_meta_master() {
                 meridian_multisite::copy_entry_from_master(gw, &format!("bucket:{}", call.bucket)).await?;
             }
-            Ok(Value::Null)
+            Ok(None)
         }
         "wake" => {
             super::WAKE.notify_waiters();
-            Ok(Value::Null)
+            Ok(None)
         }
         other => Err(SyncError::Protocol(format!(
             "unknown bucket move zone operation {other:?}"
@@ -119,7 +128,7 @@ pub async fn handle(gw: &Gateway, call: &MoveCall) -> Result<Value> {
 }
 
 /// The bucket as this zone holds it (`None` if it does not know it, or knows another instance).
-async fn local_bucket(gw: &Gateway, call: &MoveCall) -> Result<Option<Bucket>> {
+async fn local_bucket(gw: &Gateway, call: &MoveZoneCall) -> Result<Option<Bucket>> {
     let (tenant, name) = meridian_gateway::buckets::split_bucket_name(&call.bucket);
     match gw.buckets().get(&tenant, &name).await {
         Ok(b) if b.bucket_id == call.bucket_id => Ok(Some(b)),
@@ -129,7 +138,7 @@ async fn local_bucket(gw: &Gateway, call: &MoveCall) -> Result<Option<Bucket>> {
 }
 
 /// The bucket with the flip applied here: metadata sync brings it, this asks the master directly.
-async fn ensure_flipped(gw: &Gateway, call: &MoveCall, b: Bucket) -> Result<Bucket> {
+async fn ensure_flipped(gw: &Gateway, call: &MoveZoneCall, b: Bucket) -> Result<Bucket> {
     if b.zonegroup == call.to_zonegroup || gw.site().is_meta_master() {
         return Ok(b);
     }
