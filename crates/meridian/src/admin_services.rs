@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// The services every admin request of this process may use; the server adds its workers and backups.
 pub fn services() -> Services {
     Services {
-        sync: Some(Arc::new(Sync)),
+        sync: Some(Arc::new(Sync::default())),
         moves: Some(Arc::new(Moves)),
         ..Services::default()
     }
@@ -31,13 +31,19 @@ fn admin_error(e: SyncError) -> AdminError {
     }
 }
 
-/// The sync status documents and the agents' wake-ups (`meridian_sync::status`, `meridian_sync::notify`).
-pub struct Sync;
+/// The sync status documents and the agents' wake-ups (`meridian_sync::status`, `meridian_sync::notify`),
+/// with the health of the agents this process runs (none in the CLI's direct mode).
+#[derive(Default)]
+pub struct Sync {
+    pub health: meridian_sync::SyncHealth,
+}
 
 #[async_trait::async_trait]
 impl SyncReports for Sync {
     async fn sync_status(&self, gw: &Gateway) -> Result<SyncStatus, AdminError> {
-        meridian_sync::status::sync_status(gw).await.map_err(admin_error)
+        meridian_sync::status::sync_status(gw, &self.health)
+            .await
+            .map_err(admin_error)
     }
 
     async fn bucket_status(&self, gw: &Gateway, bucket: &str) -> Result<BucketSyncStatus, AdminError> {

@@ -154,10 +154,18 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         poll_interval: Duration::from_millis(cfg.sync_poll_interval_ms.max(10)),
         concurrency: cfg.sync_concurrency.max(1),
     };
-    let sync_gw = gw.clone();
+    let (sync_gw, sync_health) = (gw.clone(), meridian_sync::SyncHealth::default());
+    let agents_health = sync_health.clone();
     leased(
         "sync",
-        Box::new(move |w| tokio::spawn(meridian_sync::run(sync_gw.clone(), w, options.clone()))),
+        Box::new(move |w| {
+            tokio::spawn(meridian_sync::run(
+                sync_gw.clone(),
+                w,
+                options.clone(),
+                agents_health.clone(),
+            ))
+        }),
     );
     let notify_gw = gw.clone();
     leased(
@@ -211,7 +219,7 @@ pub async fn run(cfg: Config, data_dir: &Path) -> anyhow::Result<()> {
         vhosts.clone(),
         Some(Box::new({
             let admin = AdminRoute::new(gw.clone())
-                .with_sync(Arc::new(crate::admin_services::Sync))
+                .with_sync(Arc::new(crate::admin_services::Sync { health: sync_health }))
                 .with_moves(Arc::new(crate::admin_services::Moves))
                 .with_workers(workers.clone());
             if rados {

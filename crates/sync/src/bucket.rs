@@ -103,7 +103,7 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
                 st.bytes_done += staged.bytes;
                 let n = staged.changes.len() as u64;
                 apply(agent, bucket, name, st, staged).await?;
-                crate::health::applied(crate::data::LOG, src.zone_id(), n);
+                agent.health.applied(crate::data::LOG, src.zone_id(), n);
                 Ok::<_, SyncError>(())
             };
             let (listed, applied) = futures::join!(listing, work);
@@ -130,7 +130,9 @@ pub(crate) async fn run(agent: &Agent, bucket: &Bucket, spec: &str, name: &str, 
         for e in &latest {
             crate::metrics::lag(src.zone_name(), crate::data::LOG, e.timestamp);
         }
-        crate::health::applied(crate::data::LOG, src.zone_id(), entries.len() as u64);
+        agent
+            .health
+            .applied(crate::data::LOG, src.zone_id(), entries.len() as u64);
     }
 }
 

@@ -7,7 +7,7 @@ use crate::bucket;
 use crate::error::Result;
 use crate::source::ShardedLog;
 use crate::state::{self, LogSync, Phase};
-use crate::{health, Agent};
+use crate::Agent;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -41,7 +41,7 @@ pub(crate) async fn datalog_step(agent: &Agent) -> Result<bool> {
     for (shard, head) in heads.iter().enumerate() {
         let shard = shard as u32;
         let mut marker = markers.get(&shard).cloned().unwrap_or_default();
-        health::observe_shard(LOG, src.zone_id(), shard, &marker);
+        agent.health.observe_shard(LOG, src.zone_id(), shard, &marker);
         if head.marker > marker {
             let marks = src.datalog(shard, &marker, PAGE).await?;
             if let Some(last) = marks.last() {
@@ -116,7 +116,9 @@ pub(crate) async fn bucket_worker(agent: &Agent) {
                     }
                 }
                 Err(e) => {
-                    health::record_error(LOG, src.zone_id(), src.zone_name(), e.to_string());
+                    agent
+                        .health
+                        .record_error(LOG, src.zone_id(), src.zone_name(), e.to_string());
                     tokio::time::sleep(agent.poll.max(Duration::from_secs(1))).await;
                     continue;
                 }
@@ -144,7 +146,9 @@ pub(crate) async fn bucket_worker(agent: &Agent) {
         };
         busy.remove(&key);
         if let Err(e) = finished(agent, &mut retry_at, key, mark, result).await {
-            health::record_error(LOG, src.zone_id(), src.zone_name(), e.to_string());
+            agent
+                .health
+                .record_error(LOG, src.zone_id(), src.zone_name(), e.to_string());
         }
     }
 }
@@ -193,7 +197,9 @@ async fn finished(
                 .get(&key)
                 .map_or(Duration::from_millis(500), |(_, b)| (*b * 2).min(MAX_BUCKET_BACKOFF));
             retry_at.insert(key.clone(), (Instant::now() + backoff, backoff));
-            health::record_error(LOG, src.zone_id(), src.zone_name(), format!("bucket {key}: {e}"));
+            agent
+                .health
+                .record_error(LOG, src.zone_id(), src.zone_name(), format!("bucket {key}: {e}"));
         }
     }
     Ok(())

@@ -1,9 +1,11 @@
-//! What the agents saw while running (errors, when each shard last moved), kept in memory for the status
-//! document; the progress itself is persisted (see `state`).
+//! What the agents saw while running (errors, when each shard last moved, the apply rate), kept in memory
+//! for the status document; the progress itself is persisted (see `state`). One [`SyncHealth`] belongs to
+//! the process's sync service: the composition root makes it and hands it to the agents (`run`) and to
+//! the status builder (`status::sync_status`), so nothing here is global.
 
 use std::collections::HashMap;
 use std::collections::VecDeque;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default)]
@@ -33,67 +35,66 @@ impl Health {
     }
 }
 
-type Registry = Mutex<HashMap<(String, String), Health>>;
+/// The agents' health, by log and source zone id (cheap to clone: one shared map).
+#[derive(Debug, Clone, Default)]
+pub struct SyncHealth(Arc<Mutex<HashMap<(String, String), Health>>>);
 
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Default::default)
-}
-
-fn with<T>(log: &str, src: &str, f: impl FnOnce(&mut Health) -> T) -> T {
-    let mut map = match registry().lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    f(map.entry((log.to_string(), src.to_string())).or_default())
-}
-
-pub fn record_error(log: &str, src_id: &str, src_name: &str, message: String) {
-    tracing::warn!(log, source_zone = src_name, error = %message, "sync step failed");
-    metrics::counter!("meridian_sync_errors_total", "source_zone" => src_name.to_string(), "log" => log.to_string())
-        .increment(1);
-    with(log, src_id, |h| {
-        h.errors += 1;
-        h.last_error = Some((message, Instant::now()));
-    });
-}
-
-/// Notes a shard's current marker; the time only moves when the marker does.
-pub fn observe_shard(log: &str, src: &str, shard: u32, marker: &str) {
-    with(log, src, |h| {
-        let entry = h
-            .shards
-            .entry(shard)
-            .or_insert_with(|| (marker.to_string(), Instant::now()));
-        if entry.0 != marker {
-            *entry = (marker.to_string(), Instant::now());
-        }
-    });
-}
-
-/// Counts `n` changes applied now (for the rate and ETA the status shows).
-pub fn applied(log: &str, src: &str, n: u64) {
-    if n == 0 {
-        return;
+impl SyncHealth {
+    fn with<T>(&self, log: &str, src: &str, f: impl FnOnce(&mut Health) -> T) -> T {
+        let mut map = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(map.entry((log.to_string(), src.to_string())).or_default())
     }
-    with(log, src, |h| {
-        let now = Instant::now();
-        match h.applied.back_mut() {
-            Some((t, count)) if now.duration_since(*t) < Duration::from_secs(1) => *count += n,
-            _ => h.applied.push_back((now, n)),
-        }
-        while h
-            .applied
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) >= RATE_WINDOW)
-        {
-            h.applied.pop_front();
-        }
-    });
-}
 
-pub fn snapshot(log: &str, src: &str) -> Health {
-    with(log, src, |h| h.clone())
+    pub fn record_error(&self, log: &str, src_id: &str, src_name: &str, message: String) {
+        tracing::warn!(log, source_zone = src_name, error = %message, "sync step failed");
+        metrics::counter!("meridian_sync_errors_total", "source_zone" => src_name.to_string(), "log" => log.to_string())
+            .increment(1);
+        self.with(log, src_id, |h| {
+            h.errors += 1;
+            h.last_error = Some((message, Instant::now()));
+        });
+    }
+
+    /// Notes a shard's current marker; the time only moves when the marker does.
+    pub fn observe_shard(&self, log: &str, src: &str, shard: u32, marker: &str) {
+        self.with(log, src, |h| {
+            let entry = h
+                .shards
+                .entry(shard)
+                .or_insert_with(|| (marker.to_string(), Instant::now()));
+            if entry.0 != marker {
+                *entry = (marker.to_string(), Instant::now());
+            }
+        });
+    }
+
+    /// Counts `n` changes applied now (for the rate and ETA the status shows).
+    pub fn applied(&self, log: &str, src: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.with(log, src, |h| {
+            let now = Instant::now();
+            match h.applied.back_mut() {
+                Some((t, count)) if now.duration_since(*t) < Duration::from_secs(1) => *count += n,
+                _ => h.applied.push_back((now, n)),
+            }
+            while h
+                .applied
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) >= RATE_WINDOW)
+            {
+                h.applied.pop_front();
+            }
+        });
+    }
+
+    pub fn snapshot(&self, log: &str, src: &str) -> Health {
+        self.with(log, src, |h| h.clone())
+    }
 }
 
 #[cfg(test)]
@@ -102,20 +103,37 @@ mod tests {
 
     #[test]
     fn the_rate_counts_the_last_window_only() {
-        assert_eq!(snapshot("data", "rate-zone").rate(), 0.0);
-        applied("data", "rate-zone", 50);
-        applied("data", "rate-zone", 50);
-        let rate = snapshot("data", "rate-zone").rate();
+        let health = SyncHealth::default();
+        assert_eq!(health.snapshot("data", "rate-zone").rate(), 0.0);
+        health.applied("data", "rate-zone", 50);
+        health.applied("data", "rate-zone", 50);
+        let rate = health.snapshot("data", "rate-zone").rate();
         assert!((rate - 100.0 / RATE_WINDOW.as_secs_f64()).abs() < 1e-9, "{rate}");
-        with("data", "rate-zone", |h| {
+        health.with("data", "rate-zone", |h| {
             for (t, _) in h.applied.iter_mut() {
                 *t -= RATE_WINDOW;
             }
         });
         assert_eq!(
-            snapshot("data", "rate-zone").rate(),
+            health.snapshot("data", "rate-zone").rate(),
             0.0,
             "changes older than the window"
         );
+    }
+}
+
+#[cfg(test)]
+mod separate {
+    use super::*;
+
+    #[test]
+    fn two_services_do_not_share_their_health() {
+        let (a, b) = (SyncHealth::default(), SyncHealth::default());
+        a.record_error("data", "z1", "zone-1", "boom".into());
+        assert_eq!(a.snapshot("data", "z1").errors, 1);
+        assert_eq!(b.snapshot("data", "z1").errors, 0);
+        let a2 = a.clone();
+        a2.record_error("data", "z1", "zone-1", "again".into());
+        assert_eq!(a.snapshot("data", "z1").errors, 2, "clones share one map");
     }
 }

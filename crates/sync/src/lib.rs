@@ -6,7 +6,7 @@ mod bucket;
 mod data;
 pub mod error;
 pub mod gap;
-mod health;
+pub mod health;
 #[cfg(test)]
 mod memory;
 mod meta;
@@ -21,6 +21,7 @@ mod tests;
 pub mod trim;
 
 pub use error::{Result, SyncError};
+pub use health::SyncHealth;
 
 use meridian_gateway::{Gateway, Site};
 use meridian_model::ZoneGroupZone;
@@ -50,6 +51,8 @@ pub(crate) struct Agent {
     /// Rung when the source notifies that its log changed (see `notify`), so the log step runs at once.
     pub log_wake: Arc<Notify>,
     pub poll: Duration,
+    /// What the agents saw (errors, shard movement, apply rate), for the status document.
+    pub health: SyncHealth,
 }
 
 /// The sources this zone syncs from under the current period: the metadata master for metadata (unless
@@ -77,7 +80,7 @@ pub fn sources(site: &Site) -> Vec<(&'static str, ZoneGroupZone)> {
 }
 
 /// Runs the agents until the worker is asked to stop, following period changes.
-pub async fn run(gw: Gateway, mut worker: Worker, opts: SyncOptions) {
+pub async fn run(gw: Gateway, mut worker: Worker, opts: SyncOptions, health: SyncHealth) {
     let wanted = |site: &Site| {
         sources(site)
             .into_iter()
@@ -102,6 +105,7 @@ pub async fn run(gw: Gateway, mut worker: Worker, opts: SyncOptions) {
             wake: Notify::new(),
             log_wake: notify::waker(log, &zone.id),
             poll: opts.poll_interval,
+            health: health.clone(),
         });
         if log == meta::LOG {
             tokio::spawn(async move {
@@ -191,7 +195,9 @@ async fn sleep_or_woken(agent: &Agent, d: Duration) {
 }
 
 fn record(agent: &Agent, log: &str, e: &SyncError) {
-    health::record_error(log, agent.source.zone_id(), agent.source.zone_name(), e.to_string());
+    agent
+        .health
+        .record_error(log, agent.source.zone_id(), agent.source.zone_name(), e.to_string());
 }
 
 /// Seconds since `t` (for status ages).

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::source::ShardedLog;
 use crate::state::{self, LogSync, Phase, RetryEntry};
-use crate::{health, Agent};
+use crate::Agent;
 use meridian_gateway::sync_state::SyncStateBatch;
 use meridian_gateway::GatewayError;
 use meridian_model::{LogShardInfo, Timestamp};
@@ -31,7 +31,7 @@ pub(crate) async fn step(agent: &Agent) -> Result<bool> {
     for (shard, head) in heads.iter().enumerate() {
         let shard = shard as u32;
         let marker = markers.get(&shard).cloned().unwrap_or_default();
-        health::observe_shard(LOG, src.zone_id(), shard, &marker);
+        agent.health.observe_shard(LOG, src.zone_id(), shard, &marker);
         if head.marker <= marker {
             continue;
         }
@@ -83,7 +83,9 @@ async fn sync_shard(agent: &Agent, shard: u32, marker: &str) -> Result<Option<St
     if let Some(m) = &done {
         batch.put(state::shard_marker(LOG, src.zone_id(), shard), m)?;
         gw.sync_state().apply(batch).await?;
-        health::applied(LOG, src.zone_id(), state::seq(m).saturating_sub(state::seq(marker)));
+        agent
+            .health
+            .applied(LOG, src.zone_id(), state::seq(m).saturating_sub(state::seq(marker)));
     }
     outcome.map(|()| done)
 }
@@ -97,7 +99,7 @@ fn is_transient(e: &GatewayError) -> bool {
 /// Records an entry that could not be applied, in the batch that moves past it, for `retry_parked`.
 fn park(agent: &Agent, batch: &mut SyncStateBatch, key: &str, err: &GatewayError) -> Result<()> {
     let src = &agent.source;
-    health::record_error(
+    agent.health.record_error(
         LOG,
         src.zone_id(),
         src.zone_name(),

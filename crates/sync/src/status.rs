@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::source::{PeerSource, ShardedLog, Source};
 use crate::state::{self, BucketSync, LogSync, Phase};
-use crate::{data, health, meta};
+use crate::{data, meta, SyncHealth};
 use meridian_gateway::Gateway;
 use meridian_model::{Timestamp, ZoneGroupZone};
 use meridian_peer::proto::sync_status::{
@@ -30,7 +30,7 @@ const BUCKET_PROBES: usize = 32;
 /// Bucket-index-log entries read per bucket behind to find its oldest change not applied.
 const BILOG_PROBE: usize = 100;
 
-pub async fn sync_status(gw: &Gateway) -> Result<SyncStatus> {
+pub async fn sync_status(gw: &Gateway, health: &SyncHealth) -> Result<SyncStatus> {
     let site = gw.site();
     let sources = crate::sources(&site);
     let zonegroup_name = site
@@ -42,7 +42,7 @@ pub async fn sync_status(gw: &Gateway) -> Result<SyncStatus> {
         role: if site.is_meta_master() { "master" } else { "secondary" }.to_string(),
         source: None,
     };
-    let docs = futures::future::join_all(sources.iter().map(|(log, zone)| source_status(gw, log, zone))).await;
+    let docs = futures::future::join_all(sources.iter().map(|(log, zone)| source_status(gw, health, log, zone))).await;
     for ((log, _), doc) in sources.iter().zip(docs) {
         let doc = doc?;
         if *log == meta::LOG {
@@ -60,7 +60,7 @@ pub async fn sync_status(gw: &Gateway) -> Result<SyncStatus> {
     })
 }
 
-async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<SourceStatus> {
+async fn source_status(gw: &Gateway, health: &SyncHealth, log: &str, zone: &ZoneGroupZone) -> Result<SourceStatus> {
     let site = gw.site();
     let source = PeerSource::new(zone, &site).with_timeout(PROBE_TIMEOUT);
     let progress: Option<LogSync> = gw.sync_state().get(&state::log_state(log, &zone.id)).await?;
@@ -84,7 +84,7 @@ async fn source_status(gw: &Gateway, log: &str, zone: &ZoneGroupZone) -> Result<
             bytes_done += b.bytes_done;
         }
     }
-    let health = health::snapshot(log, &zone.id);
+    let health = health.snapshot(log, &zone.id);
     let mut last_error = health.last_error.as_ref().map(|(m, _)| m.clone());
     let mut last_error_age = health.last_error.as_ref().map(|(_, t)| crate::since(*t));
     let phase = progress.as_ref().map_or("init", |p| p.phase.name());

@@ -64,6 +64,7 @@ impl Fixture {
             wake: Notify::new(),
             log_wake: Arc::new(Notify::new()),
             poll: Duration::from_millis(50),
+            health: Default::default(),
         };
         Fixture {
             _dir: dir,

@@ -187,6 +187,8 @@ async fn copy_loop(
                 wake: Notify::new(),
                 log_wake: Arc::new(Notify::new()),
                 poll: opts.poll_interval,
+                // A move reports its own progress (its record); the sync status's rates are the agents'.
+                health: Default::default(),
             };
             let name = copy_state(&rec.id, &z.id);
             let mut st: BucketSync = gw.sync_state().get(&name).await?.unwrap_or_default();
